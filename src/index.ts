@@ -1,0 +1,14 @@
+/**
+ * effect-reactor: serve a real-time generative model live. Model authors import from here.
+ */
+export * as Capabilities from "./model/Capabilities.js"
+export * as Command from "./model/Command.js"
+export * as Frame from "./model/Frame.js"
+export * as Model from "./model/Model.js"
+export * as Param from "./model/Param.js"
+export * as Ctx from "./model/SessionContext.js"
+export { SessionContext } from "./model/SessionContext.js"
+export * as CommandError from "./session/CommandError.js"
+export * as EndReason from "./session/EndReason.js"
+export * as Reactor from "./session/Reactor.js"
+export * as Session from "./session/Session.js"

@@ -1,0 +1,134 @@
+/**
+ * Models as Effect layers. `Model.make` turns a definition into a `Layer` that validates the config and loads the
+ * model once (weights, pipelines: scoped resources released at shutdown); the loaded model then serves sessions,
+ * each with its own state, handlers and generation loop.
+ */
+import type { Rpc, RpcGroup } from "@effect/rpc"
+import { Context, Data, Effect, JSONSchema, Layer, ParseResult, Schema, type Scope } from "effect"
+import * as Overrides from "../config/Overrides.js"
+import * as Capabilities from "./Capabilities.js"
+import type * as Command from "./Command.js"
+import { SessionContext } from "./SessionContext.js"
+
+/** What one session of a model is: its command handlers and its generation loop. */
+export interface SessionBehaviour<R extends Rpc.Any> {
+  /** One handler per command, applied in arrival order by the session's mailbox. */
+  readonly handlers: Command.Handlers<R, SessionContext>
+  /** The frame loop. It runs until it returns (the session ends), fails, or is interrupted by a stop. */
+  readonly run: Effect.Effect<unknown, unknown, SessionContext>
+}
+
+/** A model definition, as a model author writes it. */
+export interface Definition<R extends Rpc.Any, C, CI, L> {
+  /** The model's name, reported in capabilities and session responses. */
+  readonly name: string
+  readonly version?: string
+  readonly description?: string
+  /** The commands viewers can send, declared with `@effect/rpc`. */
+  readonly commands: RpcGroup.RpcGroup<R>
+  /** The config schema; defaults live here, so no config file is needed to run. */
+  readonly config?: Schema.Schema<C, CI>
+  /** The frame size used for a black frame emitted before any real frame. Defaults to 640x360. */
+  readonly frameSize?: { readonly width: number; readonly height: number }
+  /** Loads the model once per process (weights, pipelines). Scoped resources are released at shutdown. */
+  readonly load?: (config: C) => Effect.Effect<L, unknown, Scope.Scope>
+  /** Starts one session: builds its state and returns its handlers and loop. Scoped to the session. */
+  readonly session: (input: { readonly config: C; readonly loaded: L }) => Effect.Effect<
+    SessionBehaviour<R>,
+    unknown,
+    SessionContext | Scope.Scope
+  >
+}
+
+/** A loaded model as the runtime sees it: its types erased, its capabilities derived. */
+export interface Loaded {
+  readonly name: string
+  readonly version: string | undefined
+  readonly description: string | undefined
+  readonly commands: RpcGroup.RpcGroup<any>
+  readonly capabilities: ReadonlyArray<Capabilities.CommandCapability>
+  readonly config: unknown
+  readonly frameSize: { readonly width: number; readonly height: number }
+  readonly startSession: Effect.Effect<SessionBehaviour<any>, unknown, SessionContext | Scope.Scope>
+}
+
+/** The loaded model service, provided by the layer `Model.make` returns. */
+export class Model extends Context.Tag("effect-reactor/Model")<Model, Loaded>() {}
+
+/** Where the raw config comes from: YAML merged with CLI overrides. `source` names it in errors. */
+export interface ConfigInputService {
+  readonly source: string
+  readonly value: unknown
+  /** `--model.key=value` overrides, typed by the config schema when applied. */
+  readonly overrides?: ReadonlyArray<Overrides.Override>
+}
+
+/** The raw, undecoded config handed to a model layer. */
+export class ConfigInput extends Context.Tag("effect-reactor/ConfigInput")<ConfigInput, ConfigInputService>() {
+  /** No config file and no overrides: every value comes from the schema's defaults. */
+  static readonly empty = Layer.succeed(ConfigInput, { source: "defaults", value: {} })
+  static readonly layer = (input: ConfigInputService) => Layer.succeed(ConfigInput, input)
+}
+
+/** A config that does not match the model's schema; the message names the source, the key path and the expectation. */
+export class ConfigError extends Data.TaggedError("ConfigError")<{
+  readonly source: string
+  readonly issues: ReadonlyArray<{ readonly path: string; readonly message: string }>
+}> {
+  override get message() {
+    return `invalid config (${this.source}):\n` +
+      this.issues.map((issue) => `  ${issue.path === "" ? "(root)" : issue.path}: ${issue.message}`).join("\n")
+  }
+}
+
+/** The model's `load` failed. */
+export class LoadError extends Data.TaggedError("LoadError")<{ readonly model: string; readonly cause: unknown }> {
+  override get message() {
+    return `model "${this.model}" failed to load: ${this.cause instanceof Error ? this.cause.message : String(this.cause)}`
+  }
+}
+
+/** Formats parse issues as `key.path: message` pairs. */
+export const formatIssues = (error: ParseResult.ParseError) =>
+  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
+    path: issue.path.map(String).join("."),
+    message: issue.message
+  }))
+
+/**
+ * Turns a model definition into a layer. The command schema is checked here, at definition time: a parameter the
+ * UI schema cannot express throws a `CapabilityError` naming the command and the parameter.
+ */
+export const make = <R extends Rpc.Any, C = {}, CI = {}, L = void>(
+  definition: Definition<R, C, CI, L>
+): Layer.Layer<Model, ConfigError | LoadError, ConfigInput> => {
+  const capabilities = Capabilities.ofGroup(definition.commands)
+  const configSchema = (definition.config ?? Schema.Struct({})) as Schema.Schema<C, unknown>
+  return Layer.scoped(
+    Model,
+    Effect.gen(function*() {
+      const input = yield* ConfigInput
+      const merged = Overrides.apply(input.value ?? {}, input.overrides ?? [], JSONSchema.make(configSchema))
+      const config = yield* Schema.decodeUnknown(configSchema, { errors: "all", onExcessProperty: "error" })(merged).pipe(Effect.mapError((error) => new ConfigError({ source: input.source, issues: formatIssues(error) })))
+      const loaded = definition.load === undefined
+        ? (undefined as L)
+        : yield* definition.load(config).pipe(
+          Effect.mapError((cause) => new LoadError({ model: definition.name, cause }))
+        )
+      yield* Effect.annotateCurrentSpan("model", definition.name)
+      return {
+        name: definition.name,
+        version: definition.version,
+        description: definition.description,
+        commands: definition.commands,
+        capabilities,
+        config,
+        frameSize: definition.frameSize ?? { width: 640, height: 360 },
+        startSession: Effect.suspend(() => definition.session({ config, loaded })) as Loaded["startSession"]
+      }
+    })
+  )
+}
+
+/** The config schema of a definition, for tools that print or validate it. */
+export type ConfigOf<D> = D extends Definition<any, infer C, any, any> ? C : never

@@ -1,0 +1,67 @@
+/**
+ * Parameter schemas for command payloads and model configs. Each helper is a plain `effect/Schema`, annotated so
+ * that bounds, enumerations, descriptions and defaults reach the UI schema and the JSON Schema intact.
+ * Using Schema directly works too; these helpers only avoid the pitfalls (flat integer bounds, explicit defaults).
+ */
+import { Option, Schema, SchemaAST } from "effect"
+
+interface Common<A> {
+  readonly description?: string
+  readonly default?: A
+}
+
+interface Bounds {
+  readonly min?: number
+  readonly max?: number
+}
+
+type Field<S extends Schema.Schema.Any, O> = O extends { readonly default: any } ?
+  Schema.optionalWith<S, { default: () => Schema.Schema.Type<S>; exact: true }>
+  : S
+
+const show = (value: unknown) => (typeof value === "string" ? JSON.stringify(value) : String(value))
+
+const finish = <S extends Schema.Schema.Any>(schema: S, options: Common<any> | undefined): any => {
+  // Schema prints a description as the "expected" part of parse errors; keep errors saying what was expected.
+  const expected = Option.getOrElse(SchemaAST.getDescriptionAnnotation(schema.ast), () => String(schema.ast))
+  const annotated = schema.annotations({
+    message: (issue) => `Expected ${expected}, actual ${show(issue.actual)}`,
+    ...(options?.description !== undefined ? { description: options.description } : {}),
+    ...(options?.default !== undefined ? { default: options.default } : {})
+  })
+  if (options?.default === undefined) return annotated
+  const value = options.default
+  return Schema.optionalWith(annotated, { default: () => value, exact: true })
+}
+
+const bounded = (base: Schema.Schema<number>, options: Bounds | undefined): Schema.Schema<number> => {
+  const { min, max } = options ?? {}
+  if (min !== undefined && max !== undefined) return base.pipe(Schema.between(min, max))
+  if (min !== undefined) return base.pipe(Schema.greaterThanOrEqualTo(min))
+  if (max !== undefined) return base.pipe(Schema.lessThanOrEqualTo(max))
+  return base
+}
+
+/** A free text parameter (a text field in the UI). */
+export const string = <const O extends Common<string> & { readonly maxLength?: number }>(
+  options?: O
+): Field<typeof Schema.String, O> =>
+  finish(options?.maxLength !== undefined ? Schema.String.pipe(Schema.maxLength(options.maxLength)) : Schema.String, options)
+
+/** A real number, optionally bounded (a slider when both bounds are given, a number input otherwise). */
+export const number = <const O extends Common<number> & Bounds>(options?: O): Field<typeof Schema.Number, O> =>
+  finish(bounded(Schema.Number.pipe(Schema.finite()), options), options)
+
+/** An integer, optionally bounded. */
+export const int = <const O extends Common<number> & Bounds>(options?: O): Field<typeof Schema.Number, O> =>
+  finish(bounded(Schema.Number.pipe(Schema.int()), options), options)
+
+/** A true/false switch (a checkbox). */
+export const boolean = <const O extends Common<boolean>>(options?: O): Field<typeof Schema.Boolean, O> =>
+  finish(Schema.Boolean, options)
+
+/** One of a fixed set of strings (a select in the UI). */
+export const literal = <const L extends readonly [string, ...Array<string>], const O extends Common<L[number]>>(
+  values: L,
+  options?: O
+): Field<Schema.Literal<L>, O> => finish(Schema.Literal(...values), options)

@@ -1,0 +1,49 @@
+/**
+ * The session context (Reactor's `get_ctx()`): what a model's session code uses to talk to the runtime.
+ */
+import { Context, Effect } from "effect"
+import type { Emittable, FrameError } from "./Frame.js"
+
+/** The per-session services a model sees. */
+export interface Service {
+  /** This session's unguessable id. */
+  readonly sessionId: string
+  /** The model's validated config. */
+  readonly config: unknown
+  /**
+   * Emits one frame or a block of frames (`null` = black). The runtime spaces a block's frames evenly at the model's
+   * measured generation rate; it suspends while two blocks are already waiting, which paces a fast generator.
+   */
+  readonly emit: (frames: Emittable) => Effect.Effect<void, FrameError>
+  /** Sends a JSON message to the client (scope `application` on the wire). */
+  readonly send: (message: unknown) => Effect.Effect<void>
+  /** Stops counting time toward the generation rate, for an intentional pause. */
+  readonly pauseMeasurement: Effect.Effect<void>
+  /** Counts time toward the generation rate again. */
+  readonly resumeMeasurement: Effect.Effect<void>
+  /** Aborted as soon as the session starts stopping: hand it to long steps (fetch, workers, loops that poll it). */
+  readonly signal: AbortSignal
+}
+
+/** The session context service. `yield* SessionContext` inside a model's session code. */
+export class SessionContext extends Context.Tag("effect-reactor/SessionContext")<SessionContext, Service>() {}
+
+/** Emits frames through the current session's context. */
+export const emit = (frames: Emittable): Effect.Effect<void, FrameError, SessionContext> =>
+  Effect.flatMap(SessionContext, (ctx) => ctx.emit(frames))
+
+/** Sends a message to the current session's client. */
+export const send = (message: unknown): Effect.Effect<void, never, SessionContext> =>
+  Effect.flatMap(SessionContext, (ctx) => ctx.send(message))
+
+/** Runs an effect with the generation-rate measurement paused (an intentional pause must not lower the target rate). */
+export const unmeasured = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | SessionContext> =>
+  Effect.flatMap(SessionContext, (ctx) =>
+    Effect.acquireUseRelease(ctx.pauseMeasurement, () => self, () => ctx.resumeMeasurement))
+
+/**
+ * Runs one long synchronous-looking step that can notice a stop: `step(signal)` gets the session's AbortSignal,
+ * and the step is abandoned (its promise rejected by the caller's check) once the session stops.
+ */
+export const step = <A>(f: (signal: AbortSignal) => Promise<A>): Effect.Effect<A, never, SessionContext> =>
+  Effect.flatMap(SessionContext, (ctx) => Effect.promise(() => f(ctx.signal)))

@@ -1,0 +1,72 @@
+/**
+ * The errors a command can earn its sender. They cross the wire, so they are schemas; each has a `code` and a human
+ * `message` saying exactly what was wrong.
+ */
+import { Schema } from "effect"
+
+const Issue = Schema.Struct({ path: Schema.String, message: Schema.String })
+
+/** The message is not a command: not an object with a string `type`. */
+export class InvalidMessage extends Schema.TaggedError<InvalidMessage>()("InvalidMessage", {
+  message: Schema.String
+}) {
+  readonly code = "invalid_message"
+}
+
+/** No command of that name; `known` lists the ones there are. */
+export class UnknownCommand extends Schema.TaggedError<UnknownCommand>()("UnknownCommand", {
+  command: Schema.String,
+  known: Schema.Array(Schema.String),
+  message: Schema.String
+}) {
+  readonly code = "unknown_command"
+  static readonly of = (command: string, known: ReadonlyArray<string>) =>
+    new UnknownCommand({
+      command,
+      known,
+      message: `unknown command ${JSON.stringify(command)}; known commands: ${known.join(", ")}`
+    })
+}
+
+/** The payload does not match the command's schema; `issues` give each field path and what was expected. */
+export class InvalidPayload extends Schema.TaggedError<InvalidPayload>()("InvalidPayload", {
+  command: Schema.String,
+  issues: Schema.Array(Issue),
+  message: Schema.String
+}) {
+  readonly code = "invalid_payload"
+  static readonly of = (command: string, issues: ReadonlyArray<{ path: string; message: string }>) =>
+    new InvalidPayload({
+      command,
+      issues,
+      message: `invalid payload for "${command}": ` +
+        issues.map((issue) => (issue.path === "" ? issue.message : `${issue.path}: ${issue.message}`)).join("; ")
+    })
+}
+
+/** The command's handler failed or died; the session goes on. */
+export class HandlerFailed extends Schema.TaggedError<HandlerFailed>()("HandlerFailed", {
+  command: Schema.String,
+  message: Schema.String
+}) {
+  readonly code = "handler_failed"
+}
+
+/** The session has ended (or is ending): the command was not applied. */
+export class SessionClosed extends Schema.TaggedError<SessionClosed>()("SessionClosed", {
+  message: Schema.String
+}) {
+  readonly code = "session_closed"
+}
+
+/** Any error a submitted command can get. */
+export type CommandError = InvalidMessage | UnknownCommand | InvalidPayload | HandlerFailed | SessionClosed
+
+/** The schema of every command error, for clients that decode them. */
+export const CommandError = Schema.Union(InvalidMessage, UnknownCommand, InvalidPayload, HandlerFailed, SessionClosed)
+
+/** The plain wire object of an error: `{code, message, ...fields}` without the tag. */
+export const toWire = (error: CommandError): Record<string, unknown> => {
+  const { _tag, ...fields } = { ...error } as Record<string, unknown>
+  return { code: error.code, message: error.message, ...fields }
+}

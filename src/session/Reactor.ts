@@ -1,0 +1,84 @@
+/**
+ * The reactor: a loaded model serving sessions. It starts sessions (up to `maxSessions` at once), finds them by id,
+ * and stops every one of them cooperatively when its layer is released (runtime shutdown).
+ */
+import { Context, Data, Effect, Layer } from "effect"
+import * as Model from "../model/Model.js"
+import * as EndReason from "./EndReason.js"
+import * as Session from "./Session.js"
+
+/** Options of the reactor. */
+export interface Options {
+  /** Sessions at once; one more is refused. Default 1 (a GPU model usually serves one viewer). */
+  readonly maxSessions?: number
+  /** Deadline of a cooperative stop, per session. Default 5000 ms. */
+  readonly stopDeadlineMs?: number
+  /** A cap on each session's frame rate. */
+  readonly maxFps?: number
+}
+
+/** Refused: the reactor already runs `max` sessions. */
+export class TooManySessions extends Data.TaggedError("TooManySessions")<{ readonly max: number }> {
+  override get message() {
+    return `the server already runs its maximum of ${this.max} session${this.max === 1 ? "" : "s"}; try again later`
+  }
+}
+
+/** The reactor service. */
+export interface Service {
+  readonly model: Model.Loaded
+  readonly options: Required<Pick<Options, "maxSessions" | "stopDeadlineMs">>
+  /** Starts a session, or refuses with `TooManySessions`. The session is removed from the reactor when it ends. */
+  readonly start: (options?: { readonly id?: string }) => Effect.Effect<Session.Session, TooManySessions>
+  readonly get: (id: string) => Effect.Effect<Session.Session | undefined>
+  readonly list: Effect.Effect<ReadonlyArray<Session.Session>>
+  /** Stops every session with the same reason, concurrently. */
+  readonly stopAll: (reason: EndReason.EndReason) => Effect.Effect<void>
+}
+
+/** The reactor tag. */
+export class Reactor extends Context.Tag("effect-reactor/Reactor")<Reactor, Service>() {}
+
+/** Builds a reactor over the loaded model; releasing it stops every session with reason `Shutdown`. */
+export const make = (options: Options = {}) =>
+  Effect.gen(function*() {
+    const model = yield* Model.Model
+    const maxSessions = options.maxSessions ?? 1
+    const stopDeadlineMs = options.stopDeadlineMs ?? 5000
+    const sessions = new Map<string, Session.Session>()
+    let reserved = 0
+    const stopAll = (reason: EndReason.EndReason) =>
+      Effect.forEach([...sessions.values()], (session) => session.stop(reason), {
+        concurrency: "unbounded",
+        discard: true
+      })
+    yield* Effect.addFinalizer(() => stopAll(EndReason.Shutdown()))
+    const service: Service = {
+      model,
+      options: { maxSessions, stopDeadlineMs },
+      start: (startOptions) =>
+        Effect.gen(function*() {
+          if (sessions.size + reserved >= maxSessions) return yield* new TooManySessions({ max: maxSessions })
+          reserved++
+          const session = yield* Session.make(model, {
+            stopDeadlineMs,
+            ...(startOptions?.id !== undefined ? { id: startOptions.id } : {}),
+            ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {})
+          }).pipe(Effect.ensuring(Effect.sync(() => reserved--)))
+          sessions.set(session.id, session)
+          yield* Effect.forkDaemon(
+            Effect.zipRight(session.ended, Effect.sync(() => sessions.delete(session.id)))
+          )
+          yield* Effect.logInfo(`session ${session.id} started (${sessions.size}/${maxSessions})`)
+          return session
+        }).pipe(Effect.withSpan("Reactor.start")),
+      get: (id) => Effect.sync(() => sessions.get(id)),
+      list: Effect.sync(() => [...sessions.values()]),
+      stopAll
+    }
+    return service
+  })
+
+/** The reactor as a layer over a model layer's output. */
+export const layer = (options: Options = {}): Layer.Layer<Reactor, never, Model.Model> =>
+  Layer.scoped(Reactor, make(options))

@@ -1,0 +1,211 @@
+/**
+ * A session: one viewer's run of a loaded model, as a fiber tree under one `Scope`. The generation actor runs the
+ * model's loop; the mailbox actor applies commands in order; the pacer releases frames to the frame bus. Stopping
+ * closes the scope: interruption is the cooperative stop, finalizers are the cleanup, and a stop that outlives its
+ * deadline tears the loop down and says so.
+ */
+import { Cause, Clock, Context, Deferred, Effect, Exit, Fiber, Option, PubSub, Queue, Ref, Scope } from "effect"
+import { randomBytes } from "node:crypto"
+import * as Frame from "../model/Frame.js"
+import type * as Model from "../model/Model.js"
+import { SessionContext } from "../model/SessionContext.js"
+import * as EndReason from "./EndReason.js"
+import * as FrameBus from "./FrameBus.js"
+import * as Mailbox from "./Mailbox.js"
+import * as Pacer from "./Pacer.js"
+
+/** Live figures of a session. */
+export interface Stats {
+  readonly framesGenerated: number
+  readonly framesEmitted: number
+  /** Frames released in the last second. */
+  readonly emissionFps: number
+  /** Frames dropped for slow consumers. */
+  readonly droppedFrames: number
+  readonly commandsApplied: number
+  readonly commandsRejected: number
+  /** Time from receiving the last applied command to releasing the first frame generated after it (ms). */
+  readonly lastCommandToFrameMs: number | undefined
+  readonly uptimeMs: number
+}
+
+/** Options of one session. */
+export interface Options {
+  /** The session id; a fresh unguessable one by default. */
+  readonly id?: string
+  /** How long a stop may take before the model's loop is torn down. Default 5000 ms. */
+  readonly stopDeadlineMs?: number
+  /** Caps the frame release rate. */
+  readonly maxFps?: number
+  /** Commands waiting at most in the mailbox. */
+  readonly mailboxCapacity?: number
+}
+
+/** A running (or ended) session. */
+export interface Session {
+  readonly id: string
+  readonly startedAt: number
+  /** Queues a command and waits until it is applied or rejected with a specific error. */
+  readonly submit: Mailbox.Mailbox["submit"]
+  /** Subscribes to the frame stream for the life of the scope, behind a drop-oldest buffer of `capacity` frames. */
+  readonly frames: (capacity?: number) => Effect.Effect<FrameBus.Subscription, never, Scope.Scope>
+  /** Subscribes to the model's messages to the client. */
+  readonly messages: Effect.Effect<Queue.Dequeue<unknown>, never, Scope.Scope>
+  readonly stats: Effect.Effect<Stats>
+  /** Stops the session cooperatively; returns the reason it ended with (the first reason wins). */
+  readonly stop: (reason: EndReason.EndReason) => Effect.Effect<EndReason.EndReason>
+  /** Waits for the session to end. */
+  readonly ended: Effect.Effect<EndReason.EndReason>
+  /** The end reason, if the session has ended. */
+  readonly endReason: Effect.Effect<EndReason.EndReason | undefined>
+}
+
+/** A fresh unguessable session id (128 random bits). */
+export const makeId = (): string => randomBytes(16).toString("base64url")
+
+const describeCause = (cause: Cause.Cause<unknown>): string => {
+  const error = Cause.squash(cause)
+  if (error instanceof Frame.FrameError) return error.message
+  if (error instanceof Error) return error.message
+  return Cause.pretty(cause).split("\n")[0] ?? "unknown error"
+}
+
+/**
+ * Starts a session of a loaded model. It runs until it is stopped, its loop returns, or its loop fails; it is not
+ * tied to the caller's scope, so whoever starts it stops it (the `Reactor` does, at shutdown).
+ */
+export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<Session> =>
+  Effect.gen(function*() {
+    const id = options.id ?? makeId()
+    const deadlineMs = options.stopDeadlineMs ?? 5000
+    const startedAt = yield* Clock.currentTimeMillis
+    const scope = yield* Scope.make()
+    const abort = new AbortController()
+    const ended = yield* Deferred.make<EndReason.EndReason>()
+    const ending = yield* Ref.make(false)
+    const bus = yield* FrameBus.make
+    const outbox = yield* PubSub.sliding<unknown>(1024)
+    let lastFrame: Frame.Frame | undefined
+    let lastLatency: number | undefined
+    const pendingLatency: Array<{ readonly frame: number; readonly receivedAt: number }> = []
+
+    const publish = (out: FrameBus.OutFrame) =>
+      Effect.suspend(() => {
+        while (pendingLatency.length > 0 && pendingLatency[0]!.frame <= out.index) {
+          lastLatency = out.emittedAt - pendingLatency.shift()!.receivedAt
+        }
+        return bus.publish(out)
+      })
+
+    const pacer = yield* Pacer.make({ publish, ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {}) })
+      .pipe(Scope.extend(scope))
+
+    const context: Context.Context<SessionContext> = Context.make(SessionContext, {
+      sessionId: id,
+      config: model.config,
+      emit: (emitted) =>
+        Effect.suspend(() => {
+          if (abort.signal.aborted) return Effect.interrupt
+          const block = Frame.toBlock(emitted, lastFrame, model.frameSize)
+          if (block instanceof Frame.FrameError) return Effect.fail(block)
+          lastFrame = block[block.length - 1]
+          return Effect.asVoid(pacer.push(block))
+        }),
+      send: (message) => Effect.asVoid(PubSub.publish(outbox, message)),
+      pauseMeasurement: pacer.pause,
+      resumeMeasurement: pacer.resume,
+      signal: abort.signal
+    })
+    const provide = <A, E>(effect: Effect.Effect<A, E, any>) =>
+      Effect.provide(effect as Effect.Effect<A, E, SessionContext>, context)
+
+    // The model's session set-up: its state, handlers and loop; its resources are scoped to the session.
+    const behaviourExit = yield* model.startSession.pipe(
+      Effect.provide(context),
+      Scope.extend(scope),
+      Effect.exit
+    )
+
+    const mailbox = yield* Mailbox.make({
+      commands: model.commands,
+      handlers: Exit.isSuccess(behaviourExit) ? behaviourExit.value.handlers : {},
+      provide,
+      nextFrame: pacer.nextIndex,
+      onApplied: (ack) => Effect.sync(() => pendingLatency.push({ frame: ack.frame, receivedAt: ack.receivedAt })),
+      ...(options.mailboxCapacity !== undefined ? { capacity: options.mailboxCapacity } : {})
+    }).pipe(Scope.extend(scope))
+
+    let generation: Fiber.RuntimeFiber<unknown, unknown> | undefined
+
+    /** Ends the session once: stops the loop within the deadline, closes the scope, records the reason. */
+    const end = (reason: EndReason.EndReason): Effect.Effect<EndReason.EndReason> =>
+      Effect.uninterruptible(Effect.gen(function*() {
+        const first = yield* Ref.getAndSet(ending, true)
+        if (first) return yield* Deferred.await(ended)
+        abort.abort()
+        let final = reason
+        if (generation !== undefined) {
+          const interrupted = yield* Fiber.interrupt(generation).pipe(Effect.interruptible, Effect.timeout(deadlineMs), Effect.option)
+          if (interrupted._tag === "None") {
+            final = EndReason.DeadlineExceeded({ requested: EndReason.describe(reason), deadlineMs })
+            yield* Effect.logWarning(`session ${id}: ${EndReason.describe(final)}`)
+          }
+        }
+        const closed = yield* Scope.close(scope, Exit.void).pipe(Effect.interruptible, Effect.timeout(deadlineMs), Effect.option)
+        if (closed._tag === "None") {
+          yield* Effect.logWarning(`session ${id}: finalizers still running after ${deadlineMs} ms; left behind`)
+        }
+        yield* bus.shutdown
+        yield* PubSub.shutdown(outbox)
+        yield* Effect.logInfo(`session ${id} ended: ${EndReason.describe(final)}`)
+        yield* Deferred.succeed(ended, final)
+        return final
+      })).pipe(Effect.annotateLogs("session", id))
+
+    if (Exit.isFailure(behaviourExit)) {
+      yield* Effect.forkDaemon(end(EndReason.ModelFailed({ error: `session set-up: ${describeCause(behaviourExit.cause)}` })))
+    } else {
+      const loop = behaviourExit.value.run.pipe(Effect.provide(context), Effect.annotateLogs("session", id))
+      generation = yield* Effect.forkDaemon(loop)
+      const watched = generation
+      yield* Effect.forkDaemon(
+        Fiber.await(watched).pipe(
+          Effect.flatMap((exit) => {
+            if (Exit.isSuccess(exit)) return end(EndReason.ModelFinished())
+            if (Cause.isInterruptedOnly(exit.cause)) return Effect.void
+            return Effect.logError(`session ${id}: model loop failed`, exit.cause).pipe(
+              Effect.zipRight(end(EndReason.ModelFailed({ error: describeCause(exit.cause) })))
+            )
+          })
+        )
+      )
+    }
+
+    return {
+      id,
+      startedAt,
+      submit: mailbox.submit,
+      frames: (capacity = 8) => bus.subscribe(capacity),
+      messages: PubSub.subscribe(outbox),
+      stats: Effect.gen(function*() {
+        const counts = yield* mailbox.counts
+        const now = yield* Clock.currentTimeMillis
+        return {
+          framesGenerated: yield* pacer.nextIndex,
+          framesEmitted: yield* pacer.emitted,
+          emissionFps: yield* pacer.fps,
+          droppedFrames: yield* bus.dropped,
+          commandsApplied: counts.applied,
+          commandsRejected: counts.rejected,
+          lastCommandToFrameMs: lastLatency,
+          uptimeMs: now - startedAt
+        }
+      }),
+      stop: end,
+      ended: Deferred.await(ended),
+      endReason: Effect.flatMap(
+        Deferred.poll(ended),
+        Option.match({ onNone: () => Effect.succeed(undefined), onSome: (reason) => reason })
+      )
+    } satisfies Session
+  }).pipe(Effect.withSpan("Session.make"))
