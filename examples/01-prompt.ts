@@ -4,6 +4,7 @@
  */
 import { Effect, Ref, Schema } from "effect"
 import { Command, Frame, Model, Param, SessionContext } from "effect-reactor"
+import { runIfMain } from "effect-reactor/cli"
 
 
 export const Commands = Command.group(
@@ -74,4 +75,4 @@ export const model = Model.make({
 
 export default model
 
-
+runIfMain(import.meta, model)
