@@ -47,6 +47,12 @@ export const make = (options: Options = {}) =>
     const stopDeadlineMs = options.stopDeadlineMs ?? 5000
     const sessions = new Map<string, Session.Session>()
     let reserved = 0
+    // A session leaves the map when it ends; drop ended ones here too, so a start right after a stop is not refused.
+    const prune = Effect.suspend(() =>
+      Effect.forEach([...sessions.values()], (session) =>
+        Effect.map(session.endReason, (reason) => {
+          if (reason !== undefined) sessions.delete(session.id)
+        }), { discard: true }))
     const stopAll = (reason: EndReason.EndReason) =>
       Effect.forEach([...sessions.values()], (session) => session.stop(reason), {
         concurrency: "unbounded",
@@ -58,6 +64,7 @@ export const make = (options: Options = {}) =>
       options: { maxSessions, stopDeadlineMs },
       start: (startOptions) =>
         Effect.gen(function*() {
+          yield* prune
           if (sessions.size + reserved >= maxSessions) return yield* new TooManySessions({ max: maxSessions })
           reserved++
           const session = yield* Session.make(model, {
@@ -72,8 +79,8 @@ export const make = (options: Options = {}) =>
           yield* Effect.logInfo(`session ${session.id} started (${sessions.size}/${maxSessions})`)
           return session
         }).pipe(Effect.withSpan("Reactor.start")),
-      get: (id) => Effect.sync(() => sessions.get(id)),
-      list: Effect.sync(() => [...sessions.values()]),
+      get: (id) => Effect.zipRight(prune, Effect.sync(() => sessions.get(id))),
+      list: Effect.zipRight(prune, Effect.sync(() => [...sessions.values()])),
       stopAll
     }
     return service
