@@ -39,3 +39,55 @@ export const load = (file: string): Effect.Effect<Record<string, unknown>, Confi
     }
     return value as Record<string, unknown>
   })
+
+/** The HTTP runtime's settings in a config file's optional `server:` section. */
+export interface ServerSection {
+  readonly host?: string
+  readonly port?: number
+  readonly max_sessions?: number
+  readonly token?: string
+}
+
+const serverKeys: Record<keyof ServerSection, "string" | "port" | "count"> = {
+  host: "string",
+  port: "port",
+  max_sessions: "count",
+  token: "string"
+}
+
+/**
+ * Splits a loaded config file into the model's config (every top-level key but `server`) and the runtime's `server:`
+ * section, checking the latter. The model's part is validated later, by the model's own schema.
+ */
+export const sections = (
+  file: string,
+  value: Record<string, unknown>
+): Effect.Effect<{ readonly model: Record<string, unknown>; readonly server: ServerSection }, ConfigFileError> =>
+  Effect.gen(function*() {
+    const { server, ...model } = value
+    if (server === undefined || server === null) return { model, server: {} }
+    if (typeof server !== "object" || Array.isArray(server)) {
+      return yield* new ConfigFileError({ file, reason: "server: expected a mapping of server settings" })
+    }
+    const out: Record<string, unknown> = {}
+    for (const [key, raw] of Object.entries(server)) {
+      const kind = serverKeys[key as keyof ServerSection]
+      if (kind === undefined) {
+        return yield* new ConfigFileError({
+          file,
+          reason: `server.${key}: unknown setting; known: ${Object.keys(serverKeys).join(", ")}`
+        })
+      }
+      const ok = kind === "string"
+        ? typeof raw === "string"
+        : kind === "port"
+        ? Number.isInteger(raw) && (raw as number) >= 0 && (raw as number) <= 65535
+        : Number.isInteger(raw) && (raw as number) >= 1
+      if (!ok) {
+        const expected = kind === "string" ? "a string" : kind === "port" ? "an integer from 0 to 65535" : "an integer >= 1"
+        return yield* new ConfigFileError({ file, reason: `server.${key}: expected ${expected}, got ${JSON.stringify(raw)}` })
+      }
+      out[key] = raw
+    }
+    return { model, server: out as ServerSection }
+  })

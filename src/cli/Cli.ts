@@ -1,0 +1,185 @@
+/**
+ * The `reactor` command line: `reactor run <module> [-c config.yaml] [--runtime http|headless] [--model.key=value ...]`.
+ * Reactor-style `--model.*` overrides are taken out of argv first (they are not `@effect/cli` options), the rest is
+ * parsed by `@effect/cli`. Every expected failure ends as one line on stderr and a non-zero exit.
+ */
+import { Args, CliConfig, Command, HelpDoc, Options } from "@effect/cli"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Cause, Console, Effect, Layer, Logger, Option } from "effect"
+import { resolve } from "node:path"
+import * as ConfigFile from "../config/ConfigFile.js"
+import * as Overrides from "../config/Overrides.js"
+import * as Model from "../model/Model.js"
+import * as HttpRunner from "../server/HttpRunner.js"
+import * as EndReason from "../session/EndReason.js"
+import * as Reactor from "../session/Reactor.js"
+import * as Fatal from "./Fatal.js"
+import * as Headless from "./Headless.js"
+import * as ModelModule from "./ModelModule.js"
+
+/** A model already in memory (the entry module of `runIfMain`), used instead of importing its file again. */
+export interface Preloaded {
+  readonly module: string
+  readonly model: ModelModule.ModelLayer
+}
+
+const modelHelp = "A module is a .ts or .js file whose default export, or named export `model`, is the layer " +
+  "`Model.make` returns."
+
+const options = {
+  module: Args.text({ name: "module" }).pipe(Args.withDescription(`The model module to run. ${modelHelp}`)),
+  config: Options.text("config").pipe(
+    Options.withAlias("c"),
+    Options.withDescription("A YAML config file: the model's config keys at the top level, plus an optional " +
+      "`server:` section (host, port, max_sessions, token). `--model.key=value` overrides a key (`--model.a.b=1` " +
+      "for nested keys); values are typed by the model's config schema. Defaults come from the schema."),
+    Options.optional
+  ),
+  runtime: Options.choice("runtime", ["http", "headless"]).pipe(
+    Options.withDescription("http: serve sessions over HTTP + WebSocket. headless: run one session here, no network: " +
+      "commands are read from stdin, one per line."),
+    Options.withDefault("http" as const)
+  ),
+  host: Options.text("host").pipe(Options.withDescription("http: the address to listen on (default 127.0.0.1)."), Options.optional),
+  port: Options.integer("port").pipe(Options.withDescription("http: the port to listen on (default 8080)."), Options.optional),
+  maxSessions: Options.integer("max-sessions").pipe(
+    Options.withDescription("http: sessions at once (default 1)."),
+    Options.optional
+  ),
+  token: Options.text("token").pipe(
+    Options.withDescription("http: a bearer token every request must carry (default: env REACTOR_TOKEN; none = open)."),
+    Options.optional
+  ),
+  statsEvery: Options.float("stats-every").pipe(
+    Options.withDescription("headless: seconds between stats lines; 0 turns them off."),
+    Options.withDefault(2)
+  ),
+  out: Options.text("out").pipe(Options.withDescription("headless: write frames to this folder as PNG images."), Options.optional),
+  every: Options.integer("every").pipe(
+    Options.withDescription("headless, with --out: write every Nth frame only."),
+    Options.withDefault(1)
+  ),
+  frames: Options.integer("frames").pipe(
+    Options.withDescription("headless: stop after N frames (end of input then does not stop the run)."),
+    Options.optional
+  ),
+  seconds: Options.float("seconds").pipe(
+    Options.withDescription("headless: stop after S seconds (end of input then does not stop the run)."),
+    Options.optional
+  )
+}
+
+type RunArgs = Command.Command.ParseConfig<typeof options>
+
+const fail = (message: string) => Effect.fail(new Fatal.Fatal({ message }))
+
+const positive = (name: string, value: number | undefined, { zero = false } = {}) =>
+  value === undefined || (Number.isFinite(value) && (zero ? value >= 0 : value > 0))
+    ? Effect.void
+    : fail(`--${name} must be ${zero ? "0 or more" : "more than 0"}, got ${value}`)
+
+/** Runs one `reactor run` invocation. */
+const execute = (args: RunArgs, overrides: ReadonlyArray<Overrides.Override>, preloaded: Preloaded | undefined) =>
+  Effect.gen(function*() {
+    const frames = Option.getOrUndefined(args.frames)
+    const seconds = Option.getOrUndefined(args.seconds)
+    yield* positive("frames", frames)
+    yield* positive("seconds", seconds)
+    yield* positive("every", args.every)
+    yield* positive("stats-every", args.statsEvery, { zero: true })
+
+    const modelLayer = preloaded !== undefined && resolve(preloaded.module) === resolve(args.module)
+      ? preloaded.model
+      : yield* ModelModule.load(args.module)
+
+    const file = Option.getOrUndefined(args.config)
+    const { model: value, server } = file === undefined
+      ? { model: {}, server: {} as ConfigFile.ServerSection }
+      : yield* Effect.flatMap(ConfigFile.load(file), (loaded) => ConfigFile.sections(file, loaded))
+    const source = file ?? (overrides.length > 0 ? "command line" : "defaults")
+    const configInput = Model.ConfigInput.layer({ source, value, overrides })
+
+    if (args.runtime === "headless") {
+      const reason = yield* Headless.run({
+        statsEvery: args.statsEvery,
+        out: Option.getOrUndefined(args.out),
+        every: args.every,
+        frames,
+        seconds
+      }).pipe(
+        Effect.provide(Reactor.layer({ maxSessions: 1 }).pipe(Layer.provide(modelLayer), Layer.provide(configInput)))
+      )
+      if (!Headless.isClean(reason)) return yield* fail(`session ended: ${EndReason.describe(reason)}`)
+      return
+    }
+    const token = Option.getOrUndefined(args.token) ?? server.token ?? process.env.REACTOR_TOKEN
+    yield* HttpRunner.run(modelLayer, {
+      host: Option.getOrUndefined(args.host) ?? server.host ?? "127.0.0.1",
+      port: Option.getOrUndefined(args.port) ?? server.port ?? 8080,
+      maxSessions: Option.getOrUndefined(args.maxSessions) ?? server.max_sessions ?? 1,
+      ...(token !== undefined && token !== "" ? { token } : {})
+    }).pipe(Effect.provide(configInput))
+  }).pipe(
+    Effect.catchAll((error) =>
+      Effect.fail(error instanceof Fatal.Fatal ? error : new Fatal.Fatal({ message: Fatal.describe(error, overrides) }))
+    )
+  )
+
+/** The `reactor` command tree, for a given set of overrides and an optional preloaded model. */
+export const command = (overrides: ReadonlyArray<Overrides.Override> = [], preloaded?: Preloaded) =>
+  Command.make("reactor").pipe(
+    Command.withDescription("Serve a real-time generative model: frames out, commands in."),
+    Command.withSubcommands([
+      Command.make("run", options, (args) => execute(args, overrides, preloaded)).pipe(
+        Command.withDescription(
+          `Run a model module over HTTP (default) or headless. ${modelHelp} ` +
+            "Usage: reactor run <module> [-c config.yaml] [--runtime http|headless] [--model.key=value ...]"
+        )
+      )
+    ])
+  )
+
+const footer = HelpDoc.blocks([
+  HelpDoc.p(`MODEL MODULES: ${modelHelp}`),
+  HelpDoc.p("CONFIG: `-c config.yaml` holds the model's config keys at the top level and an optional `server:` " +
+    "section; `--model.key=value` (or `--model.key value`) overrides one key, typed by the model's schema."),
+  HelpDoc.p("HEADLESS INPUT: one command per line, `name key=value ...` (quotes allowed) or JSON " +
+    "`{\"type\":\"name\",\"data\":{...}}`; `help` lists the commands; Ctrl-D or Ctrl-C stops.")
+])
+
+/**
+ * Runs the CLI on arguments without the node/script prefix (`["run", "model.ts", "--runtime", "headless"]`).
+ * Failures are printed here, as one line on stderr; the effect then fails (exit code 1).
+ */
+export const main = (argv: ReadonlyArray<string>, preloaded?: Preloaded) => {
+  const { overrides, rest } = Overrides.extract(argv)
+  const cli = Command.run(command(overrides, preloaded), {
+    name: "reactor",
+    version: "0.1.0",
+    executable: "reactor",
+    footer
+  })
+  return cli(["node", "reactor", ...rest]).pipe(
+    Effect.catchAllCause((cause): Effect.Effect<never, Fatal.Reported> => {
+      if (Cause.isInterruptedOnly(cause)) return Effect.interrupt
+      const failure = Cause.failureOption(cause)
+      if (failure._tag === "Some" && !(failure.value instanceof Fatal.Fatal)) {
+        // A usage error: @effect/cli has printed it with the help text.
+        return Effect.fail(new Fatal.Reported())
+      }
+      const message = failure._tag === "Some" && failure.value instanceof Fatal.Fatal
+        ? failure.value.message
+        : `internal error: ${Cause.pretty(cause)}`
+      return Effect.zipRight(Console.error(`reactor: ${message}`), Effect.fail(new Fatal.Reported()))
+    }),
+    Effect.provide(Layer.mergeAll(
+      NodeContext.layer,
+      CliConfig.layer({ showBuiltIns: false }),
+      Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: process.stderr.isTTY === true }))
+    ))
+  )
+}
+
+/** Runs the CLI as this process's program: signals interrupt it cooperatively, failures exit non-zero. */
+export const runMain = (argv: ReadonlyArray<string>, preloaded?: Preloaded): void =>
+  NodeRuntime.runMain(main(argv, preloaded), { disableErrorReporting: true, disablePrettyLogger: true })
