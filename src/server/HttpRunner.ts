@@ -1,11 +1,14 @@
 /**
- * Placeholder: the HTTP runtime is being built (issue 3). `run` serves a model layer over HTTP + WebSocket.
+ * The HTTP runtime's entry point: `reactor run <module>` serves the model over HTTP + WebSocket until SIGINT/SIGTERM,
+ * then stops every session cooperatively within the stop deadline and releases the model.
  */
-import { Effect, type Layer } from "effect"
+import { Effect, Layer } from "effect"
 import type * as Model from "../model/Model.js"
+import * as Server from "./Server.js"
+import type * as ServerConfig from "./ServerConfig.js"
 
-/** Options of the HTTP runtime, from the CLI and the config's `server` section. */
-export interface Options {
+/** Options of the HTTP runtime, from the CLI and the config's `server` section (see `ServerConfig` for the rest). */
+export interface Options extends ServerConfig.Input {
   readonly host: string
   readonly port: number
   readonly maxSessions: number
@@ -14,6 +17,7 @@ export interface Options {
 
 /** Serves the model until interrupted (SIGINT/SIGTERM), then stops every session cooperatively. */
 export const run = (
-  _model: Layer.Layer<Model.Model, unknown, Model.ConfigInput>,
-  _options: Options
-): Effect.Effect<void, unknown, Model.ConfigInput> => Effect.dieMessage("the HTTP runtime is not built yet")
+  model: Layer.Layer<Model.Model, unknown, Model.ConfigInput>,
+  options: Options
+): Effect.Effect<void, unknown, Model.ConfigInput> =>
+  Layer.launch(Server.layer(options).pipe(Layer.provide(model))).pipe(Effect.asVoid)

@@ -1,0 +1,151 @@
+/**
+ * Reactor's message envelope, as schemas: what a client may send over the WebSocket, decoded once at the edge into a
+ * `ClientMessage`, and the constructors of everything the runtime sends back. Malformed input becomes a `WireError`
+ * with a specific code; it never throws.
+ */
+import { Either, ParseResult, Schema } from "effect"
+
+/** An error that crosses the wire: `{code, message, ...details}`. */
+export class WireError extends Schema.TaggedError<WireError>()("WireError", {
+  code: Schema.String,
+  message: Schema.String,
+  details: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), { exact: true })
+}) {
+  /** The plain wire object. */
+  toWire(): Record<string, unknown> {
+    return { code: this.code, message: this.message, ...this.details }
+  }
+}
+
+/** Builds a wire error. */
+export const wireError = (code: string, message: string, details?: Record<string, unknown>) =>
+  new WireError(details === undefined ? { code, message } : { code, message, details })
+
+/** A command id chosen by the client, echoed in its ack and errors. */
+export const CommandId = Schema.Union(Schema.String, Schema.Number)
+
+/** The inner message of an envelope: `{type, data?, id?}`. */
+export const Inner = Schema.Struct({
+  type: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)),
+  data: Schema.optionalWith(Schema.Unknown, { exact: true }),
+  id: Schema.optionalWith(CommandId, { exact: true })
+})
+
+/** Reactor's envelope. `scope` may be absent: the message is then an application message. */
+export const Envelope = Schema.Struct({
+  scope: Schema.optionalWith(Schema.Literal("application", "runtime"), { exact: true }),
+  data: Inner
+})
+
+/** A decoded client message. */
+export type ClientMessage =
+  | { readonly _tag: "Command"; readonly type: string; readonly data: unknown; readonly id?: string | number }
+  | { readonly _tag: "Ping" }
+  | { readonly _tag: "RequestCapabilities" }
+  | { readonly _tag: "Stop" }
+
+const decodeEnvelope = Schema.decodeUnknownEither(Envelope, { errors: "all" })
+const decodeInner = Schema.decodeUnknownEither(Inner, { errors: "all" })
+
+const issuesOf = (error: ParseResult.ParseError) =>
+  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
+    path: issue.path.map(String).join("."),
+    message: issue.message
+  }))
+
+const invalid = (error: ParseResult.ParseError, what: string) => {
+  const issues = issuesOf(error)
+  return wireError(
+    "invalid_envelope",
+    `${what}: ` + issues.map((issue) => (issue.path === "" ? issue.message : `${issue.path}: ${issue.message}`)).join("; "),
+    { issues }
+  )
+}
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/** Runtime message types a client may send. */
+export const runtimeTypes = ["ping", "requestCapabilities", "stop"] as const
+
+/**
+ * Decodes a parsed JSON value. `{scope, data: {type, data, id}}` is an envelope; an object with no `scope` is taken
+ * as an application message, either enveloped (`{data: {type, ...}}`) or bare (`{type, data, id}`).
+ */
+export const decodeValue = (value: unknown): Either.Either<ClientMessage, WireError> => {
+  if (!isRecord(value)) {
+    return Either.left(
+      wireError("invalid_envelope", "a message must be a JSON object {scope, data: {type, data, id?}}")
+    )
+  }
+  const enveloped = "scope" in value || (!("type" in value) && isRecord(value.data))
+  const decoded = enveloped
+    ? Either.mapLeft(decodeEnvelope(value), (error) => invalid(error, "not a valid envelope"))
+    : Either.map(
+      Either.mapLeft(decodeInner(value), (error) => invalid(error, "not a valid message")),
+      (data) => ({ data })
+    )
+  return Either.flatMap(decoded, (envelope): Either.Either<ClientMessage, WireError> => {
+    const { data: inner } = envelope
+    const scope = "scope" in envelope && envelope.scope !== undefined ? envelope.scope : "application"
+    if (scope === "application") {
+      return Either.right({
+        _tag: "Command",
+        type: inner.type,
+        data: inner.data,
+        ...(inner.id !== undefined ? { id: inner.id } : {})
+      })
+    }
+    switch (inner.type) {
+      case "ping":
+        return Either.right({ _tag: "Ping" })
+      case "requestCapabilities":
+        return Either.right({ _tag: "RequestCapabilities" })
+      case "stop":
+        return Either.right({ _tag: "Stop" })
+      default:
+        return Either.left(
+          wireError(
+            "invalid_envelope",
+            `unknown runtime message ${JSON.stringify(inner.type)}; runtime messages are ${runtimeTypes.join(", ")}`,
+            { known: runtimeTypes }
+          )
+        )
+    }
+  })
+}
+
+/** Decodes one text message: size, JSON, envelope. `maxBytes` is the 256 KiB message limit. */
+export const decodeText = (text: string, maxBytes: number): Either.Either<ClientMessage, WireError> => {
+  const size = Buffer.byteLength(text, "utf8")
+  if (size > maxBytes) {
+    return Either.left(
+      wireError("message_too_large", `the message has ${size} bytes; the limit is ${maxBytes} bytes`, {
+        size,
+        limit: maxBytes
+      })
+    )
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (error) {
+    return Either.left(
+      wireError("invalid_json", `the message is not valid JSON: ${error instanceof Error ? error.message : String(error)}`)
+    )
+  }
+  return decodeValue(value)
+}
+
+/** A runtime-scope message. */
+export const runtime = (type: string, data: unknown = {}) => JSON.stringify({ scope: "runtime", data: { type, data } })
+
+/** A model message, forwarded in scope `application`; one without a string `type` is wrapped as `{type:"message"}`. */
+export const application = (message: unknown) =>
+  JSON.stringify({
+    scope: "application",
+    data: isRecord(message) && typeof message.type === "string" ? message : { type: "message", data: message }
+  })
+
+/** An `error` message. */
+export const error = (error: WireError | Record<string, unknown>) =>
+  runtime("error", error instanceof WireError ? error.toWire() : error)

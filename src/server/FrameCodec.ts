@@ -1,0 +1,100 @@
+/**
+ * The binary frame message: a 24-byte little-endian header, then the frame as JPEG (sharp) or raw RGB.
+ * See docs/PROTOCOL.md, "Binary messages".
+ */
+import { Effect } from "effect"
+import sharp from "sharp"
+import type { OutFrame } from "../session/FrameBus.js"
+
+/** The frame codecs a socket can pick with `?format=`. */
+export type Format = "jpeg" | "rgb"
+
+export const headerBytes = 24
+export const magic = [0x52, 0x46] as const
+export const headerVersion = 1
+
+/** Codec ids in the header. */
+export const codecId: Record<Format, number> = { rgb: 0, jpeg: 1 }
+
+/** A decoded header. */
+export interface Header {
+  readonly version: number
+  readonly codec: Format
+  readonly track: number
+  readonly index: number
+  readonly width: number
+  readonly height: number
+  /** When the model emitted the frame's block (epoch ms). */
+  readonly capturedAt: number
+}
+
+/** Writes the header of a frame into the first 24 bytes of `out`. */
+export const writeHeader = (out: Uint8Array, format: Format, frame: OutFrame, track = 0): void => {
+  const view = new DataView(out.buffer, out.byteOffset, headerBytes)
+  view.setUint8(0, magic[0])
+  view.setUint8(1, magic[1])
+  view.setUint8(2, headerVersion)
+  view.setUint8(3, codecId[format])
+  view.setUint16(4, track, true)
+  view.setUint16(6, 0, true)
+  view.setUint32(8, frame.index >>> 0, true)
+  view.setUint16(12, frame.frame.width, true)
+  view.setUint16(14, frame.frame.height, true)
+  view.setFloat64(16, frame.generatedAt, true)
+}
+
+/** Reads a header; `undefined` when the bytes are not a frame message. */
+export const readHeader = (bytes: Uint8Array): Header | undefined => {
+  if (bytes.length < headerBytes || bytes[0] !== magic[0] || bytes[1] !== magic[1]) return undefined
+  const view = new DataView(bytes.buffer, bytes.byteOffset, headerBytes)
+  const codec = view.getUint8(3)
+  return {
+    version: view.getUint8(2),
+    codec: codec === 0 ? "rgb" : "jpeg",
+    track: view.getUint16(4, true),
+    index: view.getUint32(8, true),
+    width: view.getUint16(12, true),
+    height: view.getUint16(14, true),
+    capturedAt: view.getFloat64(16, true)
+  }
+}
+
+/** Encodes a frame into one binary message. JPEG encoding runs off the main thread (libvips). */
+export const encode = (frame: OutFrame, format: Format, quality: number): Effect.Effect<Uint8Array> => {
+  const { data, height, width } = frame.frame
+  if (format === "rgb") {
+    return Effect.sync(() => {
+      const out = new Uint8Array(headerBytes + data.length)
+      writeHeader(out, format, frame)
+      out.set(data, headerBytes)
+      return out
+    })
+  }
+  return Effect.promise(() =>
+    sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels: 3 } })
+      .jpeg({ quality })
+      .toBuffer()
+  ).pipe(
+    Effect.map((jpeg) => {
+      const out = new Uint8Array(headerBytes + jpeg.length)
+      writeHeader(out, format, frame)
+      out.set(jpeg, headerBytes)
+      return out
+    })
+  )
+}
+
+/** Parses `?format=` and `?quality=`; `undefined` fields mean "not given". Errors name the bad value. */
+export const parseQuery = (
+  params: URLSearchParams,
+  defaultQuality: number
+): { readonly format: Format; readonly quality: number } | string => {
+  const format = params.get("format") ?? "jpeg"
+  if (format !== "jpeg" && format !== "rgb") return `format must be "jpeg" or "rgb", got ${JSON.stringify(format)}`
+  const rawQuality = params.get("quality")
+  const quality = rawQuality === null ? defaultQuality : Number(rawQuality)
+  if (!Number.isInteger(quality) || quality < 1 || quality > 100) {
+    return `quality must be an integer from 1 to 100, got ${JSON.stringify(rawQuality)}`
+  }
+  return { format, quality }
+}

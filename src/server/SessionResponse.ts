@@ -1,0 +1,96 @@
+/**
+ * The bodies of the session endpoints, in Reactor's shapes: the session response of `POST /start_session`, the
+ * capabilities, the session info.
+ */
+import * as Capabilities from "../model/Capabilities.js"
+import type * as Model from "../model/Model.js"
+import type * as Session from "../session/Session.js"
+import * as ApiVersion from "./ApiVersion.js"
+
+export const serverVersion = "0.1.0"
+
+/** The output tracks: one video track the client receives. */
+export const tracks = [{ name: "main_video", kind: "video", direction: "recvonly" }] as const
+
+const modelOf = (model: Model.Loaded) => ({ name: model.name, version: model.version ?? "1" })
+
+/** The capabilities as a session response carries them (Reactor's shape). */
+export const capabilities = (model: Model.Loaded) => ({
+  protocol_version: ApiVersion.current,
+  tracks,
+  commands: Capabilities.toReactor(model.capabilities),
+  emission_fps: null
+})
+
+/** `GET /capabilities`: Reactor's shape plus the full JSON Schema and key bindings per command. */
+export const fullCapabilities = (model: Model.Loaded) => ({
+  model: modelOf(model),
+  protocol_version: ApiVersion.current,
+  tracks,
+  commands: model.capabilities.map((command) => ({
+    name: command.name,
+    description: command.description,
+    schema: command.schema,
+    json_schema: command.jsonSchema,
+    ...(command.keys !== undefined ? { keys: command.keys } : {})
+  })),
+  emission_fps: null
+})
+
+/** The `modelCapabilities` message data. */
+export const modelCapabilities = (model: Model.Loaded) => ({
+  commands: model.capabilities.map(({ description, keys, name, schema }) => ({
+    name,
+    description,
+    schema,
+    ...(keys !== undefined ? { keys } : {})
+  }))
+})
+
+/** Where a session's WebSocket transport is. */
+export const websocketPath = (sessionId: string) => `/sessions/${sessionId}/transport/websocket`
+export const rpcPath = (sessionId: string) => `/sessions/${sessionId}/transport/rpc`
+
+/** `POST /start_session`'s answer. */
+export const started = (model: Model.Loaded, session: Session.Session) => ({
+  session_id: session.id,
+  state: "running",
+  cluster: "local",
+  model: modelOf(model),
+  server_info: { server_version: serverVersion },
+  selected_transport: { protocol: "websocket", version: String(ApiVersion.current), url: websocketPath(session.id) },
+  transports: [
+    { protocol: "websocket", version: String(ApiVersion.current), url: websocketPath(session.id) },
+    { protocol: "rpc", version: String(ApiVersion.current), url: rpcPath(session.id) }
+  ],
+  capabilities: capabilities(model)
+})
+
+/** Session figures in snake_case. */
+export const stats = (stats: Session.Stats) => ({
+  frames_generated: stats.framesGenerated,
+  frames_emitted: stats.framesEmitted,
+  emission_fps: stats.emissionFps,
+  dropped_frames: stats.droppedFrames,
+  commands_applied: stats.commandsApplied,
+  commands_rejected: stats.commandsRejected,
+  command_to_frame_ms: stats.lastCommandToFrameMs ?? null,
+  uptime_ms: stats.uptimeMs
+})
+
+/** `GET /sessions/{id}/info`'s answer. */
+export const info = (model: Model.Loaded, session: Session.Session, state: string, figures: Session.Stats) => ({
+  session_id: session.id,
+  state,
+  started_at: new Date(session.startedAt).toISOString(),
+  model: modelOf(model),
+  stats: stats(figures)
+})
+
+/** `GET /health`'s answer. */
+export const health = (model: Model.Loaded, sessions: number, maxSessions: number) => ({
+  status: "ok",
+  model: modelOf(model),
+  sessions,
+  max_sessions: maxSessions
+})

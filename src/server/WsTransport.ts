@@ -1,0 +1,241 @@
+/**
+ * The WebSocket transport of one session: Reactor's JSON envelopes both ways as text, frames as binary messages.
+ * One socket is a few fibers in one scope: an inbox drained in order (commands reach the session in the order they
+ * arrived), a frame sender that skips frames while the socket's send buffer is full (newest kept), the model's
+ * messages, stats every second, and a watcher that says `sessionEnded` and closes. The raw `ws` socket is used
+ * because it exposes `bufferedAmount` (slow clients) and `maxPayload`.
+ */
+import { Deferred, Effect, Either, Exit, Queue } from "effect"
+import type { WebSocket } from "ws"
+import * as CommandError from "../session/CommandError.js"
+import * as EndReason from "../session/EndReason.js"
+import * as Reactor from "../session/Reactor.js"
+import type * as Session from "../session/Session.js"
+import * as Envelope from "./Envelope.js"
+import * as FrameCodec from "./FrameCodec.js"
+import * as Registry from "./Registry.js"
+import * as ServerConfig from "./ServerConfig.js"
+import * as SessionResponse from "./SessionResponse.js"
+
+/** Close codes this transport uses (1000 = the session ended, 1009 = a message over `maxPayloadBytes`). */
+export const CloseCode = {
+  normal: 1000,
+  invalidRequest: 4400,
+  unauthorized: 4401,
+  sessionNotFound: 4404,
+  idle: 4408,
+  replaced: 4409,
+  tooSlow: 4429,
+  shutdown: 1001
+} as const
+
+/** What arrived on a socket, as queued for the inbox fiber. */
+type Inbound =
+  | { readonly _tag: "Text"; readonly text: string }
+  | { readonly _tag: "Binary" }
+  | { readonly _tag: "TooLarge"; readonly size: number }
+
+const OPEN = 1
+
+/** A socket adopted by the transport: its listeners are attached at once so no early message is lost. */
+export interface Adopted {
+  readonly ws: WebSocket
+  readonly inbox: Queue.Queue<Inbound>
+  readonly closed: Deferred.Deferred<void>
+  /** When the last message arrived (epoch ms): liveness. */
+  lastSeen: number
+}
+
+/** Pauses reading a socket whose inbox holds this many messages, resumes below `resumeAt` (bounded memory). */
+const pauseAt = 64
+const resumeAt = 16
+
+const tcp = (ws: WebSocket) => (ws as unknown as { _socket?: { pause(): void; resume(): void; isPaused(): boolean } })._socket
+
+/** Takes over a freshly upgraded socket synchronously: listeners first, then the transport can start. */
+export const adopt = (ws: WebSocket, maxMessageBytes: number): Adopted => {
+  const inbox = Effect.runSync(Queue.unbounded<Inbound>())
+  const closed = Effect.runSync(Deferred.make<void>())
+  const adopted: Adopted = { ws, inbox, closed, lastSeen: Date.now() }
+  ws.on("message", (data, isBinary) => {
+    adopted.lastSeen = Date.now()
+    const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength
+    const item: Inbound = isBinary
+      ? { _tag: "Binary" }
+      : size > maxMessageBytes
+      ? { _tag: "TooLarge", size }
+      : { _tag: "Text", text: Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.from(data as ArrayBuffer).toString("utf8") }
+    Queue.unsafeOffer(inbox, item)
+    if (inbox.unsafeSize().pipe((o) => (o._tag === "Some" ? o.value : 0)) >= pauseAt) tcp(ws)?.pause()
+  })
+  // ws reports protocol violations (e.g. a message over maxPayload) as an error, then closes the socket itself.
+  ws.on("error", () => {})
+  ws.on("close", () => Deferred.unsafeDone(closed, Exit.void))
+  return adopted
+}
+
+/** Sends an error and closes: for sockets refused after the upgrade (a browser cannot read an HTTP refusal). */
+export const refuse = (ws: WebSocket, code: number, error: Record<string, unknown>) => {
+  if (ws.readyState === OPEN) {
+    ws.send(Envelope.error(error))
+    ws.close(code, String(error.code ?? "refused").slice(0, 100))
+  }
+}
+
+/** Options of one socket, from its query string. */
+export interface SocketOptions {
+  readonly format: FrameCodec.Format
+  readonly quality: number
+}
+
+/** Serves a session over an adopted socket until the socket closes. */
+export const serve = (socket: Adopted, session: Session.Session, options: SocketOptions) =>
+  Effect.gen(function*() {
+    const config = yield* ServerConfig.Config
+    const registry = yield* Registry.Registry
+    const { model } = yield* Reactor.Reactor
+    const { ws } = socket
+    let sent = 0
+    let skipped = 0
+    let late = 0
+
+    const close = (code: number, reason: string) =>
+      Effect.sync(() => {
+        if (ws.readyState === OPEN || ws.readyState === 0) ws.close(code, reason)
+      })
+
+    /** Sends a text message; a client that lets text pile up (it never reads) is disconnected. */
+    const sendText = (text: string) =>
+      Effect.suspend(() => {
+        if (ws.readyState !== OPEN) return Effect.void
+        if (ws.bufferedAmount > config.maxBufferedTextBytes) {
+          return close(CloseCode.tooSlow, "client too slow: it does not read its messages")
+        }
+        ws.send(text)
+        return Effect.void
+      })
+    const sendRuntime = (type: string, data: unknown) => sendText(Envelope.runtime(type, data))
+    const sendError = (error: Envelope.WireError | Record<string, unknown>) => sendText(Envelope.error(error))
+
+    const connection: Registry.Connection = {
+      replace: close(CloseCode.replaced, "replaced by a newer connection to the session")
+    }
+    const { resumed } = yield* registry.attach(session, connection)
+    yield* Effect.addFinalizer(() => registry.detach(session, connection))
+    yield* Effect.addFinalizer(() => close(CloseCode.shutdown, "transport closed"))
+    yield* Effect.annotateLogsScoped({ session: session.id })
+    yield* Effect.logDebug(`websocket attached (resumed: ${resumed}, format: ${options.format})`)
+
+    yield* sendRuntime("sessionReady", {
+      session_id: session.id,
+      resumed,
+      format: options.format,
+      model: { name: model.name, version: model.version ?? "1" }
+    })
+
+    // Commands and runtime messages, strictly in arrival order.
+    const handle = (item: Inbound): Effect.Effect<void> => {
+      switch (item._tag) {
+        case "Binary":
+          return sendError(Envelope.wireError("binary_not_accepted", "binary messages are not accepted from clients; send JSON text"))
+        case "TooLarge":
+          return sendError(Envelope.wireError(
+            "message_too_large",
+            `the message has ${item.size} bytes; the limit is ${config.maxMessageBytes} bytes`,
+            { size: item.size, limit: config.maxMessageBytes }
+          ))
+        case "Text": {
+          const decoded = Envelope.decodeText(item.text, config.maxMessageBytes)
+          if (Either.isLeft(decoded)) return sendError(decoded.left)
+          const message = decoded.right
+          switch (message._tag) {
+            case "Ping":
+              return sendRuntime("pong", {})
+            case "RequestCapabilities":
+              return sendRuntime("modelCapabilities", SessionResponse.modelCapabilities(model))
+            case "Stop":
+              return Effect.asVoid(session.stop(EndReason.Stopped({ by: "client" })))
+            case "Command": {
+              const id = message.id
+              return session.submit({ type: message.type, data: message.data, id }).pipe(
+                Effect.matchEffect({
+                  onSuccess: (ack) =>
+                    id === undefined ? Effect.void : sendRuntime("commandAck", { id, command: ack.command, frame: ack.frame }),
+                  onFailure: (error) =>
+                    sendError({ ...CommandError.toWire(error), ...(id !== undefined ? { id } : {}), command: message.type })
+                })
+              )
+            }
+          }
+        }
+      }
+    }
+    yield* Effect.forkScoped(Effect.forever(
+      Effect.gen(function*() {
+        const item = yield* Queue.take(socket.inbox)
+        const tcpSocket = tcp(ws)
+        if (tcpSocket?.isPaused() && (yield* Queue.size(socket.inbox)) < resumeAt) tcpSocket.resume()
+        yield* handle(item)
+      })
+    ))
+
+    // Frames: a 2-frame drop-oldest subscription, and skipping while the socket's send buffer is over its limit.
+    const frames = yield* session.frames(2)
+    yield* Effect.forkScoped(Effect.forever(
+      Effect.gen(function*() {
+        const out = yield* frames.take
+        if (ws.bufferedAmount > config.maxBufferedBytes) {
+          skipped++
+          return
+        }
+        const bytes = yield* FrameCodec.encode(out, options.format, options.quality)
+        if (ws.readyState !== OPEN) return
+        if (Date.now() - out.emittedAt > config.lateMs) late++
+        ws.send(bytes)
+        sent++
+      })
+    ))
+
+    // The model's messages, in scope application.
+    const messages = yield* session.messages
+    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(messages), (message) => sendText(Envelope.application(message)))))
+
+    // Stats every second.
+    yield* Effect.forkScoped(Effect.forever(
+      Effect.gen(function*() {
+        yield* Effect.sleep(config.statsIntervalMs)
+        const stats = yield* session.stats
+        yield* sendRuntime("stats", {
+          fps: stats.emissionFps,
+          frames: sent,
+          dropped: skipped + (yield* frames.dropped),
+          late,
+          command_to_frame_ms: stats.lastCommandToFrameMs ?? null,
+          frames_generated: stats.framesGenerated
+        })
+      })
+    ))
+
+    // Liveness: a socket silent for idleTimeoutMs is closed (its session is orphaned).
+    yield* Effect.forkScoped(Effect.forever(
+      Effect.gen(function*() {
+        const silentFor = Date.now() - socket.lastSeen
+        if (silentFor >= config.idleTimeoutMs) {
+          yield* Effect.logInfo(`websocket silent for ${silentFor} ms: closing it`)
+          yield* close(CloseCode.idle, `no message for ${config.idleTimeoutMs} ms`)
+          return yield* Effect.never
+        }
+        yield* Effect.sleep(config.idleTimeoutMs - silentFor)
+      })
+    ))
+
+    // The session's end: say why, then close.
+    yield* Effect.forkScoped(Effect.gen(function*() {
+      const reason = yield* session.ended
+      yield* sendRuntime("sessionEnded", { reason: EndReason.code(reason), message: EndReason.describe(reason) })
+      yield* close(CloseCode.normal, "session ended")
+    }))
+
+    yield* Deferred.await(socket.closed)
+    yield* Effect.logDebug("websocket closed")
+  }).pipe(Effect.scoped, Effect.withSpan("WsTransport.serve"))
