@@ -1,0 +1,65 @@
+/**
+ * The jobs a benchmark server does, the same for the bare `ws` baseline and for the runtime (where each job is a
+ * bench model). A job is passed to the server subprocess as JSON on its command line.
+ */
+
+/** Stream frames as fast as the client reads them (throughput). */
+export interface Stream {
+  readonly job: "stream"
+  readonly width: number
+  readonly height: number
+}
+
+/** Acknowledge every command that has an id (round trip). The runtime's model has a `set` command. */
+export interface Echo {
+  readonly job: "echo"
+}
+
+/**
+ * Generate blocks of `block` frames at `fps`, released evenly spaced. With `stateful`, every frame is fresh and its
+ * first pixel holds the last `set` command's value (command to frame); otherwise one frame is reused (pacing, scale).
+ */
+export interface Generate {
+  readonly job: "generate"
+  readonly fps: number
+  readonly block: number
+  readonly width: number
+  readonly height: number
+  readonly stateful: boolean
+}
+
+/** Open sockets, no frames (idle memory per session). */
+export interface Idle {
+  readonly job: "idle"
+}
+
+export type Job = Stream | Echo | Generate | Idle
+
+/** The `set` command's payload, for the echo and generate jobs. */
+export interface SetPayload {
+  readonly value: number
+}
+
+/** What a server subprocess prints on its first stdout line once it listens. */
+export interface Listening {
+  readonly port: number
+  readonly pid: number
+  /** How the server passes frames (for the notes): e.g. `rgb`. */
+  readonly format: string
+}
+
+/** Limit on the socket's buffered bytes above which frames are dropped (the runtime's slow-client rule). */
+export const bufferLimitBytes = 1 << 20
+
+/** A random RGB payload of the given size (random so no layer can compress it). */
+export const randomRgb = (width: number, height: number): Uint8Array => {
+  const data = new Uint8Array(width * height * 3)
+  let x = 0x9e3779b9
+  for (let i = 0; i < data.length; i++) {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    data[i] = x & 0xff
+  }
+  return data
+}

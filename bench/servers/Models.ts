@@ -1,0 +1,74 @@
+/**
+ * The bench models: each benchmark job written as a model, for the runtime side. They do what the bare server does
+ * with no runtime around it, through the model-author API only.
+ */
+import { Effect, Layer } from "effect"
+import * as Command from "../../src/model/Command.js"
+import * as Frame from "../../src/model/Frame.js"
+import * as Model from "../../src/model/Model.js"
+import * as Param from "../../src/model/Param.js"
+import { SessionContext } from "../../src/model/SessionContext.js"
+import * as Wire from "../lib/Wire.js"
+import { type Job, randomRgb } from "./Job.js"
+
+/** One command, `set {value}`: the value lands in the state (and in the first pixel of stateful frames). */
+export const Commands = Command.group(
+  Command.make("set", {
+    description: "Sets the state the frames show",
+    payload: { value: Param.int({ min: 0, max: 0xffffff, description: "24-bit value, shown as the first pixel" }) }
+  })
+)
+
+const sizeOf = (job: Job) =>
+  job.job === "stream" || job.job === "generate" ? { width: job.width, height: job.height } : { width: 16, height: 16 }
+
+/** The model that does `job`. */
+export const make = (job: Job): Layer.Layer<Model.Model, Model.ConfigError | Model.LoadError, Model.ConfigInput> =>
+  Model.make({
+    name: `bench-${job.job}`,
+    version: "1",
+    commands: Commands,
+    frameSize: sizeOf(job),
+    session: () =>
+      Effect.gen(function*() {
+        const ctx = yield* SessionContext
+        let state = 0
+        const handlers = { set: ({ value }: { readonly value: number }) => Effect.sync(() => void (state = value)) }
+        switch (job.job) {
+          case "stream": {
+            // Never sleeps: emits as fast as the pacer takes blocks.
+            const frame = Frame.make(job.width, job.height, randomRgb(job.width, job.height))
+            return { handlers, run: Effect.forever(ctx.emit(frame)) }
+          }
+          case "generate": {
+            const period = 1000 / job.fps
+            const shared = Frame.make(job.width, job.height, randomRgb(job.width, job.height))
+            const block = () =>
+              Array.from({ length: job.block }, () => {
+                if (!job.stateful) return shared
+                const data = new Uint8Array(job.width * job.height * 3)
+                Wire.setFirstPixel(data, state)
+                return Frame.make(job.width, job.height, data)
+              })
+            // Blocks on an absolute schedule, as a model generating at a steady rate.
+            const run = Effect.gen(function*() {
+              let next = performance.now()
+              while (true) {
+                yield* ctx.emit(block())
+                next += period * job.block
+                const now = performance.now()
+                if (next < now - period * job.block) next = now
+                if (next > now) yield* Effect.sleep(next - now)
+              }
+            })
+            return { handlers, run }
+          }
+          case "echo":
+          case "idle":
+            return { handlers, run: Effect.never }
+        }
+      })
+  })
+
+/** The model layer with its config input (defaults). */
+export const layer = (job: Job) => make(job).pipe(Layer.provide(Model.ConfigInput.empty))

@@ -1,0 +1,136 @@
+/**
+ * The bare baseline: a `ws` server doing each benchmark's job with no runtime around it, speaking the same wire
+ * format (24-byte header + RGB payload, JSON envelopes). Run as a subprocess by the benchmarks:
+ * `node --import tsx bench/servers/bare.ts '<job json>'`; prints `{port, pid, format}` once listening.
+ */
+import { type WebSocket, WebSocketServer } from "ws"
+import * as Wire from "../lib/Wire.js"
+import * as Control from "./Control.js"
+import { bufferLimitBytes, type Job, randomRgb } from "./Job.js"
+
+const job = JSON.parse(process.argv[2] ?? "{}") as Job
+
+const frameMessage = (payload: Uint8Array, index: number, width: number, height: number, captureMs: number) => {
+  const message = Buffer.allocUnsafe(Wire.headerBytes + payload.length)
+  Wire.writeHeader(message, { codec: Wire.Codec.rgb, track: 0, index, width, height, captureMs })
+  message.set(payload, Wire.headerBytes)
+  return message
+}
+
+const ready = (ws: WebSocket) =>
+  ws.send(Wire.runtime("sessionReady", { session_id: "bare", resumed: false, format: "rgb", model: { name: "bare" } }))
+
+/** Frames as fast as the socket drains: send while under the buffer limit, resume when a send completes. */
+const stream = (ws: WebSocket, spec: Extract<Job, { job: "stream" }>) => {
+  const payload = randomRgb(spec.width, spec.height)
+  let index = 0
+  let waiting = false
+  const pump = () => {
+    while (ws.readyState === ws.OPEN && ws.bufferedAmount < bufferLimitBytes) {
+      ws.send(frameMessage(payload, index++, spec.width, spec.height, Wire.nowMs()), onSent)
+    }
+    waiting = ws.readyState === ws.OPEN
+  }
+  const onSent = () => {
+    if (waiting && ws.bufferedAmount < bufferLimitBytes) {
+      waiting = false
+      setImmediate(pump)
+    }
+  }
+  pump()
+}
+
+/** Blocks generated on an absolute schedule, their frames released evenly spaced (a hand-written pacer). */
+const generate = (ws: WebSocket, spec: Extract<Job, { job: "generate" }>) => {
+  const period = 1000 / spec.fps
+  const shared = randomRgb(spec.width, spec.height)
+  const queue: Array<{ readonly payload: Uint8Array; readonly captureMs: number }> = []
+  let state = 0
+  let index = 0
+  let nextAt = 0
+  let releaseTimer: NodeJS.Timeout | undefined
+  let generateAt = performance.now()
+  let generateTimer: NodeJS.Timeout | undefined
+
+  const release = () => {
+    releaseTimer = undefined
+    while (queue.length > 0 && ws.readyState === ws.OPEN) {
+      const now = performance.now()
+      if (nextAt > now) {
+        releaseTimer = setTimeout(release, nextAt - now)
+        return
+      }
+      const base = nextAt === 0 || now - nextAt > period ? now : nextAt
+      const item = queue.shift()!
+      const i = index++
+      if (ws.bufferedAmount <= bufferLimitBytes) {
+        ws.send(frameMessage(item.payload, i, spec.width, spec.height, item.captureMs))
+      }
+      nextAt = base + period
+    }
+  }
+  const produce = () => {
+    if (ws.readyState !== ws.OPEN) return
+    const captureMs = Wire.nowMs()
+    for (let i = 0; i < spec.block; i++) {
+      let payload = shared
+      if (spec.stateful) {
+        payload = new Uint8Array(spec.width * spec.height * 3)
+        Wire.setFirstPixel(payload, state)
+      }
+      queue.push({ payload, captureMs })
+    }
+    if (releaseTimer === undefined) release()
+    generateAt += period * spec.block
+    const now = performance.now()
+    if (generateAt < now - period * spec.block) generateAt = now
+    generateTimer = setTimeout(produce, Math.max(0, generateAt - now))
+  }
+  ws.on("message", (data, isBinary) => {
+    if (isBinary) return
+    const envelope = JSON.parse(data.toString()) as Wire.Envelope
+    if (envelope.data.type === "set") {
+      state = (envelope.data.data as { value: number }).value
+      if (envelope.data.id !== undefined) {
+        ws.send(Wire.runtime("commandAck", { id: envelope.data.id, command: "set", frame: index + queue.length }))
+      }
+    }
+  })
+  ws.on("close", () => {
+    clearTimeout(generateTimer)
+    clearTimeout(releaseTimer)
+  })
+  produce()
+}
+
+/** Acks every command with an id. */
+const echo = (ws: WebSocket) => {
+  let state = 0
+  ws.on("message", (data, isBinary) => {
+    if (isBinary) return
+    const envelope = JSON.parse(data.toString()) as Wire.Envelope
+    if (envelope.data.type === "set") state = (envelope.data.data as { value: number }).value
+    if (envelope.data.id !== undefined) {
+      ws.send(Wire.runtime("commandAck", { id: envelope.data.id, command: envelope.data.type, frame: state & 0 }))
+    }
+  })
+}
+
+const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false, maxPayload: 256 * 1024 })
+wss.on("connection", (ws) => {
+  ready(ws)
+  switch (job.job) {
+    case "stream":
+      return stream(ws, job)
+    case "generate":
+      return generate(ws, job)
+    case "echo":
+      return echo(ws)
+    case "idle":
+      return
+  }
+})
+wss.on("listening", () => {
+  const address = wss.address()
+  Control.ready({ port: typeof address === "object" && address !== null ? address.port : 0, pid: process.pid, format: "rgb" })
+})

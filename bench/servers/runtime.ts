@@ -1,0 +1,34 @@
+/**
+ * The runtime side: the HTTP/WebSocket server (`src/server`) serving the bench model of a job. Run as a subprocess by
+ * the benchmarks: `node --import tsx bench/servers/runtime.ts '<job json>'`; prints `{port, pid, format}` once
+ * listening. Logs below Warning are off (one line per session start would measure the logger), and the liveness
+ * timeout is lifted because benchmark clients only read (the bare server has no liveness either).
+ */
+import { Effect, Logger, LogLevel } from "effect"
+import * as Model from "../../src/model/Model.js"
+import * as Server from "../../src/server/Server.js"
+import * as Control from "./Control.js"
+import type { Job } from "./Job.js"
+import * as Models from "./Models.js"
+
+const job = JSON.parse(process.argv[2] ?? "{}") as Job
+
+const program = Effect.gen(function*() {
+  const server = yield* Server.start(Models.make(job), {
+    host: "127.0.0.1",
+    port: 0,
+    maxSessions: 4096,
+    idleTimeoutMs: 60 * 60_000
+  })
+  Control.ready({ port: server.address.port, pid: process.pid, format: "rgb" })
+  return yield* Effect.never
+}).pipe(
+  Effect.scoped,
+  Effect.provide(Model.ConfigInput.empty),
+  Logger.withMinimumLogLevel(LogLevel.Warning)
+)
+
+Effect.runPromise(program).catch((error) => {
+  process.stderr.write(`runtime server failed: ${error instanceof Error ? error.stack : String(error)}\n`)
+  process.exit(1)
+})

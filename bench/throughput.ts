@@ -1,0 +1,93 @@
+/**
+ * 1. Streaming throughput: one session, ~64 KiB frames, the client reading as fast as it can and the model emitting as
+ * fast as the pacer allows (a model that never sleeps). Frames/s and MB/s delivered to the client.
+ */
+import * as Client from "./lib/Client.js"
+import { attempt, type Benchmark, type Config, pick } from "./lib/Harness.js"
+import * as Proc from "./lib/Proc.js"
+import * as Table from "./lib/Table.js"
+import * as Target from "./lib/Target.js"
+import * as Wire from "./lib/Wire.js"
+import type { Stream } from "./servers/Job.js"
+
+interface Measured {
+  readonly fps: number
+  readonly mbps: number
+  /** Frame indexes the client never saw (the server skipped them for a full socket buffer), % of indexes. */
+  readonly skippedPct: number
+  readonly serverCpu: number
+  readonly format: string
+}
+
+const job: Stream = { job: "stream", width: 148, height: 148 }
+
+const measure = (side: Target.Side, config: Config): Promise<Measured> =>
+  Target.using(side, job, async (target) => {
+    const warmupMs = pick(config, 1500, 300)
+    const windowMs = pick(config, 6000, 700)
+    const connection = await target.open()
+    let counting = false
+    let frames = 0
+    let bytes = 0
+    let firstIndex = -1
+    let lastIndex = -1
+    connection.onFrame = (message) => {
+      if (!counting) return
+      frames++
+      bytes += message.length
+      const index = message.readUInt32LE(8)
+      if (firstIndex < 0) firstIndex = index
+      lastIndex = index
+    }
+    await Client.sleep(warmupMs)
+    const before = Proc.sample(target.pid)
+    const t0 = performance.now()
+    counting = true
+    await Client.sleep(windowMs)
+    counting = false
+    const seconds = (performance.now() - t0) / 1000
+    const after = Proc.sample(target.pid)
+    await connection.close()
+    const span = lastIndex - firstIndex + 1
+    return {
+      fps: frames / seconds,
+      mbps: bytes / seconds / 1e6,
+      skippedPct: span > 0 ? (100 * (span - frames)) / span : 0,
+      serverCpu: before && after ? Proc.cpuPercent(before, after) : Number.NaN,
+      format: target.format
+    }
+  })
+
+export const benchmark: Benchmark = {
+  name: "throughput",
+  run: async (config) => {
+    const notes: Array<string> = []
+    const bare = await attempt("bare", notes, () => measure("bare", config))
+    const runtime = await attempt("runtime", notes, () => measure("runtime", config))
+    const bytes = job.width * job.height * 3 + Wire.headerBytes
+    notes.push(
+      `frames are ${job.width}x${job.height} raw RGB (${bytes} bytes with header) sent with ?format=${runtime?.format ?? "rgb"}: ` +
+        "the server has no pass-through for pre-encoded bytes, so its RGB path (one copy into the message) stands in"
+    )
+    notes.push("MB = 10^6 bytes; server CPU is % of one core read from /proc; skipped = frame indexes never delivered")
+    return [{
+      name: "throughput",
+      title: "1. Streaming throughput (one session, ~64 KiB frames, client reads as fast as it can)",
+      columns: {
+        runtime: "server subprocess, model that never sleeps -> Pacer -> FrameBus -> WebSocket transport",
+        baseline: "ws server sending the same header+payload messages while bufferedAmount < 1 MiB"
+      },
+      rows: [
+        Table.ratioTarget({ metric: "frames/s", unit: "1/s", runtime: runtime?.fps, baseline: bare?.fps, better: "higher" }, {
+          atLeast: 0.9
+        }),
+        Table.ratioTarget({ metric: "throughput", unit: "MB/s", runtime: runtime?.mbps, baseline: bare?.mbps, better: "higher" }, {
+          atLeast: 0.9
+        }),
+        { metric: "frames skipped", unit: "%", runtime: runtime?.skippedPct, baseline: bare?.skippedPct, better: "lower" },
+        { metric: "server CPU", unit: "% core", runtime: runtime?.serverCpu, baseline: bare?.serverCpu, better: "neither" }
+      ],
+      notes
+    }]
+  }
+}
