@@ -31,7 +31,7 @@ const options = {
   config: Options.text("config").pipe(
     Options.withAlias("c"),
     Options.withDescription("A YAML config file: the model's config keys at the top level, plus an optional " +
-      "`server:` section (host, port, max_sessions, token). `--model.key=value` overrides a key (`--model.a.b=1` " +
+      "`server:` section for the HTTP runtime (host, port, max_sessions, token, cors, ...). `--model.key=value` overrides a key (`--model.a.b=1` " +
       "for nested keys); values are typed by the model's config schema. Defaults come from the schema."),
     Options.optional
   ),
@@ -114,9 +114,10 @@ const execute = (args: RunArgs, overrides: ReadonlyArray<Overrides.Override>, pr
     }
     const token = Option.getOrUndefined(args.token) ?? server.token ?? process.env.REACTOR_TOKEN
     yield* HttpRunner.run(modelLayer, {
+      ...server,
       host: Option.getOrUndefined(args.host) ?? server.host ?? "127.0.0.1",
       port: Option.getOrUndefined(args.port) ?? server.port ?? 8080,
-      maxSessions: Option.getOrUndefined(args.maxSessions) ?? server.max_sessions ?? 1,
+      maxSessions: Option.getOrUndefined(args.maxSessions) ?? server.maxSessions ?? 1,
       ...(token !== undefined && token !== "" ? { token } : {})
     }).pipe(Effect.provide(configInput))
   }).pipe(

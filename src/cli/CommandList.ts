@@ -39,7 +39,7 @@ export const exampleData = (command: Capabilities.CommandCapability): Record<str
           : param.type === "string"
           ? "text"
           : param.minimum !== undefined && param.maximum !== undefined
-          ? (param.minimum + param.maximum) / 2
+          ? (param.type === "integer" ? Math.round : (x: number) => x)((param.minimum + param.maximum) / 2)
           : param.minimum ?? param.maximum ?? 1))
   }
   return data

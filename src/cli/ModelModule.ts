@@ -14,7 +14,7 @@ export type ModelLayer = Layer.Layer<Model.Model, unknown, Model.ConfigInput>
 /** The module cannot give a model. */
 export class ModelModuleError extends Data.TaggedError("ModelModuleError")<{ readonly module: string; readonly reason: string }> {
   override get message() {
-    return `${this.module}: ${this.reason}`
+    return `model module ${this.module}: ${this.reason}`
   }
 }
 

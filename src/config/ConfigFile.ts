@@ -29,7 +29,7 @@ export const load = (file: string): Effect.Effect<Record<string, unknown>, Confi
         new ConfigFileError({
           file,
           reason: error instanceof YAMLParseError
-            ? `not valid YAML at line ${error.linePos?.[0]?.line ?? "?"}: ${error.message.split("\n")[0]}`
+            ? `not valid YAML at line ${error.linePos?.[0]?.line ?? "?"}: ${error.message.split("\n")[0]!.replace(/:\s*$/, "")}`
             : String(error)
         })
     })
@@ -40,19 +40,50 @@ export const load = (file: string): Effect.Effect<Record<string, unknown>, Confi
     return value as Record<string, unknown>
   })
 
-/** The HTTP runtime's settings in a config file's optional `server:` section. */
+/** The HTTP runtime's settings from a config file's optional `server:` section (snake_case in the file). */
 export interface ServerSection {
   readonly host?: string
   readonly port?: number
-  readonly max_sessions?: number
+  readonly maxSessions?: number
   readonly token?: string
+  readonly cors?: ReadonlyArray<string>
+  readonly maxFps?: number
+  readonly stopDeadlineMs?: number
+  readonly graceMs?: number
+  readonly idleTimeoutMs?: number
+  readonly maxDurationMs?: number
+  readonly jpegQuality?: number
 }
 
-const serverKeys: Record<keyof ServerSection, "string" | "port" | "count"> = {
-  host: "string",
-  port: "port",
-  max_sessions: "count",
-  token: "string"
+type Kind = "string" | "port" | "count" | "ms" | "origins" | "fps" | "quality"
+
+const serverKeys: Record<string, readonly [keyof ServerSection, Kind]> = {
+  host: ["host", "string"],
+  port: ["port", "port"],
+  max_sessions: ["maxSessions", "count"],
+  token: ["token", "string"],
+  cors: ["cors", "origins"],
+  max_fps: ["maxFps", "fps"],
+  stop_deadline_ms: ["stopDeadlineMs", "ms"],
+  grace_ms: ["graceMs", "ms"],
+  idle_timeout_ms: ["idleTimeoutMs", "ms"],
+  max_duration_ms: ["maxDurationMs", "ms"],
+  jpeg_quality: ["jpegQuality", "quality"]
+}
+
+const isInt = (value: unknown): value is number => typeof value === "number" && Number.isInteger(value)
+
+const check: Record<Kind, readonly [(value: unknown) => boolean, string]> = {
+  string: [(value) => typeof value === "string", "a string"],
+  port: [(value) => isInt(value) && value >= 0 && value <= 65535, "an integer from 0 to 65535"],
+  count: [(value) => isInt(value) && value >= 1, "an integer >= 1"],
+  ms: [(value) => isInt(value) && value >= 0, "a whole number of milliseconds >= 0"],
+  origins: [
+    (value) => Array.isArray(value) && value.every((item) => typeof item === "string"),
+    "a list of origins (strings)"
+  ],
+  fps: [(value) => typeof value === "number" && Number.isFinite(value) && value > 0, "a number > 0"],
+  quality: [(value) => isInt(value) && value >= 1 && value <= 100, "an integer from 1 to 100"]
 }
 
 /**
@@ -71,23 +102,19 @@ export const sections = (
     }
     const out: Record<string, unknown> = {}
     for (const [key, raw] of Object.entries(server)) {
-      const kind = serverKeys[key as keyof ServerSection]
-      if (kind === undefined) {
+      const known = serverKeys[key]
+      if (known === undefined) {
         return yield* new ConfigFileError({
           file,
           reason: `server.${key}: unknown setting; known: ${Object.keys(serverKeys).join(", ")}`
         })
       }
-      const ok = kind === "string"
-        ? typeof raw === "string"
-        : kind === "port"
-        ? Number.isInteger(raw) && (raw as number) >= 0 && (raw as number) <= 65535
-        : Number.isInteger(raw) && (raw as number) >= 1
-      if (!ok) {
-        const expected = kind === "string" ? "a string" : kind === "port" ? "an integer from 0 to 65535" : "an integer >= 1"
+      const [field, kind] = known
+      const [ok, expected] = check[kind]
+      if (!ok(raw)) {
         return yield* new ConfigFileError({ file, reason: `server.${key}: expected ${expected}, got ${JSON.stringify(raw)}` })
       }
-      out[key] = raw
+      out[field] = raw
     }
     return { model, server: out as ServerSection }
   })
