@@ -42,6 +42,8 @@ const hook = {
   endReason: null
 }
 window.reactorPage = hook
+/** Drops the socket as a network failure would (the page then reconnects); for tests. */
+hook.dropConnection = () => state.ws?.close(4000, "dropped")
 
 const state = {
   sessionId: null,
@@ -229,6 +231,19 @@ function onClose(ws, event) {
     return
   }
   if (event.code === 4401) return unauthorized()
+  if (event.code === 4404) {
+    forget(state.sessionId)
+    log(`session ${short(state.sessionId)} is gone; starting a new one`, true)
+    state.attempt = 0
+    return startSession()
+  }
+  if (event.code === 4400) {
+    state.ended = true
+    setStatus("error", "refused")
+    overlay(`The server refused the connection: ${event.reason || "invalid request"}`)
+    return
+  }
+  // 1001 (server shutting down), 4408 (idle), 4429 (too slow), 1006 (network): come back with backoff.
   setStatus("reconnecting")
   overlay("Connection lost; reconnecting…")
   state.reconnectTimer = setTimeout(reconnect, backoff())
