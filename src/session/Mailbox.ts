@@ -75,6 +75,23 @@ export const decode = (
   const rpc = commands.requests.get(incoming.type) as Rpc.AnyWithProps | undefined
   if (rpc === undefined) return Either.left(CommandError.UnknownCommand.of(incoming.type, [...commands.requests.keys()]))
   const data = incoming.data === undefined || incoming.data === null ? {} : incoming.data
+  // Schema.Struct({}) accepts any value (it is TypeScript's `{}`), so a command without parameters checks by hand.
+  const fields = (rpc.payloadSchema as { readonly fields?: object }).fields
+  if (fields !== undefined && Object.keys(fields).length === 0) {
+    if (typeof data !== "object" || Array.isArray(data)) {
+      return Either.left(CommandError.InvalidPayload.of(rpc._tag, [{
+        path: "",
+        message: `Expected an object of parameters, actual ${JSON.stringify(data)}`
+      }]))
+    }
+    const extra = Object.keys(data)
+    if (extra.length > 0) {
+      return Either.left(CommandError.InvalidPayload.of(
+        rpc._tag,
+        extra.map((key) => ({ path: key, message: `is unexpected: "${rpc._tag}" takes no parameters` }))
+      ))
+    }
+  }
   return Schema.decodeUnknownEither(rpc.payloadSchema as Schema.Schema<unknown, unknown>, {
     errors: "all",
     onExcessProperty: "error"
@@ -124,7 +141,8 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
         yield* Deferred.complete(item.reply, exit)
       })
     )
-    yield* Effect.forkScoped(actor)
+    // Interruptible even when the session is started inside an uninterruptible region (acquireRelease, a layer).
+    yield* Effect.forkScoped(Effect.interruptible(actor))
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
         const pending = yield* Queue.takeAll(queue)

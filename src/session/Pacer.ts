@@ -93,7 +93,8 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
         }
       }
     })
-    yield* Effect.forkScoped(release)
+    // Interruptible even when the session is started inside an uninterruptible region (acquireRelease, a layer).
+    yield* Effect.forkScoped(Effect.interruptible(release))
     yield* Effect.addFinalizer(() => Queue.shutdown(queue))
 
     return {

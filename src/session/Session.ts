@@ -166,7 +166,9 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
       yield* Effect.forkDaemon(end(EndReason.ModelFailed({ error: `session set-up: ${describeCause(behaviourExit.cause)}` })))
     } else {
       const loop = behaviourExit.value.run.pipe(Effect.provide(context), Effect.annotateLogs("session", id))
-      generation = yield* Effect.forkDaemon(loop)
+      // A fork inherits the caller's interruptibility: a session started inside acquireRelease or a layer would
+      // otherwise run a loop that a stop cannot interrupt.
+      generation = yield* Effect.forkDaemon(Effect.interruptible(loop))
       const watched = generation
       yield* Effect.forkDaemon(
         Fiber.await(watched).pipe(
