@@ -50,6 +50,13 @@ const schemaAt = (schema: Json | undefined, path: ReadonlyArray<string>, root: J
 
 const typed = (raw: string, schema: Json | undefined): unknown => {
   if (schema?.type === "string") return raw
+  if (schema?.type === "number" || schema?.type === "integer") {
+    // A number key reads JavaScript numbers, including what YAML spells differently ("Infinity", "NaN").
+    const text = raw.trim()
+    if (text === "NaN") return Number.NaN
+    const value = Number(text)
+    if (text !== "" && !Number.isNaN(value)) return value
+  }
   try {
     return parseYaml(raw)
   } catch {
