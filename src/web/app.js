@@ -1,15 +1,17 @@
 /**
- * The effect-reactor controller page: starts (or resumes) a session, shows its video on a canvas, renders one control
- * per command parameter from the capabilities schema, binds keys, and shows errors and live stats.
- * Plain browser JS, no build step; the wire protocol is docs/PROTOCOL.md.
+ * The effect-reactor controller page: starts (or resumes) a session, shows its video, renders its commands as
+ * controls, binds keys, and shows the runtime's errors and live stats. Plain browser JS, no build step; the wire
+ * protocol is docs/PROTOCOL.md. This module owns the session's life: HTTP calls, the WebSocket, resume and reconnect.
  *
- * Page URL parameters: `?token=` (passed to the API and the WebSocket), `?format=jpeg|rgb`, `?quality=1..100`.
+ * Page URL parameters: `?token=` (sent to the API as a bearer token and to the WebSocket as `?token=`),
+ * `?format=jpeg|rgb` and `?quality=1..100` (passed to the WebSocket).
  */
+import { createControls } from "./controls.js"
+import { byId, fixed, short } from "./dom.js"
+import { createKeys } from "./keys.js"
+import { createScreen, parseFrame } from "./video.js"
+import * as view from "./view.js"
 
-// ---------------------------------------------------------------------------------------------------------------
-// Set-up
-
-const $ = (id) => document.getElementById(id)
 const query = new URLSearchParams(location.search)
 const token = query.get("token")
 const format = query.get("format")
@@ -19,8 +21,9 @@ const SESSION_KEY = "effect-reactor.session"
 const valuesKey = (sessionId) => `effect-reactor.values.${sessionId}`
 const PING_MS = 5000
 const MAX_BACKOFF_MS = 8000
+const KEEP = 200
 
-/** What browser tests observe. Plain data, updated in place. */
+/** What browser tests observe (`window.reactorPage`): plain data, updated in place. */
 const hook = {
   sessionId: null,
   status: "idle",
@@ -39,11 +42,11 @@ const hook = {
   messages: [],
   stats: null,
   latencyMs: null,
-  endReason: null
+  endReason: null,
+  /** Drops the socket as a network failure would (the page then reconnects). */
+  dropConnection: () => state.ws?.close(4000, "dropped")
 }
 window.reactorPage = hook
-/** Drops the socket as a network failure would (the page then reconnects); for tests. */
-hook.dropConnection = () => state.ws?.close(4000, "dropped")
 
 const state = {
   sessionId: null,
@@ -52,19 +55,24 @@ const state = {
   reconnectTimer: 0,
   pingTimer: 0,
   ended: false,
-  stopping: false,
   replaced: false,
   seq: 0,
-  /** id -> {command, param, sentAt} of commands sent and not yet answered. */
+  /** id -> {command, param, sentAt}: commands sent and not answered yet. */
   pending: new Map(),
-  /** acks waiting for their first frame: {frame, sentAt} */
+  /** Acks waiting for their first frame: {frame, sentAt, command}. */
   awaitingFrame: [],
-  /** Latest payload per command that could not be sent while disconnected; flushed on reconnect. */
+  /** The latest payload per command that could not be sent while disconnected; sent on reconnect. */
   offline: new Map(),
-  /** {command: {param: value}}: what the controls show; kept per session in sessionStorage. */
+  /** {command: {param: value}}: what the controls hold, kept per session in sessionStorage. */
   values: {},
+  /** Key bindings by command: the start_session answer omits them, GET /capabilities and the socket carry them. */
   keysByCommand: new Map(),
   frameTimes: []
+}
+
+const push = (list, item) => {
+  list.push(item)
+  if (list.length > KEEP) list.shift()
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -97,31 +105,31 @@ async function api(method, path, body) {
 const describe = (res) =>
   res.body?.message ?? (res.status === 0 ? "the server cannot be reached" : `HTTP ${res.status}`)
 
+const sessionPath = (id, rest) => `sessions/${encodeURIComponent(id)}/${rest}`
+
 // ---------------------------------------------------------------------------------------------------------------
 // Session lifecycle
 
+/** On load: resume the session this tab had (if the server still has it), or start a new one. */
 async function boot() {
   loadCapabilities()
   const stored = sessionStorage.getItem(SESSION_KEY)
   if (stored) {
     setStatus("connecting", "resuming…")
-    const info = await api("GET", `sessions/${encodeURIComponent(stored)}/info`)
+    const info = await api("GET", sessionPath(stored, "info"))
     if (info.status === 200) {
       adopt(stored)
-      connect()
-      return
+      return connect()
     }
-    if (info.status === 404) {
-      forget(stored)
-      log(`session ${short(stored)} has ended; starting a new one`)
-    } else if (info.status === 401) {
-      return unauthorized()
-    } else {
-      log(`could not check session ${short(stored)}: ${describe(info)}; retrying`, true)
+    if (info.status === 401) return unauthorized()
+    if (info.status !== 404) {
+      view.log(`could not check session ${short(stored)}: ${describe(info)}; retrying`, true)
       setStatus("reconnecting", "server unreachable")
       state.reconnectTimer = setTimeout(boot, backoff())
       return
     }
+    forget(stored)
+    view.log(`session ${short(stored)} has ended; starting a new one`)
   }
   await startSession()
 }
@@ -136,30 +144,27 @@ async function loadCapabilities() {
 async function startSession() {
   clearTimeout(state.reconnectTimer)
   state.ended = false
-  state.stopping = false
   state.replaced = false
-  hideNotice()
+  state.attempt = 0
+  view.hideNotice()
   setStatus("connecting", "starting…")
-  overlay("Starting a session…")
+  view.overlay("Starting a session…")
   const res = await api("POST", "start_session", {})
   if (res.status === 200 && res.body?.session_id) {
-    state.values = {}
     adopt(res.body.session_id)
     setModel(res.body.model)
-    const commands = res.body.capabilities?.commands
-    if (Array.isArray(commands)) renderCommands(commands)
-    connect()
-    return
+    if (Array.isArray(res.body.capabilities?.commands)) renderCommands(res.body.capabilities.commands)
+    return connect()
   }
   if (res.status === 401) return unauthorized()
   const busy = res.body?.code === "too_many_sessions"
   setStatus("error", busy ? "server busy" : "no session")
-  overlay(busy ? "The server is busy with other sessions." : "Could not start a session.")
-  notice(`Could not start a session: ${describe(res)}`, "Retry", startSession, true)
-  record({ code: res.body?.code ?? "start_failed", message: describe(res) })
+  view.overlay(busy ? "The server is busy with other sessions." : "Could not start a session.")
+  view.notice(`Could not start a session: ${describe(res)}`, { action: "Retry", onAction: startSession, error: true })
+  push(hook.errors, { code: res.body?.code ?? "start_failed", message: describe(res), command: null, param: null })
 }
 
-/** Makes `id` the page's session; restores the control values the page had for it. */
+/** Makes `id` the tab's session and shows the control values the tab had for it. */
 function adopt(id) {
   state.sessionId = id
   hook.sessionId = id
@@ -169,11 +174,9 @@ function adopt(id) {
   } catch {
     state.values = {}
   }
-  $("session-id").textContent = id
-  $("session-id").title = `session ${id}`
-  $("stop").hidden = false
-  $("restart").hidden = true
-  applyValuesToControls()
+  view.setSession(id)
+  view.showRunning(true)
+  controls.showAll()
 }
 
 function forget(id) {
@@ -182,7 +185,7 @@ function forget(id) {
 }
 
 function wsUrl(id) {
-  const url = new URL(`sessions/${encodeURIComponent(id)}/transport/websocket`, location.href)
+  const url = new URL(sessionPath(id, "transport/websocket"), location.href)
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:"
   if (token) url.searchParams.set("token", token)
   if (format) url.searchParams.set("format", format)
@@ -209,7 +212,7 @@ function connect() {
   ws.onmessage = (event) => {
     if (ws !== state.ws) return
     if (typeof event.data === "string") onText(event.data)
-    else onFrame(event.data)
+    else onBinary(event.data)
   }
   ws.onclose = (event) => onClose(ws, event)
 }
@@ -219,33 +222,36 @@ function onClose(ws, event) {
   clearInterval(state.pingTimer)
   state.ws = null
   if (state.ended) return
-  if (event.code === 4409) {
-    state.replaced = true
-    setStatus("ended", "taken over")
-    overlay("Another tab or client took over this session.")
-    notice("Another tab or client took over this session.", "Take it back", () => {
-      hideNotice()
-      state.attempt = 0
-      connect()
-    })
-    return
-  }
-  if (event.code === 4401) return unauthorized()
-  if (event.code === 4404) {
-    forget(state.sessionId)
-    log(`session ${short(state.sessionId)} is gone; starting a new one`, true)
-    state.attempt = 0
-    return startSession()
-  }
-  if (event.code === 4400) {
-    state.ended = true
-    setStatus("error", "refused")
-    overlay(`The server refused the connection: ${event.reason || "invalid request"}`)
-    return
+  switch (event.code) {
+    case 4409:
+      state.replaced = true
+      setStatus("ended", "taken over")
+      view.overlay("Another tab or client took over this session.")
+      view.notice("Another tab or client took over this session.", {
+        action: "Take it back",
+        onAction: () => {
+          view.hideNotice()
+          state.replaced = false
+          state.attempt = 0
+          connect()
+        }
+      })
+      return
+    case 4401:
+      return unauthorized()
+    case 4404:
+      forget(state.sessionId)
+      view.log(`session ${short(state.sessionId)} is gone; starting a new one`, true)
+      return startSession()
+    case 4400:
+      state.ended = true
+      setStatus("error", "refused")
+      view.overlay(`The server refused the connection: ${event.reason || "invalid request"}`)
+      return
   }
   // 1001 (server shutting down), 4408 (idle), 4429 (too slow), 1006 (network): come back with backoff.
   setStatus("reconnecting")
-  overlay("Connection lost; reconnecting…")
+  view.overlay("Connection lost; reconnecting…")
   state.reconnectTimer = setTimeout(reconnect, backoff())
 }
 
@@ -253,12 +259,11 @@ function onClose(ws, event) {
 async function reconnect() {
   if (state.ended || state.replaced) return
   const id = state.sessionId
-  const info = await api("GET", `sessions/${encodeURIComponent(id)}/info`)
+  const info = await api("GET", sessionPath(id, "info"))
   if (id !== state.sessionId || state.ended) return
   if (info.status === 404) {
     forget(id)
-    log(`session ${short(id)} is gone; starting a new one`, true)
-    state.attempt = 0
+    view.log(`session ${short(id)} is gone; starting a new one`, true)
     return startSession()
   }
   if (info.status === 401) return unauthorized()
@@ -270,7 +275,7 @@ async function reconnect() {
   connect()
 }
 
-/** The next reconnection delay: 250 ms doubling to 8 s, with jitter. */
+/** The next reconnection delay: 250 ms doubling up to 8 s, with jitter. */
 function backoff() {
   const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** state.attempt)
   state.attempt++
@@ -279,19 +284,12 @@ function backoff() {
 
 function stop() {
   if (!state.sessionId || state.ended) return
-  state.stopping = true
-  $("stop").disabled = true
+  byId("stop").disabled = true
   setStatus("connecting", "stopping…")
   const id = state.sessionId
-  if (state.ws?.readyState === WebSocket.OPEN) {
-    sendRuntime("stop")
-    // If the socket does not answer, stop over HTTP.
-    setTimeout(() => {
-      if (!state.ended && state.sessionId === id) stopOverHttp(id)
-    }, 3000)
-  } else {
-    stopOverHttp(id)
-  }
+  if (!sendRuntime("stop")) return stopOverHttp(id)
+  // If the socket does not answer, stop over HTTP.
+  setTimeout(() => !state.ended && state.sessionId === id && stopOverHttp(id), 3000)
 }
 
 async function stopOverHttp(id) {
@@ -302,7 +300,6 @@ async function stopOverHttp(id) {
 
 function sessionEnded(data) {
   state.ended = true
-  state.stopping = false
   clearTimeout(state.reconnectTimer)
   clearInterval(state.pingTimer)
   hook.endReason = data?.reason ?? "ended"
@@ -311,18 +308,27 @@ function sessionEnded(data) {
   state.ws = null
   if (ws && ws.readyState <= WebSocket.OPEN) ws.close(1000)
   setStatus("ended", "ended")
-  overlay(`Session ended${data?.message ? `: ${data.message}` : "."}`)
-  $("stop").hidden = true
-  $("stop").disabled = false
-  $("restart").hidden = false
-  log(`session ended (${hook.endReason})${data?.message ? `: ${data.message}` : ""}`)
+  view.overlay(`Session ended${data?.message ? `: ${data.message}` : "."}`)
+  view.showRunning(false)
+  view.log(`session ended (${hook.endReason})${data?.message ? `: ${data.message}` : ""}`)
 }
 
 function unauthorized() {
   state.ended = true
   setStatus("error", "unauthorized")
-  overlay("Unauthorized: open this page with ?token=<token>.")
-  notice("The server needs a token: open this page with ?token=<token>.", undefined, undefined, true)
+  view.overlay("Unauthorized: open this page with ?token=<token>.")
+  view.notice("The server needs a token: open this page with ?token=<token>.", { error: true })
+}
+
+function setStatus(kind, text) {
+  hook.status = kind
+  view.setStatus(kind, text)
+}
+
+function setModel(model) {
+  if (!model?.name) return
+  hook.model = model
+  view.setModel(model)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -333,230 +339,146 @@ function onText(text) {
   try {
     message = JSON.parse(text)
   } catch {
-    return log(`unreadable message: ${text.slice(0, 200)}`, true)
+    return view.log(`unreadable message: ${text.slice(0, 200)}`, true)
   }
-  const scope = message?.scope ?? "application"
   const body = message?.data ?? {}
-  if (scope !== "runtime") return onApplication(body)
+  if ((message?.scope ?? "application") !== "runtime") {
+    push(hook.messages, body)
+    return view.log(`${body.type ?? "message"}: ${JSON.stringify(body.data ?? body)}`)
+  }
   const data = body.data ?? {}
   switch (body.type) {
     case "sessionReady":
       hook.resumed = Boolean(data.resumed)
-      hook.status = "live"
       state.attempt = 0
       setModel(data.model)
       setStatus("live", data.resumed ? "live (resumed)" : "live")
-      if (data.resumed) log(`resumed session ${short(state.sessionId)}`)
-      if (hook.framesReceived === 0) overlay("Waiting for the first frame…")
-      else overlay(null)
+      if (data.resumed) view.log(`resumed session ${short(state.sessionId)}`)
+      view.overlay(hook.framesDrawn === 0 ? "Waiting for the first frame…" : null)
       flushOffline()
-      break
+      return
     case "modelCapabilities":
       if (Array.isArray(data.commands)) renderCommands(data.commands)
-      break
+      return
     case "commandAck":
-      onAck(data)
-      break
+      return onAck(data)
     case "error":
-      onError(data)
-      break
+      return onError(data)
     case "stats":
-      onStats(data)
-      break
+      return onStats(data)
     case "pong":
-      break
+      return
     case "sessionEnded":
-      sessionEnded(data)
-      break
+      return sessionEnded(data)
     default:
-      log(`runtime: ${body.type} ${JSON.stringify(data)}`)
+      view.log(`runtime: ${body.type} ${JSON.stringify(data)}`)
   }
-}
-
-function onApplication(body) {
-  hook.messages.push(body)
-  if (hook.messages.length > 200) hook.messages.shift()
-  log(`${body.type ?? "message"}: ${JSON.stringify(body.data ?? body)}`)
 }
 
 function onAck(data) {
   const sent = state.pending.get(data.id)
   state.pending.delete(data.id)
-  hook.acks.push(data)
-  if (hook.acks.length > 200) hook.acks.shift()
+  push(hook.acks, data)
   const command = data.command ?? sent?.command
-  if (command) clearErrors(command)
+  if (!command) return
+  controls.clearErrors(command)
+  controls.setBadge(command, "sent", "✓")
   if (sent && typeof data.frame === "number") {
     state.awaitingFrame.push({ frame: data.frame, sentAt: sent.sentAt, command })
-    // A frame with that index may already have arrived (the ack races the frame).
+    // The frame may have arrived before its ack.
     if (hook.lastFrameIndex >= data.frame) settleLatency(hook.lastFrameIndex)
   }
-  const panel = panels.get(command)
-  if (panel) badge(panel, "sent", "✓")
 }
 
+/** Shows an error beside the control that sent the command (or the parameter the runtime names). */
 function onError(data) {
   const sent = data.id !== undefined ? state.pending.get(data.id) : undefined
   if (sent) state.pending.delete(data.id)
-  const command = data.command ?? sent?.command
-  const panel = command ? panels.get(command) : undefined
-  let param = sent?.param ?? null
-  const issuePath = Array.isArray(data.issues) ? data.issues.find((issue) => panel?.fields.has(issue.path))?.path : undefined
-  if (issuePath) param = issuePath
-  record({ code: data.code, message: data.message, id: data.id, command: command ?? null, param })
-  const field = panel && param ? panel.fields.get(param) : undefined
-  if (field) {
-    field.error.textContent = data.message
-    field.wrap.classList.add("invalid")
-  } else if (panel) {
-    panel.error.textContent = data.message
-  } else {
-    notice(`${data.code}: ${data.message}`, undefined, undefined, true)
+  const command = data.command ?? sent?.command ?? null
+  const named = Array.isArray(data.issues) ? data.issues.find((issue) => controls.has(command, issue.path)) : undefined
+  const param = named?.path ?? sent?.param ?? null
+  push(hook.errors, { code: data.code, message: data.message, id: data.id, command, param })
+  if (!command || !controls.showError(command, param, data.message, data.code)) {
+    view.notice(`${data.code}: ${data.message}`, { error: true })
   }
-  if (panel) {
-    panel.el.classList.add("has-error")
-    badge(panel, "failed", data.code)
-  }
-  log(`error ${data.code}${command ? ` (${command})` : ""}: ${data.message}`, true)
-}
-
-function record(error) {
-  hook.errors.push(error)
-  if (hook.errors.length > 200) hook.errors.shift()
+  view.log(`error ${data.code}${command ? ` (${command})` : ""}: ${data.message}`, true)
 }
 
 function onStats(data) {
   hook.stats = data
-  $("stat-fps").textContent = fixed(data.fps, 1)
-  $("stat-dropped").textContent = data.dropped ?? "–"
-  $("stat-latency").textContent = data.command_to_frame_ms == null ? "–" : `${Math.round(data.command_to_frame_ms)} ms`
+  byId("stat-fps").textContent = fixed(data.fps, 1)
+  byId("stat-dropped").textContent = data.dropped ?? "–"
+  const ms = data.command_to_frame_ms
+  byId("stat-latency").textContent = typeof ms === "number" ? `${Math.round(ms)} ms` : "–"
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Video
 
-const canvas = $("video")
-const ctx2d = canvas.getContext("2d", { alpha: false })
-let nextFrame = null
-let drawing = false
-let imageData = null
+const screen = createScreen(byId("video"), {
+  onResize: ({ width, height }) => {
+    hook.frameSize = { width, height }
+    byId("stage").style.aspectRatio = `${width} / ${height}`
+    byId("stat-size").textContent = `${width}×${height}`
+  },
+  onDrawn: (frame) => {
+    hook.framesDrawn++
+    hook.lastDrawnIndex = frame.index
+    if (hook.status === "live" && !byId("overlay").hidden) view.overlay(null)
+  },
+  onError: (frame, error) => view.log(`frame ${frame.index} could not be drawn: ${error?.message ?? error}`, true)
+})
 
-function onFrame(buffer) {
-  if (!(buffer instanceof ArrayBuffer) || buffer.byteLength < 24) return
-  const view = new DataView(buffer)
-  if (view.getUint8(0) !== 0x52 || view.getUint8(1) !== 0x46) return
-  const codec = view.getUint8(3)
-  const track = view.getUint16(4, true)
-  if (track !== 0) return
-  const index = view.getUint32(8, true)
-  const width = view.getUint16(12, true)
-  const height = view.getUint16(14, true)
+function onBinary(buffer) {
+  const frame = parseFrame(buffer)
+  if (!frame || frame.track !== 0) return
   hook.framesReceived++
-  hook.lastFrameIndex = index
-  const now = performance.now()
-  state.frameTimes.push(now)
-  while (state.frameTimes.length > 0 && now - state.frameTimes[0] > 1000) state.frameTimes.shift()
-  settleLatency(index)
-  // Latest wins: a frame that arrives while the previous one decodes replaces the waiting one.
-  nextFrame = { codec, index, width, height, payload: new Uint8Array(buffer, 24) }
-  if (!drawing) drawLoop()
+  hook.lastFrameIndex = frame.index
+  state.frameTimes.push(performance.now())
+  settleLatency(frame.index)
+  screen.show(frame)
 }
 
-/** Measures command -> frame for every ack whose first frame has now arrived. */
+/** Measures command -> frame for every ack whose first frame (index >= ack.frame) has now arrived. */
 function settleLatency(index) {
   const now = performance.now()
   state.awaitingFrame = state.awaitingFrame.filter((waiting) => {
     if (index < waiting.frame) return true
     hook.latencyMs = now - waiting.sentAt
-    const panel = panels.get(waiting.command)
-    if (panel) badge(panel, "sent", `✓ ${Math.round(hook.latencyMs)} ms`)
+    controls.setBadge(waiting.command, "sent", `✓ ${Math.round(hook.latencyMs)} ms`)
     return false
   })
-}
-
-async function drawLoop() {
-  drawing = true
-  try {
-    while (nextFrame) {
-      const frame = nextFrame
-      nextFrame = null
-      try {
-        await draw(frame)
-        hook.framesDrawn++
-        hook.lastDrawnIndex = frame.index
-      } catch (error) {
-        log(`frame ${frame.index} could not be decoded: ${error?.message ?? error}`, true)
-      }
-    }
-  } finally {
-    drawing = false
-  }
-  if (hook.framesDrawn > 0 && hook.status === "live") overlay(null)
-}
-
-async function draw({ codec, width, height, payload }) {
-  if (canvas.width !== width || canvas.height !== height) {
-    canvas.width = width
-    canvas.height = height
-    $("stage").style.aspectRatio = `${width} / ${height}`
-    hook.frameSize = { width, height }
-    $("stat-size").textContent = `${width}×${height}`
-  }
-  if (codec === 1) {
-    const bitmap = await createImageBitmap(new Blob([payload], { type: "image/jpeg" }))
-    ctx2d.drawImage(bitmap, 0, 0, width, height)
-    bitmap.close()
-  } else if (codec === 0) {
-    if (payload.length < width * height * 3) throw new Error("short RGB payload")
-    if (!imageData || imageData.width !== width || imageData.height !== height) {
-      imageData = new ImageData(width, height)
-    }
-    const out = imageData.data
-    for (let i = 0, j = 0; j < out.length; i += 3, j += 4) {
-      out[j] = payload[i]
-      out[j + 1] = payload[i + 1]
-      out[j + 2] = payload[i + 2]
-      out[j + 3] = 255
-    }
-    ctx2d.putImageData(imageData, 0, 0)
-  } else {
-    throw new Error(`unknown codec ${codec}`)
-  }
 }
 
 setInterval(() => {
   const now = performance.now()
   while (state.frameTimes.length > 0 && now - state.frameTimes[0] > 1000) state.frameTimes.shift()
-  $("stat-page-fps").textContent = state.ws ? String(state.frameTimes.length) : "–"
-  $("stat-frames").textContent = String(hook.framesReceived)
-  $("stat-page-latency").textContent = hook.latencyMs == null ? "–" : `${Math.round(hook.latencyMs)} ms`
+  byId("stat-page-fps").textContent = state.ws ? String(state.frameTimes.length) : "–"
+  byId("stat-frames").textContent = String(hook.framesReceived)
+  byId("stat-page-latency").textContent = hook.latencyMs === null ? "–" : `${Math.round(hook.latencyMs)} ms`
 }, 250)
 
 // ---------------------------------------------------------------------------------------------------------------
-// Sending commands
+// Commands
 
 function sendRuntime(type) {
-  const ws = state.ws
-  if (ws?.readyState !== WebSocket.OPEN) return false
-  ws.send(JSON.stringify({ scope: "runtime", data: { type, data: {} } }))
+  if (state.ws?.readyState !== WebSocket.OPEN) return false
+  state.ws.send(JSON.stringify({ scope: "runtime", data: { type, data: {} } }))
   return true
 }
 
-/** Sends a command with a fresh id; `param` names the control that caused it (where its error will show). */
-function sendCommand(command, payload, param = null) {
-  const ws = state.ws
-  if (ws?.readyState !== WebSocket.OPEN || !hook.status.startsWith("live")) {
+/** Sends a command with a fresh id; `param` names the control that caused it, where its error will show. */
+function sendCommand(command, payload, param) {
+  if (state.ws?.readyState !== WebSocket.OPEN || hook.status !== "live") {
     state.offline.set(command, { payload, param })
-    const panel = panels.get(command)
-    if (panel) badge(panel, "", "queued")
+    controls.setBadge(command, "", "queued")
     return
   }
   const id = String(++state.seq)
   state.pending.set(id, { command, param, sentAt: performance.now() })
   if (state.pending.size > 500) state.pending.delete(state.pending.keys().next().value)
-  ws.send(JSON.stringify({ scope: "application", data: { type: command, data: payload, id } }))
-  hook.sent.push({ id, command, payload })
-  if (hook.sent.length > 200) hook.sent.shift()
+  state.ws.send(JSON.stringify({ scope: "application", data: { type: command, data: payload, id } }))
+  push(hook.sent, { id, command, payload })
 }
 
 function flushOffline() {
@@ -565,430 +487,36 @@ function flushOffline() {
   for (const [command, { payload, param }] of queued) sendCommand(command, payload, param)
 }
 
-/** The command's payload, read from its controls; a parameter whose control is empty is left out. */
-function payloadOf(command) {
-  const out = {}
-  for (const [param, field] of panels.get(command)?.fields ?? []) {
-    const value = field.read()
-    if (value !== undefined) out[param] = value
+const values = {
+  get: (command, param) => state.values[command]?.[param],
+  set(command, param, value) {
+    const entry = (state.values[command] ??= {})
+    if (value === undefined) delete entry[param]
+    else entry[param] = value
+    if (state.sessionId) sessionStorage.setItem(valuesKey(state.sessionId), JSON.stringify(state.values))
   }
-  return out
 }
 
-function setValue(command, param, value) {
-  const values = (state.values[command] ??= {})
-  if (value === undefined) delete values[param]
-  else values[param] = value
-  if (state.sessionId) sessionStorage.setItem(valuesKey(state.sessionId), JSON.stringify(state.values))
-}
+const controls = createControls(byId("commands"), { values, send: sendCommand })
 
-/** Sliders send at most once per animation frame. */
-const throttled = new Map()
-function sendThrottled(command, param) {
-  if (throttled.has(command)) {
-    throttled.set(command, param)
-    return
+/** A key binding's payload: shown in the command's controls, then sent as it is. */
+const keys = createKeys({
+  send(command, payload) {
+    for (const [param, value] of Object.entries(payload ?? {})) if (controls.has(command, param)) values.set(command, param, value)
+    controls.show(command, payload)
+    sendCommand(command, payload ?? {}, null)
   }
-  throttled.set(command, param)
-  requestAnimationFrame(() => {
-    const last = throttled.get(command)
-    throttled.delete(command)
-    sendCommand(command, payloadOf(command), last)
-  })
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Controls
-
-/** command name -> {el, fields: Map(param -> {wrap, input, error, set}), error, badge} */
-const panels = new Map()
-let renderedSignature = ""
+})
 
 function renderCommands(commands) {
   for (const command of commands) if (command.keys) state.keysByCommand.set(command.name, command.keys)
   const merged = commands.map((command) => ({ ...command, keys: command.keys ?? state.keysByCommand.get(command.name) }))
-  const signature = JSON.stringify(merged.map(({ name, description, schema, keys }) => [name, description, schema, keys]))
-  if (signature === renderedSignature) return
-  renderedSignature = signature
+  if (!controls.render(merged)) return
   hook.commands = merged.map((command) => command.name)
-  const open = new Map([...panels].map(([name, panel]) => [name, panel.el.open]))
-  panels.clear()
-  const root = $("commands")
-  root.replaceChildren()
-  if (merged.length === 0) {
-    root.append(el("p", { class: "muted" }, "This model takes no commands."))
-  }
-  for (const command of merged) {
-    const panel = renderCommand(command)
-    panel.el.open = open.get(command.name) ?? true
-    panels.set(command.name, panel)
-    root.append(panel.el)
-  }
-  indexKeys(merged)
+  keys.bind(merged)
 }
 
-function renderCommand(command) {
-  const schema = command.schema ?? {}
-  const params = Object.entries(schema)
-  const badgeEl = el("span", { class: "badge" })
-  const error = el("div", { class: "error", role: "alert" })
-  const body = el("div", { class: "body" })
-  const details = el("details", { class: "command", "data-command": command.name },
-    el("summary", {}, el("span", { class: "title" }, command.name), badgeEl),
-    body)
-  const panel = { el: details, fields: new Map(), error, badge: badgeEl }
-  if (command.description && command.description !== command.name) {
-    body.append(el("p", { class: "description" }, command.description))
-  }
-  if (params.length === 0) {
-    const button = el("button", { type: "button", class: "primary", "data-param": "" }, `Send ${command.name}`)
-    button.addEventListener("click", () => sendCommand(command.name, {}, null))
-    body.append(button)
-  }
-  for (const [param, spec] of params) {
-    const field = renderField(command.name, param, spec ?? {})
-    panel.fields.set(param, field)
-    body.append(field.wrap)
-  }
-  if (command.keys?.press && Object.keys(command.keys.press).length > 0) body.append(renderKeys(command))
-  body.append(error)
-  return panel
-}
-
-const isNumeric = (spec) => spec.type === "number" || spec.type === "integer"
-
-/** Builds the control a parameter's schema calls for (Reactor's rules). */
-function renderField(command, param, spec) {
-  const id = `c-${command}-${param}`.replace(/[^\w-]/g, "_")
-  const saved = state.values[command]?.[param]
-  const error = el("div", { class: "error", role: "alert" })
-  const label = el("label", { for: id },
-    el("span", { class: "param" }, param + (spec.required ? " *" : "")))
-  const hint = spec.description ? el("div", { class: "hint" }, spec.description) : null
-  const attrs = { id, "data-command": command, "data-param": param }
-  let wrap
-  let input
-  let set
-  let read
-
-  if (isNumeric(spec) && typeof spec.minimum === "number" && typeof spec.maximum === "number") {
-    const step = spec.type === "integer" ? 1 : niceStep(spec.maximum - spec.minimum)
-    const initial = saved ?? spec.default ?? (spec.type === "integer"
-      ? Math.round((spec.minimum + spec.maximum) / 2)
-      : (spec.minimum + spec.maximum) / 2)
-    input = el("input", { ...attrs, type: "range", min: spec.minimum, max: spec.maximum, step, value: initial })
-    const shown = el("span", { class: "value" }, formatNumber(initial, step))
-    label.append(shown)
-    input.addEventListener("input", () => {
-      const value = Number(input.value)
-      shown.textContent = formatNumber(value, step)
-      setValue(command, param, value)
-      sendThrottled(command, param)
-    })
-    set = (value) => {
-      input.value = value
-      shown.textContent = formatNumber(Number(value), step)
-    }
-    read = () => Number(input.value)
-    wrap = el("div", { class: "field" }, label, input, hint, error)
-  } else if (isNumeric(spec)) {
-    const initial = saved ?? spec.default
-    input = el("input", {
-      ...attrs,
-      type: "number",
-      step: spec.type === "integer" ? 1 : "any",
-      ...(typeof spec.minimum === "number" ? { min: spec.minimum } : {}),
-      ...(typeof spec.maximum === "number" ? { max: spec.maximum } : {}),
-      ...(initial !== undefined ? { value: initial } : {}),
-      placeholder: bounds(spec)
-    })
-    // Out-of-range values are sent as typed: the runtime is the validator, and its error shows here.
-    let committed = input.value
-    const commit = () => {
-      if (input.value === committed) return
-      committed = input.value
-      setValue(command, param, input.value === "" ? undefined : Number(input.value))
-      sendCommand(command, payloadOf(command), param)
-    }
-    input.addEventListener("change", commit)
-    input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter") commit()
-    })
-    set = (value) => (input.value = value ?? "")
-    read = () => (input.value === "" ? undefined : Number(input.value))
-    wrap = el("div", { class: "field" }, label, input, hint, error)
-  } else if (spec.type === "string" && Array.isArray(spec.enum)) {
-    const initial = saved ?? spec.default ?? spec.enum[0]
-    input = el("select", attrs, ...spec.enum.map((option) => el("option", { value: option }, String(option))))
-    input.value = initial
-    input.addEventListener("change", () => {
-      setValue(command, param, input.value)
-      sendCommand(command, payloadOf(command), param)
-    })
-    set = (value) => (input.value = value)
-    read = () => input.value
-    wrap = el("div", { class: "field" }, label, input, hint, error)
-  } else if (spec.type === "boolean") {
-    const initial = saved ?? spec.default ?? false
-    input = el("input", { ...attrs, type: "checkbox" })
-    input.checked = Boolean(initial)
-    input.addEventListener("change", () => {
-      setValue(command, param, input.checked)
-      sendCommand(command, payloadOf(command), param)
-    })
-    set = (value) => (input.checked = Boolean(value))
-    read = () => input.checked
-    wrap = el("div", { class: "field" },
-      el("div", { class: "field check" }, input, label),
-      hint, error)
-  } else {
-    const initial = saved ?? spec.default ?? ""
-    input = el("input", { ...attrs, type: "text", value: initial, placeholder: spec.description ?? param, autocomplete: "off" })
-    const button = el("button", { type: "button", "data-send": param }, "Send")
-    const commit = () => {
-      setValue(command, param, input.value)
-      sendCommand(command, payloadOf(command), param)
-    }
-    input.addEventListener("input", () => setValue(command, param, input.value))
-    input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter") {
-        event.preventDefault()
-        commit()
-      }
-    })
-    button.addEventListener("click", commit)
-    set = (value) => (input.value = value ?? "")
-    // An optional text left empty is not sent; a required one is (and the runtime says what it expects).
-    read = () => (input.value === "" && !spec.required ? undefined : input.value)
-    wrap = el("div", { class: "field" }, label, el("div", { class: "row" }, input, button), hint, error)
-  }
-  return { wrap, input, error, set, read }
-}
-
-function renderKeys(command) {
-  const row = el("div", { class: "keys" }, "Keys:")
-  for (const [key, payload] of Object.entries(command.keys.press)) {
-    row.append(el("span", { class: "binding", title: JSON.stringify(payload) },
-      el("kbd", { "data-key": key, "data-command": command.name }, keyLabel(key)),
-      el("span", {}, summarize(payload))))
-  }
-  if (command.keys.release) {
-    row.append(el("span", { class: "binding", title: JSON.stringify(command.keys.release) },
-      el("span", {}, "release →"), el("span", {}, summarize(command.keys.release))))
-  }
-  return row
-}
-
-/** Shows the values the page keeps for this session in the controls (after a resume). */
-function applyValuesToControls() {
-  for (const [command, panel] of panels) {
-    for (const [param, field] of panel.fields) {
-      const value = state.values[command]?.[param]
-      if (value !== undefined) field.set(value)
-    }
-  }
-}
-
-function clearErrors(command) {
-  const panel = panels.get(command)
-  if (!panel) return
-  panel.error.textContent = ""
-  panel.el.classList.remove("has-error")
-  for (const field of panel.fields.values()) {
-    field.error.textContent = ""
-    field.wrap.classList.remove("invalid")
-  }
-}
-
-function badge(panel, kind, text) {
-  panel.badge.className = `badge ${kind}`
-  panel.badge.textContent = text
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Key bindings
-
-/** key -> [{command, payload}] */
-const keyIndex = new Map()
-/** command -> keys held, oldest first */
-const held = new Map()
-
-const normalizeKey = (key) => (key.length === 1 ? key.toLowerCase() : key)
-
-function indexKeys(commands) {
-  keyIndex.clear()
-  for (const command of commands) {
-    for (const [key, payload] of Object.entries(command.keys?.press ?? {})) {
-      const list = keyIndex.get(normalizeKey(key)) ?? []
-      list.push({ command: command.name, payload })
-      keyIndex.set(normalizeKey(key), list)
-    }
-  }
-}
-
-const editKeys = new Set(["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown", " ", "Enter"])
-
-/** True when the key belongs to the focused control: any key while typing, arrows on a slider, space on a checkbox. */
-function keyBelongsToFocus(event) {
-  const target = event.target
-  if (!(target instanceof Element)) return false
-  if (target.isContentEditable || target.closest("textarea, select")) return true
-  if (target instanceof HTMLInputElement) {
-    const typing = !["range", "checkbox", "radio", "button", "submit", "color"].includes(target.type)
-    return typing || editKeys.has(event.key)
-  }
-  if (target.closest("button, summary")) return event.key === " " || event.key === "Enter"
-  return false
-}
-
-function highlight(command, key, down) {
-  for (const kbd of document.querySelectorAll(`kbd[data-command="${CSS.escape(command)}"][data-key="${CSS.escape(key)}"]`)) {
-    kbd.classList.toggle("down", down)
-  }
-}
-
-function pressPayload(command, key) {
-  return keyIndex.get(key)?.find((binding) => binding.command === command)?.payload
-}
-
-function sendKeyPayload(command, payload) {
-  const panel = panels.get(command)
-  for (const [param, value] of Object.entries(payload ?? {})) {
-    if (panel?.fields.has(param)) {
-      setValue(command, param, value)
-      panel.fields.get(param).set(value)
-    }
-  }
-  sendCommand(command, payload ?? {}, null)
-}
-
-window.addEventListener("keydown", (event) => {
-  if (event.ctrlKey || event.metaKey || event.altKey || keyBelongsToFocus(event)) return
-  const key = normalizeKey(event.key)
-  const bindings = keyIndex.get(key)
-  if (!bindings) return
-  event.preventDefault()
-  if (event.repeat) return
-  for (const { command, payload } of bindings) {
-    const keys = held.get(command) ?? []
-    if (keys.includes(key)) continue
-    keys.push(key)
-    held.set(command, keys)
-    highlight(command, key, true)
-    sendKeyPayload(command, payload)
-  }
-})
-
-window.addEventListener("keyup", (event) => {
-  const key = normalizeKey(event.key)
-  if (!keyIndex.has(key)) return
-  for (const [command, keys] of held) {
-    const at = keys.indexOf(key)
-    if (at < 0) continue
-    keys.splice(at, 1)
-    highlight(command, key, false)
-    releaseOrFallBack(command, keys)
-  }
-})
-
-/** When a bound key is released: another held key's payload applies again, or the release payload when none is. */
-function releaseOrFallBack(command, keys) {
-  if (keys.length > 0) return sendKeyPayload(command, pressPayload(command, keys[keys.length - 1]))
-  held.delete(command)
-  const release = state.keysByCommand.get(command)?.release
-  if (release) sendKeyPayload(command, release)
-}
-
-window.addEventListener("blur", () => {
-  for (const [command, keys] of [...held]) {
-    for (const key of keys) highlight(command, key, false)
-    keys.length = 0
-    releaseOrFallBack(command, keys)
-  }
-})
-
-// ---------------------------------------------------------------------------------------------------------------
-// Page chrome
-
-function setStatus(kind, text) {
-  hook.status = kind
-  const status = $("status")
-  status.dataset.state = kind
-  status.textContent = text ?? kind
-}
-
-function setModel(model) {
-  if (!model?.name) return
-  hook.model = model
-  $("model-name").textContent = model.version ? `${model.name} v${model.version}` : model.name
-  document.title = `${model.name} · effect-reactor`
-}
-
-function overlay(text) {
-  const node = $("overlay")
-  node.hidden = !text
-  if (text) node.textContent = text
-}
-
-function notice(text, action, onAction, isError = false) {
-  const node = $("notice")
-  node.className = isError ? "notice error" : "notice"
-  node.replaceChildren(el("span", {}, text))
-  if (action) {
-    const button = el("button", { type: "button" }, action)
-    button.addEventListener("click", onAction)
-    node.append(button)
-  }
-  node.hidden = false
-}
-
-function hideNotice() {
-  $("notice").hidden = true
-}
-
-let logCount = 0
-function log(text, isError = false) {
-  const list = $("log")
-  const time = new Date().toLocaleTimeString([], { hour12: false })
-  list.prepend(el("li", isError ? { class: "error" } : {}, el("time", {}, time), text))
-  while (list.children.length > 100) list.lastChild.remove()
-  $("log-count").textContent = String(++logCount)
-}
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag)
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value !== undefined && value !== null) node.setAttribute(name, String(value))
-  }
-  for (const child of children) if (child !== null && child !== undefined) node.append(child)
-  return node
-}
-
-function niceStep(range) {
-  const raw = range / 100
-  const pow = 10 ** Math.floor(Math.log10(raw))
-  const m = raw / pow
-  return pow * (m >= 5 ? 5 : m >= 2 ? 2 : 1)
-}
-
-function formatNumber(value, step) {
-  const decimals = Math.max(0, Math.min(6, -Math.floor(Math.log10(step))))
-  return Number(value).toFixed(decimals)
-}
-
-const fixed = (value, digits) => (typeof value === "number" ? value.toFixed(digits) : "–")
-const short = (id) => (id && id.length > 10 ? `${id.slice(0, 8)}…` : id)
-const bounds = (spec) =>
-  typeof spec.minimum === "number" ? `≥ ${spec.minimum}` : typeof spec.maximum === "number" ? `≤ ${spec.maximum}` : ""
-const keyLabel = (key) =>
-  ({ " ": "Space", ArrowUp: "↑", ArrowDown: "↓", ArrowLeft: "←", ArrowRight: "→" })[key] ?? (key.length === 1 ? key.toUpperCase() : key)
-const summarize = (payload) =>
-  Object.entries(payload ?? {}).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(", ") || "(no parameters)"
-
-$("stop").addEventListener("click", stop)
-$("restart").addEventListener("click", () => {
-  state.attempt = 0
-  startSession()
-})
+byId("stop").addEventListener("click", stop)
+byId("restart").addEventListener("click", startSession)
 
 boot()

@@ -293,6 +293,22 @@ describe.skipIf(!runBrowser)(suiteName, () => {
     await page.close()
   })
 
+  it("works behind a token given in the page URL (assets, modules, API and WebSocket)", async () => {
+    const guarded = await Server.listen(Fixture.model, { host: "127.0.0.1", port: 0, token: "s3cret", graceMs: 1_000 })
+    try {
+      expect((await fetch(`${guarded.url}/app.js`)).status).toBe(401)
+      const page = await context.newPage()
+      await page.goto(`${guarded.url}/?token=s3cret`)
+      await live(page)
+      await field(page, "set_color", "hue").selectOption("blue")
+      await expectColour(page, at.left, [0, 0, 128])
+      expect((await hook(page)).errors).toEqual([])
+      await page.close()
+    } finally {
+      await guarded.close()
+    }
+  })
+
   it("draws raw RGB frames too (?format=rgb), and looks right", async () => {
     const page = await open("?format=rgb")
     await field(page, "set_color", "hue").selectOption("green")
