@@ -55,10 +55,13 @@ export const model = Model.make({
     Effect.gen(function*() {
       const ctx = yield* SessionContext
       const state = yield* Ref.make({ prompt: "a calm sea at dawn", speed: 1 })
+      // Each command tells the client what the model now renders, so a page can show it.
+      const set = (patch: Partial<{ prompt: string; speed: number }>) =>
+        Effect.flatMap(Ref.updateAndGet(state, (s) => ({ ...s, ...patch })), (s) => ctx.send({ type: "state", ...s }))
       return {
         handlers: {
-          set_prompt: ({ prompt }) => Ref.update(state, (s) => ({ ...s, prompt })),
-          set_speed: ({ speed }) => Ref.update(state, (s) => ({ ...s, speed }))
+          set_prompt: ({ prompt }) => set({ prompt }),
+          set_speed: ({ speed }) => set({ speed })
         },
         run: Effect.gen(function*() {
           let t = 0

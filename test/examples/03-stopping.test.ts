@@ -1,0 +1,54 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer, Logger, LogLevel, Ref } from "effect"
+import { Commands, model } from "../../examples/03-stopping.js"
+import * as Model from "../../src/model/Model.js"
+import * as EndReason from "../../src/session/EndReason.js"
+import * as Reactor from "../../src/session/Reactor.js"
+import { commandProperties } from "../fixtures/core-properties.js"
+
+const config = { width: 32, height: 18, stepMs: 0 }
+
+/** A logger that keeps the messages, to read what the example logged. */
+const capture = Effect.map(Ref.make<ReadonlyArray<string>>([]), (lines) => ({
+  lines,
+  logger: Logger.replace(
+    Logger.defaultLogger,
+    Logger.make(({ message }) => Effect.runSync(Ref.update(lines, (all) => [...all, [message].flat().join(" ")])))
+  )
+}))
+
+describe("examples/03-stopping", () => {
+  commandProperties({
+    model,
+    commands: Commands,
+    config,
+    expected: (commands) =>
+      commands.reduce(
+        (state, { data, type }) => type === "set_steps" ? { ...state, steps: data.steps ?? 20 } : { ...state, seed: data.seed },
+        { steps: 20, seed: 1 }
+      )
+  })
+
+  it.live("a stop mid-generation is noticed at a step, and every resource is released", () =>
+    Effect.gen(function*() {
+      const { lines, logger } = yield* capture
+      const layer = Reactor.layer().pipe(
+        Layer.provide(model),
+        Layer.provide(Model.ConfigInput.layer({ source: "test", value: { ...config, stepMs: 5 } }))
+      )
+      yield* Effect.gen(function*() {
+        const reactor = yield* Reactor.Reactor
+        const first = yield* reactor.start()
+        yield* Effect.sleep(150)
+        expect(yield* first.stop(EndReason.Stopped({ by: "test" }))).toEqual(EndReason.Stopped({ by: "test" }))
+        yield* reactor.start() // the next one is stopped by the shutdown
+        yield* Effect.sleep(50)
+      }).pipe(Effect.provide(layer), Effect.provide(logger), Effect.scoped)
+      const log = yield* Ref.get(lines)
+      expect(log.filter((line) => /^stop noticed (at step \d+\/20|while decoding) of block \d+$|^stop noticed while decoding/.test(line))).toHaveLength(2)
+      expect(log.filter((line) => line.startsWith("released the latent"))).toHaveLength(2)
+      expect(log.filter((line) => line.startsWith("allocated the latent"))).toHaveLength(2)
+      expect(log.at(-1)).toBe("released the pipeline")
+      expect(log[0]).toBe("loaded the pipeline")
+    }).pipe(Effect.provide(Logger.minimumLogLevel(LogLevel.Info))))
+})
