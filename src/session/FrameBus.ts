@@ -52,16 +52,18 @@ export const make: Effect.Effect<FrameBus> = Effect.gen(function*() {
   let droppedTotal = 0
   return {
     publish: (frame) =>
-      Effect.suspend(() => {
-        for (const sub of subscribers) {
+      Effect.forEach(
+        [...subscribers],
+        (sub) => {
           if (sub.queue.unsafeSize().pipe(Option.getOrElse(() => 0)) >= sub.capacity) {
             sub.dropped++
             droppedTotal++
           }
-          Queue.unsafeOffer(sub.queue, frame)
-        }
-        return Ref.set(latest, frame)
-      }),
+          // `Queue.offer` applies the sliding strategy (drops the oldest); `unsafeOffer` would drop the newest.
+          return Queue.offer(sub.queue, frame).pipe(Effect.catchAllCause(() => Effect.void))
+        },
+        { discard: true }
+      ).pipe(Effect.zipRight(Ref.set(latest, frame))),
     latest: Ref.get(latest),
     subscribe: (capacity) =>
       Effect.gen(function*() {
