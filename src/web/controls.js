@@ -197,10 +197,16 @@ export function createControls(root, { values, send }) {
 
   function renderKeys(command) {
     const row = el("div", { class: "keys" }, "Keys:")
+    // Keys that send the same payload share one entry: W ↑ direction=forward.
+    const byPayload = new Map()
     for (const [key, payload] of Object.entries(command.keys.press)) {
-      row.append(el("span", { class: "binding", title: JSON.stringify(payload) },
-        el("kbd", { "data-key": key, "data-command": command.name }, keyLabel(key)),
-        el("span", {}, summarize(payload))))
+      const text = JSON.stringify(payload)
+      byPayload.set(text, [...(byPayload.get(text) ?? []), key])
+    }
+    for (const [text, keys] of byPayload) {
+      row.append(el("span", { class: "binding", title: text },
+        ...keys.map((key) => el("kbd", { "data-key": key, "data-command": command.name }, keyLabel(key))),
+        el("span", {}, summarize(JSON.parse(text)))))
     }
     if (command.keys.release) {
       row.append(el("span", { class: "binding", title: JSON.stringify(command.keys.release) },

@@ -11,13 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Server from "../../src/server/Server.js"
 import * as Fixture from "../fixtures/web-colors.js"
 
-const chromiumPath = "/usr/bin/chromium"
+/** Debian's Chromium (`apt-get install -y chromium`); `CHROMIUM_PATH` points elsewhere. */
+const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
 const haveChromium = existsSync(chromiumPath)
 // In CI a missing browser is a failure (launch says why), never a silent skip.
 const runBrowser = haveChromium || process.env.CI === "true"
-const suiteName = runBrowser
-  ? "browser page (Chromium)"
-  : `browser page: skipped, ${chromiumPath} not found (apt-get install -y chromium)`
+const missing = `${chromiumPath} not found (apt-get install -y chromium)`
+const suiteName = runBrowser ? "browser page (Chromium)" : `browser page: skipped, ${missing}`
+if (!runBrowser) console.warn(`test/web/page.test.ts: browser tests skipped: ${missing}`)
 
 /** What `window.reactorPage` holds (src/web/app.js). */
 interface Hook {
@@ -56,6 +57,7 @@ describe.skipIf(!runBrowser)(suiteName, () => {
   let profile: string
 
   beforeAll(async () => {
+    if (!haveChromium) throw new Error(`CI=true needs Chromium for the browser tests: ${missing}`)
     const { chromium } = await import("playwright-core")
     server = await Server.listen(Fixture.model, { host: "127.0.0.1", port: 0, maxSessions: 16, graceMs: 5_000 })
     profile = mkdtempSync(join(tmpdir(), "reactor-page-"))
@@ -306,6 +308,32 @@ describe.skipIf(!runBrowser)(suiteName, () => {
       await page.close()
     } finally {
       await guarded.close()
+    }
+  })
+
+  it("drives the example world model: its controls render and held keys walk through the maze", async () => {
+    const { model: world } = await import("../../examples/02-world.js")
+    const worldServer = await Server.listen(world, { host: "127.0.0.1", port: 0, graceMs: 1_000 })
+    try {
+      const page = await context.newPage()
+      await page.goto(`${worldServer.url}/`)
+      await live(page)
+      expect((await hook(page)).commands).toEqual(["move", "set_camera", "reset"])
+      expect(await field(page, "set_camera", "speed").getAttribute("type")).toBe("range")
+      expect(await page.locator(`details[data-command="move"] kbd`).count()).toBeGreaterThanOrEqual(8)
+      const snapshot = () => page.evaluate(() => (document.getElementById("video") as HTMLCanvasElement).toDataURL())
+      const before = await snapshot()
+      await page.locator("#video").click()
+      await page.keyboard.down("w")
+      await expect.poll(snapshot, { timeout: 5_000 }).not.toBe(before)
+      await page.keyboard.up("w")
+      await expect.poll(async () => (await hook(page)).acks.filter((a) => a.command === "move").length).toBe(2)
+      const moves = (await hook(page)).sent.filter((s) => s.command === "move").map((s) => s.payload)
+      expect(moves).toEqual([{ direction: "forward" }, { direction: "none" }])
+      expect((await hook(page)).errors).toEqual([])
+      await page.close()
+    } finally {
+      await worldServer.close()
     }
   })
 
