@@ -79,7 +79,7 @@ describe("Mailbox", () => {
     [{ type: "reset", data: { hard: true } }, "InvalidPayload", 'invalid payload for "reset": hard: is unexpected'],
     [{ type: "reset", data: "now" }, "InvalidPayload", 'invalid payload for "reset": Expected an object of parameters, actual "now"'],
     [{ type: "set_speed", data: [1] }, "InvalidPayload", 'invalid payload for "set_speed": Expected']
-  ])("refuses %o with %s, and no handler runs", ([incoming, tag, message]) =>
+  ] as Array<[Mailbox.Incoming, string, string]>)("refuses %o with %s, and no handler runs", ([incoming, tag, message]) =>
     Effect.gen(function*() {
       const { calls, mailbox } = yield* make
       const error = yield* rejection(mailbox, incoming)
