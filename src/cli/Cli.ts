@@ -4,17 +4,17 @@
  * parsed by `@effect/cli`. Every expected failure ends as one line on stderr and a non-zero exit.
  */
 import { Args, CliConfig, Command, HelpDoc, Options } from "@effect/cli"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Console, Effect, Layer, Logger, Option } from "effect"
 import { resolve } from "node:path"
 import * as ConfigFile from "../config/ConfigFile.js"
 import * as Overrides from "../config/Overrides.js"
 import * as Model from "../model/Model.js"
-import * as HttpRunner from "../server/HttpRunner.js"
+import type * as HttpRunner from "../server/HttpRunner.js"
 import * as EndReason from "../session/EndReason.js"
 import * as Reactor from "../session/Reactor.js"
 import * as Fatal from "./Fatal.js"
-import * as Headless from "./Headless.js"
 import * as ModelModule from "./ModelModule.js"
 
 /** A model already in memory (the entry module of `runIfMain`), used instead of importing its file again. */
@@ -99,7 +99,9 @@ const execute = (args: RunArgs, overrides: ReadonlyArray<Overrides.Override>, pr
     const source = file ?? (overrides.length > 0 ? "command line" : "defaults")
     const configInput = Model.ConfigInput.layer({ source, value, overrides })
 
+    // Each runtime is loaded only when chosen: a quick start, and no HTTP stack in a headless run.
     if (args.runtime === "headless") {
+      const Headless = yield* Effect.promise((): Promise<typeof import("./Headless.js")> => import("./Headless.js"))
       const reason = yield* Headless.run({
         statsEvery: args.statsEvery,
         out: Option.getOrUndefined(args.out),
@@ -113,13 +115,17 @@ const execute = (args: RunArgs, overrides: ReadonlyArray<Overrides.Override>, pr
       return
     }
     const token = Option.getOrUndefined(args.token) ?? server.token ?? process.env.REACTOR_TOKEN
-    yield* HttpRunner.run(modelLayer, {
+    const HttpRunner = yield* Effect.promise((): Promise<typeof import("../server/HttpRunner.js")> =>
+      import("../server/HttpRunner.js")
+    )
+    const httpOptions: HttpRunner.Options = {
       ...server,
       host: Option.getOrUndefined(args.host) ?? server.host ?? "127.0.0.1",
       port: Option.getOrUndefined(args.port) ?? server.port ?? 8080,
       maxSessions: Option.getOrUndefined(args.maxSessions) ?? server.maxSessions ?? 1,
       ...(token !== undefined && token !== "" ? { token } : {})
-    }).pipe(Effect.provide(configInput))
+    }
+    yield* HttpRunner.run(modelLayer, httpOptions).pipe(Effect.provide(configInput))
   }).pipe(
     Effect.catchAll((error) =>
       Effect.fail(error instanceof Fatal.Fatal ? error : new Fatal.Fatal({ message: Fatal.describe(error, overrides) }))

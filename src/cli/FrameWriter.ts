@@ -5,7 +5,6 @@
 import { Data, Effect } from "effect"
 import { mkdir } from "node:fs/promises"
 import { join } from "node:path"
-import sharp from "sharp"
 import type { OutFrame } from "../session/FrameBus.js"
 
 /** The folder cannot be created or an image cannot be written. */
@@ -36,6 +35,11 @@ export const make = (dir: string, options: { readonly every?: number } = {}): Ef
     yield* Effect.tryPromise({
       try: () => mkdir(dir, { recursive: true }),
       catch: (error) => new FrameWriteError({ path: dir, reason: reasonOf(error) })
+    })
+    // sharp (libvips) is loaded only when frames are written.
+    const { default: sharp } = yield* Effect.tryPromise({
+      try: () => import("sharp"),
+      catch: (error) => new FrameWriteError({ path: dir, reason: `cannot load sharp: ${reasonOf(error)}` })
     })
     let written = 0
     return {

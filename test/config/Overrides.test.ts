@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Arbitrary, Effect, Exit, FastCheck, JSONSchema, Schema } from "effect"
+import { Arbitrary, Effect, Exit, JSONSchema, Schema } from "effect"
 import * as Overrides from "../../src/config/Overrides.js"
 import * as Model from "../../src/model/Model.js"
 import * as Param from "../../src/model/Param.js"
