@@ -1,21 +1,14 @@
 /**
  * The effect-reactor controller page: starts (or resumes) a session, shows its video, renders its commands as
  * controls, binds keys, and shows the runtime's errors and live stats. Plain browser JS, no build step; the wire
- * protocol is docs/PROTOCOL.md. This module owns the session's life: HTTP calls, the WebSocket, resume and reconnect.
- *
- * Page URL parameters: `?token=` (sent to the API as a bearer token and to the WebSocket as `?token=`),
- * `?format=jpeg|rgb` and `?quality=1..100` (passed to the WebSocket).
+ * protocol is docs/PROTOCOL.md. This module owns the session's life (start, resume, reconnect, stop) and the socket.
  */
+import { api, describe, sessionPath, wsUrl } from "./api.js"
 import { createControls } from "./controls.js"
-import { byId, fixed, short } from "./dom.js"
+import { byId, short } from "./dom.js"
 import { createKeys } from "./keys.js"
 import { createScreen, parseFrame } from "./video.js"
 import * as view from "./view.js"
-
-const query = new URLSearchParams(location.search)
-const token = query.get("token")
-const format = query.get("format")
-const quality = query.get("quality")
 
 const SESSION_KEY = "effect-reactor.session"
 const valuesKey = (sessionId) => `effect-reactor.values.${sessionId}`
@@ -74,38 +67,6 @@ const push = (list, item) => {
   list.push(item)
   if (list.length > KEEP) list.shift()
 }
-
-// ---------------------------------------------------------------------------------------------------------------
-// HTTP
-
-const apiHeaders = () => ({
-  "Reactor-API-Version": "1",
-  "Content-Type": "application/json",
-  ...(token ? { Authorization: `Bearer ${token}` } : {})
-})
-
-/** Calls the API; never throws: a network failure is `{status: 0}`. */
-async function api(method, path, body) {
-  try {
-    const res = await fetch(new URL(path, location.href), {
-      method,
-      headers: apiHeaders(),
-      ...(body === undefined ? {} : { body: JSON.stringify(body) })
-    })
-    let json = null
-    try {
-      json = await res.json()
-    } catch {}
-    return { status: res.status, body: json }
-  } catch (error) {
-    return { status: 0, body: { code: "network", message: String(error?.message ?? error) } }
-  }
-}
-
-const describe = (res) =>
-  res.body?.message ?? (res.status === 0 ? "the server cannot be reached" : `HTTP ${res.status}`)
-
-const sessionPath = (id, rest) => `sessions/${encodeURIComponent(id)}/${rest}`
 
 // ---------------------------------------------------------------------------------------------------------------
 // Session lifecycle
@@ -182,15 +143,6 @@ function adopt(id) {
 function forget(id) {
   sessionStorage.removeItem(SESSION_KEY)
   sessionStorage.removeItem(valuesKey(id))
-}
-
-function wsUrl(id) {
-  const url = new URL(sessionPath(id, "transport/websocket"), location.href)
-  url.protocol = url.protocol === "https:" ? "wss:" : "ws:"
-  if (token) url.searchParams.set("token", token)
-  if (format) url.searchParams.set("format", format)
-  if (quality) url.searchParams.set("quality", quality)
-  return url.toString()
 }
 
 function connect() {
@@ -406,20 +358,16 @@ function onError(data) {
 
 function onStats(data) {
   hook.stats = data
-  byId("stat-fps").textContent = fixed(data.fps, 1)
-  byId("stat-dropped").textContent = data.dropped ?? "–"
-  const ms = data.command_to_frame_ms
-  byId("stat-latency").textContent = typeof ms === "number" ? `${Math.round(ms)} ms` : "–"
+  view.showStats(data)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Video
 
 const screen = createScreen(byId("video"), {
-  onResize: ({ width, height }) => {
-    hook.frameSize = { width, height }
-    byId("stage").style.aspectRatio = `${width} / ${height}`
-    byId("stat-size").textContent = `${width}×${height}`
+  onResize: (size) => {
+    hook.frameSize = size
+    view.showFrameSize(size)
   },
   onDrawn: (frame) => {
     hook.framesDrawn++
@@ -453,9 +401,11 @@ function settleLatency(index) {
 setInterval(() => {
   const now = performance.now()
   while (state.frameTimes.length > 0 && now - state.frameTimes[0] > 1000) state.frameTimes.shift()
-  byId("stat-page-fps").textContent = state.ws ? String(state.frameTimes.length) : "–"
-  byId("stat-frames").textContent = String(hook.framesReceived)
-  byId("stat-page-latency").textContent = hook.latencyMs === null ? "–" : `${Math.round(hook.latencyMs)} ms`
+  view.showPageStats({
+    fps: state.ws ? state.frameTimes.length : null,
+    frames: hook.framesReceived,
+    latencyMs: hook.latencyMs
+  })
 }, 250)
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 /**
  * The page's chrome: the status pill, the model name, the overlay on the video, the notice bar and the message log.
  */
-import { byId, el } from "./dom.js"
+import { byId, el, fixed } from "./dom.js"
 
 /** Shows the connection state: `idle`, `connecting`, `live`, `reconnecting`, `ended` or `error`. */
 export function setStatus(kind, text) {
@@ -60,4 +60,25 @@ export function showRunning(running) {
   byId("stop").hidden = !running
   byId("stop").disabled = false
   byId("restart").hidden = running
+}
+
+const ms = (value) => (typeof value === "number" ? `${Math.round(value)} ms` : "–")
+
+/** The runtime's `stats`: its fps, dropped frames and command-to-frame latency. */
+export function showStats(stats) {
+  byId("stat-fps").textContent = fixed(stats.fps, 1)
+  byId("stat-dropped").textContent = stats.dropped ?? "–"
+  byId("stat-latency").textContent = ms(stats.command_to_frame_ms)
+}
+
+/** What the page measures: frames received in the last second, in all, and command sent -> first frame after it. */
+export function showPageStats({ fps, frames, latencyMs }) {
+  byId("stat-page-fps").textContent = fps === null ? "–" : String(fps)
+  byId("stat-frames").textContent = String(frames)
+  byId("stat-page-latency").textContent = ms(latencyMs)
+}
+
+export function showFrameSize({ width, height }) {
+  byId("stage").style.aspectRatio = `${width} / ${height}`
+  byId("stat-size").textContent = `${width}×${height}`
 }

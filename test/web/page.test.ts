@@ -78,8 +78,9 @@ describe.skipIf(!runBrowser)(suiteName, () => {
   })
 
   afterAll(async () => {
-    await context?.close()
+    // The server first: closed after the browser, it waits for the orphaned sessions' grace period.
     await server?.close()
+    await context?.close()
     if (profile) rmSync(profile, { recursive: true, force: true })
   })
 
