@@ -7,6 +7,7 @@ import * as Param from "../../src/model/Param.js"
 import { SessionContext } from "../../src/model/SessionContext.js"
 import * as EndReason from "../../src/session/EndReason.js"
 import * as Reactor from "../../src/session/Reactor.js"
+import type * as Session from "../../src/session/Session.js"
 import * as Harness from "../fixtures/core-harness.js"
 
 const Commands = Command.group(
@@ -37,7 +38,7 @@ const probe = (run: Effect.Effect<unknown, unknown, SessionContext>, options: { 
           const value = yield* Ref.make(0)
           return {
             handlers: {
-              set: ({ value: v }) => Ref.set(value, v),
+              set: ({ value: v }: { readonly value: number }) => Ref.set(value, v),
               get: () => Effect.flatMap(Ref.get(value), (v) => ctx.send({ value: v })),
               crash: () => Effect.die(new Error("handler defect"))
             },
@@ -191,9 +192,9 @@ describe("Reactor", () => {
   it.live("sessions one after another and at the same time share no state", () =>
     Effect.gen(function*() {
       const { events, model } = yield* probe(forever)
-      const valueOf = (session: { readonly submit: any; readonly messages: any }) =>
+      const valueOf = (session: Session.Session) =>
         Effect.scoped(Effect.gen(function*() {
-          const messages: Queue.Dequeue<unknown> = yield* session.messages
+          const messages = yield* session.messages
           yield* session.submit({ type: "get" })
           return yield* Queue.take(messages)
         }))
