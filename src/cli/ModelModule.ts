@@ -18,8 +18,13 @@ export class ModelModuleError extends Data.TaggedError("ModelModuleError")<{ rea
   }
 }
 
-const firstLine = (error: unknown) =>
-  (error instanceof Error ? error.message : String(error)).split("\n").find((line) => line.trim() !== "") ?? "unknown error"
+/** The gist of a load error on one line: its first line, plus the next when the first only introduces it. */
+const firstLine = (error: unknown) => {
+  const lines = (error instanceof Error ? error.message : String(error)).split("\n").map((line) => line.trim())
+    .filter((line) => line !== "")
+  const [first = "unknown error", second] = lines
+  return first.endsWith(":") && second !== undefined ? `${first} ${second}` : first
+}
 
 /** Picks the model layer out of a module's exports: `default` first, then `model`. */
 export const fromExports = (module: string, exports: Record<string, unknown>): Effect.Effect<ModelLayer, ModelModuleError> => {

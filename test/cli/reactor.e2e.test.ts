@@ -144,7 +144,13 @@ describe("reactor run --runtime headless", () => {
     expect(result.code, result.stderr).toBe(0)
     expect(result.stdout).toContain("ok set_level")
     expect(result.stdout).toContain("session ended: stopped (end of input)")
-    expect(result.stdout).not.toMatch(/^stats: .* uptime .*\n(?!session ended|stats:)/m)
+    expect(result.stderr).toContain("released")
+  })
+
+  it("stops after --seconds even though input ended, with a final stats line", async () => {
+    const result = await run(["run", fixture, "--runtime", "headless", "--seconds", "0.5", "--stats-every", "0"])
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toMatch(/^stats: \d+ frames, .*\nsession ended: stopped \(--seconds 0\.5 elapsed\)$/m)
     expect(result.stderr).toContain("released")
   })
 
