@@ -45,6 +45,8 @@ interface Block {
 }
 
 const smoothing = 0.3
+/** While catching up after a stall, frames are at least this fraction of an interval apart (no bursts). */
+const catchUp = 0.75
 
 /** Starts a pacer whose release fiber lives in the current scope. */
 export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope> =>
@@ -56,30 +58,37 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
     let pausedAt: number | undefined
     let pausedMs = 0
     let estimate: number | undefined
+    let measured = 0
     let nextIndex = 0
     let emitted = 0
     const recent: Array<number> = []
 
+    // Generation time is measured from the end of the previous `push` (time suspended in a full queue is the pacer's
+    // own back-pressure, not generation: counting it would lock the rate at whatever it started with). The first
+    // block's time includes the session's set-up, so it only paces that block and does not seed the average.
     const measure = (now: number, frames: number) => {
       const paused = pausedMs + (pausedAt !== undefined ? now - pausedAt : 0)
       const perFrame = Math.max(0, now - lastPushAt - paused) / frames
-      lastPushAt = now
       pausedMs = 0
       if (pausedAt !== undefined) pausedAt = now
-      estimate = estimate === undefined ? perFrame : estimate + smoothing * (perFrame - estimate)
+      measured++
+      estimate = estimate === undefined || measured <= 2 ? perFrame : estimate + smoothing * (perFrame - estimate)
       return Math.min(maxInterval, Math.max(minInterval, estimate))
     }
 
     const release = Effect.gen(function*() {
-      let nextAt = 0
+      let lastAt = Number.NEGATIVE_INFINITY
       while (true) {
         const block = yield* Queue.take(queue)
+        // Each frame is due at its block's emit time plus its place in the block: no lag builds up behind the model
+        // (a schedule of its own drifts whenever the estimate is off). After a stall, frames catch up, never closer
+        // together than `catchUp` of an interval.
+        const gap = Math.max(minInterval, block.intervalMs * catchUp)
         for (let i = 0; i < block.frames.length; i++) {
+          const due = Math.max(block.generatedAt + i * block.intervalMs, lastAt + gap)
           const now = yield* Clock.currentTimeMillis
-          if (nextAt > now) yield* Effect.sleep(nextAt - now)
+          if (due > now) yield* Effect.sleep(due - now)
           const at = yield* Clock.currentTimeMillis
-          // Keep the schedule through small timer lateness; restart it after a real stall.
-          const base = nextAt === 0 || at - nextAt > block.intervalMs ? at : nextAt
           yield* options.publish({
             index: block.firstIndex + i,
             frame: block.frames[i]!,
@@ -88,8 +97,9 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
           })
           emitted++
           recent.push(at)
-          if (recent.length > 512) recent.splice(0, 256)
-          nextAt = base + block.intervalMs
+          // Trim only what is older than the 1 s window `fps` counts over (a count-based trim undercounts above 512 fps).
+          if (recent.length > 512 && recent[255]! <= at - 1000) recent.splice(0, 256)
+          lastAt = at
         }
       }
     })
@@ -105,6 +115,9 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
           const firstIndex = nextIndex
           nextIndex += frames.length
           yield* Queue.offer(queue, { frames, firstIndex, generatedAt: now, intervalMs })
+          const returnedAt = yield* Clock.currentTimeMillis
+          if (pausedAt !== undefined) pausedAt = Math.max(pausedAt, returnedAt)
+          lastPushAt = returnedAt
           return firstIndex
         }),
       nextIndex: Effect.sync(() => nextIndex),
