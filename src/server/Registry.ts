@@ -54,6 +54,8 @@ export const make = Effect.gen(function*() {
         Effect.zipRight(Effect.logInfo(`session orphaned for ${config.graceMs} ms: stopping it`)),
         Effect.zipRight(entry.session.stop(EndReason.Stopped({ by: "orphaned" }))),
         Effect.annotateLogs("session", entry.session.id),
+        // detach runs in a finalizer (uninterruptible): the timer must stay interruptible
+        Effect.interruptible,
         Effect.forkIn(scope)
       )
     })
@@ -78,6 +80,7 @@ export const make = Effect.gen(function*() {
             Effect.zipRight(session.stop(EndReason.Stopped({ by: "max_duration" }))),
             Effect.annotateLogs("session", session.id),
             Effect.raceFirst(session.ended),
+            Effect.interruptible,
             Effect.forkIn(scope)
           )
         }
@@ -86,6 +89,7 @@ export const make = Effect.gen(function*() {
             entries.delete(session.id)
             return cancelOrphanTimer(entry)
           })),
+          Effect.interruptible,
           Effect.forkIn(scope)
         )
       }),

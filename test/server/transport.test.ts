@@ -1,0 +1,503 @@
+/**
+ * The WebSocket transport end to end, with a plain `ws` client against the server in-process on port 0: every
+ * message type, every error code, ordering, the session limit, replacement, orphan and resume, idle sockets,
+ * maximum duration, slow consumers, oversized and binary input, auth, version headers, CORS.
+ */
+import sharp from "sharp"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type * as Server from "../../src/server/Server.js"
+import { Client, connect, http, sleep, startServer, startSession } from "./helpers.js"
+
+describe("server: HTTP endpoints", () => {
+  let server: Server.Handle
+  beforeAll(async () => {
+    server = await startServer({ maxSessions: 2, graceMs: 5_000 })
+  })
+  afterAll(() => server.close())
+
+  it("GET /health reports the model and the sessions", async () => {
+    const answer = await http(server, "GET", "/health")
+    expect(answer.status).toBe(200)
+    expect(answer.body).toEqual({ status: "ok", model: { name: "server-fixture", version: "1" }, sessions: 0, max_sessions: 2 })
+  })
+
+  it("GET /capabilities gives Reactor's shape and a full JSON Schema per command", async () => {
+    const answer = await http(server, "GET", "/capabilities")
+    expect(answer.status).toBe(200)
+    expect(answer.body.protocol_version).toBe(1)
+    expect(answer.body.tracks).toEqual([{ name: "main_video", kind: "video", direction: "recvonly" }])
+    const setColor = answer.body.commands.find((c: any) => c.name === "set_color")
+    expect(setColor.schema.r).toMatchObject({ type: "integer", minimum: 0, maximum: 255, required: true })
+    expect(setColor.json_schema).toMatchObject({ type: "object", required: ["r"], additionalProperties: false })
+    expect(setColor.json_schema.properties.g).toMatchObject({ type: "integer", default: 0 })
+  })
+
+  it("POST /start_session answers Reactor's session response; info, stop_session and DELETE work", async () => {
+    const answer = await http(server, "POST", "/start_session", { body: { extra_args: { a: 1 } } })
+    expect(answer.status).toBe(200)
+    const body = answer.body
+    expect(body).toMatchObject({
+      state: "running",
+      cluster: "local",
+      model: { name: "server-fixture", version: "1" },
+      server_info: { server_version: expect.any(String) },
+      selected_transport: { protocol: "websocket", version: "1", url: `/sessions/${body.session_id}/transport/websocket` },
+      capabilities: {
+        protocol_version: 1,
+        tracks: [{ name: "main_video", kind: "video", direction: "recvonly" }],
+        emission_fps: null
+      }
+    })
+    expect(body.session_id).toMatch(/^[A-Za-z0-9_-]{22}$/)
+    expect(body.capabilities.commands.map((c: any) => c.name)).toEqual(["set_color", "echo", "fail", "sleep"])
+    expect(body.capabilities.commands[0]).not.toHaveProperty("json_schema")
+
+    const info = await http(server, "GET", `/sessions/${body.session_id}/info`)
+    expect(info.status).toBe(200)
+    expect(info.body).toMatchObject({ session_id: body.session_id, state: "orphaned", model: { name: "server-fixture" } })
+    expect(info.body.stats).toHaveProperty("frames_generated")
+
+    const stopped = await http(server, "POST", "/stop_session", { body: { session_id: body.session_id } })
+    expect(stopped.status).toBe(200)
+    expect(stopped.body).toMatchObject({ session_id: body.session_id, state: "stopped", reason: "stopped" })
+    expect((await http(server, "GET", `/sessions/${body.session_id}/info`)).body.code).toBe("session_not_found")
+
+    const other = await startSession(server)
+    const deleted = await http(server, "DELETE", `/sessions/${other.session_id}`)
+    expect(deleted.body).toMatchObject({ session_id: other.session_id, state: "stopped" })
+  })
+
+  it("unknown sessions are 404 session_not_found; bad bodies are 400 invalid_request", async () => {
+    for (const [method, path, body] of [
+      ["POST", "/stop_session", { session_id: "nope" }],
+      ["DELETE", "/sessions/nope", undefined],
+      ["GET", "/sessions/nope/info", undefined],
+      ["GET", "/sessions/nope/transport/rpc", undefined]
+    ] as const) {
+      const answer = await http(server, method, path, body === undefined ? {} : { body })
+      expect(answer.status, `${method} ${path}`).toBe(404)
+      expect(answer.body).toMatchObject({ code: "session_not_found", message: expect.stringContaining("nope") })
+    }
+    const bad = await http(server, "POST", "/start_session", { body: "{nope" })
+    expect(bad.status).toBe(400)
+    expect(bad.body.code).toBe("invalid_request")
+    expect((await http(server, "POST", "/start_session", { body: { extra_args: 3 } })).body.code).toBe("invalid_request")
+    expect((await http(server, "POST", "/stop_session", { body: {} })).body.code).toBe("invalid_request")
+    const missing = await http(server, "GET", "/no/such/thing")
+    expect(missing.status).toBe(404)
+    expect(missing.body.code).toBe("not_found")
+  })
+
+  it("refuses sessions past the maximum with 503 too_many_sessions", async () => {
+    const a = await startSession(server)
+    const b = await startSession(server)
+    const refused = await http(server, "POST", "/start_session", { body: {} })
+    expect(refused.status).toBe(503)
+    expect(refused.body).toMatchObject({ code: "too_many_sessions", max_sessions: 2, message: expect.stringContaining("maximum of 2") })
+    await http(server, "DELETE", `/sessions/${a.session_id}`)
+    const c = await startSession(server)
+    await http(server, "DELETE", `/sessions/${b.session_id}`)
+    await http(server, "DELETE", `/sessions/${c.session_id}`)
+  })
+
+  it("answers version headers: 426 client_too_old, 501 server_too_old, 1 accepted", async () => {
+    const old = await http(server, "GET", "/health", { headers: { "Reactor-API-Version": "0" } })
+    expect(old.status).toBe(426)
+    expect(old.body).toMatchObject({ code: "client_too_old", message: expect.stringContaining("upgrade the client") })
+    const future = await http(server, "GET", "/health", { headers: { "Reactor-API-Accept-Version": "2" } })
+    expect(future.status).toBe(501)
+    expect(future.body).toMatchObject({ code: "server_too_old", message: expect.stringContaining("upgrade the server") })
+    const garbage = await http(server, "GET", "/health", { headers: { "Reactor-API-Version": "x" } })
+    expect(garbage.status).toBe(400)
+    const ok = await http(server, "GET", "/health", { headers: { "Reactor-API-Version": "1", "Reactor-API-Accept-Version": "1" } })
+    expect(ok.status).toBe(200)
+  })
+
+  it("CORS: localhost and listed origins get headers, others are refused, preflight answers 204", async () => {
+    const local = await http(server, "GET", "/health", { headers: { Origin: "http://localhost:5173" } })
+    expect(local.headers.get("access-control-allow-origin")).toBe("http://localhost:5173")
+    const preflight = await http(server, "OPTIONS", "/start_session", {
+      headers: { Origin: "http://127.0.0.1:3000", "Access-Control-Request-Method": "POST" }
+    })
+    expect(preflight.status).toBe(204)
+    expect(preflight.headers.get("access-control-allow-headers")).toContain("Reactor-API-Version")
+    const evil = await http(server, "POST", "/start_session", { body: {}, headers: { Origin: "https://evil.example" } })
+    expect(evil.status).toBe(403)
+    expect(evil.body.code).toBe("forbidden_origin")
+    expect(evil.headers.get("access-control-allow-origin")).toBeNull()
+    const listed = await startServer({ cors: ["https://app.example"] })
+    try {
+      const answer = await http(listed, "GET", "/health", { headers: { Origin: "https://app.example" } })
+      expect(answer.headers.get("access-control-allow-origin")).toBe("https://app.example")
+    } finally {
+      await listed.close()
+    }
+  })
+
+  it("serves the page from the web root, 404 for missing files and traversal", async () => {
+    const { mkdtemp, writeFile } = await import("node:fs/promises")
+    const { tmpdir } = await import("node:os")
+    const { join } = await import("node:path")
+    const root = await mkdtemp(join(tmpdir(), "reactor-web-"))
+    await writeFile(join(root, "index.html"), "<!doctype html><title>page</title>")
+    await writeFile(join(root, "app.js"), "console.log(1)")
+    const web = await startServer({ webRoot: root })
+    try {
+      const page = await http(web, "GET", "/")
+      expect(page.status).toBe(200)
+      expect(page.headers.get("content-type")).toContain("text/html")
+      expect(page.body).toContain("<title>page</title>")
+      const js = await http(web, "GET", "/app.js")
+      expect(js.headers.get("content-type")).toContain("javascript")
+      expect((await http(web, "GET", "/app.css")).status).toBe(404)
+      expect((await http(web, "GET", "/..%2Fpackage.json")).status).toBe(404)
+    } finally {
+      await web.close()
+    }
+  })
+
+  it("mounts the rpc transport: a plain GET is refused (400 from the transport, or 501 when it is absent)", async () => {
+    const session = await startSession(server)
+    const answer = await http(server, "GET", `/sessions/${session.session_id}/transport/rpc`)
+    expect([400, 501]).toContain(answer.status)
+    expect(answer.body.code).toMatch(/invalid_request|not_implemented/)
+    const plain = await http(server, "GET", session.selected_transport.url)
+    expect(plain.status).toBe(426)
+    await http(server, "DELETE", `/sessions/${session.session_id}`)
+  })
+})
+
+describe("server: WebSocket transport", () => {
+  let server: Server.Handle
+  beforeAll(async () => {
+    server = await startServer({ maxSessions: 32, graceMs: 5_000, statsIntervalMs: 200 })
+  })
+  afterAll(() => server.close())
+
+  const open = async (query = "") => {
+    const { client, ready, session } = await connect(server, query)
+    return { client, ready, id: session.session_id }
+  }
+
+  it("says sessionReady, then streams JPEG frames with the 24-byte header", async () => {
+    const { client, id, ready } = await open()
+    expect(ready.scope).toBe("runtime")
+    expect(ready.data).toEqual({ session_id: id, resumed: false, format: "jpeg", model: { name: "server-fixture", version: "1" } })
+    await client.waitFrames(3)
+    const frame = client.frames.at(-1)!
+    expect(frame.header).toMatchObject({ version: 1, codec: "jpeg", track: 0, width: 64, height: 48 })
+    expect(frame.header.capturedAt).toBeGreaterThan(Date.now() - 10_000)
+    const metadata = await sharp(frame.payload).metadata()
+    expect(metadata).toMatchObject({ format: "jpeg", width: 64, height: 48 })
+    const indices = client.frames.map((f) => f.header.index)
+    expect([...indices].sort((a, b) => a - b)).toEqual(indices)
+    await client.close()
+  })
+
+  it("streams raw RGB on ?format=rgb and applies commands to the frames", async () => {
+    const { client } = await open("?format=rgb")
+    client.command("set_color", { r: 200, g: 10, b: 30 }, "c1")
+    const ack = await client.next("commandAck")
+    expect(ack.data).toMatchObject({ id: "c1", command: "set_color", frame: expect.any(Number) })
+    await client.waitFrames(3)
+    const frame = client.frames.at(-1)!
+    expect(frame.header.codec).toBe("rgb")
+    expect(frame.payload.length).toBe(64 * 48 * 3)
+    expect([...frame.payload.subarray(0, 3)]).toEqual([200, 10, 30])
+    expect(frame.header.index).toBeGreaterThanOrEqual(ack.data.frame)
+    await client.close()
+  })
+
+  it("refuses a bad format with invalid_request and close 4400", async () => {
+    const session = await startSession(server)
+    const client = Client.connect(server, session.selected_transport.url + "?format=png")
+    expect((await client.error("invalid_request")).data.message).toContain("format")
+    expect((await client.closed).code).toBe(4400)
+  })
+
+  it("answers every runtime message: ping, requestCapabilities, stats, model messages", async () => {
+    const { client } = await open()
+    client.runtime("ping")
+    expect((await client.next("pong")).scope).toBe("runtime")
+    client.runtime("requestCapabilities")
+    const caps = await client.next("modelCapabilities")
+    expect(caps.data.commands.map((c: any) => c.name)).toEqual(["set_color", "echo", "fail", "sleep"])
+    expect(caps.data.commands[0].schema.r).toMatchObject({ type: "integer", minimum: 0, maximum: 255 })
+    client.command("echo", { text: "hello" })
+    const echoed = await client.next((m) => m.scope === "application")
+    expect(echoed).toMatchObject({ scope: "application", type: "echo", data: { type: "echo", text: "hello" } })
+    const stats = await client.next("stats")
+    expect(stats.data).toEqual({
+      fps: expect.any(Number),
+      frames: expect.any(Number),
+      dropped: expect.any(Number),
+      late: expect.any(Number),
+      command_to_frame_ms: expect.anything(),
+      frames_generated: expect.any(Number)
+    })
+    await client.close()
+  })
+
+  it("accepts bare messages and messages without a scope as application commands", async () => {
+    const { client } = await open()
+    client.send({ type: "set_color", data: { r: 1 }, id: 1 })
+    expect((await client.next("commandAck")).data).toMatchObject({ id: 1, command: "set_color" })
+    client.send({ data: { type: "set_color", data: { r: 2 }, id: 2 } })
+    expect((await client.next("commandAck")).data).toMatchObject({ id: 2 })
+    await client.close()
+  })
+
+  it("applies commands in order and acks each with its id", async () => {
+    const { client } = await open()
+    client.command("sleep", { ms: 50 }, "slow")
+    for (let i = 0; i < 40; i++) client.command("set_color", { r: i }, i)
+    client.runtime("ping")
+    const acks = []
+    for (let i = 0; i < 41; i++) acks.push(await client.next("commandAck"))
+    expect(acks.map((a) => a.data.id)).toEqual(["slow", ...Array.from({ length: 40 }, (_, i) => i)])
+    const frames = acks.map((a) => a.data.frame)
+    expect([...frames].sort((a, b) => a - b)).toEqual(frames)
+    const order = client.texts.filter((t) => t.type === "commandAck" || t.type === "pong").map((t) => t.type)
+    expect(order.at(-1)).toBe("pong")
+    await client.close()
+  })
+
+  it("rejects each kind of bad message with its specific code, and the socket stays usable", async () => {
+    const { client } = await open()
+    client.send("{not json")
+    expect((await client.error("invalid_json")).data.message).toContain("not valid JSON")
+    client.send("[1,2]")
+    await client.error("invalid_envelope")
+    client.send({ scope: "application", data: { data: {} } })
+    expect((await client.error("invalid_envelope")).data.issues[0].path).toBe("data.type")
+    client.send({ scope: "bogus", data: { type: "ping" } })
+    await client.error("invalid_envelope")
+    client.runtime("selfDestruct")
+    expect((await client.error("invalid_envelope")).data.known).toEqual(["ping", "requestCapabilities", "stop"])
+    client.command("teleport", {}, "t")
+    const unknown = await client.error("unknown_command")
+    expect(unknown.data).toMatchObject({ id: "t", command: "teleport", known: ["set_color", "echo", "fail", "sleep"] })
+    client.command("set_color", { r: 999, extra: 1 }, "p")
+    const invalid = await client.error("invalid_payload")
+    expect(invalid.data).toMatchObject({ id: "p", command: "set_color" })
+    expect(invalid.data.issues.map((i: any) => i.path).sort()).toEqual(["extra", "r"])
+    expect(invalid.data.message).toContain("r:")
+    client.command("fail", {}, "f")
+    const failed = await client.error("handler_failed")
+    expect(failed.data).toMatchObject({ id: "f", command: "fail", message: expect.stringContaining("the fixture's fail command") })
+    client.ws.send(Buffer.from([0x52, 0x46, 1, 2, 3]))
+    await client.error("binary_not_accepted")
+    client.send(JSON.stringify({ scope: "application", data: { type: "echo", data: { text: "x".repeat(300 * 1024) } } }))
+    const large = await client.error("message_too_large")
+    expect(large.data).toMatchObject({ limit: 256 * 1024 })
+    client.runtime("ping")
+    await client.next("pong")
+    client.command("set_color", { r: 5 }, "ok")
+    expect((await client.next("commandAck")).data.id).toBe("ok")
+    await client.close()
+  })
+
+  it("closes a socket that sends more than maxPayload with 1009; the session survives", async () => {
+    const { client, id } = await open()
+    client.ws.send("x".repeat(1024 * 1024 + 10))
+    expect((await client.closed).code).toBe(1009)
+    const again = Client.connect(server, `/sessions/${id}/transport/websocket`)
+    expect((await again.next("sessionReady")).data.resumed).toBe(true)
+    await again.close()
+  })
+
+  it("refuses a socket to an unknown session with session_not_found and close 4404", async () => {
+    const client = Client.connect(server, "/sessions/does-not-exist/transport/websocket")
+    const error = await client.error("session_not_found")
+    expect(error.data.session_id).toBe("does-not-exist")
+    expect((await client.closed).code).toBe(4404)
+  })
+
+  it("a second socket replaces the first (4409) and resumes", async () => {
+    const { client, id } = await open()
+    client.command("set_color", { r: 77 }, 1)
+    await client.next("commandAck")
+    const second = Client.connect(server, `/sessions/${id}/transport/websocket?format=rgb`)
+    const ready = await second.next("sessionReady")
+    expect(ready.data.resumed).toBe(true)
+    expect((await client.closed).code).toBe(4409)
+    await second.waitFrames(2)
+    expect(second.frames.at(-1)!.payload[0]).toBe(77)
+    await second.close()
+  })
+
+  it("runtime stop ends the session: sessionEnded, then close 1000", async () => {
+    const { client, id } = await open()
+    client.runtime("stop")
+    const ended = await client.next("sessionEnded")
+    expect(ended.data).toEqual({ reason: "stopped", message: "stopped (client)" })
+    expect((await client.closed).code).toBe(1000)
+    expect((await http(server, "GET", `/sessions/${id}/info`)).status).toBe(404)
+  })
+
+  it("stopping over HTTP ends the socket's session with sessionEnded", async () => {
+    const { client, id } = await open()
+    await http(server, "POST", "/stop_session", { body: { session_id: id } })
+    expect((await client.next("sessionEnded")).data.message).toBe("stopped (api)")
+    expect((await client.closed).code).toBe(1000)
+  })
+
+  it("garbage on one session's socket does not disturb another session", async () => {
+    const a = await open()
+    const b = await open()
+    for (let i = 0; i < 200; i++) a.client.ws.send(i % 2 === 0 ? Buffer.from([i]) : `}{${i}`)
+    await b.client.waitFrames(5)
+    b.client.runtime("ping")
+    await b.client.next("pong")
+    a.client.runtime("ping")
+    await a.client.next("pong")
+    expect(b.client.texts.some((t) => t.type === "error")).toBe(false)
+    await a.client.close()
+    await b.client.close()
+  })
+})
+
+describe("server: liveness, orphans and resume", () => {
+  let server: Server.Handle
+  beforeAll(async () => {
+    server = await startServer({ maxSessions: 4, graceMs: 700, idleTimeoutMs: 600, statsIntervalMs: 200 })
+  })
+  afterAll(() => server.close())
+
+  it("a dropped socket orphans the session; reconnecting within the grace window resumes it with its state", async () => {
+    const { client, session } = await connect(server, "?format=rgb")
+    client.command("set_color", { r: 123, g: 45, b: 6 }, 1)
+    await client.next("commandAck")
+    client.ws.terminate()
+    await client.closed
+    await sleep(100)
+    expect((await http(server, "GET", `/sessions/${session.session_id}/info`)).body.state).toBe("orphaned")
+    const back = Client.connect(server, session.selected_transport.url + "?format=rgb")
+    expect((await back.next("sessionReady")).data.resumed).toBe(true)
+    await back.waitFrames(2)
+    expect([...back.frames.at(-1)!.payload.subarray(0, 3)]).toEqual([123, 45, 6])
+    expect((await http(server, "GET", `/sessions/${session.session_id}/info`)).body.state).toBe("running")
+    await back.close()
+  })
+
+  it("an orphan is stopped after the grace window", async () => {
+    const { client, session } = await connect(server)
+    await client.close()
+    await sleep(1_100)
+    expect((await http(server, "GET", `/sessions/${session.session_id}/info`)).status).toBe(404)
+    const late = Client.connect(server, session.selected_transport.url)
+    await late.error("session_not_found")
+    // a session nobody ever connected to is an orphan from the start
+    const never = await startSession(server)
+    await sleep(1_100)
+    expect((await http(server, "GET", `/sessions/${never.session_id}/info`)).status).toBe(404)
+  })
+
+  it("a silent socket is closed (4408) and its session can be resumed", async () => {
+    const { client, session } = await connect(server)
+    const closed = await client.closed
+    expect(closed.code).toBe(4408)
+    const back = Client.connect(server, session.selected_transport.url)
+    expect((await back.next("sessionReady")).data.resumed).toBe(true)
+    await back.close()
+  })
+
+  it("a socket that pings stays connected", async () => {
+    const { client } = await connect(server)
+    for (let i = 0; i < 6; i++) {
+      await sleep(200)
+      client.runtime("ping")
+    }
+    await client.next("pong")
+    expect(client.ws.readyState).toBe(1)
+    await client.close()
+  })
+
+  it("a session is stopped at its maximum duration", async () => {
+    const limited = await startServer({ maxDurationMs: 500 })
+    try {
+      const { client } = await connect(limited)
+      const ended = await client.next("sessionEnded", 3_000)
+      expect(ended.data).toEqual({ reason: "stopped", message: "stopped (max_duration)" })
+      expect((await client.closed).code).toBe(1000)
+    } finally {
+      await limited.close()
+    }
+  })
+})
+
+describe("server: slow clients", () => {
+  it("drops frames for a client that does not read: what is queued stays bounded, drops are reported", async () => {
+    const server = await startServer({ statsIntervalMs: 250 }, { width: 640, height: 480, fps: 30, noisy: true })
+    try {
+      const { client } = await connect(server, "?format=rgb")
+      client.keepFrames = false
+      await client.waitFrames(3)
+      const socket = (client.ws as any)._socket
+      socket.pause()
+      const pausedAt = Date.now()
+      const before = process.memoryUsage().rss
+      let peak = before
+      for (let i = 0; i < 12; i++) {
+        await sleep(250)
+        client.runtime("ping") // writes still flow: the client is alive, it just does not read
+        peak = Math.max(peak, process.memoryUsage().rss)
+      }
+      const resumedAt = Date.now()
+      socket.resume()
+      const stats = await client.next((m) => m.type === "stats" && m.data.dropped > 30, 10_000)
+      expect(stats.data.frames_generated - stats.data.frames).toBeGreaterThan(30)
+      await client.waitFrames(3)
+      // 3 s of 640x480 RGB at 30 fps is ~90 frames (~83 MB). The frames queued for the paused client are the ones
+      // captured during the pause that reached it: a handful (1 MiB send limit + the kernel's socket buffers).
+      const queued = client.headers.filter((h) => h.capturedAt > pausedAt + 100 && h.capturedAt < resumedAt).length
+      expect(queued).toBeLessThan(20)
+      expect(peak - before).toBeLessThan(96 * 1024 * 1024)
+      await client.close()
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+describe("server: auth", () => {
+  let server: Server.Handle
+  beforeAll(async () => {
+    server = await startServer({ token: "s3cret" })
+  })
+  afterAll(() => server.close())
+
+  it("needs the bearer token on every endpoint", async () => {
+    for (const [method, path] of [["GET", "/health"], ["GET", "/capabilities"], ["POST", "/start_session"], ["GET", "/"]] as const) {
+      const answer = await http(server, method, path)
+      expect(answer.status, path).toBe(401)
+      expect(answer.body.code).toBe("unauthorized")
+    }
+    expect((await http(server, "GET", "/health", { headers: { Authorization: "Bearer wrong" } })).status).toBe(401)
+    expect((await http(server, "GET", "/health", { headers: { Authorization: "Bearer s3cret" } })).status).toBe(200)
+    expect((await http(server, "GET", "/health?token=s3cret")).status).toBe(200)
+  })
+
+  it("WebSocket: refused with unauthorized + 4401 without the token; ?token= and the header work", async () => {
+    const auth = { Authorization: "Bearer s3cret" }
+    const session = await startSession(server, auth)
+    const refused = Client.connect(server, session.selected_transport.url)
+    await refused.error("unauthorized")
+    expect((await refused.closed).code).toBe(4401)
+    const byQuery = Client.connect(server, session.selected_transport.url + "?token=s3cret")
+    await byQuery.next("sessionReady")
+    await byQuery.close()
+    const byHeader = Client.connect(server, session.selected_transport.url, auth)
+    expect((await byHeader.next("sessionReady")).data.resumed).toBe(true)
+    await byHeader.close()
+  })
+
+  it("without a token the server is open and accepts any bearer (Reactor's local mode)", async () => {
+    const open = await startServer()
+    try {
+      expect((await http(open, "GET", "/health", { headers: { Authorization: "Bearer local" } })).status).toBe(200)
+    } finally {
+      await open.close()
+    }
+  })
+})
