@@ -62,7 +62,7 @@ interface World {
 }
 
 
-/** A maze of `size` x `size` rooms on a (2 size + 1)² grid, carved by a seeded depth-first search, with a few loops. */
+/** A maze of `size`² rooms on a (2 size + 1)² grid, carved by a seeded depth-first search, with a few loops. */
 const makeMaze = (size: number, seed: number) => {
   let s = seed >>> 0
   const random = () => ((s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 4294967296)
@@ -117,7 +117,7 @@ const advance = (maze: Maze, w: World, dt: number): World => {
 
 const palette = [[0, 0, 0], [170, 74, 58], [92, 120, 160], [120, 150, 86], [186, 160, 110]] as const
 
-/** Casts one ray per column (DDA), shading walls by distance and side, with a brick pattern and a sky/floor gradient. */
+/** Casts one ray per column (DDA): walls shaded by distance and side, with bricks; a sky and floor gradient. */
 const render = (maze: Maze, w: World, width: number, height: number): Frame.Frame => {
   const data = new Uint8Array(width * height * 3)
   const horizon = Math.round(height / 2 + w.pitch * height)
@@ -177,7 +177,9 @@ const drawMinimap = (data: Uint8Array, width: number, maze: Maze, w: World) => {
       dot(x + 4, y + 4, wall ? 200 : 20, wall ? 200 : 20, wall ? 200 : 30)
     }
   }
-  for (let k = 0; k < 3 * cell; k++) dot(4 + (w.x + Math.cos(w.angle) * k / cell / 2) * cell, 4 + (w.y + Math.sin(w.angle) * k / cell / 2) * cell, 255, 200, 0)
+  for (let k = 0; k < 1.5; k += 0.5 / cell) {
+    dot(4 + (w.x + Math.cos(w.angle) * k) * cell, 4 + (w.y + Math.sin(w.angle) * k) * cell, 255, 200, 0)
+  }
   for (let k = 0; k < 4; k++) dot(4 + w.x * cell + (k & 1), 4 + w.y * cell + (k >> 1), 255, 40, 40)
 }
 

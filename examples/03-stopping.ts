@@ -79,7 +79,9 @@ export const model = Model.make({
 
       // A per-session resource: acquired when the session starts, released when it ends, however it ends.
       const latent = yield* Effect.acquireRelease(
-        Effect.sync(() => new Float32Array(width * height * 3)).pipe(Effect.tap(Effect.log(`allocated the latent on ${loaded.name}`))),
+        Effect.sync(() => new Float32Array(width * height * 3)).pipe(
+          Effect.tap(Effect.log(`allocated the latent on ${loaded.name}`))
+        ),
         (buffer) => Effect.log(`released the latent (${(buffer.byteLength / 1e6).toFixed(1)} MB)`)
       )
       // What the next block starts from (an autoregressive context): image and block number change together.
@@ -98,7 +100,9 @@ export const model = Model.make({
             for (let step = 0; step < steps; step++) {
               yield* Effect.sync(() => denoise(latent, goal, step, steps)).pipe(
                 Effect.zipRight(Effect.sleep(config.stepMs)), // the GPU's time; the fiber yields here
-                Effect.onInterrupt(() => Effect.log(`stop noticed at step ${step + 1}/${steps} of block ${context.block}`))
+                Effect.onInterrupt(() =>
+                  Effect.log(`stop noticed at step ${step + 1}/${steps} of block ${context.block}`)
+                )
               )
             }
             const frame = yield* Ctx.step((signal) => decode(latent, width, height, signal)).pipe(
