@@ -1,0 +1,71 @@
+/**
+ * The benchmarks' smoke mode, run as CI runs it: a subprocess that must exit 0 and print every table. Timings are
+ * never asserted here (they belong to `npm run bench`); this only keeps the benchmarks working.
+ */
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "vitest"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
+
+const tables = [
+  "### 1. Streaming throughput",
+  "### 2. Command round trip",
+  "### 3. Command to frame",
+  "### 4. Pacing",
+  "### 5. Scale",
+  "### 6. Encoding"
+]
+
+const runSmoke = (resultsFile: string) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "bench/run.ts", "--smoke"], {
+      cwd: root,
+      env: { ...process.env, BENCH_RESULTS: resultsFile },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+    const timer = setTimeout(() => child.kill("SIGKILL"), 240_000)
+    child.on("close", (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+
+describe("benchmarks (smoke mode)", () => {
+  it("run in seconds, exit 0, print every table and write the results JSON", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-smoke-"))
+    const resultsFile = path.join(dir, "results.json")
+    try {
+      const { code, stderr, stdout } = await runSmoke(resultsFile)
+      expect(code, `stdout:\n${stdout}\nstderr:\n${stderr}`).toBe(0)
+      expect(stdout).toContain("machine: ")
+      for (const title of tables) expect(stdout).toContain(title)
+      expect(stdout).not.toContain("FAILED")
+      const results = JSON.parse(fs.readFileSync(resultsFile, "utf8")) as {
+        smoke: boolean
+        machine: { cores: number; node: string }
+        benchmarks: Array<{ name: string; rows: Array<{ metric: string }> }>
+      }
+      expect(results.smoke).toBe(true)
+      expect(results.machine.node).toBe(process.version)
+      expect(results.benchmarks.map((b) => b.name)).toEqual([
+        "throughput",
+        "roundtrip",
+        "command-to-frame",
+        "pacing",
+        "scale",
+        "encoding"
+      ])
+      for (const bench of results.benchmarks) expect(bench.rows.length).toBeGreaterThan(0)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }, 300_000)
+})
