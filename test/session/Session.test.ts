@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Queue, Ref } from "effect"
+import { Effect, Fiber, Queue, Ref } from "effect"
 import * as Command from "../../src/model/Command.js"
 import * as Frame from "../../src/model/Frame.js"
 import * as Model from "../../src/model/Model.js"
@@ -13,7 +13,8 @@ import * as Harness from "../fixtures/core-harness.js"
 const Commands = Command.group(
   Command.make("set", { description: "Sets the value", payload: { value: Param.int() } }),
   Command.make("get", { description: "Sends the value" }),
-  Command.make("crash", { description: "A handler defect" })
+  Command.make("crash", { description: "A handler defect" }),
+  Command.make("slow", { description: "Takes a second" })
 )
 
 /** A model that logs its life into `events`: load/unload, each session's acquire/release and its AbortSignal. */
@@ -40,7 +41,8 @@ const probe = (run: Effect.Effect<unknown, unknown, SessionContext>, options: { 
             handlers: {
               set: ({ value: v }: { readonly value: number }) => Ref.set(value, v),
               get: () => Effect.flatMap(Ref.get(value), (v) => ctx.send({ value: v })),
-              crash: () => Effect.die(new Error("handler defect"))
+              crash: () => Effect.die(new Error("handler defect")),
+              slow: () => Effect.sleep(1000)
             },
             run
           }
@@ -67,6 +69,23 @@ describe("Session stopping", () => {
         expect(yield* session.stop(EndReason.Shutdown())).toEqual(stopped) // the first reason wins
         const error = yield* Effect.flip(session.submit({ type: "get" }))
         expect(error._tag).toBe("SessionClosed")
+      }).pipe(Effect.provide(Harness.reactor(model)))
+    }))
+
+  it.live("a stop during a handler answers it and every queued command with SessionClosed", () =>
+    Effect.gen(function*() {
+      const { model } = yield* probe(forever)
+      yield* Effect.gen(function*() {
+        const session = yield* Effect.flatMap(Reactor.Reactor, (r) => r.start())
+        const running = yield* Effect.fork(Effect.flip(session.submit({ type: "slow" })))
+        yield* Effect.sleep(20)
+        const queued = yield* Effect.fork(Effect.flip(session.submit({ type: "get" })))
+        yield* Effect.sleep(20)
+        const began = Date.now()
+        yield* session.stop(stopped)
+        expect(Date.now() - began).toBeLessThan(500)
+        expect((yield* Fiber.join(running))._tag).toBe("SessionClosed")
+        expect((yield* Fiber.join(queued))._tag).toBe("SessionClosed")
       }).pipe(Effect.provide(Harness.reactor(model)))
     }))
 
