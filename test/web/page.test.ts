@@ -99,6 +99,14 @@ describe.skipIf(!runBrowser)(suiteName, () => {
     })
   }
 
+  /** Opens the page in a tab whose sessionStorage names a session, as a duplicated tab's would. */
+  const withStoredSession = async (page: Page, sessionId: string) => {
+    // Another page of the same origin, so the app does not start a session of its own meanwhile.
+    await page.goto(`${server.url}/health`)
+    await page.evaluate((id) => sessionStorage.setItem("effect-reactor.session", id), sessionId)
+    await page.goto(`${server.url}/`)
+  }
+
   const hook = (page: Page): Promise<Hook> => page.evaluate(() => JSON.parse(JSON.stringify(window.reactorPage)))
 
   const pixel = (page: Page, [x, y]: readonly [number, number]): Promise<Rgb> =>
@@ -273,11 +281,26 @@ describe.skipIf(!runBrowser)(suiteName, () => {
     await page.close()
   })
 
+  it("gives way when another tab takes the session over, and takes it back on request", async () => {
+    const first = await open()
+    const { sessionId } = await hook(first)
+    const second = await context.newPage()
+    await withStoredSession(second, sessionId!)
+    await live(second)
+    expect((await hook(second)).sessionId).toBe(sessionId)
+    await expect.poll(() => first.locator("#status").textContent()).toBe("taken over")
+    // It does not fight back by itself.
+    await first.waitForTimeout(500)
+    expect((await hook(first)).socketsOpened).toBe(1)
+    await first.locator("#notice button").click()
+    await live(first)
+    await expect.poll(() => second.locator("#status").textContent()).toBe("taken over")
+    await Promise.all([first.close(), second.close()])
+  })
+
   it("starts a new session when the stored one is gone, stops on request, and starts again", async () => {
     const page = await context.newPage()
-    await page.goto(`${server.url}/`)
-    await page.evaluate(() => sessionStorage.setItem("effect-reactor.session", "no-such-session"))
-    await page.reload()
+    await withStoredSession(page, "no-such-session")
     await live(page)
     const fresh = await hook(page)
     expect(fresh.sessionId).not.toBe("no-such-session")
