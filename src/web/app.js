@@ -125,10 +125,16 @@ async function startSession() {
   push(hook.errors, { code: res.body?.code ?? "start_failed", message: describe(res), command: null, param: null })
 }
 
-/** Makes `id` the tab's session and shows the control values the tab had for it. */
+/** Makes `id` the tab's session and shows the control values the tab had for it (defaults for a new one). */
 function adopt(id) {
+  const changed = state.sessionId !== null && state.sessionId !== id
   state.sessionId = id
   hook.sessionId = id
+  // Frame indices, command ids and queued commands belong to one session.
+  state.pending.clear()
+  state.awaitingFrame = []
+  state.offline.clear()
+  hook.lastFrameIndex = -1
   sessionStorage.setItem(SESSION_KEY, id)
   try {
     state.values = JSON.parse(sessionStorage.getItem(valuesKey(id)) ?? "{}") ?? {}
@@ -137,7 +143,8 @@ function adopt(id) {
   }
   view.setSession(id)
   view.showRunning(true)
-  controls.showAll()
+  if (changed) controls.reset()
+  else controls.showAll()
 }
 
 function forget(id) {

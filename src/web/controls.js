@@ -45,11 +45,14 @@ export function createControls(root, { values, send }) {
     })
   }
 
+  let shown = []
+
   /** Renders the commands; does nothing when they are the ones already shown. Panels keep their open state. */
   function render(commands) {
     const next = JSON.stringify(commands.map(({ name, description, schema, keys }) => [name, description, schema, keys]))
     if (next === signature) return false
     signature = next
+    shown = commands
     const open = new Map([...panels].map(([name, panel]) => [name, panel.el.open]))
     panels.clear()
     root.replaceChildren()
@@ -225,6 +228,12 @@ export function createControls(root, { values, send }) {
 
   return {
     render,
+
+    /** Renders the current commands afresh: every control back to what `values` holds, or to its default. */
+    reset() {
+      signature = ""
+      render(shown)
+    },
     payloadOf,
     setBadge,
     has: (command, param) => panels.get(command)?.fields.has(param) ?? false,

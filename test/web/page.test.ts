@@ -304,6 +304,8 @@ describe.skipIf(!runBrowser)(suiteName, () => {
     await live(page)
     const fresh = await hook(page)
     expect(fresh.sessionId).not.toBe("no-such-session")
+    await field(page, "set_color", "hue").selectOption("blue")
+    await expectColour(page, at.left, [0, 0, 128])
 
     await page.locator("#stop").click()
     await expect.poll(async () => (await hook(page)).status).toBe("ended")
@@ -316,6 +318,11 @@ describe.skipIf(!runBrowser)(suiteName, () => {
     await page.locator("#restart").click()
     await expect.poll(async () => (await hook(page)).sessionId).not.toBe(fresh.sessionId)
     await live(page)
+    // A new session starts from the defaults, and so do the controls.
+    await expectColour(page, at.left, [128, 0, 0])
+    expect(await field(page, "set_color", "hue").inputValue()).toBe("red")
+    await field(page, "set_color", "hue").selectOption("green")
+    await expectColour(page, at.left, [0, 128, 0])
     await page.close()
   })
 
