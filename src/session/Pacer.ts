@@ -87,7 +87,9 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
         for (let i = 0; i < block.frames.length; i++) {
           const due = Math.max(block.generatedAt + i * block.intervalMs, lastAt + gap)
           const now = yield* Clock.currentTimeMillis
-          if (due > now) yield* Effect.sleep(due - now)
+          // Timers have 1 ms granularity: sleeping for less would cost a whole millisecond per frame (a cap of
+          // ~1000 fps for a fast model); such a frame goes now.
+          if (due - now >= 1) yield* Effect.sleep(due - now)
           const at = yield* Clock.currentTimeMillis
           yield* options.publish({
             index: block.firstIndex + i,
