@@ -2,7 +2,7 @@
  * Errors that end the `reactor` command: each becomes one line on stderr (`reactor: ...`) and a non-zero exit, with no
  * stack trace. A stack trace is kept for defects only, which are bugs.
  */
-import { Cause, Data } from "effect"
+import { Data } from "effect"
 import type * as Overrides from "../config/Overrides.js"
 import * as Model from "../model/Model.js"
 
@@ -34,13 +34,4 @@ export const describe = (error: unknown, overrides: ReadonlyArray<Overrides.Over
   if (error instanceof Error) return flatten(error.message)
   if (typeof error === "object" && error !== null && "message" in error) return flatten(String(error.message))
   return flatten(String(error))
-}
-
-/** Maps any failure of a cause to a `Fatal` line; defects (bugs) keep their full rendering. */
-export const fromCause = (cause: Cause.Cause<unknown>, overrides: ReadonlyArray<Overrides.Override> = []): Fatal => {
-  const failure = Cause.failureOption(cause)
-  if (failure._tag === "Some") {
-    return failure.value instanceof Fatal ? failure.value : new Fatal({ message: describe(failure.value, overrides) })
-  }
-  return new Fatal({ message: Cause.pretty(cause) })
 }

@@ -29,6 +29,7 @@ const run = (
     readonly input?: ReadonlyArray<string>
     readonly command?: string
     readonly onStdout?: (stdout: string, child: ChildProcess) => void
+    readonly onStderr?: (stderr: string, child: ChildProcess) => void
     readonly timeoutMs?: number
   } = {}
 ) =>
@@ -48,10 +49,13 @@ const run = (
       stdout += chunk
       options.onStdout?.(stdout, child)
     })
-    child.stderr.on("data", (chunk) => (stderr += chunk))
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk
+      options.onStderr?.(stderr, child)
+    })
     child.stdin.on("error", () => {})
     if (options.input !== undefined) child.stdin.end(options.input.map((line) => `${line}\n`).join(""))
-    else if (options.onStdout === undefined) child.stdin.end()
+    else if (options.onStdout === undefined && options.onStderr === undefined) child.stdin.end()
     child.on("exit", (code, signal) => {
       clearTimeout(timer)
       child.stdout.once("end", () => done({ code, signal, stdout, stderr }))
@@ -215,6 +219,33 @@ describe("reactor run --runtime headless", () => {
     expect(result.code, result.stderr).toBe(0)
     expect(result.stdout).toContain("Commands of prompt-art:")
     expect(result.stdout).toContain("session ended: stopped (--frames 3 reached)")
+  })
+})
+
+describe("reactor run --runtime http (the default)", () => {
+  it("serves the model with --host/--port/--max-sessions/--token until SIGTERM, exit 0", async () => {
+    let checked: Promise<void> | undefined
+    const result = await run(["run", fixture, "--host", "127.0.0.1", "--port", "0", "--max-sessions", "2", "--token", "s3cret"], {
+      onStderr: (stderr, child) => {
+        const url = /serving model "cli-released" on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)?.[1]
+        if (url === undefined || checked !== undefined) return
+        checked = (async () => {
+          const open = await fetch(`${url}/health`)
+          expect(open.status).toBe(401)
+          const health = await fetch(`${url}/health`, { headers: { authorization: "Bearer s3cret" } })
+          expect(await health.json()).toMatchObject({ status: "ok", model: { name: "cli-released" }, max_sessions: 2 })
+        })().finally(() => child.kill("SIGTERM"))
+      }
+    })
+    await checked
+    expect(result.code, result.stderr).toBe(0)
+  })
+
+  it("refuses a bad config in one line before serving", async () => {
+    expectOneLine(
+      await run(["run", fixture, "--port", "0", "--model.width=1"]),
+      /^reactor: invalid config \(command line\): width \(from --model\.width\): Expected a number between 8 and 256, actual 1$/
+    )
   })
 })
 
