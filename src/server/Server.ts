@@ -5,7 +5,7 @@
  * `sessionEnded`), remaining sockets are closed, then the model is released.
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { Context, Effect, Exit, Layer, Logger, type LogLevel, Scope } from "effect"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Model from "../model/Model.js"
@@ -97,15 +97,22 @@ export interface Handle extends Service {
 export const listen = async (
   model: Layer.Layer<Model.Model, unknown, Model.ConfigInput>,
   options: ServerConfig.Input = {},
-  configInput: Model.ConfigInputService = { source: "defaults", value: {} }
+  configInput: Model.ConfigInputService = { source: "defaults", value: {} },
+  /** The least severe log level printed (e.g. `LogLevel.Error` in tests). */
+  logLevel?: LogLevel.LogLevel
 ): Promise<Handle> => {
   const scope = Effect.runSync(Scope.make())
   const service = await Effect.runPromise(
     start(model, options).pipe(
       Effect.provideService(Model.ConfigInput, configInput),
       Scope.extend(scope),
-      Effect.tapErrorCause(() => Scope.close(scope, Exit.void))
+      Effect.tapErrorCause(() => Scope.close(scope, Exit.void)),
+      logLevel === undefined ? (self) => self : Logger.withMinimumLogLevel(logLevel)
     )
   )
-  return { ...service, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
+  const close = Scope.close(scope, Exit.void)
+  return {
+    ...service,
+    close: () => Effect.runPromise(logLevel === undefined ? close : Logger.withMinimumLogLevel(close, logLevel))
+  }
 }

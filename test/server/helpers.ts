@@ -2,14 +2,18 @@
  * Test helpers for the server suites: a server in-process on port 0, HTTP calls, and a plain `ws` client that
  * collects what it receives and waits for the message a test expects.
  */
+import { LogLevel } from "effect"
 import WebSocket from "ws"
 import * as FrameCodec from "../../src/server/FrameCodec.js"
 import * as Server from "../../src/server/Server.js"
 import type * as ServerConfig from "../../src/server/ServerConfig.js"
 import * as Fixture from "../fixtures/server-model.js"
 
+/** Set `REACTOR_TEST_LOGS=1` to see the server's logs. */
+const logLevel = process.env.REACTOR_TEST_LOGS === "1" ? LogLevel.Debug : LogLevel.None
+
 export const startServer = (options: ServerConfig.Input = {}, fixture: Fixture.FixtureOptions = {}) =>
-  Server.listen(Fixture.make(fixture), { host: "127.0.0.1", port: 0, ...options })
+  Server.listen(Fixture.make(fixture), { host: "127.0.0.1", port: 0, ...options }, undefined, logLevel)
 
 export interface HttpAnswer {
   readonly status: number
