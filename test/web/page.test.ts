@@ -171,9 +171,22 @@ describe.skipIf(!runBrowser)(suiteName, () => {
     await field(page, "set_color", "hue").selectOption("blue")
     await expectColour(page, at.left, [0, 0, 128])
 
+    // Dragging the slider sends as it moves (at most once per animation frame), not only when it is let go.
+    const slider = await field(page, "set_brightness", "level").boundingBox()
+    await page.mouse.move(slider!.x + slider!.width / 2, slider!.y + slider!.height / 2)
+    await page.mouse.down()
+    for (let step = 1; step <= 10; step++) {
+      await page.mouse.move(slider!.x + slider!.width * (0.5 - step * 0.05), slider!.y + slider!.height / 2)
+      await page.waitForTimeout(30)
+    }
+    const whileDragging = (await hook(page)).sent.filter((s) => s.command === "set_brightness")
+    expect(whileDragging.length).toBeGreaterThan(2)
+    expect(new Set(whileDragging.map((s) => s.id)).size).toBe(whileDragging.length)
+    await page.mouse.up()
+    await expectColour(page, at.left, [0, 0, 0])
+
     await field(page, "set_brightness", "level").fill("1")
     await expectColour(page, at.left, [0, 0, 255])
-    // Dragging sends on every change: the value label follows, and acks come back with ids.
     expect(await page.locator(`details[data-command="set_brightness"] .value`).textContent()).toBe("1.00")
 
     await field(page, "set_invert", "invert").check()
