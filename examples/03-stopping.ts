@@ -93,30 +93,30 @@ export const model = Model.make({
           set_seed: ({ seed }) => set({ seed })
         },
         run: Effect.gen(function*() {
-          while (true) {
-            const { seed, steps } = yield* Ref.get(state)
-            const goal = target(width, height, seed + context.block * 0.05)
-            for (let i = 0; i < latent.length; i++) latent[i] = context.previous[i]! * 0.5 + Math.random() * 128
-            for (let step = 0; step < steps; step++) {
-              yield* Effect.sync(() => denoise(latent, goal, step, steps)).pipe(
-                Effect.zipRight(Effect.sleep(config.stepMs)), // the GPU's time; the fiber yields here
-                Effect.onInterrupt(() =>
-                  Effect.log(`stop noticed at step ${step + 1}/${steps} of block ${context.block}`)
-                )
-              )
+          let at = "before the first block" // where the loop is, for the log when a stop interrupts it
+          return yield* Effect.gen(function*() {
+            while (true) {
+              const { seed, steps } = yield* Ref.get(state)
+              const goal = target(width, height, seed + context.block * 0.05)
+              for (let i = 0; i < latent.length; i++) latent[i] = context.previous[i]! * 0.5 + Math.random() * 128
+              for (let step = 0; step < steps; step++) {
+                at = `at step ${step + 1}/${steps} of block ${context.block}`
+                denoise(latent, goal, step, steps)
+                yield* Effect.sleep(config.stepMs) // the GPU's time; the fiber yields here and a stop can land
+              }
+              at = `while decoding block ${context.block}`
+              const frame = yield* Ctx.step((signal) => decode(latent, width, height, signal))
+              if (frame === undefined) return // the signal was aborted: the session is stopping
+              // A critical section: a stop waits for it (within the stop deadline) rather than leaving it half done.
+              yield* Effect.uninterruptible(Effect.gen(function*() {
+                context.previous.set(latent)
+                yield* Effect.sleep(1) // e.g. a copy on the device
+                context.block++
+              }))
+              at = `while emitting block ${context.block - 1}`
+              yield* ctx.emit(frame)
             }
-            const frame = yield* Ctx.step((signal) => decode(latent, width, height, signal)).pipe(
-              Effect.onInterrupt(() => Effect.log(`stop noticed while decoding block ${context.block}`))
-            )
-            if (frame === undefined) return // the signal was aborted: the session is stopping
-            // A critical section: a stop waits for it (within the stop deadline) rather than leaving it half done.
-            yield* Effect.uninterruptible(Effect.gen(function*() {
-              context.previous.set(latent)
-              yield* Effect.sleep(1) // e.g. a copy on the device
-              context.block++
-            }))
-            yield* ctx.emit(frame)
-          }
+          }).pipe(Effect.onInterrupt(() => Effect.log(`stop noticed ${at}`)))
         }).pipe(Effect.ensuring(Effect.suspend(() => Effect.log(`generation ended after ${context.block} blocks`))))
       }
     })
