@@ -78,7 +78,7 @@ describe.skipIf(!runBrowser)(suiteName, () => {
   })
 
   afterAll(async () => {
-    // The server first: closed after the browser, it waits for the orphaned sessions' grace period.
+    // The server first, so its sessions end with the pages still connected (no orphan grace to wait out).
     await server?.close()
     await context?.close()
     if (profile) rmSync(profile, { recursive: true, force: true })
