@@ -68,6 +68,9 @@ export const adopt = (ws: WebSocket, maxMessageBytes: number): Adopted => {
     Queue.unsafeOffer(inbox, item)
     if (inbox.unsafeSize().pipe((o) => (o._tag === "Some" ? o.value : 0)) >= pauseAt) tcp(ws)?.pause()
   })
+  ws.on("ping", () => {
+    adopted.lastSeen = Date.now()
+  })
   // ws reports protocol violations (e.g. a message over maxPayload) as an error, then closes the socket itself.
   ws.on("error", () => {})
   ws.on("close", () => Deferred.unsafeDone(closed, Exit.void))

@@ -4,6 +4,7 @@
  * maximum duration, slow consumers, oversized and binary input, auth, version headers, CORS.
  */
 import sharp from "sharp"
+import WebSocket from "ws"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type * as Server from "../../src/server/Server.js"
 import { Client, connect, http, sleep, startServer, startSession } from "./helpers.js"
@@ -311,6 +312,31 @@ describe("server: WebSocket transport", () => {
     const error = await client.error("session_not_found")
     expect(error.data.session_id).toBe("does-not-exist")
     expect((await client.closed).code).toBe(4404)
+  })
+
+  it("checks version headers and origin before the upgrade (426 / 501 / 403), a loopback origin is accepted", async () => {
+    const session = await startSession(server)
+    const refusal = (headers: Record<string, string>) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const ws = new WebSocket(server.wsUrl + session.selected_transport.url, { headers })
+        ws.on("open", () => reject(new Error("the upgrade was accepted")))
+        ws.on("error", () => {})
+        ws.on("unexpected-response", (_request, response) => {
+          let body = ""
+          response.on("data", (chunk: Buffer) => (body += chunk))
+          response.on("end", () => resolve({ status: response.statusCode ?? 0, body }))
+        })
+      })
+    const old = await refusal({ "Reactor-API-Version": "0" })
+    expect(old.status).toBe(426)
+    expect(JSON.parse(old.body).code).toBe("client_too_old")
+    expect((await refusal({ "Reactor-API-Version": "7" })).status).toBe(501)
+    const evil = await refusal({ Origin: "https://evil.example" })
+    expect(evil.status).toBe(403)
+    expect(JSON.parse(evil.body).code).toBe("forbidden_origin")
+    const local = Client.connect(server, session.selected_transport.url, { Origin: "http://localhost:3000" })
+    await local.next("sessionReady")
+    await local.close()
   })
 
   it("a second socket replaces the first (4409) and resumes", async () => {

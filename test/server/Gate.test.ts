@@ -1,0 +1,68 @@
+/**
+ * The request gate's pure parts: the token check, CORS origins, version headers.
+ */
+import { describe, expect, it } from "vitest"
+import * as ApiVersion from "../../src/server/ApiVersion.js"
+import * as Auth from "../../src/server/Auth.js"
+import * as Cors from "../../src/server/Cors.js"
+import * as ServerConfig from "../../src/server/ServerConfig.js"
+
+const q = (s = "") => new URLSearchParams(s)
+
+describe("Auth.check", () => {
+  it("lets everything through without a token", () => {
+    expect(Auth.check(undefined, undefined, q())).toBeUndefined()
+    expect(Auth.check(undefined, "Bearer local", q())).toBeUndefined()
+  })
+  it("needs the token as a bearer header or ?token=", () => {
+    expect(Auth.check("t0k", "Bearer t0k", q())).toBeUndefined()
+    expect(Auth.check("t0k", "bearer   t0k", q())).toBeUndefined()
+    expect(Auth.check("t0k", undefined, q("token=t0k"))).toBeUndefined()
+    expect(Auth.check("t0k", undefined, q())?.body).toMatchObject({ code: "unauthorized", message: expect.stringContaining("Bearer") })
+    expect(Auth.check("t0k", "Bearer t0", q())?.body.message).toBe("the token is wrong")
+    expect(Auth.check("t0k", "Basic dDBr", q())?.status).toBe(401)
+  })
+})
+
+describe("Cors.allowed", () => {
+  it("allows no origin, loopback origins, the same origin and listed ones", () => {
+    expect(Cors.allowed(undefined, "example.com", [])).toBe(true)
+    expect(Cors.allowed("http://localhost:5173", "example.com", [])).toBe(true)
+    expect(Cors.allowed("http://127.0.0.1", "example.com", [])).toBe(true)
+    expect(Cors.allowed("https://example.com", "example.com", [])).toBe(true)
+    expect(Cors.allowed("https://app.example", "example.com", ["https://app.example"])).toBe(true)
+    expect(Cors.allowed("https://anything.example", "example.com", ["*"])).toBe(true)
+  })
+  it("refuses other origins, look-alikes and garbage", () => {
+    expect(Cors.allowed("https://evil.example", "example.com", [])).toBe(false)
+    expect(Cors.allowed("http://localhost.evil.example", "example.com", [])).toBe(false)
+    expect(Cors.allowed("null", "example.com", [])).toBe(false)
+  })
+})
+
+describe("ApiVersion.check", () => {
+  it("accepts version 1 or no header, answers 426 / 501 / 400 otherwise", () => {
+    expect(ApiVersion.check({})).toBeUndefined()
+    expect(ApiVersion.check({ "reactor-api-version": "1", "reactor-api-accept-version": "1" })).toBeUndefined()
+    expect(ApiVersion.check({ "reactor-api-version": "0" })?.status).toBe(426)
+    expect(ApiVersion.check({ "reactor-api-accept-version": "2" })?.status).toBe(501)
+    expect(ApiVersion.check({ "reactor-api-version": "1.5" })?.status).toBe(400)
+  })
+})
+
+describe("ServerConfig.make", () => {
+  it("fills in the defaults and reads REACTOR_TOKEN", () => {
+    const saved = process.env.REACTOR_TOKEN
+    try {
+      process.env.REACTOR_TOKEN = "from-env"
+      const config = ServerConfig.make({ port: 0, graceMs: undefined })
+      expect(config).toMatchObject({ port: 0, graceMs: 30_000, maxMessageBytes: 256 * 1024, token: "from-env" })
+      expect(ServerConfig.make({ token: "given" }).token).toBe("given")
+      process.env.REACTOR_TOKEN = ""
+      expect(ServerConfig.make().token).toBeUndefined()
+    } finally {
+      if (saved === undefined) delete process.env.REACTOR_TOKEN
+      else process.env.REACTOR_TOKEN = saved
+    }
+  })
+})
