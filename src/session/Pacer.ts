@@ -48,6 +48,12 @@ const smoothing = 0.3
 /** While catching up after a stall, frames are at least this fraction of an interval apart (no bursts). */
 const catchUp = 0.75
 
+/** Resumes on the next event-loop turn, after pending I/O (`setImmediate`). */
+const nextTurn: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
 /** Starts a pacer whose release fiber lives in the current scope. */
 export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope> =>
   Effect.gen(function*() {
@@ -89,7 +95,9 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
           const now = yield* Clock.currentTimeMillis
           // Timers have 1 ms granularity: sleeping for less would cost a whole millisecond per frame (a cap of
           // ~1000 fps for a fast model); such a frame goes now.
-          if (due - now >= 1) yield* Effect.sleep(due - now)
+          // A frame due now still waits for the next event-loop turn: a model that never sleeps would otherwise keep
+          // the whole loop (model, pacer, transport) in microtasks and starve socket I/O and incoming commands.
+          yield* due - now >= 1 ? Effect.sleep(due - now) : nextTurn
           const at = yield* Clock.currentTimeMillis
           yield* options.publish({
             index: block.firstIndex + i,
