@@ -64,7 +64,7 @@ export const adopt = (ws: WebSocket, maxMessageBytes: number): Adopted => {
       ? { _tag: "Binary" }
       : size > maxMessageBytes
       ? { _tag: "TooLarge", size }
-      : { _tag: "Text", text: Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.from(data as ArrayBuffer).toString("utf8") }
+      : { _tag: "Text", text: (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString("utf8") }
     Queue.unsafeOffer(inbox, item)
     if (inbox.unsafeSize().pipe((o) => (o._tag === "Some" ? o.value : 0)) >= pauseAt) tcp(ws)?.pause()
   })

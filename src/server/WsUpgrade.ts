@@ -42,7 +42,12 @@ export const install = (server: Server) =>
 
     const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       const url = new URL(request.url ?? "/", "http://x")
-      const sessionId = decodeURIComponent(route.exec(url.pathname)![1]!)
+      let sessionId: string
+      try {
+        sessionId = decodeURIComponent(route.exec(url.pathname)![1]!)
+      } catch {
+        return refuseHttp(socket, HttpError.invalidRequest("the session id in the path is not valid"))
+      }
       const versionError = ApiVersion.check(request.headers)
       if (versionError !== undefined) return refuseHttp(socket, versionError)
       const origin = request.headers.origin
@@ -79,7 +84,13 @@ export const install = (server: Server) =>
     const emit = server.emit
     server.emit = function(this: Server, event: string | symbol, ...args: Array<any>) {
       if (event === "upgrade" && route.test(new URL((args[0] as IncomingMessage).url ?? "/", "http://x").pathname)) {
-        onUpgrade(args[0], args[1], args[2])
+        try {
+          onUpgrade(args[0], args[1], args[2])
+        } catch (error) {
+          // never let a malformed upgrade reach the process as an uncaught exception
+          ;(args[1] as Duplex).destroy()
+          runFork(Effect.logWarning("websocket upgrade failed", error))
+        }
         return true
       }
       return emit.apply(this, [event, ...args] as Parameters<typeof emit>)

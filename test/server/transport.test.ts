@@ -339,6 +339,16 @@ describe("server: WebSocket transport", () => {
     await local.close()
   })
 
+  it("survives malformed upgrade paths", async () => {
+    const bad = new WebSocket(server.wsUrl + "/sessions/%E0%A4%A/transport/websocket")
+    const status = await new Promise<number>((resolve) => {
+      bad.on("error", () => resolve(-1))
+      bad.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0))
+    })
+    expect(status).toBe(400)
+    expect((await http(server, "GET", "/health")).status).toBe(200)
+  })
+
   it("a second socket replaces the first (4409) and resumes", async () => {
     const { client, id } = await open()
     client.command("set_color", { r: 77 }, 1)
@@ -350,6 +360,24 @@ describe("server: WebSocket transport", () => {
     await second.waitFrames(2)
     expect(second.frames.at(-1)!.payload[0]).toBe(77)
     await second.close()
+  })
+
+  it("the rpc transport upgrades on its mount point and takes part in liveness: a WebSocket replaces it", async () => {
+    const session = await startSession(server)
+    const rpc = new WebSocket(`${server.wsUrl}/sessions/${session.session_id}/transport/rpc`)
+    rpc.on("error", () => {})
+    const outcome = await new Promise<string>((resolve) => {
+      rpc.on("open", () => resolve("open"))
+      rpc.on("unexpected-response", (_req, res) => resolve(`http ${res.statusCode}`))
+    })
+    if (outcome === "http 501") return // a build without RpcTransport.ts
+    expect(outcome).toBe("open")
+    const closed = new Promise<number>((resolve) => rpc.on("close", (code) => resolve(code)))
+    await sleep(100)
+    const ws = Client.connect(server, session.selected_transport.url)
+    expect((await ws.next("sessionReady")).data.resumed).toBe(true)
+    expect(typeof (await closed)).toBe("number")
+    await ws.close()
   })
 
   it("runtime stop ends the session: sessionEnded, then close 1000", async () => {
