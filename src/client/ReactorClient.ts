@@ -89,6 +89,10 @@ const transportError = (cause: unknown) =>
 const isCleanClose = (error: RpcClientError.RpcClientError) =>
   Socket.SocketCloseError.is(error.cause) && error.cause.code === 1000
 
+/** A close after which reconnecting cannot help: the session ended (1000) or another connection replaced this one. */
+const isFinalClose = (error: Socket.SocketError) =>
+  Socket.SocketCloseError.is(error) && (error.code === 1000 || error.code === 4409)
+
 /** Builds the WebSocket URL of a session's RPC transport from the server's base URL. */
 export const rpcUrl = (base: string, sessionId: string): string => {
   const url = new URL(`sessions/${encodeURIComponent(sessionId)}/transport/rpc`, base.endsWith("/") ? base : `${base}/`)
@@ -150,7 +154,11 @@ export const make = <R extends Rpc.Any>(
       Effect.provide(webSocketConstructor(options.token))
     )
     const protocol = yield* RpcClient.makeProtocolSocket({
-      retrySchedule: Schedule.exponential("200 millis").pipe(Schedule.intersect(Schedule.recurs(options.reconnects ?? 5)))
+      retrySchedule: Schedule.exponential("200 millis").pipe(
+        Schedule.intersect(Schedule.recurs(options.reconnects ?? 5)),
+        // the session ended (1000) or another connection took it over (4409): reconnecting cannot help
+        Schedule.whileInput((error: Socket.SocketError) => !isFinalClose(error))
+      )
     }).pipe(
       Effect.provideService(Socket.Socket, socket),
       Effect.provide(RpcSerialization.layerMsgPack)
@@ -161,7 +169,12 @@ export const make = <R extends Rpc.Any>(
     )
     const { reactor, ...methods } = rpc
     const framesWith = (frameOptions: Client.FramesOptions) =>
-      (reactor.frames(frameOptions) as Stream.Stream<Client.FrameMessage, RpcClientError.RpcClientError>).pipe(
+      // A small client-side buffer: a slow reader holds back acks soon, so the server's subscription drops (the
+      // oldest frames) instead of frames queuing up here.
+      (reactor.frames(frameOptions, { streamBufferSize: 2 }) as Stream.Stream<
+        Client.FrameMessage,
+        RpcClientError.RpcClientError
+      >).pipe(
         Stream.catchAll((error) => isCleanClose(error) ? Stream.empty : Stream.fail(error))
       )
     return {

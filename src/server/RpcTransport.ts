@@ -8,7 +8,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Socket from "@effect/platform/Socket"
 import { type Rpc, type RpcGroup, RpcSerialization, RpcServer } from "@effect/rpc"
-import { Cause, Chunk, type Context, Deferred, Effect, FiberId, Option, Queue, type Scope, Stream } from "effect"
+import { Cause, Chunk, type Context, Deferred, Effect, Fiber, FiberId, Option, Queue, type Scope, Stream } from "effect"
 import * as Client from "../client/Client.js"
 import type * as Model from "../model/Model.js"
 import type * as CommandError from "../session/CommandError.js"
@@ -89,6 +89,9 @@ const frames = (session: Session.Session, options: Client.FramesOptions): Stream
 /** How long a socket stays open after its session ended, for the last responses to leave. */
 const flushMs = 50
 
+/** How long a close may take to go out and the socket to finish. */
+const closeTimeoutMs = 1000
+
 /** Builds the RPC handlers of one connection. */
 const makeHandlers = (session: Session.Session, model: Model.Loaded) =>
   Effect.gen(function*() {
@@ -138,20 +141,38 @@ export const handle = (
       Effect.interruptible,
       Effect.forkScoped
     )
-    // When the session ends, say so with a clean close, after a moment for the last answers and the frame streams'
-    // ends to leave; later calls fail with an RpcClientError.
-    yield* Effect.forkScoped(Effect.gen(function*() {
-      const reason = yield* session.ended
-      yield* Effect.sleep(flushMs)
-      const write = yield* socket.value.writer
-      yield* Effect.ignore(write(new Socket.CloseEvent(1000, `session ended: ${EndReason.describe(reason)}`.slice(0, 120))))
-    }).pipe(Effect.scoped))
+    // A close frame goes out only while the socket runs (its writer waits for that): bounded, in case it is gone.
+    const close = (code: number, reason: string) =>
+      Effect.flatMap(socket.value.writer, (write) => write(new Socket.CloseEvent(code, reason.slice(0, 120)))).pipe(
+        Effect.scoped,
+        Effect.timeout(closeTimeoutMs),
+        Effect.ignore
+      )
+    const endedClose = Effect.map(session.ended, (reason) => `session ended: ${EndReason.describe(reason)}`)
     // The protocol upgrades by itself; hand it the socket we already made, with the rest of the request as it is.
     const upgraded = Object.create(request, { upgrade: { value: Effect.succeed(socket.value) } })
-    yield* httpApp.pipe(
+    const served = yield* httpApp.pipe(
       Effect.provideService(HttpServerRequest.HttpServerRequest, upgraded),
       Effect.catchAllCause((cause) =>
         Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logDebug("rpc transport socket failed", cause)
+      ),
+      Effect.forkScoped
+    )
+    // When the session ends, say so with a clean close (1000), after a moment for the last answers and the ends of
+    // the frame streams to leave. The client does not reconnect after it.
+    yield* Effect.forkScoped(Effect.flatMap(endedClose, (reason) => Effect.zipRight(Effect.sleep(flushMs), close(1000, reason))))
+    // Interrupted while the session runs: a newer connection took over (4409, the client does not reconnect), or the
+    // server is going away. The close is sent while the socket is still up, then the socket is left to finish.
+    yield* Fiber.join(served).pipe(
+      Effect.onInterrupt(() =>
+        Effect.gen(function*() {
+          if (Option.isSome(yield* Fiber.poll(served))) return
+          const ended = yield* session.endReason
+          yield* ended !== undefined
+            ? close(1000, `session ended: ${EndReason.describe(ended)}`)
+            : close(4409, "replaced: another connection took over this session")
+          yield* Fiber.await(served).pipe(Effect.timeout(closeTimeoutMs), Effect.ignore)
+        })
       )
     )
     return HttpServerResponse.empty()

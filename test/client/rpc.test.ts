@@ -6,7 +6,7 @@ import * as Server from "../../src/server/Server.js"
 import * as CommandError from "../../src/session/CommandError.js"
 import * as Fixture from "../fixtures/client-model.js"
 
-const server = (options: { readonly token?: string; readonly graceMs?: number } = {}) =>
+const server = (options: { readonly token?: string } = {}) =>
   Server.start(Fixture.make(), { host: "127.0.0.1", port: 0, maxSessions: 4, ...options }).pipe(
     Effect.provide(Model.ConfigInput.empty)
   )
@@ -66,6 +66,24 @@ describe("typed client over the rpc transport", () => {
       }
     }).pipe(Effect.scoped))
 
+  it.live("drops the oldest frames for a slow reader", () =>
+    Effect.gen(function*() {
+      const { url } = yield* server()
+      const client = yield* ReactorClient.make(Fixture.Commands, { url })
+      let stalled = false
+      const frames = Chunk.toReadonlyArray(
+        yield* client.framesWith({ buffer: 2 }).pipe(
+          // stalls after the first frame while the 60 fps model goes on
+          Stream.tap(() => stalled ? Effect.void : Effect.sleep(1500).pipe(Effect.ensuring(Effect.sync(() => stalled = true)))),
+          Stream.take(12),
+          Stream.runCollect
+        )
+      )
+      expect(frames[frames.length - 1]!.dropped).toBeGreaterThan(0)
+      const gaps = frames.slice(1).map((frame, i) => frame.index - frames[i]!.index)
+      expect(Math.max(...gaps)).toBeGreaterThan(1)
+    }).pipe(Effect.scoped))
+
   it.live("applies commands in the order they were sent", () =>
     Effect.gen(function*() {
       const { url } = yield* server()
@@ -101,6 +119,11 @@ describe("typed client over the rpc transport", () => {
       expect(second.sessionId).toBe(first.sessionId)
       yield* second.commands.push({ seq: 2 })
       expect(Fixture.pushed.get(first.sessionId)).toEqual([1, 2])
+      // one connection drives a session: the newer one replaced the first, which does not reconnect
+      const replaced = yield* Effect.flip(first.commands.push({ seq: 3 }))
+      expect(replaced._tag).toBe("RpcClientError")
+      yield* second.commands.push({ seq: 4 })
+      expect(Fixture.pushed.get(first.sessionId)).toEqual([1, 2, 4])
       const missing = yield* Effect.flip(
         ReactorClient.make(Fixture.Commands, { url, token: "secret", sessionId: "nope" })
       )
@@ -109,8 +132,7 @@ describe("typed client over the rpc transport", () => {
 
   it.live("answers a plain GET on the rpc route with an error body", () =>
     Effect.gen(function*() {
-      // a short grace: the route's detach starts an orphan timer that delays the server's shutdown (reported)
-      const { url } = yield* server({ graceMs: 200 })
+      const { url } = yield* server()
       const client = yield* ReactorClient.make(Fixture.Commands, { url })
       const response = yield* Effect.promise(() => fetch(`${url}/sessions/${client.sessionId}/transport/rpc`))
       expect(response.status).toBe(400)
