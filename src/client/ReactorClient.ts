@@ -171,10 +171,12 @@ export const make = <R extends Rpc.Any>(
     const framesWith = (frameOptions: Client.FramesOptions) =>
       // A small client-side buffer: a slow reader holds back acks soon, so the server's subscription drops (the
       // oldest frames) instead of frames queuing up here.
-      (reactor.frames(frameOptions, { streamBufferSize: 2 }) as Stream.Stream<
-        Client.FrameMessage,
-        RpcClientError.RpcClientError
-      >).pipe(
+      Stream.suspend(() =>
+        reactor.frames(frameOptions, { streamBufferSize: 2 }) as Stream.Stream<
+          Client.FrameMessage,
+          RpcClientError.RpcClientError
+        >
+      ).pipe(
         Stream.catchAll((error) => isCleanClose(error) ? Stream.empty : Stream.fail(error))
       )
     return {
