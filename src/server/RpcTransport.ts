@@ -108,8 +108,9 @@ const makeHandlers = (session: Session.Session, model: Model.Loaded) =>
 /**
  * Serves one session over the `@effect/rpc` WebSocket protocol, for `GET /sessions/{id}/transport/rpc`: upgrades
  * the current request, runs an RPC server with the group `Client.groupFor(model.commands)` until the socket closes,
- * and closes the socket (code 1000) when the session ends. A request that is not a WebSocket upgrade gets a 400.
- * Authentication and finding the session are the router's job.
+ * and closes the socket with 1000 when the session ends, or with 4409 when interrupted while the session runs (a
+ * newer connection took over). A request that is not a WebSocket upgrade gets a 400 `invalid_request`.
+ * Authentication, finding the session and liveness are the router's job.
  */
 export const handle = (
   session: Session.Session,
