@@ -5,7 +5,7 @@
 import { Effect, Layer } from "effect"
 import type * as Model from "../model/Model.js"
 import * as Server from "./Server.js"
-import type * as ServerConfig from "./ServerConfig.js"
+import * as ServerConfig from "./ServerConfig.js"
 
 /** Options of the HTTP runtime, from the CLI and the config's `server` section (see `ServerConfig` for the rest). */
 export interface Options extends ServerConfig.Input {
@@ -15,9 +15,13 @@ export interface Options extends ServerConfig.Input {
   readonly token?: string | undefined
 }
 
-/** Serves the model until interrupted (SIGINT/SIGTERM), then stops every session cooperatively. */
+/**
+ * Serves the model until interrupted (SIGINT/SIGTERM), then stops every session cooperatively. Settings not given
+ * in `options` may come from the environment (`ServerConfig.fromEnv`, e.g. `REACTOR_GRACE_MS`).
+ */
 export const run = (
   model: Layer.Layer<Model.Model, unknown, Model.ConfigInput>,
   options: Options
 ): Effect.Effect<void, unknown, Model.ConfigInput> =>
-  Layer.launch(Server.layer(options).pipe(Layer.provide(model))).pipe(Effect.asVoid)
+  Effect.flatMap(ServerConfig.withEnv(options), (input) =>
+    Layer.launch(Server.layer(input).pipe(Layer.provide(model)))).pipe(Effect.asVoid)

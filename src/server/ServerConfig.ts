@@ -2,7 +2,7 @@
  * The HTTP runtime's settings: documented fields, their defaults, and a layer. Every timing the protocol mentions
  * (liveness, grace, stop deadline) is here so tests can shorten it.
  */
-import { Context, Layer } from "effect"
+import { Config as EffectConfig, type ConfigError, Context, Effect, Layer, Option } from "effect"
 import { fileURLToPath } from "node:url"
 
 /** Settings of the HTTP runtime. */
@@ -84,3 +84,35 @@ export class Config extends Context.Tag("effect-reactor/server/ServerConfig")<Co
 
 /** The settings as a layer, defaults filled in. */
 export const layer = (input: Input = {}) => Layer.succeed(Config, make(input))
+
+const optional = <A>(config: EffectConfig.Config<A>) => EffectConfig.option(config).pipe(EffectConfig.map(Option.getOrUndefined))
+
+/**
+ * The settings an operator may give in the environment (`REACTOR_GRACE_MS=5000`); the CLI's options win over them.
+ * Host, port, session limit and token come from the CLI and its config file (`REACTOR_TOKEN` is read by `make`).
+ */
+export const fromEnv: EffectConfig.Config<Input> = EffectConfig.all({
+  graceMs: optional(EffectConfig.integer("REACTOR_GRACE_MS").pipe(EffectConfig.withDescription("orphan grace window (ms)"))),
+  idleTimeoutMs: optional(EffectConfig.integer("REACTOR_IDLE_TIMEOUT_MS").pipe(EffectConfig.withDescription("socket silence limit (ms)"))),
+  maxDurationMs: optional(EffectConfig.integer("REACTOR_MAX_DURATION_MS").pipe(EffectConfig.withDescription("session duration limit (ms)"))),
+  stopDeadlineMs: optional(EffectConfig.integer("REACTOR_STOP_DEADLINE_MS").pipe(EffectConfig.withDescription("cooperative stop deadline (ms)"))),
+  maxFps: optional(EffectConfig.number("REACTOR_MAX_FPS").pipe(EffectConfig.withDescription("frame rate cap per session"))),
+  cors: optional(
+    EffectConfig.string("REACTOR_CORS").pipe(
+      EffectConfig.map((list) => list.split(",").map((origin) => origin.trim()).filter((origin) => origin !== "")),
+      EffectConfig.withDescription("extra allowed origins, comma-separated (* = any)")
+    )
+  ),
+  maxBufferedBytes: optional(EffectConfig.integer("REACTOR_MAX_BUFFERED_BYTES").pipe(EffectConfig.withDescription("per-socket frame send buffer limit"))),
+  jpegQuality: optional(EffectConfig.integer("REACTOR_JPEG_QUALITY").pipe(EffectConfig.withDescription("default JPEG quality 1..100"))),
+  webRoot: optional(EffectConfig.string("REACTOR_WEB_ROOT").pipe(EffectConfig.withDescription("directory of the browser page")))
+})
+
+/** Explicit settings over the environment's over the defaults. */
+export const withEnv = (input: Input): Effect.Effect<Input, ConfigError.ConfigError> =>
+  Effect.map(fromEnv, (env) => {
+    const out: Record<string, unknown> = {}
+    for (const [key, value] of Object.entries(env)) if (value !== undefined) out[key] = value
+    for (const [key, value] of Object.entries(input)) if (value !== undefined) out[key] = value
+    return out as Input
+  })

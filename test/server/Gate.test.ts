@@ -50,6 +50,25 @@ describe("ApiVersion.check", () => {
   })
 })
 
+describe("ServerConfig.withEnv", () => {
+  it("takes unset settings from REACTOR_* variables; explicit ones win", async () => {
+    const { Effect } = await import("effect")
+    const saved = { ...process.env }
+    try {
+      process.env.REACTOR_GRACE_MS = "1234"
+      process.env.REACTOR_IDLE_TIMEOUT_MS = "99"
+      process.env.REACTOR_CORS = "https://a.example, https://b.example"
+      const input = await Effect.runPromise(ServerConfig.withEnv({ port: 0, idleTimeoutMs: 5, graceMs: undefined }))
+      expect(input).toEqual({ port: 0, graceMs: 1234, idleTimeoutMs: 5, cors: ["https://a.example", "https://b.example"] })
+      process.env.REACTOR_GRACE_MS = "soon"
+      await expect(Effect.runPromise(ServerConfig.withEnv({}))).rejects.toThrow(/REACTOR_GRACE_MS/)
+    } finally {
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key]
+      Object.assign(process.env, saved)
+    }
+  })
+})
+
 describe("ServerConfig.make", () => {
   it("fills in the defaults and reads REACTOR_TOKEN", () => {
     const saved = process.env.REACTOR_TOKEN

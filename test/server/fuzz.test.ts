@@ -56,7 +56,7 @@ const expected = (message: string): ReadonlyArray<string> | "skip" => {
     case "Command": {
       const command = Mailbox.decode(Commands, { type: m.type, data: m.data, id: m.id })
       if (Either.isLeft(command)) return [`error:${command.left.code}`]
-      if (command.right.rpc._tag === "sleep") return "skip"
+      if (command.right.rpc._tag === "sleep" || command.right.rpc._tag === "end") return "skip"
       if (command.right.rpc._tag === "fail") return ["error:handler_failed"]
       return m.id === undefined ? [] : ["commandAck"]
     }

@@ -50,7 +50,7 @@ describe("server: HTTP endpoints", () => {
       }
     })
     expect(body.session_id).toMatch(/^[A-Za-z0-9_-]{22}$/)
-    expect(body.capabilities.commands.map((c: any) => c.name)).toEqual(["set_color", "echo", "fail", "sleep"])
+    expect(body.capabilities.commands.map((c: any) => c.name)).toEqual(["set_color", "echo", "fail", "sleep", "end"])
     expect(body.capabilities.commands[0]).not.toHaveProperty("json_schema")
 
     const info = await http(server, "GET", `/sessions/${body.session_id}/info`)
@@ -222,7 +222,7 @@ describe("server: WebSocket transport", () => {
     expect((await client.next("pong")).scope).toBe("runtime")
     client.runtime("requestCapabilities")
     const caps = await client.next("modelCapabilities")
-    expect(caps.data.commands.map((c: any) => c.name)).toEqual(["set_color", "echo", "fail", "sleep"])
+    expect(caps.data.commands.map((c: any) => c.name)).toEqual(["set_color", "echo", "fail", "sleep", "end"])
     expect(caps.data.commands[0].schema.r).toMatchObject({ type: "integer", minimum: 0, maximum: 255 })
     client.command("echo", { text: "hello" })
     const echoed = await client.next((m) => m.scope === "application")
@@ -277,7 +277,7 @@ describe("server: WebSocket transport", () => {
     expect((await client.error("invalid_envelope")).data.known).toEqual(["ping", "requestCapabilities", "stop"])
     client.command("teleport", {}, "t")
     const unknown = await client.error("unknown_command")
-    expect(unknown.data).toMatchObject({ id: "t", command: "teleport", known: ["set_color", "echo", "fail", "sleep"] })
+    expect(unknown.data).toMatchObject({ id: "t", command: "teleport", known: ["set_color", "echo", "fail", "sleep", "end"] })
     client.command("set_color", { r: 999, extra: 1 }, "p")
     const invalid = await client.error("invalid_payload")
     expect(invalid.data).toMatchObject({ id: "p", command: "set_color" })
@@ -387,6 +387,17 @@ describe("server: WebSocket transport", () => {
     expect(ended.data).toEqual({ reason: "stopped", message: "stopped (client)" })
     expect((await client.closed).code).toBe(1000)
     expect((await http(server, "GET", `/sessions/${id}/info`)).status).toBe(404)
+  })
+
+  it("a model loop that returns or fails ends the session with model_finished / model_failed", async () => {
+    const finished = await open()
+    finished.client.command("end", { how: "finish" })
+    expect((await finished.client.next("sessionEnded")).data).toEqual({ reason: "model_finished", message: "model finished" })
+    expect((await finished.client.closed).code).toBe(1000)
+    const crashed = await open()
+    crashed.client.command("end", { how: "crash" })
+    const ended = await crashed.client.next("sessionEnded")
+    expect(ended.data).toMatchObject({ reason: "model_failed", message: expect.stringContaining("the fixture crashed on request") })
   })
 
   it("stopping over HTTP ends the socket's session with sessionEnded", async () => {
