@@ -217,7 +217,7 @@ describe("server: WebSocket transport", () => {
     await sleep(100)
     const ws = Client.connect(server, session.selected_transport.url)
     expect((await ws.next("sessionReady")).data.resumed).toBe(true)
-    expect(typeof (await closed)).toBe("number")
+    expect(await closed).toBe(4409)
     await ws.close()
   })
 
