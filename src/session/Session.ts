@@ -131,7 +131,15 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
       handlers: Exit.isSuccess(behaviourExit) ? behaviourExit.value.handlers : {},
       provide,
       nextFrame: pacer.nextIndex,
-      onApplied: (ack) => Effect.sync(() => pendingLatency.push({ frame: ack.frame, receivedAt: ack.receivedAt })),
+      // Only the last command before a frame counts toward its latency: a command waiting for the same frame as the
+      // previous one replaces it, so a model that emits nothing for a while does not grow this list per command.
+      onApplied: (ack) =>
+        Effect.sync(() => {
+          const entry = { frame: ack.frame, receivedAt: ack.receivedAt }
+          const last = pendingLatency.length - 1
+          if (last >= 0 && pendingLatency[last]!.frame === ack.frame) pendingLatency[last] = entry
+          else pendingLatency.push(entry)
+        }),
       ...(options.mailboxCapacity !== undefined ? { capacity: options.mailboxCapacity } : {})
     }).pipe(Scope.extend(scope))
 
