@@ -40,14 +40,18 @@ const stream = (ws: WebSocket, spec: Extract<Job, { job: "stream" }>) => {
   pump()
 }
 
-/** Blocks generated on an absolute schedule, their frames released evenly spaced (a hand-written pacer). */
+/**
+ * Blocks generated on an absolute schedule, their frames released evenly spaced: the same release rule as the
+ * runtime's pacer (frame i of a block is due at the block's time + i periods, catching up no faster than 0.75 of a
+ * period), written by hand with the period known instead of measured.
+ */
 const generate = (ws: WebSocket, spec: Extract<Job, { job: "generate" }>) => {
   const period = 1000 / spec.fps
   const shared = randomRgb(spec.width, spec.height)
-  const queue: Array<{ readonly payload: Uint8Array; readonly captureMs: number }> = []
+  const queue: Array<{ readonly payload: Uint8Array; readonly captureMs: number; readonly due: number }> = []
   let state = 0
   let index = 0
-  let nextAt = 0
+  let lastAt = Number.NEGATIVE_INFINITY
   let releaseTimer: NodeJS.Timeout | undefined
   let generateAt = performance.now()
   let generateTimer: NodeJS.Timeout | undefined
@@ -55,30 +59,32 @@ const generate = (ws: WebSocket, spec: Extract<Job, { job: "generate" }>) => {
   const release = () => {
     releaseTimer = undefined
     while (queue.length > 0 && ws.readyState === ws.OPEN) {
+      const item = queue[0]!
+      const due = Math.max(item.due, lastAt + period * 0.75)
       const now = performance.now()
-      if (nextAt > now) {
-        releaseTimer = setTimeout(release, nextAt - now)
+      if (due - now >= 1) {
+        releaseTimer = setTimeout(release, due - now)
         return
       }
-      const base = nextAt === 0 || now - nextAt > period ? now : nextAt
-      const item = queue.shift()!
+      queue.shift()
       const i = index++
       if (ws.bufferedAmount <= bufferLimitBytes) {
         ws.send(frameMessage(item.payload, i, spec.width, spec.height, item.captureMs))
       }
-      nextAt = base + period
+      lastAt = now
     }
   }
   const produce = () => {
     if (ws.readyState !== ws.OPEN) return
     const captureMs = Wire.nowMs()
+    const at = performance.now()
     for (let i = 0; i < spec.block; i++) {
       let payload = shared
       if (spec.stateful) {
         payload = new Uint8Array(spec.width * spec.height * 3)
         Wire.setFirstPixel(payload, state)
       }
-      queue.push({ payload, captureMs })
+      queue.push({ payload, captureMs, due: at + i * period })
     }
     if (releaseTimer === undefined) release()
     generateAt += period * spec.block
