@@ -1,0 +1,6 @@
+/**
+ * effect-reactor/server: start the HTTP + WebSocket runtime in-process (tests, benchmarks, embedding).
+ */
+export * as Server from "./Server.js"
+export * as ServerConfig from "./ServerConfig.js"
+export * as FrameCodec from "./FrameCodec.js"
