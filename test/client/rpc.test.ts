@@ -130,12 +130,14 @@ describe("typed client over the rpc transport", () => {
       expect(missing.code).toBe("session_not_found")
     }).pipe(Effect.scoped))
 
-  it.live("answers a plain GET on the rpc route with an error body", () =>
+  it.live("answers a plain GET on the rpc route with an error body, leaving the live connection in place", () =>
     Effect.gen(function*() {
       const { url } = yield* server()
       const client = yield* ReactorClient.make(Fixture.Commands, { url })
       const response = yield* Effect.promise(() => fetch(`${url}/sessions/${client.sessionId}/transport/rpc`))
       expect(response.status).toBe(400)
       expect(yield* Effect.promise(() => response.json())).toMatchObject({ code: "invalid_request" })
+      const ack = yield* client.commands.reset()
+      expect(ack.command).toBe("reset")
     }).pipe(Effect.scoped))
 })
