@@ -10,6 +10,8 @@ export interface Service {
   readonly sessionId: string
   /** The model's validated config. */
   readonly config: unknown
+  /** What the client passed as `extra_args` when it started the session (untrusted: validate before use). */
+  readonly extraArgs: Readonly<Record<string, unknown>>
   /**
    * Emits one frame or a block of frames (`null` = black). The runtime spaces a block's frames evenly at the model's
    * measured generation rate; it suspends while two blocks are already waiting, which paces a fast generator.

@@ -60,7 +60,7 @@ const startSession = Effect.gen(function*() {
   }
   const reactor = yield* Reactor.Reactor
   const registry = yield* Registry.Registry
-  const session = yield* reactor.start().pipe(
+  const session = yield* reactor.start(isRecord(body.extra_args) ? { extraArgs: body.extra_args } : {}).pipe(
     Effect.mapError((error) =>
       HttpError.make(503, "too_many_sessions", error.message, { max_sessions: error.max })
     )

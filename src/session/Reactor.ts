@@ -29,7 +29,9 @@ export interface Service {
   readonly model: Model.Loaded
   readonly options: Required<Pick<Options, "maxSessions" | "stopDeadlineMs">>
   /** Starts a session, or refuses with `TooManySessions`. The session is removed from the reactor when it ends. */
-  readonly start: (options?: { readonly id?: string }) => Effect.Effect<Session.Session, TooManySessions>
+  readonly start: (
+    options?: { readonly id?: string; readonly extraArgs?: Readonly<Record<string, unknown>> }
+  ) => Effect.Effect<Session.Session, TooManySessions>
   readonly get: (id: string) => Effect.Effect<Session.Session | undefined>
   readonly list: Effect.Effect<ReadonlyArray<Session.Session>>
   /** Stops every session with the same reason, concurrently. */
@@ -70,6 +72,7 @@ export const make = (options: Options = {}) =>
           const session = yield* Session.make(model, {
             stopDeadlineMs,
             ...(startOptions?.id !== undefined ? { id: startOptions.id } : {}),
+            ...(startOptions?.extraArgs !== undefined ? { extraArgs: startOptions.extraArgs } : {}),
             ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {})
           }).pipe(Effect.ensuring(Effect.sync(() => reserved--)))
           sessions.set(session.id, session)

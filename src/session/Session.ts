@@ -39,6 +39,8 @@ export interface Options {
   readonly maxFps?: number
   /** Commands waiting at most in the mailbox. */
   readonly mailboxCapacity?: number
+  /** The client's `extra_args` from `start_session`, handed to the model as `ctx.extraArgs`. */
+  readonly extraArgs?: Readonly<Record<string, unknown>>
 }
 
 /** A running (or ended) session. */
@@ -103,6 +105,7 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
     const context: Context.Context<SessionContext> = Context.make(SessionContext, {
       sessionId: id,
       config: model.config,
+      extraArgs: options.extraArgs ?? {},
       emit: (emitted) =>
         Effect.suspend(() => {
           if (abort.signal.aborted) return Effect.interrupt

@@ -278,3 +278,27 @@ describe("Session frames", () => {
       }).pipe(Effect.scoped, Effect.provide(Harness.reactor(model)))
     }))
 })
+
+describe("Session extra args", () => {
+  it.live("the client's extra_args reach the model as ctx.extraArgs, and default to an empty object", () =>
+    Effect.gen(function*() {
+      const seen: Array<unknown> = []
+      const model = Model.make({
+        name: "args",
+        commands: Command.group(Command.make("noop", { description: "Nothing" })),
+        session: () =>
+          Effect.map(SessionContext, (ctx) => {
+            seen.push(ctx.extraArgs)
+            return { handlers: { noop: () => Effect.void }, run: Effect.never }
+          })
+      })
+      yield* Effect.gen(function*() {
+        const reactor = yield* Reactor.Reactor
+        const first = yield* reactor.start({ extraArgs: { seed: 7, prompt: "rain" } })
+        yield* first.stop(stopped)
+        const second = yield* reactor.start()
+        yield* second.stop(stopped)
+      }).pipe(Effect.provide(Harness.reactor(model)))
+      expect(seen).toEqual([{ seed: 7, prompt: "rain" }, {}])
+    }))
+})
