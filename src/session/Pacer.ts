@@ -54,6 +54,19 @@ const nextTurn: Effect.Effect<void> = Effect.async<void>((resume) => {
   return Effect.sync(() => clearImmediate(handle))
 })
 
+/** A token of the current event-loop turn: a fresh one per turn, dropped by one `setImmediate` shared by all pacers. */
+let turnToken: object | undefined
+const currentTurn = (): object => {
+  if (turnToken === undefined) {
+    const token = {}
+    turnToken = token
+    setImmediate(() => {
+      if (turnToken === token) turnToken = undefined
+    })
+  }
+  return turnToken
+}
+
 /** Starts a pacer whose release fiber lives in the current scope. */
 export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope> =>
   Effect.gen(function*() {
@@ -84,6 +97,7 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
 
     const release = Effect.gen(function*() {
       let lastAt = Number.NEGATIVE_INFINITY
+      let lastTurn: object | undefined
       while (true) {
         const block = yield* Queue.take(queue)
         // Each frame is due at its block's emit time plus its place in the block: no lag builds up behind the model
@@ -95,9 +109,11 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
           const now = yield* Clock.currentTimeMillis
           // Timers have 1 ms granularity: sleeping for less would cost a whole millisecond per frame (a cap of
           // ~1000 fps for a fast model); such a frame goes now.
-          // A frame due now still waits for the next event-loop turn: a model that never sleeps would otherwise keep
-          // the whole loop (model, pacer, transport) in microtasks and starve socket I/O and incoming commands.
-          yield* due - now >= 1 ? Effect.sleep(due - now) : nextTurn
+          // A frame due now in the same event-loop turn as the previous one waits for the next turn: a model that
+          // never sleeps would otherwise keep the whole loop (model, pacer, transport) in microtasks and starve socket
+          // I/O and incoming commands. A model that sleeps wakes in a new turn and pays nothing.
+          if (due - now >= 1) yield* Effect.sleep(due - now)
+          else if (currentTurn() === lastTurn) yield* nextTurn
           const at = yield* Clock.currentTimeMillis
           yield* options.publish({
             index: block.firstIndex + i,
@@ -110,6 +126,7 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
           // Trim only what is older than the 1 s window `fps` counts over (a count-based trim undercounts above 512 fps).
           if (recent.length > 512 && recent[255]! <= at - 1000) recent.splice(0, 256)
           lastAt = at
+          lastTurn = currentTurn()
         }
       }
     })
