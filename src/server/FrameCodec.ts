@@ -59,24 +59,29 @@ export const readHeader = (bytes: Uint8Array): Header | undefined => {
   }
 }
 
+/**
+ * The RGB message of a frame, synchronously: header + pixels in one uninitialised buffer (`Buffer.allocUnsafe`, not a
+ * zero-filled array: every byte is written), so the only per-frame cost is the one copy of the pixels.
+ */
+export const encodeRgb = (frame: OutFrame): Uint8Array => {
+  const data = frame.frame.data
+  const out = Buffer.allocUnsafe(headerBytes + data.length)
+  writeHeader(out, "rgb", frame)
+  out.set(data, headerBytes)
+  return out
+}
+
 /** Encodes a frame into one binary message. JPEG encoding runs off the main thread (libvips). */
 export const encode = (frame: OutFrame, format: Format, quality: number): Effect.Effect<Uint8Array> => {
   const { data, height, width } = frame.frame
-  if (format === "rgb") {
-    return Effect.sync(() => {
-      const out = new Uint8Array(headerBytes + data.length)
-      writeHeader(out, format, frame)
-      out.set(data, headerBytes)
-      return out
-    })
-  }
+  if (format === "rgb") return Effect.sync(() => encodeRgb(frame))
   return Effect.promise(() =>
     sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels: 3 } })
       .jpeg({ quality })
       .toBuffer()
   ).pipe(
     Effect.map((jpeg) => {
-      const out = new Uint8Array(headerBytes + jpeg.length)
+      const out = Buffer.allocUnsafe(headerBytes + jpeg.length)
       writeHeader(out, format, frame)
       out.set(jpeg, headerBytes)
       return out

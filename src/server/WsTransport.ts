@@ -10,6 +10,7 @@ import type { WebSocket } from "ws"
 import * as CommandError from "../session/CommandError.js"
 import * as EndReason from "../session/EndReason.js"
 import * as Reactor from "../session/Reactor.js"
+import type * as FrameBus from "../session/FrameBus.js"
 import type * as Session from "../session/Session.js"
 import * as Envelope from "./Envelope.js"
 import * as FrameCodec from "./FrameCodec.js"
@@ -183,21 +184,33 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
     ))
 
     // Frames: a 2-frame drop-oldest subscription, and skipping while the socket's send buffer is over its limit.
+    // The sender wakes once per batch (whatever was buffered when it woke) and, for RGB, encodes and writes the whole
+    // batch synchronously: no per-frame effect, no per-frame `Deferred`.
     const frames = yield* session.frames(2)
-    yield* Effect.forkScoped(Effect.forever(
-      Effect.gen(function*() {
-        const out = yield* frames.take
+    const sendOne = (out: FrameBus.OutFrame, bytes: Uint8Array) => {
+      if (ws.readyState !== OPEN) return
+      if (Date.now() - out.emittedAt > config.lateMs) late++
+      ws.send(bytes)
+      sent++
+    }
+    const sendBatch = (batch: ReadonlyArray<FrameBus.OutFrame>): Effect.Effect<void> => {
+      if (options.format === "rgb") {
+        return Effect.sync(() => {
+          for (const out of batch) {
+            if (ws.bufferedAmount > config.maxBufferedBytes) skipped++
+            else sendOne(out, FrameCodec.encodeRgb(out))
+          }
+        })
+      }
+      return Effect.forEach(batch, (out) => {
         if (ws.bufferedAmount > config.maxBufferedBytes) {
           skipped++
-          return
+          return Effect.void
         }
-        const bytes = yield* FrameCodec.encode(out, options.format, options.quality)
-        if (ws.readyState !== OPEN) return
-        if (Date.now() - out.emittedAt > config.lateMs) late++
-        ws.send(bytes)
-        sent++
-      })
-    ))
+        return Effect.map(FrameCodec.encode(out, options.format, options.quality), (bytes) => sendOne(out, bytes))
+      }, { discard: true })
+    }
+    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(frames.takeBatch, sendBatch)))
 
     // The model's messages, in scope application.
     const messages = yield* session.messages

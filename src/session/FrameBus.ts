@@ -3,7 +3,7 @@
  * falls behind, so latency never grows without bound. Each subscription counts what it dropped. The latest frame is
  * kept, so a consumer that joins late (a reload) sees the held frame at once.
  */
-import { Effect, Option, Queue, Ref, type Scope } from "effect"
+import { Effect, type Scope } from "effect"
 import type { Frame } from "../model/Frame.js"
 
 /** A frame on its way out, with its place in the session's stream. */
@@ -23,6 +23,8 @@ export interface Subscription {
   readonly take: Effect.Effect<OutFrame>
   /** Takes every frame buffered now (possibly none). */
   readonly takeAll: Effect.Effect<ReadonlyArray<OutFrame>>
+  /** Waits until at least one frame is buffered, then takes every buffered frame (oldest first). */
+  readonly takeBatch: Effect.Effect<ReadonlyArray<OutFrame>>
   /** Frames this consumer missed because it was too slow. */
   readonly dropped: Effect.Effect<number>
 }
@@ -39,47 +41,103 @@ export interface FrameBus {
   readonly shutdown: Effect.Effect<void>
 }
 
+/**
+ * A subscription's buffer: a plain array (at most `capacity` frames) and the callbacks of the fibers waiting on it.
+ * Publishing is synchronous and allocates nothing per subscriber beyond the array slot; a consumer that finds frames
+ * buffered takes them without suspending, and one that waits is resumed by a callback (no `Deferred`, no queue).
+ */
 interface Subscriber {
-  readonly queue: Queue.Queue<OutFrame>
+  buffer: Array<OutFrame>
   readonly capacity: number
   dropped: number
+  closed: boolean
+  readonly waiters: Array<() => void>
+}
+
+const wake = (sub: Subscriber) => {
+  if (sub.waiters.length === 0) return
+  const waiters = sub.waiters.splice(0, sub.waiters.length)
+  for (const resume of waiters) resume()
+}
+
+/** Resumes when the subscriber has a frame or is closed. */
+const waitFor = (sub: Subscriber): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    const waiter = () => resume(Effect.void)
+    sub.waiters.push(waiter)
+    return Effect.sync(() => {
+      const at = sub.waiters.indexOf(waiter)
+      if (at >= 0) sub.waiters.splice(at, 1)
+    })
+  })
+
+const close = (sub: Subscriber) => {
+  sub.closed = true
+  sub.buffer = []
+  wake(sub)
 }
 
 /** Creates a frame bus. */
-export const make: Effect.Effect<FrameBus> = Effect.gen(function*() {
+export const make: Effect.Effect<FrameBus> = Effect.sync(() => {
   const subscribers = new Set<Subscriber>()
-  const latest = yield* Ref.make<OutFrame | undefined>(undefined)
+  let latest: OutFrame | undefined
   let droppedTotal = 0
   return {
     publish: (frame) =>
-      Effect.forEach(
-        [...subscribers],
-        (sub) => {
-          if (sub.queue.unsafeSize().pipe(Option.getOrElse(() => 0)) >= sub.capacity) {
+      Effect.sync(() => {
+        for (const sub of subscribers) {
+          if (sub.closed) continue
+          // Drop the oldest frame: a slow consumer always gets the newest ones.
+          if (sub.buffer.length >= sub.capacity) {
+            sub.buffer.shift()
             sub.dropped++
             droppedTotal++
           }
-          // `Queue.offer` applies the sliding strategy (drops the oldest); `unsafeOffer` would drop the newest.
-          return Queue.offer(sub.queue, frame).pipe(Effect.catchAllCause(() => Effect.void))
-        },
-        { discard: true }
-      ).pipe(Effect.zipRight(Ref.set(latest, frame))),
-    latest: Ref.get(latest),
+          sub.buffer.push(frame)
+          wake(sub)
+        }
+        latest = frame
+      }),
+    latest: Effect.sync(() => latest),
     subscribe: (capacity) =>
       Effect.gen(function*() {
-        const queue = yield* Queue.sliding<OutFrame>(Math.max(1, capacity))
-        const sub: Subscriber = { queue, capacity: Math.max(1, capacity), dropped: 0 }
-        const held = yield* Ref.get(latest)
-        if (held !== undefined) Queue.unsafeOffer(queue, held)
+        const sub: Subscriber = { buffer: [], capacity: Math.max(1, capacity), dropped: 0, closed: false, waiters: [] }
+        if (latest !== undefined) sub.buffer.push(latest)
         subscribers.add(sub)
-        yield* Effect.addFinalizer(() => Effect.sync(() => subscribers.delete(sub)).pipe(Effect.zipRight(Queue.shutdown(queue))))
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            subscribers.delete(sub)
+            close(sub)
+          })
+        )
+        const take: Effect.Effect<OutFrame> = Effect.suspend(() => {
+          if (sub.buffer.length > 0) return Effect.succeed(sub.buffer.shift()!)
+          if (sub.closed) return Effect.interrupt
+          return Effect.zipRight(waitFor(sub), take)
+        })
+        const takeBatch: Effect.Effect<ReadonlyArray<OutFrame>> = Effect.suspend(() => {
+          if (sub.buffer.length > 0) {
+            const batch = sub.buffer
+            sub.buffer = []
+            return Effect.succeed(batch)
+          }
+          if (sub.closed) return Effect.interrupt
+          return Effect.zipRight(waitFor(sub), takeBatch)
+        })
         return {
-          take: Queue.take(queue),
-          takeAll: Effect.map(Queue.takeAll(queue), (chunk) => [...chunk]),
+          take,
+          takeAll: Effect.sync(() => {
+            const batch = sub.buffer
+            sub.buffer = []
+            return batch
+          }),
+          takeBatch,
           dropped: Effect.sync(() => sub.dropped)
         }
       }),
     dropped: Effect.sync(() => droppedTotal),
-    shutdown: Effect.suspend(() => Effect.forEach(subscribers, (sub) => Queue.shutdown(sub.queue), { discard: true }))
+    shutdown: Effect.sync(() => {
+      for (const sub of subscribers) close(sub)
+    })
   }
 })
