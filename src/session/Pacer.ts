@@ -4,7 +4,7 @@
  * generator is suspended in `push`, which paces it. When the model stops emitting, nothing is released and consumers
  * keep the last frame.
  */
-import { Clock, Effect, Queue, type Scope } from "effect"
+import { Effect, type Scope } from "effect"
 import type { Frame } from "../model/Frame.js"
 import type { OutFrame } from "./FrameBus.js"
 
@@ -67,13 +67,41 @@ const currentTurn = (): object => {
   return turnToken
 }
 
-/** Starts a pacer whose release fiber lives in the current scope. */
+/** Resumes one waiting fiber (a callback of `Effect.async`). */
+type Waiter = () => void
+
+const wakeAll = (waiters: Array<Waiter>) => {
+  if (waiters.length === 0) return
+  for (const resume of waiters.splice(0, waiters.length)) resume()
+}
+
+/** Resumes when `wake` is called on `waiters` (or the fiber is interrupted). */
+const waitOn = (waiters: Array<Waiter>): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    const waiter = () => resume(Effect.void)
+    waiters.push(waiter)
+    return Effect.sync(() => {
+      const at = waiters.indexOf(waiter)
+      if (at >= 0) waiters.splice(at, 1)
+    })
+  })
+
+/**
+ * Starts a pacer whose release fiber lives in the current scope. The blocks waiting between the generator and the
+ * release fiber are a plain bounded array with waiter callbacks on both sides: a push with room and a release with a
+ * block waiting run without suspending, and nothing per frame is allocated beyond the `OutFrame`.
+ */
 export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const queue = yield* Queue.bounded<Block>(options.queueBlocks ?? 2)
+    const clock = yield* Effect.clock
+    const capacity = Math.max(1, options.queueBlocks ?? 2)
+    const blocks: Array<Block> = []
+    const releaseWaiters: Array<Waiter> = []
+    const pushWaiters: Array<Waiter> = []
+    let closed = false
     const minInterval = options.maxFps !== undefined && options.maxFps > 0 ? 1000 / options.maxFps : 0
     const maxInterval = options.maxIntervalMs ?? 1000
-    let lastPushAt = yield* Clock.currentTimeMillis
+    let lastPushAt = clock.unsafeCurrentTimeMillis()
     let pausedAt: number | undefined
     let pausedMs = 0
     let estimate: number | undefined
@@ -95,71 +123,109 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
       return Math.min(maxInterval, Math.max(minInterval, estimate))
     }
 
-    const release = Effect.gen(function*() {
-      let lastAt = Number.NEGATIVE_INFINITY
-      let lastTurn: object | undefined
-      while (true) {
-        const block = yield* Queue.take(queue)
-        // Each frame is due at its block's emit time plus its place in the block: no lag builds up behind the model
-        // (a schedule of its own drifts whenever the estimate is off). After a stall, frames catch up, never closer
-        // together than `catchUp` of an interval.
-        const gap = Math.max(minInterval, block.intervalMs * catchUp)
-        for (let i = 0; i < block.frames.length; i++) {
-          const due = Math.max(block.generatedAt + i * block.intervalMs, lastAt + gap)
-          const now = yield* Clock.currentTimeMillis
-          // Timers have 1 ms granularity: sleeping for less would cost a whole millisecond per frame (a cap of
-          // ~1000 fps for a fast model); such a frame goes now.
-          // A frame due now in the same event-loop turn as the previous one waits for the next turn: a model that
-          // never sleeps would otherwise keep the whole loop (model, pacer, transport) in microtasks and starve socket
-          // I/O and incoming commands. A model that sleeps wakes in a new turn and pays nothing.
-          if (due - now >= 1) yield* Effect.sleep(due - now)
-          else if (currentTurn() === lastTurn) yield* nextTurn
-          const at = yield* Clock.currentTimeMillis
-          yield* options.publish({
-            index: block.firstIndex + i,
-            frame: block.frames[i]!,
-            generatedAt: block.generatedAt,
-            emittedAt: at
-          })
-          emitted++
-          recent.push(at)
-          // Trim only what is older than the 1 s window `fps` counts over (a count-based trim undercounts above 512 fps).
-          if (recent.length > 512 && recent[255]! <= at - 1000) recent.splice(0, 256)
-          lastAt = at
-          lastTurn = currentTurn()
-        }
-      }
-    })
-    // Interruptible even when the session is started inside an uninterruptible region (acquireRelease, a layer).
-    yield* Effect.forkScoped(Effect.interruptible(release))
-    yield* Effect.addFinalizer(() => Queue.shutdown(queue))
+    // The release actor's state: the block being released and the next frame in it.
+    let block: Block | undefined
+    let i = 0
+    let gap = 0
+    let lastAt = Number.NEGATIVE_INFINITY
+    let lastTurn: object | undefined
 
-    return {
-      push: (frames) =>
-        Effect.gen(function*() {
-          const now = yield* Clock.currentTimeMillis
-          const intervalMs = measure(now, frames.length)
-          const firstIndex = nextIndex
-          nextIndex += frames.length
-          yield* Queue.offer(queue, { frames, firstIndex, generatedAt: now, intervalMs })
-          const returnedAt = yield* Clock.currentTimeMillis
+    /** Releases the current frame now. */
+    const releaseNow: Effect.Effect<void> = Effect.suspend(() => {
+      const current = block!
+      const at = clock.unsafeCurrentTimeMillis()
+      const out: OutFrame = { index: current.firstIndex + i, frame: current.frames[i]!, generatedAt: current.generatedAt, emittedAt: at }
+      i++
+      emitted++
+      recent.push(at)
+      // Trim only what is older than the 1 s window `fps` counts over (a count-based trim undercounts above 512 fps).
+      if (recent.length > 512 && recent[255]! <= at - 1000) recent.splice(0, 256)
+      lastAt = at
+      return Effect.map(options.publish(out), () => {
+        lastTurn = currentTurn()
+      })
+    })
+
+    /** One frame: wait for a block if none is being released, wait until the frame is due, release it. */
+    const releaseOne: Effect.Effect<void> = Effect.suspend((): Effect.Effect<void> => {
+      if (block === undefined || i >= block.frames.length) {
+        block = undefined
+        if (blocks.length === 0) return closed ? Effect.interrupt : Effect.zipRight(waitOn(releaseWaiters), releaseOne)
+        block = blocks.shift()!
+        i = 0
+        gap = Math.max(minInterval, block.intervalMs * catchUp)
+        wakeAll(pushWaiters)
+      }
+      // Each frame is due at its block's emit time plus its place in the block: no lag builds up behind the model
+      // (a schedule of its own drifts whenever the estimate is off). After a stall, frames catch up, never closer
+      // together than `catchUp` of an interval.
+      const due = Math.max(block.generatedAt + i * block.intervalMs, lastAt + gap)
+      const wait = due - clock.unsafeCurrentTimeMillis()
+      // Timers have 1 ms granularity: sleeping for less would cost a whole millisecond per frame (a cap of
+      // ~1000 fps for a fast model); such a frame goes now.
+      // A frame due now in the same event-loop turn as the previous one waits for the next turn: a model that
+      // never sleeps would otherwise keep the whole loop (model, pacer, transport) in microtasks and starve socket
+      // I/O and incoming commands. A model that sleeps wakes in a new turn and pays nothing.
+      if (wait >= 1) return Effect.zipRight(Effect.sleep(wait), releaseNow)
+      if (currentTurn() === lastTurn) return Effect.zipRight(nextTurn, releaseNow)
+      return releaseNow
+    })
+
+    // Interruptible even when the session is started inside an uninterruptible region (acquireRelease, a layer).
+    yield* Effect.forkScoped(Effect.interruptible(Effect.forever(releaseOne)))
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        closed = true
+        blocks.length = 0
+        wakeAll(releaseWaiters)
+        wakeAll(pushWaiters)
+      })
+    )
+
+    const push = (frames: ReadonlyArray<Frame>): Effect.Effect<number> =>
+      Effect.suspend(() => {
+        if (closed) return Effect.interrupt
+        const now = clock.unsafeCurrentTimeMillis()
+        const intervalMs = measure(now, frames.length)
+        const firstIndex = nextIndex
+        nextIndex += frames.length
+        const queued: Block = { frames, firstIndex, generatedAt: now, intervalMs }
+        const done = () => {
+          const returnedAt = clock.unsafeCurrentTimeMillis()
           if (pausedAt !== undefined) pausedAt = Math.max(pausedAt, returnedAt)
           lastPushAt = returnedAt
           return firstIndex
-        }),
+        }
+        if (blocks.length < capacity) {
+          blocks.push(queued)
+          wakeAll(releaseWaiters)
+          return Effect.succeed(done())
+        }
+        // Full: the generator waits here (the pacer's back-pressure) until the release fiber starts a block.
+        const offer: Effect.Effect<number> = Effect.suspend(() => {
+          if (closed) return Effect.interrupt
+          if (blocks.length >= capacity) return Effect.zipRight(waitOn(pushWaiters), offer)
+          blocks.push(queued)
+          wakeAll(releaseWaiters)
+          return Effect.sync(done)
+        })
+        return offer
+      })
+
+    return {
+      push,
       nextIndex: Effect.sync(() => nextIndex),
-      pause: Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.sync(() => {
-          if (pausedAt === undefined) pausedAt = now
-        })),
-      resume: Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.sync(() => {
-          if (pausedAt !== undefined) {
-            pausedMs += now - pausedAt
-            pausedAt = undefined
-          }
-        })),
-      fps: Effect.map(Clock.currentTimeMillis, (now) => {
+      pause: Effect.sync(() => {
+        if (pausedAt === undefined) pausedAt = clock.unsafeCurrentTimeMillis()
+      }),
+      resume: Effect.sync(() => {
+        if (pausedAt !== undefined) {
+          pausedMs += clock.unsafeCurrentTimeMillis() - pausedAt
+          pausedAt = undefined
+        }
+      }),
+      fps: Effect.sync(() => {
+        const now = clock.unsafeCurrentTimeMillis()
         let count = 0
         for (let i = recent.length - 1; i >= 0 && recent[i]! > now - 1000; i--) count++
         return count
