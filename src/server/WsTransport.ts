@@ -11,6 +11,7 @@ import * as CommandError from "../session/CommandError.js"
 import * as EndReason from "../session/EndReason.js"
 import * as Reactor from "../session/Reactor.js"
 import type * as FrameBus from "../session/FrameBus.js"
+import type * as Mailbox from "../session/Mailbox.js"
 import type * as Session from "../session/Session.js"
 import * as Envelope from "./Envelope.js"
 import * as FrameCodec from "./FrameCodec.js"
@@ -41,10 +42,16 @@ const OPEN = 1
 /** A socket adopted by the transport: its listeners are attached at once so no early message is lost. */
 export interface Adopted {
   readonly ws: WebSocket
-  readonly inbox: Queue.Queue<Inbound>
+  readonly inbox: Inbox
   readonly closed: Deferred.Deferred<void>
   /** When the last message arrived (epoch ms): liveness. */
   lastSeen: number
+}
+
+/** Messages received and not yet handled, and the inbox fiber's wake-up callback while it waits for one. */
+export interface Inbox {
+  readonly items: Array<Inbound>
+  waiter: (() => void) | undefined
 }
 
 /** Pauses reading a socket whose inbox holds this many messages, resumes below `resumeAt` (bounded memory). */
@@ -55,7 +62,7 @@ const tcp = (ws: WebSocket) => (ws as unknown as { _socket?: { pause(): void; re
 
 /** Takes over a freshly upgraded socket synchronously: listeners first, then the transport can start. */
 export const adopt = (ws: WebSocket, maxMessageBytes: number): Adopted => {
-  const inbox = Effect.runSync(Queue.unbounded<Inbound>())
+  const inbox: Inbox = { items: [], waiter: undefined }
   const closed = Effect.runSync(Deferred.make<void>())
   const adopted: Adopted = { ws, inbox, closed, lastSeen: Date.now() }
   ws.on("message", (data, isBinary) => {
@@ -66,8 +73,13 @@ export const adopt = (ws: WebSocket, maxMessageBytes: number): Adopted => {
       : size > maxMessageBytes
       ? { _tag: "TooLarge", size }
       : { _tag: "Text", text: (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString("utf8") }
-    Queue.unsafeOffer(inbox, item)
-    if (inbox.unsafeSize().pipe((o) => (o._tag === "Some" ? o.value : 0)) >= pauseAt) tcp(ws)?.pause()
+    inbox.items.push(item)
+    const waiter = inbox.waiter
+    if (waiter !== undefined) {
+      inbox.waiter = undefined
+      waiter()
+    }
+    if (inbox.items.length >= pauseAt) tcp(ws)?.pause()
   })
   ws.on("ping", () => {
     adopted.lastSeen = Date.now()
@@ -103,21 +115,20 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
     let skipped = 0
     let late = 0
 
-    const close = (code: number, reason: string) =>
-      Effect.sync(() => {
-        if (ws.readyState === OPEN || ws.readyState === 0) ws.close(code, reason)
-      })
+    const closeNow = (code: number, reason: string) => {
+      if (ws.readyState === OPEN || ws.readyState === 0) ws.close(code, reason)
+    }
+    const close = (code: number, reason: string) => Effect.sync(() => closeNow(code, reason))
 
     /** Sends a text message; a client that lets text pile up (it never reads) is disconnected. */
-    const sendText = (text: string) =>
-      Effect.suspend(() => {
-        if (ws.readyState !== OPEN) return Effect.void
-        if (ws.bufferedAmount > config.maxBufferedTextBytes) {
-          return close(CloseCode.tooSlow, "client too slow: it does not read its messages")
-        }
-        ws.send(text)
-        return Effect.void
-      })
+    const sendTextNow = (text: string) => {
+      if (ws.readyState !== OPEN) return
+      if (ws.bufferedAmount > config.maxBufferedTextBytes) {
+        return closeNow(CloseCode.tooSlow, "client too slow: it does not read its messages")
+      }
+      ws.send(text)
+    }
+    const sendText = (text: string) => Effect.sync(() => sendTextNow(text))
     const sendRuntime = (type: string, data: unknown) => sendText(Envelope.runtime(type, data))
     const sendError = (error: Envelope.WireError | Record<string, unknown>) => sendText(Envelope.error(error))
 
@@ -160,28 +171,43 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
             case "Stop":
               return Effect.asVoid(session.stop(EndReason.Stopped({ by: "client" })))
             case "Command": {
+              // The answer goes out from the mailbox actor the moment the command is settled (no hop back to this
+              // fiber first); this fiber still waits for it, so whatever the client sent next is answered after it.
               const id = message.id
-              return session.submit({ type: message.type, data: message.data, id }).pipe(
-                Effect.matchEffect({
-                  onSuccess: (ack) =>
-                    id === undefined ? Effect.void : sendRuntime("commandAck", { id, command: ack.command, frame: ack.frame }),
-                  onFailure: (error) =>
-                    sendError({ ...CommandError.toWire(error), ...(id !== undefined ? { id } : {}), command: message.type })
-                })
-              )
+              const answer = (exit: Exit.Exit<Mailbox.Ack, CommandError.CommandError>) => {
+                if (Exit.isSuccess(exit)) {
+                  if (id !== undefined) {
+                    sendTextNow(Envelope.runtime("commandAck", { id, command: exit.value.command, frame: exit.value.frame }))
+                  }
+                } else if (exit.cause._tag === "Fail") {
+                  sendTextNow(Envelope.error({
+                    ...CommandError.toWire(exit.cause.error),
+                    ...(id !== undefined ? { id } : {}),
+                    command: message.type
+                  }))
+                }
+              }
+              return Effect.ignore(session.submit({ type: message.type, data: message.data, id }, answer))
             }
           }
         }
       }
     }
-    yield* Effect.forkScoped(Effect.forever(
-      Effect.gen(function*() {
-        const item = yield* Queue.take(socket.inbox)
-        const tcpSocket = tcp(ws)
-        if (tcpSocket?.isPaused() && (yield* Queue.size(socket.inbox)) < resumeAt) tcpSocket.resume()
-        yield* handle(item)
+    const { inbox } = socket
+    const waitForMessage = Effect.async<void>((resume) => {
+      inbox.waiter = () => resume(Effect.void)
+      return Effect.sync(() => {
+        inbox.waiter = undefined
       })
-    ))
+    })
+    const nextMessage: Effect.Effect<Inbound> = Effect.suspend(() => {
+      const item = inbox.items.shift()
+      if (item === undefined) return Effect.zipRight(waitForMessage, nextMessage)
+      const tcpSocket = tcp(ws)
+      if (tcpSocket?.isPaused() && inbox.items.length < resumeAt) tcpSocket.resume()
+      return Effect.succeed(item)
+    })
+    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(nextMessage, handle)))
 
     // Frames: a 2-frame drop-oldest subscription, and skipping while the socket's send buffer is over its limit.
     // The sender wakes once per batch (whatever was buffered when it woke) and, for RGB, encodes and writes the whole

@@ -4,7 +4,7 @@
  * sender a specific error and never ends the session.
  */
 import type { Rpc, RpcGroup } from "@effect/rpc"
-import { Cause, Deferred, Effect, Either, Exit, Queue, Schema, type Scope } from "effect"
+import { Cause, Effect, Either, Exit, Schema, type Scope } from "effect"
 import type * as Command from "../model/Command.js"
 import { formatIssues } from "../model/Model.js"
 import * as CommandError from "./CommandError.js"
@@ -29,8 +29,15 @@ export interface Ack {
 
 /** The mailbox of one session. */
 export interface Mailbox {
-  /** Queues a command and waits until it is applied or rejected. Suspends while the mailbox is full. */
-  readonly submit: (incoming: Incoming) => Effect.Effect<Ack, CommandError.CommandError>
+  /**
+   * Queues a command and waits until it is applied or rejected. Suspends while the mailbox is full. `onSettled`, if
+   * given, is called synchronously with the outcome as soon as it is known, by the fiber that settles it (the actor,
+   * right after the handler ran): a transport can answer from there without waiting for the submitter to resume.
+   */
+  readonly submit: (
+    incoming: Incoming,
+    onSettled?: (exit: Exit.Exit<Ack, CommandError.CommandError>) => void
+  ) => Effect.Effect<Ack, CommandError.CommandError>
   /** Commands applied so far, and commands rejected so far. */
   readonly counts: Effect.Effect<{ readonly applied: number; readonly rejected: number }>
 }
@@ -52,10 +59,31 @@ export interface Options {
 interface Item {
   readonly incoming: Incoming
   readonly receivedAt: number
-  readonly reply: Deferred.Deferred<Ack, CommandError.CommandError>
+  /** Settles the command once: calls the submitter's `onSettled` and resumes it. */
+  readonly reply: (exit: Exit.Exit<Ack, CommandError.CommandError>) => void
 }
 
-const closed = new CommandError.SessionClosed({ message: "the session has ended; the command was not applied" })
+type Waiter = () => void
+
+const wakeAll = (waiters: Array<Waiter>) => {
+  if (waiters.length === 0) return
+  for (const resume of waiters.splice(0, waiters.length)) resume()
+}
+
+/** Resumes when the waiters are woken (or the fiber is interrupted). */
+const waitOn = (waiters: Array<Waiter>): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    const waiter = () => resume(Effect.void)
+    waiters.push(waiter)
+    return Effect.sync(() => {
+      const at = waiters.indexOf(waiter)
+      if (at >= 0) waiters.splice(at, 1)
+    })
+  })
+
+const closedExit = (error: CommandError.CommandError) => Exit.fail(error)
+
+const closedError = new CommandError.SessionClosed({ message: "the session has ended; the command was not applied" })
 
 const causeMessage = (cause: Cause.Cause<unknown>): string => {
   const error = Cause.squash(cause)
@@ -101,10 +129,18 @@ export const decode = (
   )
 }
 
-/** Starts a mailbox whose actor fiber lives in the current scope. */
+/**
+ * Starts a mailbox whose actor fiber lives in the current scope. The queue is a bounded array with waiter callbacks:
+ * a submit with room and an actor with commands waiting run without suspending, and a command's reply is a callback
+ * (no `Deferred`, no queue internals per command).
+ */
 export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const queue = yield* Queue.bounded<Item>(options.capacity ?? 256)
+    const capacity = Math.max(1, options.capacity ?? 256)
+    const items: Array<Item> = []
+    const actorWaiters: Array<Waiter> = []
+    const submitWaiters: Array<Waiter> = []
+    let closed = false
     let applied = 0
     let rejected = 0
 
@@ -119,7 +155,7 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
         }
         const exit = yield* options.provide(Effect.suspend(() => handler(payload))).pipe(Effect.exit)
         if (Exit.isFailure(exit)) {
-          if (Cause.isInterruptedOnly(exit.cause)) return yield* closed
+          if (Cause.isInterruptedOnly(exit.cause)) return yield* closedError
           yield* Effect.logWarning(`command "${rpc._tag}" failed`, exit.cause)
           return yield* new CommandError.HandlerFailed({
             command: rpc._tag,
@@ -130,41 +166,79 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
         return { command: rpc._tag, id: item.incoming.id, frame, receivedAt: item.receivedAt }
       })
 
-    const actor = Effect.forever(
-      Effect.gen(function*() {
-        const item = yield* Queue.take(queue)
-        const exit = yield* apply(item).pipe(Effect.exit, Effect.onInterrupt(() => Deferred.fail(item.reply, closed)))
-        if (Exit.isSuccess(exit)) {
-          applied++
-          if (options.onApplied) yield* options.onApplied(exit.value)
-        } else rejected++
-        yield* Deferred.complete(item.reply, exit)
-      })
-    )
+    // The actor: one command at a time, strictly in arrival order.
+    const actor = Effect.forever(Effect.suspend((): Effect.Effect<void> => {
+      if (items.length === 0) return closed ? Effect.interrupt : waitOn(actorWaiters)
+      const item = items.shift()!
+      wakeAll(submitWaiters)
+      return apply(item).pipe(
+        Effect.exit,
+        Effect.onInterrupt(() => Effect.sync(() => item.reply(closedExit(closedError)))),
+        Effect.flatMap((exit) => {
+          if (Exit.isSuccess(exit)) {
+            applied++
+            if (options.onApplied) return Effect.map(options.onApplied(exit.value), () => item.reply(exit))
+          } else rejected++
+          item.reply(exit)
+          return Effect.void
+        })
+      )
+    }))
     // Interruptible even when the session is started inside an uninterruptible region (acquireRelease, a layer).
     yield* Effect.forkScoped(Effect.interruptible(actor))
     yield* Effect.addFinalizer(() =>
-      Effect.gen(function*() {
-        const pending = yield* Queue.takeAll(queue)
-        yield* Queue.shutdown(queue)
-        for (const item of pending) yield* Deferred.fail(item.reply, closed)
+      Effect.sync(() => {
+        closed = true
+        const pending = items.splice(0, items.length)
+        for (const item of pending) item.reply(closedExit(closedError))
+        wakeAll(actorWaiters)
+        wakeAll(submitWaiters)
       })
     )
 
+    const settle = (
+      onSettled: ((exit: Exit.Exit<Ack, CommandError.CommandError>) => void) | undefined,
+      exit: Exit.Exit<Ack, CommandError.CommandError>
+    ) => {
+      if (onSettled === undefined) return
+      try {
+        onSettled(exit)
+      } catch {
+        // The submitter's callback must not take the actor down.
+      }
+    }
+
+    /** Queues the command once there is room, then waits for its reply. */
+    const enqueue = (
+      incoming: Incoming,
+      receivedAt: number,
+      onSettled: ((exit: Exit.Exit<Ack, CommandError.CommandError>) => void) | undefined
+    ): Effect.Effect<Ack, CommandError.CommandError> =>
+      Effect.suspend(() => {
+        if (closed) {
+          settle(onSettled, closedExit(closedError))
+          return closedError
+        }
+        if (items.length >= capacity) return Effect.zipRight(waitOn(submitWaiters), enqueue(incoming, receivedAt, onSettled))
+        // A submitter interrupted while it waits leaves its command queued: it is still applied, in order.
+        return Effect.async<Ack, CommandError.CommandError>((resume) => {
+          let settled = false
+          items.push({
+            incoming,
+            receivedAt,
+            reply: (exit) => {
+              if (settled) return
+              settled = true
+              settle(onSettled, exit)
+              resume(exit)
+            }
+          })
+          wakeAll(actorWaiters)
+        })
+      })
+
     return {
-      submit: (incoming) =>
-        Effect.gen(function*() {
-          if (yield* Queue.isShutdown(queue)) return yield* closed
-          const reply = yield* Deferred.make<Ack, CommandError.CommandError>()
-          const receivedAt = Date.now()
-          const offered = yield* Queue.offer(queue, { incoming, receivedAt, reply }).pipe(
-            Effect.catchAllCause(() => Effect.succeed(false))
-          )
-          if (!offered) return yield* closed
-          return yield* Deferred.await(reply).pipe(
-            Effect.onInterrupt(() => Effect.void)
-          )
-        }),
+      submit: (incoming, onSettled) => Effect.suspend(() => enqueue(incoming, Date.now(), onSettled)),
       counts: Effect.sync(() => ({ applied, rejected }))
     }
   })
