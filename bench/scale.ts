@@ -107,7 +107,9 @@ export const benchmark: Benchmark = {
   run: async (config) => {
     const notes: Array<string> = []
     const rows: Array<Table.Row> = []
-    const counts = pick(config, [50, 200, 500], [5])
+    // BENCH_SCALE_N=200 (or 50,500) runs only those loads; BENCH_SCALE_IDLE=0 skips the idle-memory measurement.
+    const onlyN = process.env.BENCH_SCALE_N?.split(",").map(Number).filter((n) => Number.isInteger(n) && n > 0)
+    const counts = onlyN !== undefined && onlyN.length > 0 ? onlyN : pick(config, [50, 200, 500], [5])
     for (const n of counts) {
       config.log(`  scale: ${n} sessions`)
       const bare = await attempt(`bare, ${n} sessions`, notes, () => loaded("bare", n, config))
@@ -131,9 +133,10 @@ export const benchmark: Benchmark = {
       )
     }
     const idleN = pick(config, 500, 10)
-    config.log(`  scale: ${idleN} idle sessions`)
-    const bareIdle = await attempt("bare, idle", notes, () => idle("bare", idleN, config))
-    const runtimeIdle = await attempt("runtime, idle", notes, () => idle("runtime", idleN, config))
+    const skipIdle = process.env.BENCH_SCALE_IDLE === "0"
+    if (!skipIdle) config.log(`  scale: ${idleN} idle sessions`)
+    const bareIdle = skipIdle ? undefined : await attempt("bare, idle", notes, () => idle("bare", idleN, config))
+    const runtimeIdle = skipIdle ? undefined : await attempt("runtime, idle", notes, () => idle("runtime", idleN, config))
     rows.push(
       Table.valueTarget({
         metric: `idle: RSS per session (N=${idleN})`,
