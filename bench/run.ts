@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url"
 import { benchmark as commandToFrame } from "./command-to-frame.js"
 import { benchmark as encoding } from "./encoding.js"
 import type { Benchmark, Config } from "./lib/Harness.js"
+import { shippedNodeArgs } from "./lib/Child.js"
 import * as Machine from "./lib/Machine.js"
 import * as Table from "./lib/Table.js"
 import { benchmark as pacing } from "./pacing.js"
@@ -45,6 +46,8 @@ const main = async () => {
   console.log("")
   console.log(Machine.format(machine))
   console.log(`started: ${started.toISOString()}`)
+  const serverNodeArgs = [...shippedNodeArgs, ...(process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")]
+  console.log(`server node flags (runtime and bare alike): ${serverNodeArgs.join(" ") || "none"}`)
   const tables: Array<Table.Table & { readonly seconds: number }> = []
   let failures = 0
   for (const bench of selected) {
@@ -73,6 +76,7 @@ const main = async () => {
     startedAt: started.toISOString(),
     seconds,
     machine,
+    serverNodeArgs,
     benchmarks: tables.map((table) => ({
       name: table.name,
       title: table.title,

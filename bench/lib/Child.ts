@@ -4,6 +4,7 @@
  * `BENCH_SERVER_NODE_ARGS`, e.g. `--cpu-prof --cpu-prof-dir=bench/results/prof`.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import type { Listening } from "../servers/Job.js"
@@ -23,13 +24,25 @@ export interface Child {
 
 const benchDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 
+/**
+ * The Node flags the runtime ships with, read from the shebang of `bin/reactor.mjs` (`#!/usr/bin/env -S node ...`):
+ * the runtime server runs as it would in production, and the bare server gets the same flags so the comparison stays
+ * fair. `BENCH_SHIPPED_NODE_ARGS=0` leaves them out (Node's defaults for both).
+ */
+export const shippedNodeArgs: ReadonlyArray<string> = (() => {
+  if (process.env.BENCH_SHIPPED_NODE_ARGS === "0") return []
+  const first = readFileSync(path.join(path.dirname(benchDir), "bin", "reactor.mjs"), "utf8").split("\n")[0] ?? ""
+  const match = /^#!\/usr\/bin\/env -S node(.*)$/.exec(first)
+  return match ? match[1]!.split(" ").filter((arg) => arg !== "") : []
+})()
+
 /** Starts `bench/servers/<script>` with a job and waits until it listens (30 s at most). */
 export const start = (script: string, job: unknown): Promise<Child> =>
   new Promise((resolve, reject) => {
     const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "")
     const child: ChildProcess = spawn(
       process.execPath,
-      ["--expose-gc", ...nodeArgs, "--import", "tsx", path.join(benchDir, "servers", script), JSON.stringify(job)],
+      ["--expose-gc", ...shippedNodeArgs, ...nodeArgs, "--import", "tsx", path.join(benchDir, "servers", script), JSON.stringify(job)],
       { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NODE_ENV: "production" } }
     )
     const tail: Array<string> = []
