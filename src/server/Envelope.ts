@@ -64,6 +64,25 @@ const invalid = (error: ParseResult.ParseError, what: string) => {
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
+/**
+ * The common case, checked by hand: an application command `{scope: "application", data: {type, data?, id?}}` that
+ * is valid. Anything else (`undefined`) goes through the schemas, which also word every error. The result is the
+ * one the schemas give; this only skips their allocations on the hot path (one decode per command).
+ */
+const decodeCommandFast = (value: unknown): ClientMessage | undefined => {
+  if (!isRecord(value) || value.scope !== "application") return undefined
+  const inner = value.data
+  if (!isRecord(inner)) return undefined
+  const type = inner.type
+  if (typeof type !== "string" || type.length < 1 || type.length > 256) return undefined
+  const hasId = "id" in inner
+  const id = inner.id
+  if (hasId && typeof id !== "string" && typeof id !== "number") return undefined
+  return hasId
+    ? { _tag: "Command", type, data: inner.data, id: id as string | number }
+    : { _tag: "Command", type, data: inner.data }
+}
+
 /** Runtime message types a client may send. */
 export const runtimeTypes = ["ping", "requestCapabilities", "stop"] as const
 
@@ -72,6 +91,8 @@ export const runtimeTypes = ["ping", "requestCapabilities", "stop"] as const
  * as an application message, either enveloped (`{data: {type, ...}}`) or bare (`{type, data, id}`).
  */
 export const decodeValue = (value: unknown): Either.Either<ClientMessage, WireError> => {
+  const fast = decodeCommandFast(value)
+  if (fast !== undefined) return Either.right(fast)
   if (!isRecord(value)) {
     return Either.left(
       wireError("invalid_envelope", "a message must be a JSON object {scope, data: {type, data, id?}}")
