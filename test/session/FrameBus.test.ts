@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Exit, Fiber } from "effect"
 import * as Frame from "../../src/model/Frame.js"
 import * as FrameBus from "../../src/session/FrameBus.js"
 
@@ -37,5 +37,23 @@ describe("FrameBus", () => {
       for (let i = 0; i < 5; i++) yield* bus.publish(out(i))
       expect(yield* bus.dropped).toBe(3)
       expect((yield* kept.takeAll).map((f) => f.index)).toEqual([3, 4])
+    }).pipe(Effect.scoped))
+  it.effect("takeBatch waits for a frame, then takes everything buffered; shutdown interrupts a waiting take", () =>
+    Effect.gen(function*() {
+      const bus = yield* FrameBus.make
+      const sub = yield* bus.subscribe(4)
+      const waiting = yield* Effect.fork(sub.takeBatch)
+      yield* Effect.yieldNow()
+      for (let i = 0; i < 3; i++) yield* bus.publish(out(i))
+      // The waiter resumes after the publisher's synchronous run: it gets all three, oldest first.
+      expect((yield* Fiber.join(waiting)).map((f) => f.index)).toEqual([0, 1, 2])
+      for (let i = 3; i < 9; i++) yield* bus.publish(out(i))
+      expect((yield* sub.takeBatch).map((f) => f.index)).toEqual([5, 6, 7, 8])
+      expect(yield* sub.dropped).toBe(2)
+      const blocked = yield* Effect.fork(sub.take)
+      yield* Effect.yieldNow()
+      yield* bus.shutdown
+      const exit = yield* Fiber.await(blocked)
+      expect(Exit.isInterrupted(exit)).toBe(true)
     }).pipe(Effect.scoped))
 })

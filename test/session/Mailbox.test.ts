@@ -120,4 +120,21 @@ describe("Mailbox", () => {
       const error = yield* rejection(mailbox, { type: "reset" })
       expect(error).toMatchObject({ _tag: "SessionClosed", code: "session_closed" })
     }))
+  it.effect("onSettled sees each outcome, from the actor, before submit returns; a closed mailbox settles too", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const { mailbox } = yield* Scope.extend(make, scope)
+      const seen: Array<string> = []
+      const note = (label: string) => (exit: Exit.Exit<Mailbox.Ack, unknown>) =>
+        seen.push(`${label} ${Exit.isSuccess(exit) ? `ack ${exit.value.command}` : "rejected"}`)
+      const ack = yield* mailbox.submit({ type: "set_speed", data: { speed: 1 }, id: 1 }, note("a"))
+      expect(ack.command).toBe("set_speed")
+      expect(seen).toEqual(["a ack set_speed"])
+      yield* Effect.flip(mailbox.submit({ type: "nope" }, note("b")))
+      expect(seen).toEqual(["a ack set_speed", "b rejected"])
+      yield* Scope.close(scope, Exit.void)
+      const error = yield* Effect.flip(mailbox.submit({ type: "reset" }, note("c")))
+      expect(error._tag).toBe("SessionClosed")
+      expect(seen.at(-1)).toBe("c rejected")
+    }))
 })
