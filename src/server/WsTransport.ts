@@ -210,8 +210,9 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
     yield* Effect.forkScoped(Effect.forever(Effect.flatMap(nextMessage, handle)))
 
     // Frames: a 2-frame drop-oldest subscription, and skipping while the socket's send buffer is over its limit.
-    // The sender wakes once per batch (whatever was buffered when it woke) and, for RGB, encodes and writes the whole
-    // batch synchronously: no per-frame effect, no per-frame `Deferred`.
+    // RGB needs no asynchronous work, so each frame is written to the socket right where the pacer publishes it
+    // (no fiber wake-up per frame; a frame held from before is sent first). JPEG is encoded off the main thread by
+    // a sender fiber that wakes once per batch (whatever was buffered when it woke).
     const frames = yield* session.frames(2)
     const sendOne = (out: FrameBus.OutFrame, bytes: Uint8Array) => {
       if (ws.readyState !== OPEN) return
@@ -219,24 +220,24 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
       ws.send(bytes)
       sent++
     }
-    const sendBatch = (batch: ReadonlyArray<FrameBus.OutFrame>): Effect.Effect<void> => {
-      if (options.format === "rgb") {
-        return Effect.sync(() => {
-          for (const out of batch) {
-            if (ws.bufferedAmount > config.maxBufferedBytes) skipped++
-            else sendOne(out, FrameCodec.encodeRgb(out))
-          }
-        })
-      }
-      return Effect.forEach(batch, (out) => {
-        if (ws.bufferedAmount > config.maxBufferedBytes) {
-          skipped++
-          return Effect.void
-        }
-        return Effect.map(FrameCodec.encode(out, options.format, options.quality), (bytes) => sendOne(out, bytes))
-      }, { discard: true })
+    const sendRgb = (out: FrameBus.OutFrame) => {
+      if (ws.bufferedAmount > config.maxBufferedBytes) skipped++
+      else sendOne(out, FrameCodec.encodeRgb(out))
     }
-    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(frames.takeBatch, sendBatch)))
+    if (options.format === "rgb") {
+      for (const out of yield* frames.takeAll) sendRgb(out)
+      yield* frames.deliverTo(sendRgb)
+    } else {
+      const sendBatch = (batch: ReadonlyArray<FrameBus.OutFrame>): Effect.Effect<void> =>
+        Effect.forEach(batch, (out) => {
+          if (ws.bufferedAmount > config.maxBufferedBytes) {
+            skipped++
+            return Effect.void
+          }
+          return Effect.map(FrameCodec.encode(out, options.format, options.quality), (bytes) => sendOne(out, bytes))
+        }, { discard: true })
+      yield* Effect.forkScoped(Effect.forever(Effect.flatMap(frames.takeBatch, sendBatch)))
+    }
 
     // The model's messages, in scope application.
     const messages = yield* session.messages

@@ -27,6 +27,13 @@ export interface Subscription {
   readonly takeBatch: Effect.Effect<ReadonlyArray<OutFrame>>
   /** Frames this consumer missed because it was too slow. */
   readonly dropped: Effect.Effect<number>
+  /**
+   * Hands every frame published from now on to `deliver`, synchronously, in the publisher's fiber, instead of
+   * buffering it (what is buffered now stays for `take`). For a consumer whose handling is itself synchronous and
+   * cheap (writing a message to a socket): it saves a fiber wake-up per frame, and such a consumer is never behind,
+   * so it drops nothing. `deliver` must not throw (what it throws is swallowed).
+   */
+  readonly deliverTo: (deliver: (frame: OutFrame) => void) => Effect.Effect<void>
 }
 
 /** The fan-out point. */
@@ -52,6 +59,7 @@ interface Subscriber {
   dropped: number
   closed: boolean
   readonly waiters: Array<() => void>
+  deliver: ((frame: OutFrame) => void) | undefined
 }
 
 const wake = (sub: Subscriber) => {
@@ -87,6 +95,14 @@ export const make: Effect.Effect<FrameBus> = Effect.sync(() => {
       Effect.sync(() => {
         for (const sub of subscribers) {
           if (sub.closed) continue
+          if (sub.deliver !== undefined) {
+            try {
+              sub.deliver(frame)
+            } catch {
+              // A consumer's failure is its own; the other consumers and the publisher go on.
+            }
+            continue
+          }
           // Drop the oldest frame: a slow consumer always gets the newest ones.
           if (sub.buffer.length >= sub.capacity) {
             sub.buffer.shift()
@@ -101,7 +117,7 @@ export const make: Effect.Effect<FrameBus> = Effect.sync(() => {
     latest: Effect.sync(() => latest),
     subscribe: (capacity) =>
       Effect.gen(function*() {
-        const sub: Subscriber = { buffer: [], capacity: Math.max(1, capacity), dropped: 0, closed: false, waiters: [] }
+        const sub: Subscriber = { buffer: [], capacity: Math.max(1, capacity), dropped: 0, closed: false, waiters: [], deliver: undefined }
         if (latest !== undefined) sub.buffer.push(latest)
         subscribers.add(sub)
         yield* Effect.addFinalizer(() =>
@@ -132,7 +148,11 @@ export const make: Effect.Effect<FrameBus> = Effect.sync(() => {
             return batch
           }),
           takeBatch,
-          dropped: Effect.sync(() => sub.dropped)
+          dropped: Effect.sync(() => sub.dropped),
+          deliverTo: (deliver) =>
+            Effect.sync(() => {
+              if (!sub.closed) sub.deliver = deliver
+            })
         }
       }),
     dropped: Effect.sync(() => droppedTotal),
