@@ -8,6 +8,7 @@ import { Cause, Effect, Either, Exit, Schema, type Scope } from "effect"
 import type * as Command from "../model/Command.js"
 import { formatIssues } from "../model/Model.js"
 import * as CommandError from "./CommandError.js"
+import * as Waiters from "./Waiters.js"
 
 /** A command as a client sent it, not yet validated. */
 export interface Incoming {
@@ -62,24 +63,6 @@ interface Item {
   /** Settles the command once: calls the submitter's `onSettled` and resumes it. */
   readonly reply: (exit: Exit.Exit<Ack, CommandError.CommandError>) => void
 }
-
-type Waiter = () => void
-
-const wakeAll = (waiters: Array<Waiter>) => {
-  if (waiters.length === 0) return
-  for (const resume of waiters.splice(0, waiters.length)) resume()
-}
-
-/** Resumes when the waiters are woken (or the fiber is interrupted). */
-const waitOn = (waiters: Array<Waiter>): Effect.Effect<void> =>
-  Effect.async<void>((resume) => {
-    const waiter = () => resume(Effect.void)
-    waiters.push(waiter)
-    return Effect.sync(() => {
-      const at = waiters.indexOf(waiter)
-      if (at >= 0) waiters.splice(at, 1)
-    })
-  })
 
 const closedExit = (error: CommandError.CommandError) => Exit.fail(error)
 
@@ -138,8 +121,8 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
   Effect.gen(function*() {
     const capacity = Math.max(1, options.capacity ?? 256)
     const items: Array<Item> = []
-    const actorWaiters: Array<Waiter> = []
-    const submitWaiters: Array<Waiter> = []
+    const actorWaiters: Waiters.Waiters = Waiters.make()
+    const submitWaiters: Waiters.Waiters = Waiters.make()
     let closed = false
     let applied = 0
     let rejected = 0
@@ -168,9 +151,9 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
 
     // The actor: one command at a time, strictly in arrival order.
     const actor = Effect.forever(Effect.suspend((): Effect.Effect<void> => {
-      if (items.length === 0) return closed ? Effect.interrupt : waitOn(actorWaiters)
+      if (items.length === 0) return closed ? Effect.interrupt : Waiters.wait(actorWaiters)
       const item = items.shift()!
-      wakeAll(submitWaiters)
+      Waiters.wakeAll(submitWaiters)
       return apply(item).pipe(
         Effect.exit,
         Effect.onInterrupt(() => Effect.sync(() => item.reply(closedExit(closedError)))),
@@ -191,8 +174,8 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
         closed = true
         const pending = items.splice(0, items.length)
         for (const item of pending) item.reply(closedExit(closedError))
-        wakeAll(actorWaiters)
-        wakeAll(submitWaiters)
+        Waiters.wakeAll(actorWaiters)
+        Waiters.wakeAll(submitWaiters)
       })
     )
 
@@ -219,7 +202,7 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
           settle(onSettled, closedExit(closedError))
           return closedError
         }
-        if (items.length >= capacity) return Effect.zipRight(waitOn(submitWaiters), enqueue(incoming, receivedAt, onSettled))
+        if (items.length >= capacity) return Effect.zipRight(Waiters.wait(submitWaiters), enqueue(incoming, receivedAt, onSettled))
         // A submitter interrupted while it waits leaves its command queued: it is still applied, in order.
         return Effect.async<Ack, CommandError.CommandError>((resume) => {
           let settled = false
@@ -233,7 +216,7 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
               resume(exit)
             }
           })
-          wakeAll(actorWaiters)
+          Waiters.wakeAll(actorWaiters)
         })
       })
 

@@ -7,6 +7,7 @@
 import { Effect, type Scope } from "effect"
 import type { Frame } from "../model/Frame.js"
 import type { OutFrame } from "./FrameBus.js"
+import * as Waiters from "./Waiters.js"
 
 /** Options of a pacer. */
 export interface Options {
@@ -67,25 +68,6 @@ const currentTurn = (): object => {
   return turnToken
 }
 
-/** Resumes one waiting fiber (a callback of `Effect.async`). */
-type Waiter = () => void
-
-const wakeAll = (waiters: Array<Waiter>) => {
-  if (waiters.length === 0) return
-  for (const resume of waiters.splice(0, waiters.length)) resume()
-}
-
-/** Resumes when `wake` is called on `waiters` (or the fiber is interrupted). */
-const waitOn = (waiters: Array<Waiter>): Effect.Effect<void> =>
-  Effect.async<void>((resume) => {
-    const waiter = () => resume(Effect.void)
-    waiters.push(waiter)
-    return Effect.sync(() => {
-      const at = waiters.indexOf(waiter)
-      if (at >= 0) waiters.splice(at, 1)
-    })
-  })
-
 /**
  * Starts a pacer whose release fiber lives in the current scope. The blocks waiting between the generator and the
  * release fiber are a plain bounded array with waiter callbacks on both sides: a push with room and a release with a
@@ -96,8 +78,8 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
     const clock = yield* Effect.clock
     const capacity = Math.max(1, options.queueBlocks ?? 2)
     const blocks: Array<Block> = []
-    const releaseWaiters: Array<Waiter> = []
-    const pushWaiters: Array<Waiter> = []
+    const releaseWaiters: Waiters.Waiters = Waiters.make()
+    const pushWaiters: Waiters.Waiters = Waiters.make()
     let closed = false
     const minInterval = options.maxFps !== undefined && options.maxFps > 0 ? 1000 / options.maxFps : 0
     const maxInterval = options.maxIntervalMs ?? 1000
@@ -150,11 +132,11 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
     const releaseOne: Effect.Effect<void> = Effect.suspend((): Effect.Effect<void> => {
       if (block === undefined || i >= block.frames.length) {
         block = undefined
-        if (blocks.length === 0) return closed ? Effect.interrupt : Effect.zipRight(waitOn(releaseWaiters), releaseOne)
+        if (blocks.length === 0) return closed ? Effect.interrupt : Effect.zipRight(Waiters.wait(releaseWaiters), releaseOne)
         block = blocks.shift()!
         i = 0
         gap = Math.max(minInterval, block.intervalMs * catchUp)
-        wakeAll(pushWaiters)
+        Waiters.wakeAll(pushWaiters)
       }
       // Each frame is due at its block's emit time plus its place in the block: no lag builds up behind the model
       // (a schedule of its own drifts whenever the estimate is off). After a stall, frames catch up, never closer
@@ -177,8 +159,8 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
       Effect.sync(() => {
         closed = true
         blocks.length = 0
-        wakeAll(releaseWaiters)
-        wakeAll(pushWaiters)
+        Waiters.wakeAll(releaseWaiters)
+        Waiters.wakeAll(pushWaiters)
       })
     )
 
@@ -198,15 +180,15 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
         }
         if (blocks.length < capacity) {
           blocks.push(queued)
-          wakeAll(releaseWaiters)
+          Waiters.wakeAll(releaseWaiters)
           return Effect.succeed(done())
         }
         // Full: the generator waits here (the pacer's back-pressure) until the release fiber starts a block.
         const offer: Effect.Effect<number> = Effect.suspend(() => {
           if (closed) return Effect.interrupt
-          if (blocks.length >= capacity) return Effect.zipRight(waitOn(pushWaiters), offer)
+          if (blocks.length >= capacity) return Effect.zipRight(Waiters.wait(pushWaiters), offer)
           blocks.push(queued)
-          wakeAll(releaseWaiters)
+          Waiters.wakeAll(releaseWaiters)
           return Effect.sync(done)
         })
         return offer
