@@ -10,11 +10,23 @@ import { bufferLimitBytes, type Job, randomRgb } from "./Job.js"
 
 const job = JSON.parse(process.argv[2] ?? "{}") as Job
 
-const frameMessage = (payload: Uint8Array, index: number, width: number, height: number, captureMs: number) => {
-  const message = Buffer.allocUnsafe(Wire.headerBytes + payload.length)
-  Wire.writeHeader(message, { codec: Wire.Codec.rgb, track: 0, index, width, height, captureMs })
-  message.set(payload, Wire.headerBytes)
-  return message
+/**
+ * Sends one frame as the runtime does: one binary message in two fragments, the 24-byte header and then the payload
+ * buffer itself, so no copy of the frame is made.
+ */
+const sendFrame = (
+  ws: WebSocket,
+  payload: Uint8Array,
+  index: number,
+  width: number,
+  height: number,
+  captureMs: number,
+  onSent?: () => void
+) => {
+  const header = Buffer.allocUnsafe(Wire.headerBytes)
+  Wire.writeHeader(header, { codec: Wire.Codec.rgb, track: 0, index, width, height, captureMs })
+  ws.send(header, { binary: true, fin: false })
+  ws.send(payload, { binary: true, fin: true }, onSent)
 }
 
 const ready = (ws: WebSocket) =>
@@ -27,7 +39,7 @@ const stream = (ws: WebSocket, spec: Extract<Job, { job: "stream" }>) => {
   let waiting = false
   const pump = () => {
     while (ws.readyState === ws.OPEN && ws.bufferedAmount < bufferLimitBytes) {
-      ws.send(frameMessage(payload, index++, spec.width, spec.height, Wire.nowMs()), onSent)
+      sendFrame(ws, payload, index++, spec.width, spec.height, Wire.nowMs(), onSent)
     }
     waiting = ws.readyState === ws.OPEN
   }
@@ -69,7 +81,7 @@ const generate = (ws: WebSocket, spec: Extract<Job, { job: "generate" }>) => {
       queue.shift()
       const i = index++
       if (ws.bufferedAmount <= bufferLimitBytes) {
-        ws.send(frameMessage(item.payload, i, spec.width, spec.height, item.captureMs))
+        sendFrame(ws, item.payload, i, spec.width, spec.height, item.captureMs)
       }
       lastAt = now
     }

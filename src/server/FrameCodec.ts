@@ -71,6 +71,13 @@ export const encodeRgb = (frame: OutFrame): Uint8Array => {
   return out
 }
 
+/** The header of a raw RGB frame alone, for sending it in front of the frame's own buffer without a copy. */
+export const rgbHeader = (frame: OutFrame): Uint8Array => {
+  const out = Buffer.allocUnsafe(headerBytes)
+  writeHeader(out, "rgb", frame)
+  return out
+}
+
 /** Encodes a frame into one binary message. JPEG encoding runs off the main thread (libvips). */
 export const encode = (frame: OutFrame, format: Format, quality: number): Effect.Effect<Uint8Array> => {
   const { data, height, width } = frame.frame

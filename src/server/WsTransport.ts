@@ -220,9 +220,16 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
       ws.send(bytes)
       sent++
     }
+    // An RGB frame goes out as one binary message in two fragments, the 24-byte header and then the model's own
+    // buffer, so the frame is never copied (the copy cost a quarter of the server's time at full throughput).
     const sendRgb = (out: FrameBus.OutFrame) => {
       if (ws.bufferedAmount > config.maxBufferedBytes) skipped++
-      else sendOne(out, FrameCodec.encodeRgb(out))
+      else if (ws.readyState === OPEN) {
+        if (Date.now() - out.emittedAt > config.lateMs) late++
+        ws.send(FrameCodec.rgbHeader(out), { binary: true, fin: false })
+        ws.send(out.frame.data, { binary: true, fin: true })
+        sent++
+      }
     }
     if (options.format === "rgb") {
       for (const out of yield* frames.takeAll) sendRgb(out)
