@@ -67,7 +67,7 @@ export const benchmark: Benchmark = {
     const bytes = job.width * job.height * 3 + Wire.headerBytes
     notes.push(
       `frames are ${job.width}x${job.height} raw RGB (${bytes} bytes with header) sent with ?format=${runtime?.format ?? "rgb"}: ` +
-        "the server has no pass-through for pre-encoded bytes, so its RGB path (one copy into the message) stands in"
+        "the server has no pass-through for pre-encoded bytes, so its RGB path stands in (both servers send header and buffer as two fragments of one message, no copy)"
     )
     notes.push("MB = 10^6 bytes; server CPU is % of one core read from /proc; skipped = frame indexes never delivered")
     return [{
