@@ -5,6 +5,7 @@
  */
 import { Effect, type Scope } from "effect"
 import type { Frame } from "../model/Frame.js"
+import * as Waiters from "./Waiters.js"
 
 /** A frame on its way out, with its place in the session's stream. */
 export interface OutFrame {
@@ -58,26 +59,14 @@ interface Subscriber {
   readonly capacity: number
   dropped: number
   closed: boolean
-  readonly waiters: Array<() => void>
+  readonly waiters: Waiters.Waiters
   deliver: ((frame: OutFrame) => void) | undefined
 }
 
-const wake = (sub: Subscriber) => {
-  if (sub.waiters.length === 0) return
-  const waiters = sub.waiters.splice(0, sub.waiters.length)
-  for (const resume of waiters) resume()
-}
+const wake = (sub: Subscriber) => Waiters.wakeAll(sub.waiters)
 
 /** Resumes when the subscriber has a frame or is closed. */
-const waitFor = (sub: Subscriber): Effect.Effect<void> =>
-  Effect.async<void>((resume) => {
-    const waiter = () => resume(Effect.void)
-    sub.waiters.push(waiter)
-    return Effect.sync(() => {
-      const at = sub.waiters.indexOf(waiter)
-      if (at >= 0) sub.waiters.splice(at, 1)
-    })
-  })
+const waitFor = (sub: Subscriber): Effect.Effect<void> => Waiters.wait(sub.waiters)
 
 const close = (sub: Subscriber) => {
   sub.closed = true
@@ -117,7 +106,7 @@ export const make: Effect.Effect<FrameBus> = Effect.sync(() => {
     latest: Effect.sync(() => latest),
     subscribe: (capacity) =>
       Effect.gen(function*() {
-        const sub: Subscriber = { buffer: [], capacity: Math.max(1, capacity), dropped: 0, closed: false, waiters: [], deliver: undefined }
+        const sub: Subscriber = { buffer: [], capacity: Math.max(1, capacity), dropped: 0, closed: false, waiters: Waiters.make(), deliver: undefined }
         if (latest !== undefined) sub.buffer.push(latest)
         subscribers.add(sub)
         yield* Effect.addFinalizer(() =>
