@@ -78,22 +78,25 @@ export const rgbHeader = (frame: OutFrame): Uint8Array => {
   return out
 }
 
-/** Encodes a frame into one binary message. JPEG encoding runs off the main thread (libvips). */
-export const encode = (frame: OutFrame, format: Format, quality: number): Effect.Effect<Uint8Array> => {
-  const { data, height, width } = frame.frame
-  if (format === "rgb") return Effect.sync(() => encodeRgb(frame))
-  return Effect.promise(() =>
-    sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels: 3 } })
+/** Encodes a frame's pixels to JPEG, off the main thread (libvips). */
+export const jpeg = (frame: OutFrame["frame"], quality: number): Effect.Effect<Uint8Array> =>
+  Effect.promise(() =>
+    sharp(Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength), {
+      raw: { width: frame.width, height: frame.height, channels: 3 }
+    })
       .jpeg({ quality })
       .toBuffer()
-  ).pipe(
-    Effect.map((jpeg) => {
-      const out = Buffer.allocUnsafe(headerBytes + jpeg.length)
-      writeHeader(out, format, frame)
-      out.set(jpeg, headerBytes)
-      return out
-    })
   )
+
+/** Encodes a frame into one binary message: the header, then JPEG or raw RGB. */
+export const encode = (frame: OutFrame, format: Format, quality: number): Effect.Effect<Uint8Array> => {
+  if (format === "rgb") return Effect.sync(() => encodeRgb(frame))
+  return Effect.map(jpeg(frame.frame, quality), (bytes) => {
+    const out = Buffer.allocUnsafe(headerBytes + bytes.length)
+    writeHeader(out, format, frame)
+    out.set(bytes, headerBytes)
+    return out
+  })
 }
 
 /** Parses `?format=` and `?quality=`; `undefined` fields mean "not given". Errors name the bad value. */

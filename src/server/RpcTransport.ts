@@ -15,6 +15,7 @@ import type * as CommandError from "../session/CommandError.js"
 import type * as FrameBus from "../session/FrameBus.js"
 import * as EndReason from "../session/EndReason.js"
 import type * as Session from "../session/Session.js"
+import * as FrameCodec from "./FrameCodec.js"
 
 interface Pending {
   readonly type: string
@@ -45,15 +46,6 @@ const makeOrderedSubmit = (session: Session.Session) =>
     }
   })
 
-const jpeg = (frame: FrameBus.OutFrame["frame"], quality: number) =>
-  Effect.promise(async () => {
-    const { default: sharp } = await import("sharp")
-    const buffer = await sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } })
-      .jpeg({ quality })
-      .toBuffer()
-    return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
-  })
-
 /** The frame stream of one subscription: batches what queued up while the reader acked the previous chunk. */
 const frames = (session: Session.Session, options: Client.FramesOptions): Stream.Stream<Client.FrameMessage> =>
   Stream.unwrapScoped(Effect.map(session.frames(options.buffer ?? 8), (subscription) => {
@@ -61,7 +53,7 @@ const frames = (session: Session.Session, options: Client.FramesOptions): Stream
     const quality = options.quality ?? 80
     const toMessage = (out: FrameBus.OutFrame, dropped: number): Effect.Effect<Client.FrameMessage> =>
       Effect.map(
-        codec === "jpeg" ? jpeg(out.frame, quality) : Effect.succeed(out.frame.data),
+        codec === "jpeg" ? FrameCodec.jpeg(out.frame, quality) : Effect.succeed(out.frame.data),
         (bytes) => ({
           index: out.index,
           width: out.frame.width,
