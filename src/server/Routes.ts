@@ -88,7 +88,9 @@ export const router = HttpRouter.empty.pipe(
   HttpRouter.get("/health", Effect.gen(function*() {
     const reactor = yield* Reactor.Reactor
     const sessions = yield* reactor.list
-    return HttpServerResponse.unsafeJson(SessionResponse.health(reactor.model, sessions.length, reactor.options.maxSessions))
+    return HttpServerResponse.unsafeJson(
+      SessionResponse.health(reactor.model, sessions.length, reactor.options.maxSessions, yield* reactor.status)
+    )
   })),
   HttpRouter.get("/capabilities", Effect.map(Reactor.Reactor, (reactor) => HttpServerResponse.unsafeJson(SessionResponse.fullCapabilities(reactor.model)))),
   HttpRouter.post("/start_session", startSession),

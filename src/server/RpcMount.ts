@@ -13,7 +13,7 @@ import * as Registry from "./Registry.js"
 import * as RpcTransport from "./RpcTransport.js"
 
 /** Serves the RPC transport of a session (the request is the upgrade request). */
-export const serve = (session: Session.Session, model: Model.Loaded) =>
+export const serve = (session: Session.Session, model: Model.Declared) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     if ((request.headers["upgrade"] ?? "").toLowerCase() !== "websocket") {

@@ -85,7 +85,7 @@ const flushMs = 50
 const closeTimeoutMs = 1000
 
 /** Builds the RPC handlers of one connection. */
-const makeHandlers = (session: Session.Session, model: Model.Loaded) =>
+const makeHandlers = (session: Session.Session, model: Model.Declared) =>
   Effect.gen(function*() {
     const submit = yield* makeOrderedSubmit(session)
     const handlers: Record<string, (payload: any) => unknown> = {
@@ -106,7 +106,7 @@ const makeHandlers = (session: Session.Session, model: Model.Loaded) =>
  */
 export const handle = (
   session: Session.Session,
-  model: Model.Loaded
+  model: Model.Declared
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest> =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest

@@ -10,6 +10,7 @@ import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Model from "../model/Model.js"
 import * as EndReason from "../session/EndReason.js"
+import * as Isolation from "../host/Isolation.js"
 import * as Reactor from "../session/Reactor.js"
 import * as Registry from "./Registry.js"
 import * as Routes from "./Routes.js"
@@ -31,14 +32,29 @@ export interface Service {
 /** The running server's tag. */
 export class Server extends Context.Tag("effect-reactor/server/Server")<Server, Service>() {}
 
-/** Starts the server in the current scope; closing the scope shuts it down gracefully. */
+/** The reactor's options as the server config sets them. */
+export const reactorOptions = (config: ServerConfig.ServerConfig): Reactor.Options => ({
+  maxSessions: config.maxSessions,
+  stopDeadlineMs: config.stopDeadlineMs,
+  ...(config.maxFps !== undefined ? { maxFps: config.maxFps } : {})
+})
+
+/** The model's sessions in this process (embedding, tests): a model that blocks this thread blocks the server. */
+export const inProcess: Layer.Layer<Reactor.Reactor, never, Model.Model | ServerConfig.Config> = Layer.scoped(
+  Reactor.Reactor,
+  Effect.flatMap(ServerConfig.Config, (config) => Reactor.make(reactorOptions(config)))
+)
+
+/** The model's sessions where `isolation` says (`reactor run`: worker threads), configured by the server config. */
+export const isolated = (
+  isolation: Isolation.Isolation
+): Layer.Layer<Reactor.Reactor, unknown, Model.ConfigInput | ServerConfig.Config> =>
+  Layer.unwrapEffect(Effect.map(ServerConfig.Config, (config) => Isolation.reactor(isolation, reactorOptions(config))))
+
+/** Starts the server over the reactor in context, in the current scope; closing the scope shuts it down gracefully. */
 export const make = Effect.gen(function*() {
   const config = yield* ServerConfig.Config
-  const reactor = yield* Reactor.make({
-    maxSessions: config.maxSessions,
-    stopDeadlineMs: config.stopDeadlineMs,
-    ...(config.maxFps !== undefined ? { maxFps: config.maxFps } : {})
-  })
+  const reactor = yield* Reactor.Reactor
   const registry = yield* Registry.make
   const context = Context.make(ServerConfig.Config, config).pipe(
     Context.add(Reactor.Reactor, reactor),
@@ -73,9 +89,16 @@ export const make = Effect.gen(function*() {
   return service
 })
 
-/** The server as a layer over a model. */
+/** The server as a layer over a model, its sessions in this process. */
 export const layer = (options: ServerConfig.Input = {}): Layer.Layer<Server, unknown, Model.Model> =>
-  Layer.scoped(Server, make).pipe(Layer.provide(ServerConfig.layer(options)))
+  layerWith(inProcess, options)
+
+/** The server as a layer over a reactor (`inProcess`, `hosted`); the reactor is released after the server. */
+export const layerWith = <E, R>(
+  reactor: Layer.Layer<Reactor.Reactor, E, R | ServerConfig.Config>,
+  options: ServerConfig.Input = {}
+): Layer.Layer<Server, unknown, Exclude<R, ServerConfig.Config>> =>
+  Layer.scoped(Server, make).pipe(Layer.provide(reactor), Layer.provide(ServerConfig.layer(options)))
 
 /** Where the running server listens. */
 export const address: Effect.Effect<Service["address"], never, Server> = Effect.map(Server, (server) => server.address)

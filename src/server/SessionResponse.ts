@@ -12,10 +12,10 @@ export const serverVersion = "0.1.0"
 /** The output tracks: one video track the client receives. */
 export const tracks = [{ name: "main_video", kind: "video", direction: "recvonly" }] as const
 
-const modelOf = (model: Model.Loaded) => ({ name: model.name, version: model.version ?? "1" })
+const modelOf = (model: Model.Declared) => ({ name: model.name, version: model.version ?? "1" })
 
 /** The capabilities as a session response carries them (Reactor's shape). */
-export const capabilities = (model: Model.Loaded) => ({
+export const capabilities = (model: Model.Declared) => ({
   protocol_version: ApiVersion.current,
   tracks,
   commands: Capabilities.toReactor(model.capabilities),
@@ -23,7 +23,7 @@ export const capabilities = (model: Model.Loaded) => ({
 })
 
 /** `GET /capabilities`: Reactor's shape plus the full JSON Schema and key bindings per command. */
-export const fullCapabilities = (model: Model.Loaded) => ({
+export const fullCapabilities = (model: Model.Declared) => ({
   model: modelOf(model),
   protocol_version: ApiVersion.current,
   tracks,
@@ -38,7 +38,7 @@ export const fullCapabilities = (model: Model.Loaded) => ({
 })
 
 /** The `modelCapabilities` message data. */
-export const modelCapabilities = (model: Model.Loaded) => ({
+export const modelCapabilities = (model: Model.Declared) => ({
   commands: model.capabilities.map(({ description, keys, name, schema }) => ({
     name,
     description,
@@ -52,7 +52,7 @@ export const websocketPath = (sessionId: string) => `/sessions/${sessionId}/tran
 export const rpcPath = (sessionId: string) => `/sessions/${sessionId}/transport/rpc`
 
 /** `POST /start_session`'s answer. */
-export const started = (model: Model.Loaded, session: Session.Session) => ({
+export const started = (model: Model.Declared, session: Session.Session) => ({
   session_id: session.id,
   state: "running",
   cluster: "local",
@@ -79,7 +79,7 @@ export const stats = (stats: Session.Stats) => ({
 })
 
 /** `GET /sessions/{id}/info`'s answer. */
-export const info = (model: Model.Loaded, session: Session.Session, state: string, figures: Session.Stats) => ({
+export const info = (model: Model.Declared, session: Session.Session, state: string, figures: Session.Stats) => ({
   session_id: session.id,
   state,
   started_at: new Date(session.startedAt).toISOString(),
@@ -88,8 +88,8 @@ export const info = (model: Model.Loaded, session: Session.Session, state: strin
 })
 
 /** `GET /health`'s answer. */
-export const health = (model: Model.Loaded, sessions: number, maxSessions: number) => ({
-  status: "ok",
+export const health = (model: Model.Declared, sessions: number, maxSessions: number, status: string = "ok") => ({
+  status,
   model: modelOf(model),
   sessions,
   max_sessions: maxSessions

@@ -2,7 +2,7 @@
  * The reactor: a loaded model serving sessions. It starts sessions (up to `maxSessions` at once), finds them by id,
  * and stops every one of them cooperatively when its layer is released (runtime shutdown).
  */
-import { Context, Data, Effect, Layer } from "effect"
+import { Context, Data, Effect, FiberMap, Layer } from "effect"
 import * as Model from "../model/Model.js"
 import * as EndReason from "./EndReason.js"
 import * as Session from "./Session.js"
@@ -24,9 +24,14 @@ export class TooManySessions extends Data.TaggedError("TooManySessions")<{ reado
   }
 }
 
+/** Whether the reactor can take sessions now (`loading`: a copy of the model is being loaded again). */
+export type Status = "ok" | "loading"
+
 /** The reactor service. */
 export interface Service {
-  readonly model: Model.Loaded
+  /** What the model declares: all the server side may know of it (the model itself may run in a worker). */
+  readonly model: Model.Declared
+  readonly status: Effect.Effect<Status>
   readonly options: Required<Pick<Options, "maxSessions" | "stopDeadlineMs">>
   /** Starts a session, or refuses with `TooManySessions`. The session is removed from the reactor when it ends. */
   readonly start: (
@@ -48,6 +53,8 @@ export const make = (options: Options = {}) =>
     const maxSessions = options.maxSessions ?? 1
     const stopDeadlineMs = options.stopDeadlineMs ?? 5000
     const sessions = new Map<string, Session.Session>()
+    // Each session's watcher, held for the reactor's life: it drops the session from the map when it ends.
+    const watchers = yield* FiberMap.make<string>()
     let reserved = 0
     // A session leaves the map when it ends; drop ended ones here too, so a start right after a stop is not refused.
     const prune = Effect.suspend(() =>
@@ -64,6 +71,7 @@ export const make = (options: Options = {}) =>
     const service: Service = {
       model,
       options: { maxSessions, stopDeadlineMs },
+      status: Effect.succeed("ok"),
       start: (startOptions) =>
         Effect.gen(function*() {
           yield* prune
@@ -76,9 +84,7 @@ export const make = (options: Options = {}) =>
             ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {})
           }).pipe(Effect.ensuring(Effect.sync(() => reserved--)))
           sessions.set(session.id, session)
-          yield* Effect.forkDaemon(
-            Effect.zipRight(session.ended, Effect.sync(() => sessions.delete(session.id)))
-          )
+          yield* FiberMap.run(watchers, session.id, Effect.zipRight(session.ended, Effect.sync(() => sessions.delete(session.id))))
           yield* Effect.logInfo(`session ${session.id} started (${sessions.size}/${maxSessions})`)
           return session
         }).pipe(Effect.withSpan("Reactor.start")),
