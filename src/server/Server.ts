@@ -103,12 +103,21 @@ export const layerWith = <E, R>(
 /** Where the running server listens. */
 export const address: Effect.Effect<Service["address"], never, Server> = Effect.map(Server, (server) => server.address)
 
+/** A model to serve: its layer (sessions in this process), or where its sessions run (`Isolation`). */
+export type Serving = Layer.Layer<Model.Model, unknown, Model.ConfigInput> | Isolation.Isolation
+
+const isolationOf = (model: Serving): Isolation.Isolation =>
+  Layer.isLayer(model) ? { _tag: "None", model: model as Layer.Layer<Model.Model, unknown, Model.ConfigInput> } : model as Isolation.Isolation
+
 /** Starts a model's server in the current scope (tests, benchmarks); `port: 0` picks a free port. */
 export const start = (
-  model: Layer.Layer<Model.Model, unknown, Model.ConfigInput>,
+  model: Serving,
   options: ServerConfig.Input = {}
 ): Effect.Effect<Service, unknown, Scope.Scope | Model.ConfigInput> =>
-  Effect.map(Layer.build(layer(options).pipe(Layer.provide(model))), Context.get(Server))
+  Effect.map(
+    Layer.build(layerWith(isolated(isolationOf(model)), options)),
+    Context.get(Server)
+  )
 
 /** A server started from plain async code. */
 export interface Handle extends Service {
@@ -118,7 +127,7 @@ export interface Handle extends Service {
 
 /** Starts a model's server from plain async code: `const server = await listen(model, { port: 0 })`. */
 export const listen = async (
-  model: Layer.Layer<Model.Model, unknown, Model.ConfigInput>,
+  model: Serving,
   options: ServerConfig.Input = {},
   configInput: Model.ConfigInputService = { source: "defaults", value: {} },
   /** The least severe log level printed (e.g. `LogLevel.Error` in tests). */
