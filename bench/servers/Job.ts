@@ -33,7 +33,18 @@ export interface Idle {
   readonly job: "idle"
 }
 
-export type Job = Stream | Echo | Generate | Idle
+/** A model whose loop spins synchronously from its first step on: it never yields (isolation). */
+export interface Spin {
+  readonly job: "spin"
+}
+
+/** A CPU-bound model: every step does a fixed amount of arithmetic (`work` iterations), then emits a small frame. */
+export interface Burn {
+  readonly job: "burn"
+  readonly work: number
+}
+
+export type Job = Stream | Echo | Generate | Idle | Spin | Burn
 
 /** The `set` command's payload, for the echo and generate jobs. */
 export interface SetPayload {

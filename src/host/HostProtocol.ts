@@ -10,7 +10,6 @@
 import * as Transferable from "@effect/platform/Transferable"
 import { Rpc, RpcGroup } from "@effect/rpc"
 import { Schema } from "effect"
-import type * as Frame from "../model/Frame.js"
 import * as CommandError from "../session/CommandError.js"
 import * as EndReason from "../session/EndReason.js"
 
@@ -41,28 +40,6 @@ export const toEndReason = (reason: typeof EndReasonSchema.Type): EndReason.EndR
 
 /** A session-core end reason in its wire form. */
 export const fromEndReason = (reason: EndReason.EndReason): typeof EndReasonSchema.Type => ({ ...reason })
-
-/** Frames at least this large move without a copy; smaller ones (and views into a larger buffer) are copied. */
-export const transferMinBytes = 64 * 1024
-
-/**
- * Pixels that move across the boundary: a buffer the frame owns whole (a fresh `Uint8Array`, as `emit` asks for)
- * of at least `transferMinBytes` is transferred, never copied. Anything else is structured-cloned, so a view into a
- * pooled or shared buffer is never detached under the model's feet.
- */
-const Pixels = Transferable.schema(Schema.Uint8ArrayFromSelf, (data) =>
-  data.byteLength >= transferMinBytes && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength &&
-    data.buffer instanceof ArrayBuffer
-    ? [data.buffer]
-    : [])
-
-/** A frame on its way to the server, with its place in the session's stream (`FrameBus.OutFrame`). */
-export const OutFrame = Schema.Struct({
-  index: Schema.Number,
-  frame: Schema.Struct({ width: Schema.Number, height: Schema.Number, data: Pixels }),
-  generatedAt: Schema.Number,
-  emittedAt: Schema.Number
-})
 
 /** An applied command (`Mailbox.Ack`). */
 export const Ack = Schema.Struct({
@@ -111,11 +88,12 @@ export class Load extends Rpc.make("Load", {
   error: LoadFailed
 }) {}
 
-/** Starts a session with the server's id and options. */
+/** Starts a session with the server's id and options; its frames go to `frames` (`FrameLink`). */
 export class Start extends Rpc.make("Start", {
   payload: {
     id: Schema.String,
-    extraArgs: Schema.Record({ key: Schema.String, value: Schema.Unknown })
+    extraArgs: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+    frames: Transferable.MessagePort
   },
   success: Schema.Struct({ startedAt: Schema.Number }),
   error: LoadFailed
@@ -145,19 +123,8 @@ export class Ended extends Rpc.make("Ended", { payload: session, success: EndRea
 /** A session's live figures. */
 export class GetStats extends Rpc.make("GetStats", { payload: session, success: Stats, error: NoSuchSession }) {}
 
-/** A session's frames from now on, in batches (whatever queued while the server took the previous one). */
-export class Frames extends Rpc.make("Frames", { payload: session, success: OutFrame, stream: true }) {}
-
 /** The model's messages to the client. */
 export class Messages extends Rpc.make("Messages", { payload: session, success: Schema.Unknown, stream: true }) {}
 
 /** The whole protocol. */
-export class Protocol extends RpcGroup.make(Load, Start, Submit, Stop, Ended, GetStats, Frames, Messages) {}
-
-/** A frame as it arrived on the server, typed as the session core's. */
-export type ReceivedFrame = {
-  readonly index: number
-  readonly frame: Frame.Frame
-  readonly generatedAt: number
-  readonly emittedAt: number
-}
+export class Protocol extends RpcGroup.make(Load, Start, Submit, Stop, Ended, GetStats, Messages) {}

@@ -6,22 +6,20 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
 import { RpcServer } from "@effect/rpc"
-import { Cause, Chunk, Context, Deferred, Effect, ExecutionStrategy, Exit, Layer, Logger, Option, type Queue, Scope, Stream } from "effect"
+import { Cause, Context, Deferred, Effect, ExecutionStrategy, Exit, Layer, Logger, type Queue, Scope, Stream } from "effect"
+import type { MessagePort } from "node:worker_threads"
 import * as Fatal from "../cli/Fatal.js"
 import * as ModelModule from "../cli/ModelModule.js"
 import * as Model from "../model/Model.js"
 import * as CommandError from "../session/CommandError.js"
 import * as Reactor from "../session/Reactor.js"
 import type * as Session from "../session/Session.js"
+import * as FrameLink from "./FrameLink.js"
 import * as HostProtocol from "./HostProtocol.js"
-
-/** Frames buffered for the server before the oldest is dropped (the server's own bus fans them out). */
-const forwardBuffer = 8
 
 /** What the worker keeps per session: the session, and the frame and message feeds opened when it started. */
 interface Hosted {
   readonly session: Session.Session
-  readonly frames: Effect.Effect<ReadonlyArray<HostProtocol.ReceivedFrame>>
   readonly messages: Queue.Dequeue<unknown>
 }
 
@@ -71,15 +69,19 @@ const handlers = Effect.gen(function*() {
         return { name: loaded.value.model.name }
       }),
 
-    Start: ({ extraArgs, id }) =>
+    Start: ({ extraArgs, frames, id }) =>
       Effect.gen(function*() {
         const r = yield* ready
-        const session = yield* r.start({ id, extraArgs }).pipe(Effect.orDie)
-        // The feeds open before the model's first frame can be missed; they live as long as the session.
+        // Frames go to the server on their own port; the link does not drop: when its window is full the pacer
+        // waits, and the model with it, so a model never computes frames the boundary would throw away (the
+        // server's frame bus drops for slow clients, per client).
+        const link = FrameLink.sender(frames as unknown as MessagePort)
+        const session = yield* r.start({ id, extraArgs, sink: link.send }).pipe(Effect.orDie)
+        // The message feed opens before the model's first message can be missed; it lives as long as the session.
         const feeds = yield* Scope.fork(scope, ExecutionStrategy.sequential)
-        const subscription = yield* session.frames(forwardBuffer).pipe(Scope.extend(feeds))
+        yield* Scope.addFinalizer(feeds, link.close)
         const messages = yield* session.messages.pipe(Scope.extend(feeds))
-        hosted.set(id, { session, frames: subscription.takeBatch, messages })
+        hosted.set(id, { session, messages })
         yield* session.ended.pipe(
           Effect.flatMap((reason) =>
             Effect.map(session.stats, (stats) => {
@@ -119,18 +121,6 @@ const handlers = Effect.gen(function*() {
             const last = ended.get(session)
             return last !== undefined ? Effect.succeed(last.stats) : Effect.fail(new HostProtocol.NoSuchSession({ session }))
           })),
-
-    Frames: ({ session }) =>
-      Stream.unwrap(Effect.map(find(session), (entry) =>
-        entry === undefined
-          ? Stream.empty
-          // The subscription's take is interrupted when the session ends: the stream ends there.
-          : Stream.repeatEffectChunkOption(
-            entry.frames.pipe(
-              Effect.map(Chunk.unsafeFromArray),
-              Effect.catchAllCause(() => Effect.fail(Option.none()))
-            )
-          ))),
 
     Messages: ({ session }) =>
       Stream.unwrap(Effect.map(find(session), (entry) =>

@@ -2,7 +2,7 @@
  * A session whose model runs in a model host (a worker thread), seen from the server as an ordinary
  * `Session.Session`: the transports cannot tell it from an in-process one. Commands go to the worker's mailbox and
  * come back acked or with their specific error; frames and the model's messages stream in and fan out here, through
- * the server's own frame bus and outbox, to however many consumers the session has.
+ * the server's own frame bus and outbox, to however many consumers the session has (frames on a `FrameLink`).
  *
  * The session's end is settled once, on the server: by the worker's word (the loop returned, failed, or stopped), or
  * by the server when the worker does not answer a stop within the deadline. A stop that overran its deadline leaves
@@ -15,6 +15,8 @@ import * as EndReason from "../session/EndReason.js"
 import * as FrameBus from "../session/FrameBus.js"
 import type * as Mailbox from "../session/Mailbox.js"
 import type * as Session from "../session/Session.js"
+import { MessageChannel } from "node:worker_threads"
+import * as FrameLink from "./FrameLink.js"
 import * as HostProtocol from "./HostProtocol.js"
 import type * as ModelHost from "./ModelHost.js"
 
@@ -59,10 +61,12 @@ export const make = (
 ): Effect.Effect<RemoteSession, ModelHost.HostLost | HostProtocol.LoadFailed, Scope.Scope> =>
   Effect.gen(function*() {
     const { id, stopDeadlineMs } = options
-    const { startedAt } = yield* host.call(host.client.Start({ id, extraArgs: { ...options.extraArgs } })).pipe(
-      Effect.catchTag("RpcClientError", (error) => Effect.die(error))
-    )
     const bus = yield* FrameBus.make
+    const channel = new MessageChannel()
+    yield* FrameLink.receive(channel.port1, (out) => Effect.runSync(bus.publish(out))).pipe(Effect.forkScoped)
+    const { startedAt } = yield* host.call(
+      host.client.Start({ id, extraArgs: { ...options.extraArgs }, frames: channel.port2 as unknown as globalThis.MessagePort })
+    ).pipe(Effect.catchTag("RpcClientError", (error) => Effect.die(error)))
     const outbox = yield* PubSub.sliding<unknown>(1024)
     const ended = yield* Deferred.make<EndReason.EndReason>()
     const settling = yield* Ref.make(false)
@@ -94,12 +98,7 @@ export const make = (
       return settle(reason, { recycle: EndReason.$is("DeadlineExceeded")(reason) })
     }
 
-    // The streams from the host: frames into the bus, messages into the outbox, and the session's end.
-    yield* host.client.Frames({ session: id }).pipe(
-      Stream.runForEach((out) => bus.publish(out)),
-      Effect.catchAllCause(() => Effect.void),
-      Effect.forkScoped
-    )
+    // The model's messages into the outbox, and the session's end.
     yield* host.client.Messages({ session: id }).pipe(
       Stream.runForEach((message) => PubSub.publish(outbox, message)),
       Effect.catchAllCause(() => Effect.void),

@@ -34,13 +34,19 @@ export interface Service {
   readonly status: Effect.Effect<Status>
   readonly options: Required<Pick<Options, "maxSessions" | "stopDeadlineMs">>
   /** Starts a session, or refuses with `TooManySessions`. The session is removed from the reactor when it ends. */
-  readonly start: (
-    options?: { readonly id?: string; readonly extraArgs?: Readonly<Record<string, unknown>> }
-  ) => Effect.Effect<Session.Session, TooManySessions>
+  readonly start: (options?: StartOptions) => Effect.Effect<Session.Session, TooManySessions>
   readonly get: (id: string) => Effect.Effect<Session.Session | undefined>
   readonly list: Effect.Effect<ReadonlyArray<Session.Session>>
   /** Stops every session with the same reason, concurrently. */
   readonly stopAll: (reason: EndReason.EndReason) => Effect.Effect<void>
+}
+
+/** Options of one session start. */
+export interface StartOptions {
+  readonly id?: string
+  readonly extraArgs?: Readonly<Record<string, unknown>>
+  /** A frame consumer that back-pressures instead of dropping (`Session.Options.sink`); in-process reactors only. */
+  readonly sink?: Session.Options["sink"]
 }
 
 /** The reactor tag. */
@@ -81,6 +87,7 @@ export const make = (options: Options = {}) =>
             stopDeadlineMs,
             ...(startOptions?.id !== undefined ? { id: startOptions.id } : {}),
             ...(startOptions?.extraArgs !== undefined ? { extraArgs: startOptions.extraArgs } : {}),
+            ...(startOptions?.sink !== undefined ? { sink: startOptions.sink } : {}),
             ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {})
           }).pipe(Effect.ensuring(Effect.sync(() => reserved--)))
           sessions.set(session.id, session)

@@ -41,6 +41,11 @@ export interface Options {
   readonly mailboxCapacity?: number
   /** The client's `extra_args` from `start_session`, handed to the model as `ctx.extraArgs`. */
   readonly extraArgs?: Readonly<Record<string, unknown>>
+  /**
+   * Also hands every released frame to `sink`, and waits for it: a consumer that must not drop frames (a model
+   * host's link to the server) back-pressures the pacer, and through it the model, instead.
+   */
+  readonly sink?: (frame: FrameBus.OutFrame) => Effect.Effect<void>
 }
 
 /** A running (or ended) session. */
@@ -87,6 +92,7 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
     const ending = yield* Ref.make(false)
     const bus = yield* FrameBus.make
     const outbox = yield* PubSub.sliding<unknown>(1024)
+    const sink = options.sink
     let lastFrame: Frame.Frame | undefined
     let lastLatency: number | undefined
     const pendingLatency: Array<{ readonly frame: number; readonly receivedAt: number }> = []
@@ -96,7 +102,8 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
         while (pendingLatency.length > 0 && pendingLatency[0]!.frame <= out.index) {
           lastLatency = out.emittedAt - pendingLatency.shift()!.receivedAt
         }
-        return bus.publish(out)
+        const published = bus.publish(out)
+        return sink === undefined ? published : Effect.zipRight(published, sink(out))
       })
 
     const pacer = yield* Pacer.make({ publish, ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {}) })

@@ -35,9 +35,9 @@ const serve = async (options: ServerConfig.Input = {}, workers = 1) => {
 
 let counter = 0
 /** Starts a session whose loop beats a file of its own, and connects a socket to it. */
-const open = async (server: Server.Handle) => {
+const open = async (server: Server.Handle, extraArgs: Record<string, unknown> = {}) => {
   const heartbeat = join(dir, `beat-${process.pid}-${counter++}`)
-  const started = await http(server, "POST", "/start_session", { body: { extra_args: { heartbeat } } })
+  const started = await http(server, "POST", "/start_session", { body: { extra_args: { heartbeat, ...extraArgs } } })
   expect(started.status).toBe(200)
   const client = Client.connect(server, started.body.selected_transport.url)
   await client.next("sessionReady")
@@ -139,6 +139,30 @@ describe("model host in a worker thread", () => {
     const second = await open(server)
     expect(await whoami(second.client)).not.toBe(firstThread)
     await second.client.waitFrames(3)
+  })
+
+  it.each([
+    [true, 10],
+    [false, 0]
+  ])("frames of 64 KiB and more move to the server without a copy (148x148: %s)", async (big, moved) => {
+    const server = await serve()
+    const { client } = await open(server, { big })
+    await client.waitFrames(25)
+    client.command("probe", {})
+    const probe = await client.next((m) => m.scope === "application" && m.data.type === "probe")
+    expect(probe.data).toEqual({ type: "probe", moved, of: 10 })
+    const last = client.frames[client.frames.length - 1]!
+    expect([last.header.width, last.header.height]).toEqual(big ? [148, 148] : [16, 16])
+  })
+
+  it("a moved frame emitted again fails the session with a message that says why", async () => {
+    const server = await serve()
+    const { client } = await open(server, { big: true })
+    await client.waitFrames(3)
+    client.command("reuse", {})
+    const ended = await client.next("sessionEnded")
+    expect(ended.data.reason).toBe("model_failed")
+    expect(ended.data.message).toMatch(/already handed over.*Frame\.clone/)
   })
 
   it("refuses a session beyond max_sessions while the others run, and frees the slot when one ends", async () => {
