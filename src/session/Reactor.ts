@@ -2,7 +2,7 @@
  * The reactor: a loaded model serving sessions. It starts sessions (up to `maxSessions` at once), finds them by id,
  * and stops every one of them cooperatively when its layer is released (runtime shutdown).
  */
-import { Context, Data, Effect, FiberMap, Layer } from "effect"
+import { Context, Data, Effect, FiberMap, Layer, Scope } from "effect"
 import * as Model from "../model/Model.js"
 import * as EndReason from "./EndReason.js"
 import * as Session from "./Session.js"
@@ -56,6 +56,7 @@ export class Reactor extends Context.Tag("effect-reactor/Reactor")<Reactor, Serv
 export const make = (options: Options = {}) =>
   Effect.gen(function*() {
     const model = yield* Model.Model
+    const scope = yield* Effect.scope
     const maxSessions = options.maxSessions ?? 1
     const stopDeadlineMs = options.stopDeadlineMs ?? 5000
     const sessions = new Map<string, Session.Session>()
@@ -89,7 +90,7 @@ export const make = (options: Options = {}) =>
             ...(startOptions?.extraArgs !== undefined ? { extraArgs: startOptions.extraArgs } : {}),
             ...(startOptions?.sink !== undefined ? { sink: startOptions.sink } : {}),
             ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {})
-          }).pipe(Effect.ensuring(Effect.sync(() => reserved--)))
+          }).pipe(Scope.extend(scope), Effect.ensuring(Effect.sync(() => reserved--)))
           sessions.set(session.id, session)
           yield* FiberMap.run(watchers, session.id, Effect.zipRight(session.ended, Effect.sync(() => sessions.delete(session.id))))
           yield* Effect.logInfo(`session ${session.id} started (${sessions.size}/${maxSessions})`)
