@@ -57,7 +57,7 @@ describe("Client.groupFor", () => {
         // @ts-expect-error: no such command
         yield* commands.jump({})
         const failed = yield* Effect.flip(commands.fail())
-        const code: "RpcClientError" | CommandError.CommandError["_tag"] = failed._tag
+        const code: "RpcClientError" | CommandError.CommandError["_tag"] | "WireError" = failed._tag
         return [ack, code]
       })
     expect(typeof _typed).toBe("function")

@@ -4,7 +4,7 @@
  */
 import { Either, FastCheck as fc } from "effect"
 import { describe, expect, it } from "vitest"
-import * as Envelope from "../../src/server/Envelope.js"
+import * as Envelope from "../../src/protocol/Envelope.js"
 
 const limit = 256 * 1024
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)

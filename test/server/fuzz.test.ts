@@ -5,7 +5,7 @@
  */
 import { Arbitrary, Either, FastCheck as fc, type Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as Envelope from "../../src/server/Envelope.js"
+import * as Envelope from "../../src/protocol/Envelope.js"
 import type * as Server from "../../src/server/Server.js"
 import * as Mailbox from "../../src/session/Mailbox.js"
 import { Commands } from "../fixtures/server-model.js"
