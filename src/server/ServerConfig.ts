@@ -50,7 +50,7 @@ export interface ServerConfig {
    * (its socket is paused), so one flooding client cannot take the event loop from the others. Default 1000.
    */
   readonly maxMessagesPerSecond: number
-  /** Requests an RPC connection may have waiting; beyond it the socket is not read until they drain. Default 64. */
+  /** Commands an RPC connection may have waiting; one more is refused with `too_many_requests`. Default 256. */
   readonly maxPendingRequests: number
   /** Interval of the `stats` message. Default 1000 ms. */
   readonly statsIntervalMs: number
@@ -84,7 +84,7 @@ export const defaults: ServerConfig = {
   maxCommandsPerSecond: 120,
   commandBurst: 240,
   maxMessagesPerSecond: 1000,
-  maxPendingRequests: 64,
+  maxPendingRequests: 256,
   statsIntervalMs: 1_000,
   lateMs: 100,
   jpegQuality: 80,

@@ -2,8 +2,8 @@
  * The `@effect/rpc` transport: one session's commands and frames served as RPCs (msgpack over WebSocket) for typed
  * TypeScript clients (`effect-reactor/client`), framing and I/O on top of the connection core. Commands go through
  * `Connection.submit` (the same budget, checks, mailbox and order as every other transport), one at a time in the
- * order their requests arrived; at most `maxPendingRequests` wait, beyond that the socket is not read until they
- * drain, and what still waits when the client leaves is dropped. Frame streams read `Connection.subscribe`.
+ * order their requests arrived; at most `maxPendingRequests` wait (one more is refused), and what still waits when
+ * the client leaves is dropped. Frame streams read `Connection.subscribe`.
  */
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Socket from "@effect/platform/Socket"
@@ -30,15 +30,14 @@ interface Pending {
   readonly reply: (exit: Exit.Exit<Client.Ack, Failure>) => void
 }
 
-/** Commands that may wait at most, counting those read after the socket was paused (one read holds many). */
-const hardLimit = (limit: number) => Math.max(limit * 8, 256)
-
 /**
  * Submits a connection's commands one after another in the order their requests arrived. RPC handlers run in
  * fibers of their own; queuing at call time (which follows the socket's message order) keeps the order that a
- * concurrent start of those fibers could shuffle. `full` / `drained` tell the socket to stop and resume reading.
+ * concurrent start of those fibers could shuffle. At most `limit` wait: one more is refused with
+ * `too_many_requests` (the socket keeps being read, so a client that leaves is seen at once and what it left is
+ * dropped, and one that cancels a request takes it out of the queue).
  */
-const makeOrderedSubmit = (connection: Connection.Connection, limit: number, flow: { full(): void; drained(): void }) =>
+const makeOrderedSubmit = (connection: Connection.Connection, limit: number) =>
   Effect.gen(function*() {
     const items: Array<Pending> = []
     const waiters = Waiters.make()
@@ -53,7 +52,6 @@ const makeOrderedSubmit = (connection: Connection.Connection, limit: number, flo
     yield* Fibers.forkScoped("rpc command queue", Effect.forever(Effect.suspend(() => {
       const item = items.shift()
       if (item === undefined) return Waiters.wait(waiters)
-      if (items.length <= limit / 2) flow.drained()
       return connection.submit(item.type, item.data).pipe(
         Effect.map((ack): Client.Ack => ({ command: ack.command, frame: ack.frame, receivedAt: ack.receivedAt })),
         Effect.exit,
@@ -63,17 +61,21 @@ const makeOrderedSubmit = (connection: Connection.Connection, limit: number, flo
     return (type: string, data: unknown): Effect.Effect<Client.Ack, Failure> =>
       Effect.async<Client.Ack, Failure>((resume) => {
         if (closed) return resume(Effect.fail(dropped))
-        // The socket is paused at `limit`; messages it had already read may still arrive, up to a hard bound.
-        if (items.length >= hardLimit(limit)) {
+        if (items.length >= limit) {
           return resume(Effect.fail(Envelope.wireError(
             "too_many_requests",
             `this connection already has ${items.length} commands waiting; wait for their answers`,
             { limit }
           )))
         }
-        items.push({ type, data, reply: (exit) => resume(exit) })
-        if (items.length >= limit) flow.full()
+        const item: Pending = { type, data, reply: (exit) => resume(exit) }
+        items.push(item)
         Waiters.wakeAll(waiters)
+        // An interrupted request (the client gave up on it, or left) is dropped from the queue.
+        return Effect.sync(() => {
+          const at = items.indexOf(item)
+          if (at >= 0) items.splice(at, 1)
+        })
       })
   })
 
@@ -138,39 +140,24 @@ export const serve = (ws: WebSocket, session: Session.Session, model: Pick<Model
         }
       }
     })
-    // Every message is a sign of life, and reading follows the message budget (and the pending commands' room).
-    let fullPause = false
-    let budgetPause = false
-    const sync = () => {
-      if (fullPause || budgetPause) {
-        if (!ws.isPaused) ws.pause()
-      } else if (ws.isPaused) ws.resume()
-    }
+    // Every message is a sign of life, and reading follows the message budget: over it, the socket is paused
+    // until the budget has room again.
+    let paused = false
     ws.on("message", () => {
       connection.touch()
       const wait = connection.spend()
-      if (wait > 0 && !budgetPause) {
-        budgetPause = true
-        sync()
+      if (wait > 0 && !paused) {
+        paused = true
+        ws.pause()
         setTimeout(() => {
-          budgetPause = false
-          sync()
+          paused = false
+          ws.resume()
         }, wait).unref()
       }
     })
     ws.on("ping", connection.touch)
 
-    const submit = yield* makeOrderedSubmit(connection, config.maxPendingRequests, {
-      full: () => {
-        fullPause = true
-        sync()
-      },
-      drained: () => {
-        if (!fullPause) return
-        fullPause = false
-        sync()
-      }
-    })
+    const submit = yield* makeOrderedSubmit(connection, config.maxPendingRequests)
     const handlers: Record<string, (payload: any) => unknown> = {
       [Client.Frames._tag]: (options: Client.FramesOptions) => frames(connection, options)
     }
