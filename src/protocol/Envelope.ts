@@ -177,9 +177,17 @@ export const valueTooDeep = (value: unknown, limit: number): boolean => {
   return walk(value, 0)
 }
 
-/** The error of a message nested deeper than `limit`. */
-export const tooDeep = (limit: number) =>
-  wireError("nesting_too_deep", `the message nests arrays or objects more than ${limit} levels deep`, { limit })
+/** The error of a message nested deeper than `limit`; the command's id and type when `message` shows them. */
+export const tooDeep = (limit: number, message?: unknown) => {
+  const inner = isRecord(message) ? (isRecord(message.data) && "type" in message.data ? message.data : message) : {}
+  const id = inner.id
+  const type = inner.type
+  return wireError("nesting_too_deep", `the message nests arrays or objects more than ${limit} levels deep`, {
+    limit,
+    ...((typeof id === "string" && id.length <= maxIdLength) || (typeof id === "number" && Number.isFinite(id)) ? { id } : {}),
+    ...(typeof type === "string" && type.length <= 256 ? { command: type } : {})
+  })
+}
 
 /** Decodes one text message: size, nesting, JSON, envelope. `maxBytes` is the 256 KiB message limit. */
 export const decodeText = (
@@ -196,7 +204,6 @@ export const decodeText = (
       })
     )
   }
-  if (textTooDeep(text, maxDepth)) return Either.left(tooDeep(maxDepth))
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -205,6 +212,8 @@ export const decodeText = (
       wireError("invalid_json", `the message is not valid JSON: ${error instanceof Error ? error.message : String(error)}`)
     )
   }
+  // JSON.parse itself does not recurse; what comes after it (validation, error formatting) does.
+  if (valueTooDeep(value, maxDepth)) return Either.left(tooDeep(maxDepth, value))
   return decodeValue(value)
 }
 
