@@ -16,3 +16,7 @@ export const forkScoped = <A, E, R>(what: string, self: Effect.Effect<A, E, R>) 
 /** `Effect.forkIn`, logging how the fiber failed. */
 export const forkIn = (scope: Scope.Scope, what: string) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
   Effect.forkIn(logged(what)(self), scope)
+
+/** Logs how `self` failed (as `logged`), then ends quietly: for the root effect of a fiber nobody joins. */
+export const settled = (what: string) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<void, never, R> =>
+  Effect.catchAllCause(logged(what)(Effect.asVoid(self)), () => Effect.void)

@@ -169,21 +169,24 @@ export const serve = (ws: WebSocket, session: Session.Session, model: Pick<Model
       Effect.provide(RpcSerialization.layerMsgPack)
     )
     const server = RpcServer.make(group, { spanPrefix: "RpcTransport" }) as Effect.Effect<never, never, RpcServer.Protocol>
-    yield* server.pipe(
-      Effect.provideService(RpcServer.Protocol, protocol),
-      Effect.provide(context),
-      Effect.interruptible,
-      Effect.forkScoped
+    yield* Fibers.forkScoped(
+      "rpc server",
+      server.pipe(Effect.provideService(RpcServer.Protocol, protocol), Effect.provide(context), Effect.interruptible)
     )
     // The protocol upgrades a request by itself: hand it one whose upgrade is this socket.
     const socket = yield* Socket.fromWebSocket(Effect.succeed(ws as unknown as globalThis.WebSocket))
     const request = Object.create(HttpServerRequest.fromWeb(new Request("http://localhost/")), {
       upgrade: { value: Effect.succeed(socket) }
     }) as HttpServerRequest.HttpServerRequest
+    // A socket error is how a client leaves (debug); a defect is a bug (error, with its cause).
     yield* httpApp.pipe(
       Effect.provideService(HttpServerRequest.HttpServerRequest, request),
       Effect.catchAllCause((cause) =>
-        Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logDebug("rpc transport socket ended", cause)
+        Cause.isInterruptedOnly(cause)
+          ? Effect.void
+          : Cause.isDie(cause)
+          ? Effect.logError("rpc transport socket failed", cause)
+          : Effect.logDebug("rpc transport socket ended", cause)
       ),
       Effect.scoped,
       Effect.forkScoped

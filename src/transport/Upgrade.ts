@@ -6,7 +6,7 @@
  * session and query are answered on the socket (`error` then a 44xx close), since a browser cannot read an HTTP
  * refusal of a WebSocket.
  */
-import { Cause, Effect, FiberSet } from "effect"
+import { Effect, FiberSet } from "effect"
 import { STATUS_CODES, type IncomingMessage } from "node:http"
 import type { Duplex } from "node:stream"
 import { type WebSocket, WebSocketServer } from "ws"
@@ -18,6 +18,7 @@ import * as FrameCodec from "../protocol/FrameCodec.js"
 import * as ServerConfig from "../server/ServerConfig.js"
 import * as Reactor from "../session/Reactor.js"
 import * as Connection from "./Connection.js"
+import * as Fibers from "./Fibers.js"
 import type * as Registry from "./Registry.js"
 import * as RpcTransport from "./RpcTransport.js"
 import * as WsTransport from "./WsTransport.js"
@@ -31,9 +32,6 @@ const refuseHttp = (socket: Duplex, error: HttpError.HttpError) => {
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
   )
 }
-
-const logFailure = (what: string) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
-  Effect.catchAllCause(self, (cause) => Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError(`${what} failed`, cause))
 
 /** The upgrade listener, and the shutdown of every socket it accepted. */
 export interface Upgrades {
@@ -86,7 +84,7 @@ export const make = Effect.gen(function*() {
           wss.handleUpgrade(request, socket, head, (ws) => resume(Effect.succeed(ws)))
         )
         yield* RpcTransport.serve(ws, session, reactor.model)
-      }).pipe(logFailure("rpc transport")))
+      }).pipe(Fibers.settled("rpc transport")))
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
       const adopted = WsTransport.adopt(ws, config.maxMessageBytes)
@@ -101,7 +99,7 @@ export const make = Effect.gen(function*() {
           return WsTransport.refuse(ws, Connection.CloseCode.sessionNotFound, HttpError.sessionNotFound(sessionId).body)
         }
         yield* WsTransport.serve(adopted, session, query)
-      }).pipe(logFailure("websocket transport")))
+      }).pipe(Fibers.settled("websocket transport")))
     })
   }
 
