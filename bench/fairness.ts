@@ -12,7 +12,7 @@ import * as Table from "./lib/Table.js"
 import * as Target from "./lib/Target.js"
 import type { Generate } from "./servers/Job.js"
 
-const job: Generate = { job: "generate", fps: 20, block: 1, width: 64, height: 64, stateful: false }
+const job: Generate = { job: "generate", fps: 20, block: 1, width: 64, height: 64, stateful: false, limits: "default" }
 
 interface FloodCounts {
   readonly sent: number

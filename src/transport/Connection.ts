@@ -8,9 +8,22 @@
  * A transport is only framing and I/O on top of it: it gives an `Io` (write a text message, close), calls `receive`
  * for each text message in arrival order (or `submit` for a typed command), `touch` for other signs of life, and
  * delivers frames through `subscribe` + `frameSent`/`frameSkipped`. The WebSocket, the RPC and the WebRTC data channel
- * transports all do exactly that.
+ * transports all do exactly that. A new text transport, e.g. a data channel:
+ *
+ * ```ts
+ * const connection = yield* Connection.make({ session, transport: "webrtc", io: {
+ *   send: (text) => channel.send(text),
+ *   close: (code, reason) => peer.close()            // must not wait on the client
+ * } })
+ * const inbox = Inbox.make<string>({ pause: () => {}, resume: () => {} })
+ * channel.onmessage = (event) => inbox.push(String(event.data))
+ * yield* Fibers.forkScoped("webrtc inbox", Effect.forever(Effect.flatMap(inbox.take, connection.receive)))
+ * const frames = yield* connection.subscribe(2)
+ * yield* frames.deliverTo((out) => { videoSource.onFrame(toI420(out.frame)); connection.frameSent(out) })
+ * yield* Deferred.await(channelClosed)               // the scope's end detaches the connection (orphan, resume)
+ * ```
  */
-import { Effect, Either, Exit, Queue, type Scope } from "effect"
+import { Cause, Effect, Either, Exit, Queue, type Scope } from "effect"
 import * as Envelope from "../protocol/Envelope.js"
 import * as ServerConfig from "../server/ServerConfig.js"
 import * as SessionResponse from "../http/SessionResponse.js"
@@ -224,10 +237,12 @@ export const make = (options: Options): Effect.Effect<
       ).pipe(
         // Whatever one message does, the connection goes on answering the next: a defect is logged and answered.
         Effect.catchAllCause((cause) =>
-          Effect.zipRight(
-            Effect.logError("handling a client message failed", cause),
-            Effect.sync(() => sendError(Envelope.wireError("internal_error", "the server failed to handle the message")))
-          )
+          Cause.isInterruptedOnly(cause)
+            ? Effect.failCause(cause)
+            : Effect.zipRight(
+              Effect.logError("handling a client message failed", cause),
+              Effect.sync(() => sendError(Envelope.wireError("internal_error", "the server failed to handle the message")))
+            )
         )
       )
 

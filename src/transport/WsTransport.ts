@@ -12,9 +12,9 @@ import * as FrameCodec from "../protocol/FrameCodec.js"
 import * as ServerConfig from "../server/ServerConfig.js"
 import type * as FrameBus from "../session/FrameBus.js"
 import type * as Session from "../session/Session.js"
-import * as Waiters from "../session/Waiters.js"
 import * as Connection from "./Connection.js"
 import * as Fibers from "./Fibers.js"
+import * as Inbox from "./Inbox.js"
 
 /** Close codes (see `Connection.CloseCode`; 1009 = a message over `maxPayloadBytes`, sent by `ws` itself). */
 export const CloseCode = Connection.CloseCode
@@ -33,25 +33,22 @@ export const closeGraceMs = 1000
 /** A socket adopted by the transport: its listeners are attached at once so no early message is lost. */
 export interface Adopted {
   readonly ws: WebSocket
-  readonly inbox: Array<Inbound>
-  readonly waiters: Waiters.Waiters
+  readonly inbox: Inbox.Inbox<Inbound>
   readonly closed: Deferred.Deferred<void>
   /** Called for every message and ping (liveness); set once the connection exists. */
   onActivity: () => void
 }
 
-/** Pauses reading a socket whose inbox holds this many messages, resumes below `resumeAt` (bounded memory). */
-const pauseAt = 64
-const resumeAt = 16
-
 /** Takes over a freshly upgraded socket synchronously: listeners first, then the transport can start. */
 export const adopt = (ws: WebSocket, maxMessageBytes: number): Adopted => {
   const closed = Effect.runSync(Deferred.make<void>())
-  const adopted: Adopted = { ws, inbox: [], waiters: Waiters.make(), closed, onActivity: () => {} }
+  // Reading pauses while 64 messages wait, with ws's own pause()/resume() (bounded memory, back-pressure).
+  const inbox = Inbox.make<Inbound>({ pause: () => ws.pause(), resume: () => ws.resume() })
+  const adopted: Adopted = { ws, inbox, closed, onActivity: () => {} }
   ws.on("message", (data, isBinary) => {
     adopted.onActivity()
     const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength
-    adopted.inbox.push(
+    inbox.push(
       isBinary
         ? { _tag: "Binary" }
         : size > maxMessageBytes
@@ -61,8 +58,6 @@ export const adopt = (ws: WebSocket, maxMessageBytes: number): Adopted => {
           text: (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString("utf8")
         }
     )
-    Waiters.wakeAll(adopted.waiters)
-    if (adopted.inbox.length >= pauseAt && !ws.isPaused) ws.pause()
   })
   ws.on("ping", () => adopted.onActivity())
   // ws reports protocol violations (e.g. a message over maxPayload) as an error, then closes the socket itself.
@@ -142,13 +137,7 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
           return connection.receive(item.text)
       }
     }
-    const nextMessage: Effect.Effect<Inbound> = Effect.suspend(() => {
-      const item = socket.inbox.shift()
-      if (item === undefined) return Effect.zipRight(Waiters.wait(socket.waiters), nextMessage)
-      if (ws.isPaused && socket.inbox.length < resumeAt) ws.resume()
-      return Effect.succeed(item)
-    })
-    yield* Fibers.forkScoped("websocket inbox", Effect.forever(Effect.flatMap(nextMessage, handle)))
+    yield* Fibers.forkScoped("websocket inbox", Effect.forever(Effect.flatMap(socket.inbox.take, handle)))
 
     // Frames: a 2-frame drop-oldest subscription, and skipping while the socket's send buffer is over its limit.
     // RGB needs no asynchronous work, so each frame is written to the socket right where the pacer publishes it
