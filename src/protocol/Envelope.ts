@@ -171,7 +171,11 @@ export const valueTooDeep = (value: unknown, limit: number): boolean => {
   const walk = (u: unknown, depth: number): boolean => {
     if (typeof u !== "object" || u === null || ArrayBuffer.isView(u)) return false
     if (depth >= limit) return true
-    for (const child of Array.isArray(u) ? u : Object.values(u)) if (walk(child, depth + 1)) return true
+    if (Array.isArray(u)) {
+      for (let i = 0; i < u.length; i++) if (walk(u[i], depth + 1)) return true
+    } else {
+      for (const key in u) if (walk((u as Record<string, unknown>)[key], depth + 1)) return true
+    }
     return false
   }
   return walk(value, 0)

@@ -170,71 +170,80 @@ export const make = (options: Options): Effect.Effect<
       lastSeen = Date.now()
     }
 
+    /** Spends a message token: 0, or how long until there is one (ms). */
+    const spend = (now: number) => (RateLimit.take(messageBucket, now) ? 0 : RateLimit.waitMs(messageBucket, now))
     const admit: Effect.Effect<void> = Effect.suspend(() => {
-      const wait = RateLimit.waitMs(messageBucket)
-      if (wait === 0) {
-        RateLimit.take(messageBucket)
-        return Effect.void
-      }
-      return Effect.zipRight(Effect.sleep(wait), admit)
+      const wait = spend(Date.now())
+      return wait === 0 ? Effect.void : Effect.zipRight(Effect.sleep(wait), admit)
     })
 
     /** Spends a command token, or counts the refusal. */
-    const allowCommand = () => {
-      if (RateLimit.take(commandBucket)) return true
+    const allowCommand = (now: number) => {
+      if (RateLimit.take(commandBucket, now)) return true
       limited++
       counters.rateLimited++
       return false
     }
 
-    const command = (message: Extract<Envelope.ClientMessage, { _tag: "Command" }>): Effect.Effect<void> => {
+    const command = (message: Extract<Envelope.ClientMessage, { _tag: "Command" }>, now: number): Effect.Effect<void> => {
       const id = message.id
-      const about = { ...(id !== undefined ? { id } : {}), command: message.type }
-      if (!allowCommand()) return Effect.sync(() => sendError({ ...rateLimited(commandBucket.perSecond, commandBucket.burst).toWire(), ...about }))
+      const about = () => ({ ...(id !== undefined ? { id } : {}), command: message.type })
+      if (!allowCommand(now)) {
+        sendError({ ...rateLimited(commandBucket.perSecond, commandBucket.burst).toWire(), ...about() })
+        return Effect.void
+      }
       // The answer goes out from the mailbox actor the moment the command is settled (no hop back to this fiber
       // first); this fiber still waits for it, so whatever the client sent next is answered after it.
       const answer = (exit: Exit.Exit<Mailbox.Ack, CommandError.CommandError>) => {
         if (Exit.isSuccess(exit)) {
           if (id !== undefined) sendRuntime("commandAck", { id, command: exit.value.command, frame: exit.value.frame })
         } else if (exit.cause._tag === "Fail") {
-          sendError({ ...CommandError.toWire(exit.cause.error), ...about })
+          sendError({ ...CommandError.toWire(exit.cause.error), ...about() })
         }
       }
-      return session.submit({ type: message.type, data: message.data, id }, answer).pipe(
-        Effect.catchAllDefect((defect) =>
-          Effect.zipRight(
-            Effect.logError(`command "${message.type}" died`, defect),
-            Effect.sync(() => sendError({ ...internalError.toWire(), ...about }))
-          )
-        ),
-        Effect.ignore
-      )
+      // A failure was answered by `answer`; a defect is logged and answered here; interruption goes on.
+      return Effect.catchAllCause(session.submit({ type: message.type, data: message.data, id }, answer), (cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.failCause(cause as Cause.Cause<never>)
+          : !Cause.isDie(cause)
+          ? Effect.void
+          : Effect.zipRight(
+            Effect.logError(`command "${message.type}" died`, cause),
+            Effect.sync(() => sendError({ ...internalError.toWire(), ...about() }))
+          ))
     }
 
-    const handle = (raw: string): Effect.Effect<void> => {
+    /** Handles one message, synchronously up to the command's submission (the hot path allocates little). */
+    const handle = (raw: string, now: number): Effect.Effect<void> => {
+      lastSeen = now
       const decoded = Envelope.decodeText(raw, config.maxMessageBytes, config.maxDepth)
-      if (Either.isLeft(decoded)) return Effect.sync(() => sendError(decoded.left))
+      if (Either.isLeft(decoded)) {
+        sendError(decoded.left)
+        return Effect.void
+      }
       const message = decoded.right
       switch (message._tag) {
         case "Ping":
-          return Effect.sync(() => sendRuntime("pong", {}))
+          sendRuntime("pong", {})
+          return Effect.void
         case "RequestCapabilities":
-          return Effect.sync(() => sendRuntime("modelCapabilities", SessionResponse.modelCapabilities(model)))
+          sendRuntime("modelCapabilities", SessionResponse.modelCapabilities(model))
+          return Effect.void
         case "Stop":
           return Effect.asVoid(session.stop(EndReason.Stopped({ by: "client" })))
         case "Command":
-          return command(message)
+          return command(message, now)
       }
     }
 
     const receive = (raw: string): Effect.Effect<void> =>
-      Effect.zipRight(
-        admit,
-        Effect.suspend(() => {
-          touch()
-          return handle(raw)
-        })
-      ).pipe(
+      Effect.suspend(() => {
+        const now = Date.now()
+        const wait = spend(now)
+        if (wait === 0) return handle(raw, now)
+        // over the budget: this fiber waits, its inbox fills up and the transport stops reading
+        return Effect.zipRight(Effect.sleep(wait), Effect.zipRight(admit, Effect.suspend(() => handle(raw, Date.now()))))
+      }).pipe(
         // Whatever one message does, the connection goes on answering the next: a defect is logged and answered.
         Effect.catchAllCause((cause) =>
           Cause.isInterruptedOnly(cause)
@@ -248,9 +257,10 @@ export const make = (options: Options): Effect.Effect<
 
     const submit = (type: string, data: unknown): Effect.Effect<Mailbox.Ack, CommandError.CommandError | Envelope.WireError> =>
       Effect.suspend(() => {
-        touch()
+        const now = Date.now()
+        lastSeen = now
         if (Envelope.valueTooDeep(data, config.maxDepth)) return Effect.fail(Envelope.tooDeep(config.maxDepth))
-        if (!allowCommand()) return Effect.fail(rateLimited(commandBucket.perSecond, commandBucket.burst))
+        if (!allowCommand(now)) return Effect.fail(rateLimited(commandBucket.perSecond, commandBucket.burst))
         return session.submit({ type, data }).pipe(
           Effect.catchAllDefect((defect) =>
             Effect.zipRight(Effect.logError(`command "${type}" died`, defect), Effect.fail(internalError))
@@ -277,11 +287,7 @@ export const make = (options: Options): Effect.Effect<
       refuse: (error) => Effect.sync(() => sendError(error)),
       submit,
       admit,
-      spend: () => {
-        const wait = RateLimit.waitMs(messageBucket)
-        if (wait === 0) RateLimit.take(messageBucket)
-        return wait
-      },
+      spend: () => spend(Date.now()),
       touch,
       subscribe: (capacity) =>
         Effect.tap(session.frames(capacity), (subscription) =>
