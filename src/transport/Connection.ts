@@ -73,6 +73,8 @@ export interface Options {
   readonly text?: boolean
   /** Fields added to `sessionReady` (e.g. the frame format). */
   readonly ready?: Readonly<Record<string, unknown>>
+  /** Silence after which the connection is closed (4408); default `idleTimeoutMs` of the config. */
+  readonly idleTimeoutMs?: number
 }
 
 /** Figures of one connection (the `stats` message). */
@@ -355,14 +357,15 @@ export const make = (options: Options): Effect.Effect<
     }
 
     // Liveness: a connection silent for idleTimeoutMs is closed (its session is orphaned).
+    const idleTimeoutMs = options.idleTimeoutMs ?? config.idleTimeoutMs
     yield* Fibers.forkScoped(
       "liveness watcher",
       Effect.forever(Effect.suspend(() => {
         const silentFor = Date.now() - lastSeen
-        if (silentFor < config.idleTimeoutMs) return Effect.sleep(config.idleTimeoutMs - silentFor)
+        if (silentFor < idleTimeoutMs) return Effect.sleep(idleTimeoutMs - silentFor)
         return Effect.zipRight(
           Effect.logInfo(`${options.transport} connection silent for ${silentFor} ms: closing it`),
-          Effect.zipRight(Effect.sync(() => close(CloseCode.idle, `no message for ${config.idleTimeoutMs} ms`)), Effect.never)
+          Effect.zipRight(Effect.sync(() => close(CloseCode.idle, `no message for ${idleTimeoutMs} ms`)), Effect.never)
         )
       }))
     )

@@ -114,6 +114,9 @@ const frames = (connection: Connection.Connection, options: Client.FramesOptions
     return Stream.repeatEffectChunkOption(next)
   })).pipe(Stream.interruptWhen(connection.session.ended))
 
+/** The @effect/rpc client's ping period (`RpcClient.makeProtocolSocket`). */
+const rpcPingMs = 10_000
+
 /** How long a socket stays open after its session ended, for the last responses to leave. */
 const flushMs = 50
 
@@ -132,6 +135,8 @@ export const serve = (ws: WebSocket, session: Session.Session, model: Pick<Model
       session,
       transport: "rpc",
       text: false,
+      // an idle @effect/rpc client only pings every 10 s: its silence may last that much longer
+      idleTimeoutMs: config.idleTimeoutMs + rpcPingMs,
       io: {
         send: () => {},
         close: (code, reason) => {
