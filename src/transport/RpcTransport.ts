@@ -79,6 +79,32 @@ const makeOrderedSubmit = (connection: Connection.Connection, limit: number) =>
       })
   })
 
+/**
+ * `@effect/rpc`'s msgpack, for sockets where every message is whole (one msgpack sequence per WebSocket message): a
+ * message that does not decode is refused on its own, and the parser starts afresh. (msgpackr takes a stack overflow
+ * for a truncated message, so a message nested 50,000 levels deep used to be kept as the start of the next one, and
+ * every later request on the socket went unanswered.) A refused message earns the client an RPC defect.
+ */
+export const serialization: RpcSerialization.RpcSerialization["Type"] = RpcSerialization.RpcSerialization.of({
+  ...RpcSerialization.msgPack,
+  unsafeMake: () => {
+    let parser = RpcSerialization.msgPack.unsafeMake()
+    return {
+      decode: (bytes) => {
+        const values = parser.decode(bytes)
+        if (values.length === 0 && bytes.length > 0) {
+          parser = RpcSerialization.msgPack.unsafeMake()
+          throw new Error(
+            "the message could not be decoded as msgpack (truncated, or nested too deep to decode); it was dropped"
+          )
+        }
+        return values
+      },
+      encode: (response) => parser.encode(response)
+    }
+  }
+})
+
 /** The frame stream of one subscription: batches what queued up while the reader acked the previous chunk. */
 const frames = (connection: Connection.Connection, options: Client.FramesOptions): Stream.Stream<Client.FrameMessage> =>
   Stream.unwrapScoped(Effect.map(connection.subscribe(options.buffer ?? 8), (subscription) => {
@@ -171,7 +197,7 @@ export const serve = (ws: WebSocket, session: Session.Session, model: Pick<Model
     const group = Client.groupFor(model.commands) as unknown as RpcGroup.RpcGroup<Rpc.Any>
     const context = yield* (group.toHandlersContext(handlers as any) as Effect.Effect<Context.Context<never>, never, Scope.Scope>)
     const { httpApp, protocol } = yield* RpcServer.makeProtocolWithHttpAppWebsocket.pipe(
-      Effect.provide(RpcSerialization.layerMsgPack)
+      Effect.provideService(RpcSerialization.RpcSerialization, serialization)
     )
     const server = RpcServer.make(group, { spanPrefix: "RpcTransport" }) as Effect.Effect<never, never, RpcServer.Protocol>
     yield* Fibers.forkScoped(

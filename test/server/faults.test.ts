@@ -3,9 +3,11 @@
  * the limit, deep nesting, floods, frozen clients, RPC requests left behind, drop accounting, oversized error
  * replies, odd ids, a busy port, long session ids. (SIGTERM with clients open: shutdown.test.ts.)
  */
+import { RpcSerialization } from "@effect/rpc"
 import { Effect, Fiber } from "effect"
 import { createServer } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import WebSocket from "ws"
 import { ReactorClient } from "../../src/client/index.js"
 import type * as Server from "../../src/server/Server.js"
 import { Commands } from "../fixtures/server-model.js"
@@ -261,6 +263,34 @@ describe("faults: RPC", () => {
     }).pipe(Effect.scoped))
     expect(result.error).toMatchObject({ _tag: "WireError", code: "nesting_too_deep" })
     expect(result.ack.command).toBe("set_color")
+  })
+})
+
+describe("faults: RPC wire", () => {
+  it("a message nested 50,000 levels deep does not wedge the RPC socket: the next request is answered", async () => {
+    const server = await startServer()
+    try {
+      const session = await startSession(server)
+      const ws = new WebSocket(`${server.wsUrl}/sessions/${session.session_id}/transport/rpc`)
+      const parser = RpcSerialization.msgPack.unsafeMake()
+      const responses: Array<any> = []
+      ws.on("message", (data: Buffer) => responses.push(...(parser.decode(new Uint8Array(data)) as Array<any>)))
+      await new Promise((resolve, reject) => {
+        ws.once("open", resolve)
+        ws.once("error", reject)
+      })
+      // msgpack: 50,000 one-element arrays around a 1 (no encoder would build it; a hostile client can)
+      ws.send(Buffer.concat([Buffer.alloc(50_000, 0x91), Buffer.from([0x01])]))
+      const request = { _tag: "Request", id: "7", tag: "set_color", payload: { r: 9 }, headers: [] }
+      ws.send(parser.encode(request) as Uint8Array)
+      const answered = await eventually(async () => responses.some((r) => r._tag === "Exit" && r.requestId === "7"), 10_000)
+      expect(answered).toBe(true)
+      const exit = responses.find((r) => r._tag === "Exit" && r.requestId === "7")
+      expect(exit.exit._tag).toBe("Success")
+      ws.terminate()
+    } finally {
+      await server.close()
+    }
   })
 })
 
