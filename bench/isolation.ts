@@ -1,5 +1,5 @@
 /**
- * 7. Model isolation: what the worker boundary costs, and what it buys.
+ * 8. Model isolation: what the worker boundary costs, and what it buys.
  * - Throughput and command round trip with the model in a worker thread (what `reactor run` does), against the same
  *   server with the model in its own thread, in the same run.
  * - `/health` latency while a model's loop spins synchronously (in a worker), against the same server idle.
@@ -46,7 +46,7 @@ const boundary = async (config: Config): Promise<Table.Table> => {
   })
   return {
     name: "isolation-boundary",
-    title: "7a. The worker boundary: the model in a worker thread against the model in the server's thread",
+    title: "8a. The worker boundary: the model in a worker thread against the model in the server's thread",
     labels: { runtime: "worker", baseline: "in-process" },
     columns: {
       runtime: "reactor's server, model in a worker thread behind @effect/rpc (the default of `reactor run`)",
@@ -124,7 +124,7 @@ const health = async (config: Config): Promise<Table.Table> => {
   })
   return {
     name: "isolation-health",
-    title: "7b. /health while a model's loop spins synchronously (model in a worker thread)",
+    title: "8b. /health while a model's loop spins synchronously (model in a worker thread)",
     labels: { runtime: "spinning", baseline: "idle" },
     columns: {
       runtime: "one session whose model loop never yields, in a worker thread",
@@ -177,7 +177,7 @@ const scaling = async (config: Config): Promise<Table.Table> => {
   )
   return {
     name: "isolation-workers",
-    title: "7c. --workers 2 on 2 cores: two CPU-bound sessions together against one",
+    title: "8c. --workers 2 on 2 cores: two CPU-bound sessions together against one",
     labels: { runtime: "2 sessions", baseline: "1 session" },
     columns: {
       runtime: "two sessions of a CPU-bound model on a --workers 2 server, frames of both counted",

@@ -26,6 +26,8 @@ export interface Generate {
   readonly width: number
   readonly height: number
   readonly stateful: boolean
+  /** `default`: the runtime keeps its per-connection budgets (the fairness benchmark measures them). */
+  readonly limits?: "default"
 }
 
 /** Open sockets, no frames (idle memory per session). */

@@ -1,21 +1,21 @@
 /**
- * The HTTP runtime, composed: a reactor over the loaded model, the session registry (liveness), the WebSocket
- * transport on the Node HTTP server, and the endpoints on Effect's HTTP server. Acquired in that order, released in
+ * The HTTP runtime, composed: a reactor over the loaded model, the session registry (liveness), the endpoints on
+ * Effect's platform HTTP handler and the socket transports on the same Node HTTP server's upgrades. Acquired in that order, released in
  * reverse: at shutdown the server stops accepting, every session is stopped cooperatively (clients get
  * `sessionEnded`), remaining sockets are closed, then the model is released.
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { Context, Effect, Exit, Layer, Logger, type LogLevel, Scope } from "effect"
-import { createServer } from "node:http"
+import { Context, Data, Effect, Exit, Layer, Logger, type LogLevel, Scope } from "effect"
+import { createServer, type Server as HttpServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Model from "../model/Model.js"
 import * as EndReason from "../session/EndReason.js"
 import * as Isolation from "../host/Isolation.js"
 import * as Reactor from "../session/Reactor.js"
-import * as Registry from "./Registry.js"
-import * as Routes from "./Routes.js"
+import * as Routes from "../http/Routes.js"
+import * as Registry from "../transport/Registry.js"
+import * as Upgrade from "../transport/Upgrade.js"
 import * as ServerConfig from "./ServerConfig.js"
-import * as WsUpgrade from "./WsUpgrade.js"
 
 /** A running server: where it listens. */
 export interface Service {
@@ -31,6 +31,36 @@ export interface Service {
 
 /** The running server's tag. */
 export class Server extends Context.Tag("effect-reactor/server/Server")<Server, Service>() {}
+
+/** Starts listening; a busy port or a bad host fails with a message that names them. */
+const bind = (server: HttpServer, host: string, port: number) =>
+  Effect.async<void, ListenError>((resume) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      server.off("listening", onListening)
+      const reason = error.code === "EADDRINUSE"
+        ? `port ${port} on ${host} is already in use; stop what uses it or pick another port (--port)`
+        : error.code === "EACCES"
+        ? `no permission to listen on ${host}:${port}; pick a port above 1023`
+        : error.code === "EADDRNOTAVAIL" || error.code === "ENOTFOUND"
+        ? `cannot listen on host ${host}: no such address on this machine`
+        : `cannot listen on ${host}:${port}: ${error.message}`
+      resume(Effect.fail(new ListenError({ message: reason, host, port })))
+    }
+    const onListening = () => {
+      server.off("error", onError)
+      resume(Effect.void)
+    }
+    server.once("error", onError)
+    server.once("listening", onListening)
+    server.listen({ host, port })
+  })
+
+/** The server could not listen: the port is taken, the host is not this machine's. */
+export class ListenError extends Data.TaggedError("ListenError")<{
+  readonly message: string
+  readonly host: string
+  readonly port: number
+}> {}
 
 /** The reactor's options as the server config sets them. */
 export const reactorOptions = (config: ServerConfig.ServerConfig): Reactor.Options => ({
@@ -61,17 +91,28 @@ export const make = Effect.gen(function*() {
     Context.add(Registry.Registry, registry)
   )
   const server = createServer()
-  yield* WsUpgrade.install(server).pipe(Effect.provide(context))
-  const http = yield* NodeHttpServer.make(() => server, { host: config.host, port: config.port })
-  yield* http.serve(Routes.app.pipe(Effect.provide(context)))
+  // Requests go to the HTTP app (Effect's platform handler); upgrades to the transports' own listener.
+  const handler = yield* NodeHttpServer.makeHandler(Routes.app).pipe(
+    Effect.provide(Layer.merge(NodeHttpServer.layerContext, Layer.succeedContext(context)))
+  )
+  const upgrades = yield* Upgrade.make.pipe(Effect.provide(context))
+  server.on("request", handler)
+  server.on("upgrade", upgrades.listener)
+  yield* Effect.acquireRelease(bind(server, config.host, config.port), () =>
+    Effect.async<void>((resume) => {
+      server.closeAllConnections()
+      server.close(() => resume(Effect.void))
+    }))
 
-  // Released first: stop accepting, stop every session cooperatively, then drop what is still connected.
+  // Released first: stop accepting, stop every session cooperatively (each connection says `sessionEnded` and
+  // closes), then terminate whatever socket is still open, so no client can hold the shutdown.
   yield* Effect.addFinalizer(() =>
     Effect.gen(function*() {
       yield* Effect.logInfo("shutting down: stopping every session")
       server.close()
       yield* reactor.stopAll(EndReason.Shutdown())
-      yield* Effect.sleep(20) // lets the sockets' `sessionEnded` and close frames leave
+      yield* Effect.sleep(100) // lets the connections' `sessionEnded` and close frames leave
+      yield* upgrades.terminateAll
       server.closeAllConnections()
     })
   )

@@ -66,12 +66,19 @@ export const started = (model: Model.Declared, session: Session.Session) => ({
   capabilities: capabilities(model)
 })
 
-/** Session figures in snake_case. */
-export const stats = (stats: Session.Stats) => ({
+/** What the session's connections counted (see `Registry.Counters`). */
+export interface TransportCounts {
+  readonly skippedFrames: number
+  readonly rateLimited: number
+}
+
+/** Session figures in snake_case; dropped frames include those the transports skipped for a client not reading. */
+export const stats = (stats: Session.Stats, transport: TransportCounts = { skippedFrames: 0, rateLimited: 0 }) => ({
   frames_generated: stats.framesGenerated,
   frames_emitted: stats.framesEmitted,
   emission_fps: stats.emissionFps,
-  dropped_frames: stats.droppedFrames,
+  dropped_frames: stats.droppedFrames + transport.skippedFrames,
+  commands_rate_limited: transport.rateLimited,
   commands_applied: stats.commandsApplied,
   commands_rejected: stats.commandsRejected,
   command_to_frame_ms: stats.lastCommandToFrameMs ?? null,
@@ -79,12 +86,18 @@ export const stats = (stats: Session.Stats) => ({
 })
 
 /** `GET /sessions/{id}/info`'s answer. */
-export const info = (model: Model.Declared, session: Session.Session, state: string, figures: Session.Stats) => ({
+export const info = (
+  model: Model.Declared,
+  session: Session.Session,
+  state: string,
+  figures: Session.Stats,
+  transport?: TransportCounts
+) => ({
   session_id: session.id,
   state,
   started_at: new Date(session.startedAt).toISOString(),
   model: modelOf(model),
-  stats: stats(figures)
+  stats: stats(figures, transport)
 })
 
 /** `GET /health`'s answer. */
