@@ -1,6 +1,17 @@
+import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
+const src = fileURLToPath(new URL("./src/", import.meta.url))
+
 export default defineConfig({
+  // The tests run the source: `effect-reactor` and its subpaths resolve to src/, as tsconfig.json's `paths` do for tsc
+  // and tsx (package.json's exports point at the built dist/, which only `npm pack` makes).
+  resolve: {
+    alias: [
+      { find: /^effect-reactor$/, replacement: `${src}index.ts` },
+      { find: /^effect-reactor\/([a-z]+)$/, replacement: `${src}$1/index.ts` }
+    ]
+  },
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 30_000,

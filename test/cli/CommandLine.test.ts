@@ -1,3 +1,4 @@
+import type { RpcGroup } from "@effect/rpc"
 import { describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck } from "effect"
 import { Commands as PromptCommands } from "../../examples/01-prompt.js"
@@ -6,8 +7,8 @@ import * as Capabilities from "../../src/model/Capabilities.js"
 import * as Command from "../../src/model/Command.js"
 import * as Param from "../../src/model/Param.js"
 import * as Mailbox from "../../src/session/Mailbox.js"
+import * as CommandArbitrary from "../../src/testing/CommandArbitrary.js"
 import { Commands as FixtureCommands } from "../fixtures/cli-released.js"
-import { validCommand } from "../fixtures/core-harness.js"
 
 const Commands = Command.group(
   Command.make("set_prompt", { description: "prompt", payload: { prompt: Param.string() } }),
@@ -107,12 +108,12 @@ describe("CommandLine.parse", () => {
     expect(incoming("help", withHelp)).toEqual({ type: "help", data: {} })
   })
 
-  const groups = { "a mixed group": Commands, "examples/01-prompt": PromptCommands, "the CLI fixture": FixtureCommands }
+  const groups: Record<string, RpcGroup.RpcGroup<any>> = { "a mixed group": Commands, "examples/01-prompt": PromptCommands, "the CLI fixture": FixtureCommands }
   for (const [name, group] of Object.entries(groups)) {
     const capabilities = Capabilities.ofGroup(group)
 
     it.prop(`${name}: a formatted command parses back to the same payload, which the session accepts`, [
-      validCommand(group)
+      CommandArbitrary.valid(group)
     ], ([command]) => {
       const line = CommandLine.format(command.type, command.data as Record<string, unknown>)
       const result = incoming(line, capabilities)
@@ -120,7 +121,7 @@ describe("CommandLine.parse", () => {
       expect(Either.isRight(Mailbox.decode(group, result)), line).toBe(true)
     }, { fastCheck: { numRuns: 200 } })
 
-    it.prop(`${name}: a JSON command parses to itself`, [validCommand(group)], ([command]) => {
+    it.prop(`${name}: a JSON command parses to itself`, [CommandArbitrary.valid(group)], ([command]) => {
       expect(incoming(JSON.stringify(command), capabilities)).toEqual(command)
     }, { fastCheck: { numRuns: 100 } })
   }
