@@ -14,6 +14,9 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
+    // The benchmarks' smoke run (a subprocess that runs every benchmark once, ~30 s alone and minutes under load) is
+    // its own CI step: `npm run bench:smoke` (vitest.bench.config.ts).
+    exclude: ["test/bench/**", "**/node_modules/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks"

@@ -26,7 +26,9 @@ const parse = (version: string) => {
 export const problem = (found: string | undefined, range: string, where = "effect"): string | undefined => {
   const wanted = parse(range)
   const install = `install a 3.x release: npm install effect@"${range}"`
-  if (found === undefined) return `effect-reactor: needs effect ${range} (a peer dependency) but effect is not installed; ${install}`
+  if (found === undefined) {
+    return `effect-reactor: needs effect ${range} (a peer dependency) but effect is not installed; ${install}`
+  }
   const have = parse(found)
   if (wanted === undefined || have === undefined) return undefined
   const [major, minor, patch] = wanted

@@ -6,10 +6,10 @@
  */
 import { Console, Deferred, Effect, Either, Exit, Schedule, Stream } from "effect"
 import { createInterface } from "node:readline"
+import * as CommandError from "../session/CommandError.js"
 import * as EndReason from "../session/EndReason.js"
 import * as Reactor from "../session/Reactor.js"
 import type * as Session from "../session/Session.js"
-import * as CommandError from "../session/CommandError.js"
 import * as CommandLine from "./CommandLine.js"
 import * as CommandList from "./CommandList.js"
 import * as FrameWriter from "./FrameWriter.js"
@@ -51,7 +51,9 @@ export const formatStats = (stats: Session.Stats): string =>
     `stats: ${stats.framesEmitted} frames`,
     `${stats.emissionFps} fps`,
     `${stats.droppedFrames} dropped`,
-    `command-to-frame ${stats.lastCommandToFrameMs === undefined ? "-" : `${Math.round(stats.lastCommandToFrameMs)} ms`}`,
+    `command-to-frame ${
+      stats.lastCommandToFrameMs === undefined ? "-" : `${Math.round(stats.lastCommandToFrameMs)} ms`
+    }`,
     `commands ${stats.commandsApplied} applied / ${stats.commandsRejected} rejected`,
     `uptime ${(stats.uptimeMs / 1000).toFixed(1)} s`
   ].join(", ")
@@ -145,7 +147,9 @@ export const run = (options: Options = {}) =>
       )
     }
     if (options.seconds !== undefined) {
-      yield* Effect.forkScoped(Effect.delay(requestStop(`--seconds ${options.seconds} elapsed`), options.seconds * 1000))
+      yield* Effect.forkScoped(
+        Effect.delay(requestStop(`--seconds ${options.seconds} elapsed`), options.seconds * 1000)
+      )
     }
 
     const reason = yield* Effect.raceFirst(
@@ -159,4 +163,3 @@ export const run = (options: Options = {}) =>
     if (writeError !== undefined) return yield* writeError
     return reason
   }).pipe(Effect.scoped, Effect.withSpan("Headless.run"))
-

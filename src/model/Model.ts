@@ -3,7 +3,8 @@
  * model once (weights, pipelines: scoped resources released at shutdown); the loaded model then serves sessions,
  * each with its own state, handlers and generation loop.
  */
-import type { Rpc, RpcGroup } from "@effect/rpc"
+import type * as Rpc from "@effect/rpc/Rpc"
+import type * as RpcGroup from "@effect/rpc/RpcGroup"
 import { Context, Data, Effect, JSONSchema, Layer, ParseResult, Schema, type Scope } from "effect"
 import * as Overrides from "../config/Overrides.js"
 import * as Capabilities from "./Capabilities.js"
@@ -84,7 +85,9 @@ export class ConfigError extends Data.TaggedError("ConfigError")<{
 /** The model's `load` failed. */
 export class LoadError extends Data.TaggedError("LoadError")<{ readonly model: string; readonly cause: unknown }> {
   override get message() {
-    return `model "${this.model}" failed to load: ${this.cause instanceof Error ? this.cause.message : String(this.cause)}`
+    return `model "${this.model}" failed to load: ${
+      this.cause instanceof Error ? this.cause.message : String(this.cause)
+    }`
   }
 }
 
@@ -109,7 +112,8 @@ export const make = <R extends Rpc.Any, C = {}, CI = {}, L = void>(
     Effect.gen(function*() {
       const input = yield* ConfigInput
       const merged = Overrides.apply(input.value ?? {}, input.overrides ?? [], JSONSchema.make(configSchema))
-      const config = yield* Schema.decodeUnknown(configSchema, { errors: "all", onExcessProperty: "error" })(merged).pipe(Effect.mapError((error) => new ConfigError({ source: input.source, issues: formatIssues(error) })))
+      const config = yield* Schema.decodeUnknown(configSchema, { errors: "all", onExcessProperty: "error" })(merged)
+        .pipe(Effect.mapError((error) => new ConfigError({ source: input.source, issues: formatIssues(error) })))
       const loaded = definition.load === undefined
         ? (undefined as L)
         : yield* definition.load(config).pipe(

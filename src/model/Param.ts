@@ -46,7 +46,10 @@ const bounded = (base: Schema.Schema<number>, options: Bounds | undefined): Sche
 export const string = <const O extends Common<string> & { readonly maxLength?: number }>(
   options?: O
 ): Field<typeof Schema.String, O> =>
-  finish(options?.maxLength !== undefined ? Schema.String.pipe(Schema.maxLength(options.maxLength)) : Schema.String, options)
+  finish(
+    options?.maxLength !== undefined ? Schema.String.pipe(Schema.maxLength(options.maxLength)) : Schema.String,
+    options
+  )
 
 /** A real number, optionally bounded (a slider when both bounds are given, a number input otherwise). */
 export const number = <const O extends Common<number> & Bounds>(options?: O): Field<typeof Schema.Number, O> =>

@@ -4,7 +4,8 @@
  * each with the error the session must answer. Built on the fast-check copy that effect bundles, so they type-check
  * with `@effect/vitest`'s `it.prop` / `it.effect.prop`.
  */
-import type { Rpc, RpcGroup } from "@effect/rpc"
+import type * as Rpc from "@effect/rpc/Rpc"
+import type * as RpcGroup from "@effect/rpc/RpcGroup"
 import { Arbitrary, FastCheck, Schema } from "effect"
 import * as Capabilities from "../model/Capabilities.js"
 
@@ -77,7 +78,9 @@ const outOfRangeFor = (param: Capabilities.ParamSchema, json: any): FastCheck.Ar
     options.push(FastCheck.string().filter((s) => !known.has(s)))
   }
   if (typeof json?.maxLength === "number") {
-    options.push(FastCheck.string({ minLength: json.maxLength + 1, maxLength: json.maxLength + 8, unit: "grapheme-ascii" }))
+    options.push(
+      FastCheck.string({ minLength: json.maxLength + 1, maxLength: json.maxLength + 8, unit: "grapheme-ascii" })
+    )
   }
   if (typeof json?.minLength === "number" && json.minLength > 0) {
     options.push(FastCheck.string({ maxLength: json.minLength - 1 }))
@@ -111,22 +114,35 @@ export const invalid = (group: RpcGroup.RpcGroup<any>): FastCheck.Arbitrary<Inva
         const extra = `x_${key}`
         return { kind: "extra", command: { type, data: { ...data, [extra]: 1 } }, expected: payloadError(extra) }
       }),
-      FastCheck.oneof(FastCheck.string(), FastCheck.integer(), FastCheck.boolean(), FastCheck.array(FastCheck.integer()))
-        .map((data) => ({ kind: "not an object", command: { type, data }, expected: { _tag: "InvalidPayload", command: type } }))
+      FastCheck.oneof(
+        FastCheck.string(),
+        FastCheck.integer(),
+        FastCheck.boolean(),
+        FastCheck.array(FastCheck.integer())
+      )
+        .map((data) => ({
+          kind: "not an object",
+          command: { type, data },
+          expected: { _tag: "InvalidPayload", command: type }
+        }))
     )
     for (const [name, param] of Object.entries(capability.schema)) {
-      cases.push(FastCheck.tuple(base, wrongTypeFor(param)).map(([data, value]) => ({
-        kind: "wrong type",
-        command: { type, data: { ...data, [name]: value } },
-        expected: payloadError(name)
-      })))
-      const outOfRange = outOfRangeFor(param, (capability.jsonSchema as any).properties?.[name])
-      if (outOfRange !== undefined) {
-        cases.push(FastCheck.tuple(base, outOfRange).map(([data, value]) => ({
-          kind: "out of range",
+      cases.push(
+        FastCheck.tuple(base, wrongTypeFor(param)).map(([data, value]) => ({
+          kind: "wrong type",
           command: { type, data: { ...data, [name]: value } },
           expected: payloadError(name)
-        })))
+        }))
+      )
+      const outOfRange = outOfRangeFor(param, (capability.jsonSchema as any).properties?.[name])
+      if (outOfRange !== undefined) {
+        cases.push(
+          FastCheck.tuple(base, outOfRange).map(([data, value]) => ({
+            kind: "out of range",
+            command: { type, data: { ...data, [name]: value } },
+            expected: payloadError(name)
+          }))
+        )
       }
       if (param.required === true && param.default === undefined) {
         cases.push(base.map((data) => {

@@ -41,7 +41,10 @@ const failure = (line: string) => {
 
 describe("CommandLine.parse", () => {
   it("reads the human form, typing values by the parameter schema", () => {
-    expect(incoming(`set_prompt prompt="a rainy night"`)).toEqual({ type: "set_prompt", data: { prompt: "a rainy night" } })
+    expect(incoming(`set_prompt prompt="a rainy night"`)).toEqual({
+      type: "set_prompt",
+      data: { prompt: "a rainy night" }
+    })
     expect(incoming("move direction=left")).toEqual({ type: "move", data: { direction: "left" } })
     expect(incoming("set_speed speed=0.5")).toEqual({ type: "set_speed", data: { speed: 0.5 } })
     expect(incoming("set_steps steps=12 label=7")).toEqual({ type: "set_steps", data: { steps: 12, label: "7" } })
@@ -87,7 +90,10 @@ describe("CommandLine.parse", () => {
 
   it("tells what is wrong with an unreadable line", () => {
     expect(failure("{bad")).toMatchObject({ code: "invalid_json", message: expect.stringContaining("invalid JSON") })
-    expect(failure("[1, 2]")).toMatchObject({ code: "invalid_json", message: expect.stringContaining("must be an object") })
+    expect(failure("[1, 2]")).toMatchObject({
+      code: "invalid_json",
+      message: expect.stringContaining("must be an object")
+    })
     expect(failure(`set_prompt prompt="open`)).toMatchObject({
       code: "invalid_line",
       message: "unterminated double quote at column 19"
@@ -108,7 +114,11 @@ describe("CommandLine.parse", () => {
     expect(incoming("help", withHelp)).toEqual({ type: "help", data: {} })
   })
 
-  const groups: Record<string, RpcGroup.RpcGroup<any>> = { "a mixed group": Commands, "examples/01-prompt": PromptCommands, "the CLI fixture": FixtureCommands }
+  const groups: Record<string, RpcGroup.RpcGroup<any>> = {
+    "a mixed group": Commands,
+    "examples/01-prompt": PromptCommands,
+    "the CLI fixture": FixtureCommands
+  }
   for (const [name, group] of Object.entries(groups)) {
     const capabilities = Capabilities.ofGroup(group)
 

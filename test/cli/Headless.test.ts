@@ -39,7 +39,14 @@ describe("Headless.run", () => {
       const { fiber, logged, printed } = yield* headless({
         frames: 20,
         statsEvery: 0,
-        input: Stream.make("set_level level=3", "{nope", "set_level level=-1", "help", "crash extra=1", "set_level level=4")
+        input: Stream.make(
+          "set_level level=3",
+          "{nope",
+          "set_level level=-1",
+          "help",
+          "crash extra=1",
+          "set_level level=4"
+        )
       })
       const reason = yield* Fiber.join(fiber)
       expect(reason).toEqual(EndReason.Stopped({ by: "--frames 20 reached" }))
@@ -53,7 +60,9 @@ describe("Headless.run", () => {
       ])
       expect(printed.filter((line) => line === "Commands of cli-released:")).toHaveLength(2)
       expect(printed.at(-1)).toBe("session ended: stopped (--frames 20 reached)")
-      expect(printed.at(-2)).toMatch(/^stats: \d+ frames, \d+ fps, 0 dropped, command-to-frame \d+ ms, commands 2 applied \/ 2 rejected/)
+      expect(printed.at(-2)).toMatch(
+        /^stats: \d+ frames, \d+ fps, 0 dropped, command-to-frame \d+ ms, commands 2 applied \/ 2 rejected/
+      )
       expect(logged).toContain("released")
     }))
 

@@ -121,7 +121,9 @@ describe("reactor run --runtime headless", () => {
       expect.stringMatching(/^error invalid_payload: invalid payload for "set_level": colour: is unexpected/),
       expect.stringMatching(/^ok set_level \(from frame \d+\)$/)
     ])
-    expect(stdout).toMatch(/^stats: \d+ frames, \d+ fps, \d+ dropped, command-to-frame (\d+ ms|-), commands 2 applied \/ 4 rejected/m)
+    expect(stdout).toMatch(
+      /^stats: \d+ frames, \d+ fps, \d+ dropped, command-to-frame (\d+ ms|-), commands 2 applied \/ 4 rejected/m
+    )
     expect(stdout).toContain("session ended: stopped (--frames 60 reached)")
     // Finalizers ran: the model's session finalizer logged on stderr.
     expect(result.stderr).toContain("released")
@@ -225,7 +227,18 @@ describe("reactor run --runtime headless", () => {
 describe("reactor run --runtime http (the default)", () => {
   it("serves the model with --host/--port/--max-sessions/--token until SIGTERM, exit 0", async () => {
     let checked: Promise<void> | undefined
-    const result = await run(["run", fixture, "--host", "127.0.0.1", "--port", "0", "--max-sessions", "2", "--token", "s3cret"], {
+    const result = await run([
+      "run",
+      fixture,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--max-sessions",
+      "2",
+      "--token",
+      "s3cret"
+    ], {
       onStderr: (stderr, child) => {
         const url = /serving model "cli-released" on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)?.[1]
         if (url === undefined || checked !== undefined) return
@@ -251,7 +264,10 @@ describe("reactor run --runtime http (the default)", () => {
 
 describe("reactor: a bad start is one line on stderr and a non-zero exit", () => {
   it("a missing module", async () => {
-    expectOneLine(await run(["run", "test/fixtures/cli-missing.ts"]), /^reactor: model module test\/fixtures\/cli-missing\.ts: no such file$/)
+    expectOneLine(
+      await run(["run", "test/fixtures/cli-missing.ts"]),
+      /^reactor: model module test\/fixtures\/cli-missing\.ts: no such file$/
+    )
   })
 
   it("a module without a model", async () => {
@@ -263,13 +279,19 @@ describe("reactor: a bad start is one line on stderr and a non-zero exit", () =>
 
   it("a missing config file", async () => {
     const missing = join(tempDir(), "nope.yaml")
-    expectOneLine(await run(["run", fixture, "-c", missing, "--runtime", "headless"]), /config file .*nope\.yaml: no such file$/)
+    expectOneLine(
+      await run(["run", fixture, "-c", missing, "--runtime", "headless"]),
+      /config file .*nope\.yaml: no such file$/
+    )
   })
 
   it("a config file that is not YAML", async () => {
     const file = join(tempDir(), "bad.yaml")
     writeFileSync(file, "width: [1\nheight: 2\n")
-    expectOneLine(await run(["run", fixture, "-c", file, "--runtime", "headless"]), /config file .*bad\.yaml: not valid YAML at line \d+/)
+    expectOneLine(
+      await run(["run", fixture, "-c", file, "--runtime", "headless"]),
+      /config file .*bad\.yaml: not valid YAML at line \d+/
+    )
   })
 
   it("a config with a wrong key and a wrong type, naming file, key path and expectation", async () => {

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "@effect/vitest"
 import type { Rpc } from "@effect/rpc"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import * as Client from "../../src/client/Client.js"
 import type * as ReactorClient from "../../src/client/ReactorClient.js"

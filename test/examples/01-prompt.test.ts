@@ -12,7 +12,8 @@ describe("examples/01-prompt", () => {
     config: { width: 32, height: 18 },
     expected: (commands) =>
       commands.reduce(
-        (state, { data, type }) => type === "set_prompt" ? { ...state, prompt: data.prompt } : { ...state, speed: data.speed ?? 1 },
+        (state, { data, type }) =>
+          type === "set_prompt" ? { ...state, prompt: data.prompt } : { ...state, speed: data.speed ?? 1 },
         { prompt: "a calm sea at dawn", speed: 1 }
       )
   })

@@ -24,7 +24,11 @@ describe("examples/02-world", () => {
 
   it("binds W A S D and the arrow keys to move, releasing to none", () => {
     const [move, camera] = Capabilities.ofGroup(Commands)
-    expect(move!.keys?.press).toMatchObject({ w: { direction: "forward" }, ArrowDown: { direction: "back" }, a: { direction: "left" } })
+    expect(move!.keys?.press).toMatchObject({
+      w: { direction: "forward" },
+      ArrowDown: { direction: "back" },
+      a: { direction: "left" }
+    })
     expect(move!.keys?.release).toEqual({ direction: "none" })
     expect(move!.schema.direction!.enum).toEqual(["forward", "back", "left", "right", "none"])
     expect(camera!.schema.speed).toMatchObject({ type: "number", minimum: 0, maximum: 1, default: 0.5 })

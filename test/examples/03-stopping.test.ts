@@ -24,7 +24,8 @@ describe("examples/03-stopping", () => {
     advanceMs: 3,
     expected: (commands) =>
       commands.reduce(
-        (state, { data, type }) => type === "set_steps" ? { ...state, steps: data.steps ?? 20 } : { ...state, seed: data.seed },
+        (state, { data, type }) =>
+          type === "set_steps" ? { ...state, steps: data.steps ?? 20 } : { ...state, seed: data.seed },
         { steps: 20, seed: 1 }
       )
   })
@@ -43,7 +44,9 @@ describe("examples/03-stopping", () => {
       const log = yield* Ref.get(lines)
       const noticed = log.filter((line) => line.startsWith("stop noticed"))
       expect(noticed).toHaveLength(2)
-      for (const line of noticed) expect(line).toMatch(/^stop noticed (at step \d+\/20 of|while (decoding|emitting)) block \d+$/)
+      for (const line of noticed) {
+        expect(line).toMatch(/^stop noticed (at step \d+\/20 of|while (decoding|emitting)) block \d+$/)
+      }
       expect(log.filter((line) => line.startsWith("released the latent"))).toHaveLength(2)
       expect(log.filter((line) => line.startsWith("allocated the latent"))).toHaveLength(2)
       expect(log.at(-1)).toBe("released the pipeline")

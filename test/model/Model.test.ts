@@ -36,11 +36,13 @@ describe("Model", () => {
   it.effect("decodes the config from defaults, the file and typed overrides", () =>
     Effect.gen(function*() {
       const config = yield* Effect.flatMap(Model.Model, (loaded) => Effect.succeed(loaded.config)).pipe(
-        Effect.provide(model().pipe(Layer.provide(Model.ConfigInput.layer({
-          source: "model.yaml",
-          value: { sampler: { steps: 8 } },
-          overrides: [{ path: ["fps"], raw: "60" }, { path: ["prompt"], raw: "42" }]
-        }))))
+        Effect.provide(
+          model().pipe(Layer.provide(Model.ConfigInput.layer({
+            source: "model.yaml",
+            value: { sampler: { steps: 8 } },
+            overrides: [{ path: ["fps"], raw: "60" }, { path: ["prompt"], raw: "42" }]
+          })))
+        )
       )
       expect(config).toEqual({ fps: 60, prompt: "42", sampler: { steps: 8 } })
     }))
@@ -84,6 +86,6 @@ describe("Model", () => {
         }).pipe(Layer.provide(Model.ConfigInput.empty))
       ).pipe(Effect.scoped, Effect.flip)
       expect(error).toBeInstanceOf(Model.LoadError)
-      expect(error.message).toBe('model "broken" failed to load: weights not found')
+      expect(error.message).toBe("model \"broken\" failed to load: weights not found")
     }))
 })
