@@ -33,7 +33,11 @@ export interface Definition<R extends Rpc.Any, C, CI, L> {
   readonly frameSize?: { readonly width: number; readonly height: number }
   /** Loads the model once per process (weights, pipelines). Scoped resources are released at shutdown. */
   readonly load?: (config: C) => Effect.Effect<L, unknown, Scope.Scope>
-  /** Starts one session: builds its state and returns its handlers and loop. Scoped to the session. */
+  /**
+   * Starts one session: builds its state and returns its handlers and loop. Scoped to the session. Give it its
+   * parameter (`({ config }) =>`, or `(_) =>` when unused): TypeScript types an arrow without parameters before it has
+   * read `commands`, and every handler's payload then comes out as `never`.
+   */
   readonly session: (input: { readonly config: C; readonly loaded: L }) => Effect.Effect<
     SessionBehaviour<R>,
     unknown,
