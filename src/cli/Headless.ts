@@ -4,7 +4,7 @@
  * write frames as PNG images, and stops cooperatively at end of input, after `--frames`/`--seconds`, or on a signal,
  * printing why the session ended.
  */
-import { Console, Deferred, Effect, Either, Exit, Schedule, Stream } from "effect"
+import { Console, Deferred, Effect, Either, Exit, Fiber, Schedule, Stream } from "effect"
 import { createInterface } from "node:readline"
 import * as CommandError from "../session/CommandError.js"
 import * as EndReason from "../session/EndReason.js"
@@ -105,7 +105,7 @@ export const run = (options: Options = {}) =>
     })
     // A frame writer that fails stops the session; the run then fails with the writer's error.
     let writeError: FrameWriter.FrameWriteError | undefined
-    yield* Effect.forkScoped(consume.pipe(Effect.catchAll((error) => {
+    const consumer = yield* Effect.forkScoped(consume.pipe(Effect.catchAll((error) => {
       writeError = error
       return requestStop("frame writer error")
     })))
@@ -156,6 +156,9 @@ export const run = (options: Options = {}) =>
       session.ended,
       Effect.flatMap(Deferred.await(stopRequest), session.stop)
     )
+    // The session has ended and its frame stream is closed: the consumer writes the frames still buffered (and
+    // finishes the one in hand), then ends; only then is the count of frames written final.
+    yield* Fiber.await(consumer)
     const stats = yield* session.stats
     yield* Console.log(formatStats(stats))
     if (writer !== undefined) yield* Console.log(`${yield* writer.written} frames written to ${writer.dir}`)

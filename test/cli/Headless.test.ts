@@ -4,13 +4,20 @@ import { mkdtempSync, readdirSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Headless from "../../src/cli/Headless.js"
+import * as Command from "../../src/model/Command.js"
+import * as Frame from "../../src/model/Frame.js"
 import * as Model from "../../src/model/Model.js"
+import { SessionContext } from "../../src/model/SessionContext.js"
 import * as EndReason from "../../src/session/EndReason.js"
 import * as Reactor from "../../src/session/Reactor.js"
-import { model } from "../fixtures/cli-released.js"
+import { model as fixture } from "../fixtures/cli-released.js"
 
 /** Runs a headless session of the fixture in-process, capturing what it prints and what it logs. */
-const headless = (options: Headless.Options, config: Record<string, unknown> = {}) =>
+const headless = (
+  options: Headless.Options,
+  config: Record<string, unknown> = {},
+  model: Layer.Layer<Model.Model, unknown, Model.ConfigInput> = fixture
+) =>
   Effect.gen(function*() {
     const printed: Array<string> = []
     const logged: Array<string> = []
@@ -101,6 +108,32 @@ describe("Headless.run", () => {
       const files = readdirSync(out)
       expect(files.length).toBeGreaterThan(0)
       expect(files.every((name) => Number(name.slice(6, 12)) % 2 === 0)).toBe(true)
+      expect(printed).toContain(`${files.length} frames written to ${out}`)
+    }))
+
+  it.live("counts every frame written, also when the run ends right after a frame", () =>
+    Effect.gen(function*() {
+      // A loop that returns right after its last frame: the session ends while frames are on their way to disk.
+      const burst = Model.make({
+        name: "burst",
+        commands: Command.group(),
+        session: (_) =>
+          Effect.succeed({
+            handlers: {},
+            run: Effect.flatMap(SessionContext, (ctx) =>
+              Effect.forEach(
+                Array.from({ length: 6 }, (_, i) => i),
+                (i) => Effect.zipRight(ctx.emit(Frame.make(96, 64, new Uint8Array(96 * 64 * 3).fill(i * 40))), Effect.yieldNow()),
+                { discard: true }
+              ))
+          })
+      })
+      const out = mkdtempSync(join(tmpdir(), "cli-headless-"))
+      const { fiber, printed } = yield* headless({ statsEvery: 0, out, input: Stream.never }, {}, burst)
+      expect(yield* Fiber.join(fiber)).toEqual(EndReason.ModelFinished())
+      // The count printed is the count on disk: the frames still buffered when the session ended were written first.
+      const files = readdirSync(out)
+      expect(files.length).toBeGreaterThan(0)
       expect(printed).toContain(`${files.length} frames written to ${out}`)
     }))
 })
