@@ -25,7 +25,8 @@ const finish = <S extends Schema.Schema.Any>(schema: S, options: Common<any> | u
   // Schema prints a description as the "expected" part of parse errors; keep errors saying what was expected.
   const expected = Option.getOrElse(SchemaAST.getDescriptionAnnotation(schema.ast), () => String(schema.ast))
   const annotated = schema.annotations({
-    message: (issue) => `Expected ${expected}, actual ${show(issue.actual)}`,
+    // `override` for a choice (a union of literals): one "Expected" for the set, not one per allowed value.
+    message: (issue) => ({ message: `Expected ${expected}, actual ${show(issue.actual)}`, override: SchemaAST.isUnion(schema.ast) }),
     ...(options?.description !== undefined ? { description: options.description } : {}),
     ...(options?.default !== undefined ? { default: options.default } : {})
   })
