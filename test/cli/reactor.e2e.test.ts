@@ -190,6 +190,8 @@ describe("reactor run --runtime headless", () => {
     expect(result.stdout).toContain("session ended: model failed: crashed on request")
     expect(result.stderr).toContain("released")
     expect(result.stderr).toContain("reactor: session ended: model failed: crashed on request")
+    // The failure is logged with its stack, pointing into the model's file.
+    expect(result.stderr).toMatch(/model loop failed\n\s+Error: crashed on request\n\s+at .*cli-released\.ts:\d+/)
   })
 
   it("exits 0 when the model finishes by itself; --model overrides and -c config apply", async () => {
@@ -314,6 +316,10 @@ describe("reactor: a bad start is one line on stderr and a non-zero exit", () =>
     expect(result.stdout).toContain("default export")
     expect(result.stdout).toContain("--runtime")
     expect(result.stdout).toContain("--model.key=value")
+    // Piped (not a terminal): plain text, and the module argument described as what it is.
+    expect(result.stdout).not.toMatch(/\x1b\[/)
+    expect(result.stdout).toMatch(/<module>\n\n {2}A file\.\n\n {2}The model module to run\./)
+    expect(result.stdout).not.toMatch(/<module>\n\n {2}A user-defined piece of text/)
     expect(existsSync(join(root, "bin/reactor.mjs"))).toBe(true)
   })
 })
