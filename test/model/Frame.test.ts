@@ -57,4 +57,14 @@ describe("Frame", () => {
     expect(result).toBeInstanceOf(Frame.FrameError)
     expect((result as Frame.FrameError).message).toBe(message)
   })
+
+  it("refuses a frame whose size differs from the session's previous frame, naming both sizes", () => {
+    const fallback = { width: 3, height: 2 }
+    const error = Frame.toBlock(rgb(4, 4), rgb(2, 2), fallback)
+    expect(error).toBeInstanceOf(Frame.FrameError)
+    expect((error as Frame.FrameError).message).toMatch(/^the frame size changed mid-session from 2x2 to 4x4; /)
+    expect(Frame.toBlock([null, rgb(4, 4)], rgb(2, 2), fallback)).toBeInstanceOf(Frame.FrameError)
+    // The same size goes on; a black frame takes the previous size.
+    expect(Frame.toBlock([rgb(2, 2), null], rgb(2, 2), fallback)).toHaveLength(2)
+  })
 })
