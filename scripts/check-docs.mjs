@@ -13,7 +13,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const out = join(root, ".docs-check")
 rmSync(out, { recursive: true, force: true })
 
-const documents = ["README.md", ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)]
+const documents = [
+  "README.md",
+  ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)
+]
 const files = []
 for (const document of documents) {
   const text = readFileSync(join(root, document), "utf8")
@@ -26,7 +29,9 @@ for (const document of documents) {
     writeFileSync(join(dir, name), match[3])
     files.push(join(dir, name))
   }
-  if (n > 0 && !existsSync(join(dir, "model.ts"))) copyFileSync(join(root, "examples/01-prompt.ts"), join(dir, "model.ts"))
+  if (n > 0 && !existsSync(join(dir, "model.ts"))) {
+    copyFileSync(join(root, "examples/01-prompt.ts"), join(dir, "model.ts"))
+  }
 }
 writeFileSync(
   join(out, "tsconfig.json"),
@@ -41,7 +46,11 @@ writeFileSync(
   )
 )
 console.log(`compiling ${files.length} code blocks from ${documents.length} documents`)
-const tsc = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(out, "tsconfig.json")], {
+const tsc = spawnSync(process.execPath, [
+  join(root, "node_modules/typescript/bin/tsc"),
+  "-p",
+  join(out, "tsconfig.json")
+], {
   cwd: root,
   stdio: "inherit"
 })

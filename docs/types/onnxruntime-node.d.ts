@@ -5,7 +5,11 @@
 declare module "onnxruntime-node" {
   export type TensorType = "float32" | "float16" | "int64" | "int32" | "uint8" | "bool"
   export class Tensor {
-    constructor(type: TensorType, data: Float32Array | Uint8Array | Int32Array | BigInt64Array, dims: ReadonlyArray<number>)
+    constructor(
+      type: TensorType,
+      data: Float32Array | Uint8Array | Int32Array | BigInt64Array,
+      dims: ReadonlyArray<number>
+    )
     readonly type: TensorType
     readonly dims: ReadonlyArray<number>
     readonly data: Float32Array | Uint8Array | Int32Array | BigInt64Array

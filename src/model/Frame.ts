@@ -86,9 +86,13 @@ export const toBlock = (
         message: `frame ${i} of the block is ${item.width}x${item.height} but frame 0 is ${first.width}x${first.height}`
       })
     }
-    if (first === undefined && previous !== undefined && (previous.width !== item.width || previous.height !== item.height)) {
+    if (
+      first === undefined && previous !== undefined &&
+      (previous.width !== item.width || previous.height !== item.height)
+    ) {
       return new FrameError({
-        message: `the frame size changed mid-session from ${previous.width}x${previous.height} to ${item.width}x${item.height}; ` +
+        message:
+          `the frame size changed mid-session from ${previous.width}x${previous.height} to ${item.width}x${item.height}; ` +
           "a session streams one size (a null frame before the first one has the model's declared frameSize)"
       })
     }

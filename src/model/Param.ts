@@ -26,7 +26,10 @@ const finish = <S extends Schema.Schema.Any>(schema: S, options: Common<any> | u
   const expected = Option.getOrElse(SchemaAST.getDescriptionAnnotation(schema.ast), () => String(schema.ast))
   const annotated = schema.annotations({
     // `override` for a choice (a union of literals): one "Expected" for the set, not one per allowed value.
-    message: (issue) => ({ message: `Expected ${expected}, actual ${show(issue.actual)}`, override: SchemaAST.isUnion(schema.ast) }),
+    message: (issue) => ({
+      message: `Expected ${expected}, actual ${show(issue.actual)}`,
+      override: SchemaAST.isUnion(schema.ast)
+    }),
     ...(options?.description !== undefined ? { description: options.description } : {}),
     ...(options?.default !== undefined ? { default: options.default } : {})
   })

@@ -123,7 +123,11 @@ describe("Headless.run", () => {
             run: Effect.flatMap(SessionContext, (ctx) =>
               Effect.forEach(
                 Array.from({ length: 6 }, (_, i) => i),
-                (i) => Effect.zipRight(ctx.emit(Frame.make(96, 64, new Uint8Array(96 * 64 * 3).fill(i * 40))), Effect.yieldNow()),
+                (i) =>
+                  Effect.zipRight(
+                    ctx.emit(Frame.make(96, 64, new Uint8Array(96 * 64 * 3).fill(i * 40))),
+                    Effect.yieldNow()
+                  ),
                 { discard: true }
               ))
           })

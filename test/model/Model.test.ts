@@ -59,7 +59,10 @@ describe("Model", () => {
       })
       const fill = (value: unknown) => Model.fillDefaultStructs(Deep.ast, value)
       expect(fill({ required: { e: 1 } })).toEqual({ a: { b: {} }, required: { e: 1 } })
-      expect(Schema.decodeUnknownSync(Deep)(fill({ required: { e: 1 } }))).toEqual({ a: { b: { c: 1 }, d: true }, required: { e: 1 } })
+      expect(Schema.decodeUnknownSync(Deep)(fill({ required: { e: 1 } }))).toEqual({
+        a: { b: { c: 1 }, d: true },
+        required: { e: 1 }
+      })
       // A struct with a required field is still reported missing, with its path.
       expect(fill({})).toEqual({ a: { b: {} } })
     }))
