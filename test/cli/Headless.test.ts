@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Console, Effect, Fiber, Layer, Logger, Stream } from "effect"
+import { Console, Effect, Fiber, Layer, Logger, Stream, TestClock } from "effect"
 import { mkdtempSync, readdirSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -95,16 +95,21 @@ describe("Headless.run", () => {
       expect(logged).toContain("released")
     }))
 
-  it.live("prints stats periodically and writes every Nth frame as a PNG", () =>
+  it.effect("prints stats periodically and writes every Nth frame as a PNG (TestClock time)", () =>
     Effect.gen(function*() {
       const out = mkdtempSync(join(tmpdir(), "cli-headless-"))
       const { fiber, printed } = yield* headless(
         { statsEvery: 0.1, seconds: 0.4, out, every: 2, input: Stream.empty },
         { fps: 100 }
       )
+      // Time moves once the run has set up its timers: the model's frame sleep, the stats schedule and the --seconds
+      // limit (its set-up awaits real I/O first: loading the PNG encoder).
+      const realPause = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+      while ((yield* TestClock.sleeps()).length < 3) yield* realPause
+      for (let step = 0; step < 4; step++) yield* TestClock.adjust(100)
       expect(yield* Fiber.join(fiber)).toEqual(EndReason.Stopped({ by: "--seconds 0.4 elapsed" }))
-      // At least one periodic line before the final one.
-      expect(printed.filter((line) => line.startsWith("stats: ")).length).toBeGreaterThanOrEqual(2)
+      // A line at 100, 200 and 300 ms of test time (and maybe at 400, as the run stops), then the final one.
+      expect(printed.filter((line) => line.startsWith("stats: ")).length).toBeGreaterThanOrEqual(4)
       const files = readdirSync(out)
       expect(files.length).toBeGreaterThan(0)
       expect(files.every((name) => Number(name.slice(6, 12)) % 2 === 0)).toBe(true)
