@@ -23,7 +23,7 @@ done
 echo "== effect 3 project"
 app="$work/app"
 mkdir -p "$app"
-cp "$repo"/.ci/consumer/{model.ts,model.test.ts,tsconfig.json,tsconfig.test.json} "$app/"
+cp "$repo"/.ci/consumer/{model.ts,model.test.ts,entries.ts,tsconfig.json,tsconfig.test.json} "$app/"
 cat > "$app/package.json" <<'JSON'
 { "name": "consumer", "private": true, "type": "module" }
 JSON
@@ -35,8 +35,13 @@ if ls "$app/node_modules/@types" >/dev/null 2>&1; then echo "note: @types instal
 echo "== tsc (strict, NodeNext)"
 # The model with every .d.ts checked (skipLibCheck off) and no @types/*: the library's types must stand alone.
 (cd "$app" && npx tsc -p tsconfig.json)
-# The test too (vitest's own .d.ts need @types/node, so the libraries' .d.ts are skipped there).
+# The test and every entry point too (vitest's own .d.ts need @types/node, so the libraries' .d.ts are skipped there).
 (cd "$app" && npx tsc -p tsconfig.test.json)
+
+echo "== every entry point loads under plain node"
+out="$(cd "$app" && node build/entries.js)" || fail "node build/entries.js: $out"
+[ "$out" = "Model:object runIfMain:function ReactorClient:object Server:object CommandArbitrary:object ModelTest:object" ] ||
+  fail "unexpected entry points: $out"
 
 echo "== plain node, headless"
 out="$(cd "$app" && node build/model.js --runtime headless --frames 3 --stats-every 0 </dev/null 2>&1)" || fail "node build/model.js: $out"
