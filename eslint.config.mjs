@@ -4,7 +4,17 @@ import * as effectEslint from "@effect/eslint-plugin"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "dist/**", "bench/results/**", "test-artifacts/**", "out/**", "scratch/**", ".docs-check/**"] },
+  {
+    ignores: [
+      "**/node_modules/**",
+      "dist/**",
+      "bench/results/**",
+      "test-artifacts/**",
+      "out/**",
+      "scratch/**",
+      ".docs-check/**"
+    ]
+  },
   {
     files: ["**/*.ts", "**/*.mjs", "src/web/**/*.js"],
     languageOptions: { parser: tseslint.parser, ecmaVersion: 2022, sourceType: "module" },
