@@ -3,7 +3,8 @@
  * payload schema and applying the handlers strictly in arrival order. A bad command or a failing handler earns its
  * sender a specific error and never ends the session.
  */
-import type { Rpc, RpcGroup } from "@effect/rpc"
+import type * as Rpc from "@effect/rpc/Rpc"
+import type * as RpcGroup from "@effect/rpc/RpcGroup"
 import { Cause, Effect, Either, Exit, Queue, Ref, Schema, type Scope } from "effect"
 import type * as Command from "../model/Command.js"
 import { formatIssues } from "../model/Model.js"
