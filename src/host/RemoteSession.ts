@@ -63,7 +63,10 @@ export const make = (
     const { id, stopDeadlineMs } = options
     const bus = yield* FrameBus.make
     const channel = new MessageChannel()
-    yield* FrameLink.receive(channel.port1, (out) => Effect.runSync(bus.publish(out))).pipe(Effect.forkScoped)
+    yield* FrameLink.receive(channel.port1, (out) => {
+      const queued = bus.unsafePublish(out)
+      if (queued !== undefined) Effect.runSync(queued)
+    }).pipe(Effect.forkScoped)
     const { startedAt } = yield* host.call(
       host.client.Start({ id, extraArgs: { ...options.extraArgs }, frames: channel.port2 as unknown as globalThis.MessagePort })
     ).pipe(Effect.catchTag("RpcClientError", (error) => Effect.die(error)))
