@@ -31,7 +31,7 @@ export const allowHeaders = [
 /** The CORS headers of an answer to an allowed origin. */
 export const headers = (origin: string): Record<string, string> => ({
   "access-control-allow-origin": origin,
-  "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
+  "access-control-allow-methods": "GET, POST, PUT, DELETE, OPTIONS",
   "access-control-allow-headers": allowHeaders,
   "access-control-max-age": "600",
   vary: "Origin"

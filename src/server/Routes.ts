@@ -3,7 +3,7 @@
  * transport's mount point. `app` wraps them in the gate every request passes: CORS, version headers, token.
  */
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import * as EndReason from "../session/EndReason.js"
 import * as Reactor from "../session/Reactor.js"
 import type * as Session from "../session/Session.js"
@@ -16,6 +16,8 @@ import * as RpcMount from "./RpcMount.js"
 import * as ServerConfig from "./ServerConfig.js"
 import * as SessionResponse from "./SessionResponse.js"
 import * as Static from "./Static.js"
+import * as Selection from "../transport/Selection.js"
+import * as WebRtcRoutes from "../http/WebRtcRoutes.js"
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
@@ -58,6 +60,8 @@ const startSession = Effect.gen(function*() {
   if (body.extra_args !== undefined && !isRecord(body.extra_args)) {
     return yield* HttpError.invalidRequest("extra_args must be a JSON object")
   }
+  const selected = Selection.select(body.supported_transports, Selection.offered)
+  if (Either.isLeft(selected)) return yield* HttpError.make(400, selected.left.code, selected.left.message)
   const reactor = yield* Reactor.Reactor
   const registry = yield* Registry.Registry
   const session = yield* reactor.start(isRecord(body.extra_args) ? { extraArgs: body.extra_args } : {}).pipe(
@@ -66,11 +70,13 @@ const startSession = Effect.gen(function*() {
     )
   )
   yield* registry.register(session)
-  return HttpServerResponse.unsafeJson(SessionResponse.started(reactor.model, session))
+  return HttpServerResponse.unsafeJson(SessionResponse.started(reactor.model, session, selected.right))
 })
 
 const stopSession = Effect.gen(function*() {
   const body = yield* jsonBody
+  // Reactor's SDK sends no body at all: it means the session it started (WebRtcRoutes.soleSession).
+  if (body.session_id === undefined) return yield* stop(yield* WebRtcRoutes.soleSession, "api")
   if (typeof body.session_id !== "string") return yield* HttpError.invalidRequest("session_id must be a string")
   return yield* stop(yield* findSession(body.session_id), "api")
 })
@@ -106,6 +112,7 @@ export const router = HttpRouter.empty.pipe(
     const reactor = yield* Reactor.Reactor
     return yield* RpcMount.serve(session, reactor.model)
   })),
+  HttpRouter.concat(WebRtcRoutes.router),
   HttpRouter.get("/", Effect.flatMap(ServerConfig.Config, (config) => Static.serve(config.webRoot, "/"))),
   HttpRouter.get("/:file", Effect.gen(function*() {
     const config = yield* ServerConfig.Config

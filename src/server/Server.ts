@@ -15,6 +15,7 @@ import * as Registry from "./Registry.js"
 import * as Routes from "./Routes.js"
 import * as ServerConfig from "./ServerConfig.js"
 import * as WsUpgrade from "./WsUpgrade.js"
+import * as WebRtc from "../transport/WebRtc.js"
 
 /** A running server: where it listens. */
 export interface Service {
@@ -40,10 +41,11 @@ export const make = Effect.gen(function*() {
     ...(config.maxFps !== undefined ? { maxFps: config.maxFps } : {})
   })
   const registry = yield* Registry.make
-  const context = Context.make(ServerConfig.Config, config).pipe(
+  const base = Context.make(ServerConfig.Config, config).pipe(
     Context.add(Reactor.Reactor, reactor),
     Context.add(Registry.Registry, registry)
   )
+  const context = Context.add(base, WebRtc.WebRtc, yield* Effect.provide(WebRtc.make, base))
   const server = createServer()
   yield* WsUpgrade.install(server).pipe(Effect.provide(context))
   const http = yield* NodeHttpServer.make(() => server, { host: config.host, port: config.port })

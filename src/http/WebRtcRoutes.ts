@@ -1,0 +1,141 @@
+/**
+ * The WebRTC signalling endpoints of Reactor's local mode, under `/sessions/{id}/transport/webrtc`:
+ * `GET ice_servers`, `POST`/`PUT sdp_params` (the offer; answered exactly 202, held until the answer exists so the
+ * SDK's first poll finds it) and `GET sdp_params` (202 while pending, 200 `{sdp_answer}`). Every call carries
+ * `Reactor-WebRTC-Version`; a major version other than 1 is answered 426 or 501.
+ */
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Effect, Either, ParseResult, Schema } from "effect"
+import * as Reactor from "../session/Reactor.js"
+import * as HttpError from "../server/HttpError.js"
+import * as WebRtc from "../transport/WebRtc.js"
+
+/** The WebRTC signalling version this server speaks (`Reactor-WebRTC-Version`). */
+export const version = "1.0"
+
+/** Largest SDP offer accepted (a browser's offer with candidates is a few KiB). */
+export const maxOfferBytes = 64 * 1024
+
+const TrackMapping = Schema.Struct({
+  name: Schema.String.pipe(Schema.maxLength(128)),
+  kind: Schema.Literal("video", "audio"),
+  direction: Schema.Literal("recvonly", "sendonly"),
+  mid: Schema.String.pipe(Schema.maxLength(64))
+})
+
+/** The body of `POST`/`PUT sdp_params`, as the SDK sends it. */
+export const OfferRequest = Schema.Struct({
+  sdp_offer: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(maxOfferBytes)),
+  client_info: Schema.optionalWith(Schema.Struct({ sdk_version: Schema.String, sdk_type: Schema.String }), { exact: true }),
+  track_mapping: Schema.Array(TrackMapping).pipe(Schema.maxItems(16))
+})
+
+const decodeOffer = Schema.decodeUnknownEither(OfferRequest, { errors: "all" })
+
+/** Checks `Reactor-WebRTC-Version`; absent is accepted. */
+export const checkVersion = (raw: string | undefined): HttpError.HttpError | undefined => {
+  if (raw === undefined) return undefined
+  const match = /^\s*(\d+)(?:\.(\d+))?\s*$/.exec(raw)
+  if (match === null) {
+    return HttpError.make(400, "invalid_request", `header Reactor-WebRTC-Version must be a version like ${version}, got ${JSON.stringify(raw)}`)
+  }
+  const major = Number(match[1])
+  if (major < 1) {
+    return HttpError.make(426, "client_too_old", `the client speaks WebRTC signalling ${raw} but this server needs ${version}; upgrade the client`, { server_version: version })
+  }
+  if (major > 1) {
+    return HttpError.make(501, "server_too_old", `the client speaks WebRTC signalling ${raw} but this server only speaks ${version}; upgrade the server`, { server_version: version })
+  }
+  return undefined
+}
+
+const session = Effect.gen(function*() {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const versionError = checkVersion(request.headers["reactor-webrtc-version"])
+  if (versionError !== undefined) return yield* versionError
+  const { id } = yield* HttpRouter.params
+  const reactor = yield* Reactor.Reactor
+  const found = id === undefined ? undefined : yield* reactor.get(id)
+  if (found === undefined) return yield* HttpError.sessionNotFound(id ?? "")
+  return found
+})
+
+const offerBody = Effect.gen(function*() {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const text = yield* request.text.pipe(Effect.mapError(() => HttpError.invalidRequest("the request body could not be read")))
+  if (Buffer.byteLength(text) > maxOfferBytes + 16 * 1024) {
+    return yield* HttpError.make(413, "offer_too_large", `the offer body has ${Buffer.byteLength(text)} bytes; the limit is ${maxOfferBytes} bytes of SDP`)
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return yield* HttpError.invalidRequest("the request body is not valid JSON")
+  }
+  const decoded = decodeOffer(value)
+  if (Either.isLeft(decoded)) {
+    const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
+      .map((issue) => (issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`))
+    return yield* HttpError.invalidRequest(`not a valid SDP offer request {sdp_offer, track_mapping}: ${issues.join("; ")}`)
+  }
+  return decoded.right
+})
+
+const postOffer = Effect.gen(function*() {
+  const target = yield* session
+  const body = yield* offerBody
+  const webrtc = yield* WebRtc.WebRtc
+  yield* webrtc.offer(target, { sdp: body.sdp_offer, mapping: body.track_mapping }).pipe(
+    Effect.mapError((error) =>
+      error._tag === "WrtcUnavailable"
+        ? HttpError.make(501, "webrtc_unavailable", error.message)
+        : HttpError.make(error.code === "session_closed" ? 404 : 400, error.code, error.message)
+    )
+  )
+  const state = yield* webrtc.answer(target.id)
+  return HttpServerResponse.unsafeJson({ session_id: target.id, state: state._tag === "Ready" ? "answered" : "pending" }, { status: 202 })
+})
+
+const getAnswer = Effect.gen(function*() {
+  const target = yield* session
+  const webrtc = yield* WebRtc.WebRtc
+  const state = yield* webrtc.answer(target.id)
+  switch (state._tag) {
+    case "NoOffer":
+      return yield* HttpError.make(404, "no_offer", `session ${target.id} has no SDP offer yet: POST sdp_params first`)
+    case "Pending":
+      return HttpServerResponse.unsafeJson({ session_id: target.id, state: "pending" }, { status: 202 })
+    case "Ready":
+      return HttpServerResponse.unsafeJson({ sdp_answer: state.sdp })
+    case "Failed":
+      return yield* state.error._tag === "WrtcUnavailable"
+        ? HttpError.make(501, "webrtc_unavailable", state.error.message)
+        : HttpError.make(400, state.error.code, state.error.message)
+  }
+})
+
+const base = "/sessions/:id/transport/webrtc"
+
+/** The signalling endpoints. */
+export const router = HttpRouter.empty.pipe(
+  HttpRouter.get(`${base}/ice_servers`, Effect.gen(function*() {
+    yield* session
+    const webrtc = yield* WebRtc.WebRtc
+    return HttpServerResponse.unsafeJson({ ice_servers: webrtc.config.iceServers })
+  })),
+  HttpRouter.post(`${base}/sdp_params`, postOffer),
+  HttpRouter.put(`${base}/sdp_params`, postOffer),
+  HttpRouter.get(`${base}/sdp_params`, getAnswer)
+)
+
+/**
+ * The session a `stop_session` without a body means: Reactor's SDK sends none, and names no session; with one
+ * session running it is that one, with several the client must say which.
+ */
+export const soleSession = Effect.gen(function*() {
+  const reactor = yield* Reactor.Reactor
+  const sessions = yield* reactor.list
+  if (sessions.length === 1) return sessions[0]!
+  if (sessions.length === 0) return yield* HttpError.make(404, "session_not_found", "no session is running")
+  return yield* HttpError.invalidRequest(`session_id is required: ${sessions.length} sessions are running`)
+})

@@ -1,0 +1,202 @@
+/**
+ * The WebRTC transport: a session's video as a VP8 track (libwebrtc encodes, paces and retransmits) and Reactor's
+ * envelopes on the client's `data` channel. Signalling is Reactor's local mode: the client posts an offer, the server
+ * answers it non-trickle, the client polls for the answer. One peer per session at a time: a new offer (the SDK's
+ * reconnect) replaces the current peer, and the session registry sees each peer as a connection, so a lost peer
+ * orphans its session and a new one within the grace window resumes it.
+ */
+import { Context, Deferred, Effect, FiberMap, Option, type Scope } from "effect"
+import * as Reactor from "../session/Reactor.js"
+import type * as Session from "../session/Session.js"
+import * as Registry from "../server/Registry.js"
+import * as ServerConfig from "../server/ServerConfig.js"
+import * as SessionResponse from "../server/SessionResponse.js"
+import type * as I420 from "./I420.js"
+import * as Link from "./Link.js"
+import * as WebRtcConfig from "./WebRtcConfig.js"
+import * as WebRtcPeer from "./WebRtcPeer.js"
+import * as Wrtc from "./Wrtc.js"
+
+/** An offer as the routes decoded it. */
+export interface Offer {
+  readonly sdp: string
+  readonly mapping: ReadonlyArray<WebRtcPeer.TrackMapping>
+}
+
+/** Where a session's answer stands. */
+export type AnswerState =
+  | { readonly _tag: "NoOffer" }
+  | { readonly _tag: "Pending" }
+  | { readonly _tag: "Ready"; readonly sdp: string }
+  | { readonly _tag: "Failed"; readonly error: WebRtcPeer.PeerError | Wrtc.Unavailable }
+
+/** The WebRTC transport service. */
+export interface Service {
+  readonly config: WebRtcConfig.WebRtcConfig
+  /**
+   * Takes a client's offer: a new peer answers it and then serves the session, replacing the session's current
+   * peer. Waits for the answer up to `answerTimeoutMs` (then it is still pending and `answer` says so).
+   */
+  readonly offer: (session: Session.Session, offer: Offer) => Effect.Effect<void, WebRtcPeer.PeerError | Wrtc.Unavailable>
+  /** The answer to the session's latest offer. */
+  readonly answer: (sessionId: string) => Effect.Effect<AnswerState>
+  /** Peers serving sessions now. */
+  readonly peers: Effect.Effect<number>
+}
+
+/** The service tag. */
+export class WebRtc extends Context.Tag("effect-reactor/transport/WebRtc")<WebRtc, Service>() {}
+
+type Done = WebRtcPeer.Closed | "idle" | "replaced" | "session_ended"
+
+/** Serves a session over one peer until the peer closes, goes silent, is replaced, or the session ends. */
+const serve = (
+  session: Session.Session,
+  offer: Offer,
+  answered: Deferred.Deferred<string, WebRtcPeer.PeerError | Wrtc.Unavailable>,
+  config: WebRtcConfig.WebRtcConfig
+) =>
+  Effect.gen(function*() {
+    const server = yield* ServerConfig.Config
+    const registry = yield* Registry.Registry
+    const engine = yield* Wrtc.load
+    const peer = yield* WebRtcPeer.answer(
+      engine,
+      { offer: offer.sdp, mapping: offer.mapping, tracks: SessionResponse.tracks },
+      config,
+      server.maxMessageBytes
+    )
+    yield* Deferred.succeed(answered, peer.answer)
+    const done = yield* Deferred.make<Done>()
+    yield* Effect.forkScoped(Effect.flatMap(Deferred.await(peer.closed), (reason) => Deferred.succeed(done, reason)))
+
+    const connection: Registry.Connection = { replace: Effect.asVoid(Deferred.succeed(done, "replaced")) }
+    const { resumed } = yield* registry.attach(session, connection)
+    yield* Effect.addFinalizer(() => registry.detach(session, connection))
+    yield* Effect.logDebug(`webrtc peer answered (resumed: ${resumed})`)
+
+    let sent = 0
+    let skipped = 0
+    let late = 0
+    let channel: WebRtcPeer.Channel | undefined
+    const link = yield* Link.make({
+      session,
+      outlet: { send: (text) => channel?.send(text) },
+      frameStats: Effect.sync(() => ({ sent, dropped: skipped, late })),
+      onEnded: () =>
+        Effect.gen(function*() {
+          // let `sessionEnded` leave before the peer closes
+          for (let i = 0; i < 25 && channel !== undefined && channel.bufferedAmount() > 0; i++) yield* Effect.sleep(20)
+          yield* Effect.sleep(50)
+          yield* Deferred.succeed(done, "session_ended")
+        })
+    })
+    peer.onMessage(link.receive, link.receiveBinary)
+
+    // Liveness: the SDK pings every 5 s; a peer silent for idleTimeoutMs (or never opened) is closed.
+    yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+      const silentFor = Date.now() - link.lastSeen()
+      if (silentFor >= server.idleTimeoutMs) {
+        yield* Effect.logInfo(`webrtc peer silent for ${silentFor} ms: closing it`)
+        yield* Deferred.succeed(done, "idle")
+        return yield* Effect.never
+      }
+      yield* Effect.sleep(server.idleTimeoutMs - silentFor)
+    })))
+
+    // Video, once the client is there: the newest frame of each wake-up goes to the encoder (older ones in the same
+    // batch are skipped, as libwebrtc would only drop them), and the last frame is repeated when the model pauses.
+    yield* Effect.forkScoped(Effect.gen(function*() {
+      channel = yield* Deferred.await(peer.ready)
+      const frames = yield* session.frames(2)
+      let last: I420.I420Frame | undefined
+      const send = (frame: I420.I420Frame) => {
+        try {
+          peer.sendFrame(frame)
+        } catch (error) {
+          return Effect.logWarning("a frame could not be sent", error)
+        }
+        return Effect.void
+      }
+      yield* Effect.forever(Effect.gen(function*() {
+        const batch = yield* Effect.timeoutOption(frames.takeBatch, config.repeatFrameMs)
+        if (Option.isNone(batch)) {
+          if (last !== undefined) yield* send(last)
+          return
+        }
+        const newest = batch.value[batch.value.length - 1]!
+        skipped += batch.value.length - 1
+        if (Date.now() - newest.emittedAt > server.lateMs) late++
+        last = peer.converter.convert(newest.frame)
+        yield* send(last)
+        sent++
+      }))
+    }))
+
+    const reason = yield* Deferred.await(done)
+    yield* Effect.logDebug(`webrtc peer closed: ${reason}`)
+  }).pipe(
+    Effect.tapError((error) => Deferred.fail(answered, error)),
+    Effect.scoped,
+    Effect.annotateLogs("session", session.id),
+    Effect.withSpan("WebRtc.serve")
+  )
+
+/** Builds the transport; its peers live in the current scope (closed when the server shuts down). */
+export const make: Effect.Effect<
+  Service,
+  never,
+  Scope.Scope | ServerConfig.Config | Reactor.Reactor | Registry.Registry
+> = Effect.gen(function*() {
+  const config = yield* Effect.orElseSucceed(WebRtcConfig.current, () => WebRtcConfig.defaults)
+  const context = yield* Effect.context<ServerConfig.Config | Reactor.Reactor | Registry.Registry>()
+  const peers = yield* FiberMap.make<string>()
+  const answers = new Map<string, Deferred.Deferred<string, WebRtcPeer.PeerError | Wrtc.Unavailable>>()
+  const watched = new Set<string>()
+  const scope = yield* Effect.scope
+
+  const forget = (session: Session.Session) =>
+    Effect.suspend(() => {
+      if (watched.has(session.id)) return Effect.void
+      watched.add(session.id)
+      return Effect.forkIn(
+        Effect.zipRight(session.ended, Effect.sync(() => {
+          answers.delete(session.id)
+          watched.delete(session.id)
+        })),
+        scope
+      )
+    })
+
+  return {
+    config,
+    offer: (session, offer) =>
+      Effect.gen(function*() {
+        if ((yield* session.endReason) !== undefined) {
+          return yield* new WebRtcPeer.PeerError({ code: "session_closed", message: `session ${session.id} has ended` })
+        }
+        const answered = yield* Deferred.make<string, WebRtcPeer.PeerError | Wrtc.Unavailable>()
+        answers.set(session.id, answered)
+        yield* forget(session)
+        yield* FiberMap.run(peers, session.id, serve(session, offer, answered, config).pipe(
+          Effect.catchAllCause((cause) => Effect.logDebug("webrtc peer ended with an error", cause)),
+          Effect.provide(context)
+        ))
+        yield* Effect.asVoid(Effect.timeout(Deferred.await(answered), config.answerTimeoutMs)).pipe(
+          Effect.catchTag("TimeoutException", () => Effect.void)
+        )
+      }).pipe(Effect.withSpan("WebRtc.offer")),
+    answer: (sessionId) =>
+      Effect.gen(function*() {
+        const answered = answers.get(sessionId)
+        if (answered === undefined) return { _tag: "NoOffer" } as const
+        const polled = yield* Deferred.poll(answered)
+        if (Option.isNone(polled)) return { _tag: "Pending" } as const
+        return yield* polled.value.pipe(
+          Effect.map((sdp): AnswerState => ({ _tag: "Ready", sdp })),
+          Effect.catchAll((error) => Effect.succeed<AnswerState>({ _tag: "Failed", error }))
+        )
+      }),
+    peers: FiberMap.size(peers)
+  } satisfies Service
+})
