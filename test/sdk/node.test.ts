@@ -1,0 +1,124 @@
+/**
+ * The official SDK's `Reactor` (2.9.0, unchanged) against the server over WebRTC, in Node with `@roamhq/wrtc` as
+ * the browser's WebRTC: it connects to `ready`, the video shows what commands set, model messages arrive, a lost
+ * peer orphans the session and the SDK's reconnect resumes it, and stopping ends the session with its finalizer run.
+ */
+import { LogLevel } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Server from "../../src/server/Server.js"
+import * as Fixture from "../fixtures/sdk-model.js"
+import { near, Reactor, until, view, type Viewer } from "./NodeSdk.js"
+
+const logLevel = process.env.REACTOR_TEST_LOGS === "1" ? LogLevel.Debug : LogLevel.None
+const quiet = console.debug
+console.debug = () => {} // the SDK logs every step at debug level
+
+interface Connected {
+  readonly reactor: InstanceType<typeof Reactor>
+  readonly statuses: Array<string>
+  readonly messages: Array<any>
+  readonly runtime: Array<any>
+  viewer: Viewer | undefined
+}
+
+const connect = async (server: Server.Handle): Promise<Connected> => {
+  const reactor = new Reactor({ modelName: "sdk-fixture", local: true, apiUrl: server.url })
+  const connected: Connected = { reactor, statuses: [], messages: [], runtime: [], viewer: undefined }
+  reactor.on("statusChanged", (status: string) => connected.statuses.push(status))
+  reactor.on("message", (message: unknown) => connected.messages.push(message))
+  reactor.on("runtimeMessage", (message: unknown) => connected.runtime.push(message))
+  reactor.on("trackReceived", (name: string, track: MediaStreamTrack) => {
+    if (name === "main_video") {
+      connected.viewer?.stop()
+      connected.viewer = view(track)
+    }
+  })
+  await reactor.connect()
+  await until("status ready", () => reactor.getStatus() === "ready")
+  return connected
+}
+
+const info = async (server: Server.Handle, id: string) => (await fetch(`${server.url}/sessions/${id}/info`)).json() as Promise<any>
+
+describe("sdk: @reactor-team/js-sdk 2.9.0 in Node over WebRTC", () => {
+  let server: Server.Handle
+  beforeAll(async () => {
+    server = await Server.listen(Fixture.model, { host: "127.0.0.1", port: 0, maxSessions: 2, graceMs: 2_000 }, undefined, logLevel)
+  })
+  afterAll(async () => {
+    await server.close()
+    console.debug = quiet
+  })
+
+  it("connects to ready; the video shows what the commands set; model messages and capabilities arrive; stop ends it", async () => {
+    const client = await connect(server)
+    const { reactor } = client
+    expect(client.statuses).toEqual(["connecting", "waiting", "ready"])
+    expect(reactor.getSessionInfo()?.selected_transport?.protocol).toBe("webrtc")
+    const sessionId = reactor.getSessionId()!
+    await until("video frames", () => (client.viewer?.frames ?? 0) > 5)
+    await until("the initial colour", () => near(client.viewer!.pixel(...Fixture.at.left), Fixture.expected(Fixture.initial).left))
+
+    await reactor.sendCommand("set_hue", { hue: "blue" })
+    await reactor.sendCommand("set_level", { level: 10 })
+    const blue = Fixture.expected({ ...Fixture.initial, hue: "blue", level: 10 }).left
+    await until("the left half blue", () => near(client.viewer!.pixel(...Fixture.at.left), blue))
+
+    await reactor.sendCommand("echo", { text: "over the data channel" })
+    await until("the echo", () => client.messages.some((m) => m.type === "echo"))
+    expect(client.messages.find((m) => m.type === "echo")).toEqual({ type: "echo", text: "over the data channel" })
+
+    await reactor.sendCommand("requestCapabilities", {}, "runtime")
+    await until("modelCapabilities", () => client.runtime.some((m) => m.type === "modelCapabilities"))
+    const capabilities = client.runtime.find((m) => m.type === "modelCapabilities")
+    expect(capabilities.data.commands.map((c: any) => c.name)).toEqual(
+      ["set_hue", "set_level", "set_invert", "set_label", "set_count", "flash", "echo"]
+    )
+
+    await reactor.sendCommand("set_level", { level: 99 })
+    await until("the error for an out-of-range value", () => client.runtime.some((m) => m.type === "error"))
+    expect(client.runtime.find((m) => m.type === "error").data).toMatchObject({ code: "invalid_payload", command: "set_level" })
+
+    await reactor.disconnect()
+    await until("the session's finalizer", () => Fixture.ended.includes(sessionId))
+    expect((await info(server, sessionId)).code).toBe("session_not_found")
+  })
+
+  it("a lost peer orphans the session; the SDK's reconnect (PUT sdp_params) resumes it with its state", async () => {
+    const client = await connect(server)
+    const { reactor } = client
+    const sessionId = reactor.getSessionId()!
+    await reactor.sendCommand("set_hue", { hue: "green" })
+    const green = Fixture.expected({ ...Fixture.initial, hue: "green" }).left
+    await until("the left half green", () => near(client.viewer?.pixel(...Fixture.at.left), green))
+
+    await reactor.disconnect(true) // recoverable: the peer goes, the session stays
+    await until("the session orphaned", async () => (await info(server, sessionId)).state === "orphaned")
+
+    await reactor.reconnect()
+    await until("ready again", () => reactor.getStatus() === "ready")
+    expect(reactor.getSessionId()).toBe(sessionId)
+    expect((await info(server, sessionId)).state).toBe("running")
+    // the model kept its state: still green
+    await until("the resumed video", () => near(client.viewer?.pixel(...Fixture.at.left), green))
+
+    await reactor.disconnect(true)
+    await until("the orphan window to end the session", () => Fixture.ended.includes(sessionId))
+  })
+
+  it("a second SDK client gets its own session and peer alongside the first", async () => {
+    const a = await connect(server)
+    const b = await connect(server)
+    expect(a.reactor.getSessionId()).not.toBe(b.reactor.getSessionId())
+    await a.reactor.sendCommand("set_invert", { invert: true })
+    const inverted = Fixture.expected({ ...Fixture.initial, invert: true }).left
+    await until("a inverted", () => near(a.viewer?.pixel(...Fixture.at.left), inverted))
+    expect(near(b.viewer?.pixel(...Fixture.at.left), Fixture.expected(Fixture.initial).left)).toBe(true)
+    // stop_session without a body is ambiguous with two sessions: the SDK's call is refused, the peers' close
+    // orphans both sessions, and their grace window ends them
+    const ids = [a.reactor.getSessionId()!, b.reactor.getSessionId()!]
+    await a.reactor.disconnect()
+    await b.reactor.disconnect()
+    await until("both sessions ended", () => ids.every((id) => Fixture.ended.includes(id)))
+  })
+})
