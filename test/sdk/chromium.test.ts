@@ -8,7 +8,7 @@ import type { Browser, Page } from "playwright-core"
 import { LogLevel } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Server from "../../src/server/Server.js"
-import * as Fixture from "../fixtures/sdk-model.js"
+import * as Fixture from "../fixtures/web-colors.js"
 import * as Bundle from "./Bundle.js"
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
@@ -33,6 +33,8 @@ declare global {
 }
 
 type Rgb = ReadonlyArray<number>
+/** Where each region of the fixture's 160x90 frame is sampled (x, y). */
+const at = { left: [40, 40], topRight: [120, 20], middleRight: [120, 60] } as const
 const near = (actual: Rgb, wanted: Rgb, tolerance = 40) => actual.every((v, i) => Math.abs(v - wanted[i]!) <= tolerance)
 
 describe.skipIf(!runBrowser)(runBrowser ? "sdk: the official React components in Chromium" : `sdk in Chromium: skipped, ${missing}`, () => {
@@ -107,38 +109,38 @@ describe.skipIf(!runBrowser)(runBrowser ? "sdk: the official React components in
     const first = await time()
     await expect.poll(time, { timeout: 10_000 }).toBeGreaterThan(first)
     await expect.poll(() => page.evaluate(() => document.querySelector("video")!.videoWidth), { timeout: 10_000 }).toBe(Fixture.width)
-    await expectColour(page, Fixture.at.left, Fixture.expected(Fixture.initial).left)
-    await expectColour(page, Fixture.at.middleRight, Fixture.expected(Fixture.initial).middleRight)
+    await expectColour(page, at.left, Fixture.expected(Fixture.initial).left)
+    await expectColour(page, at.middleRight, Fixture.expected(Fixture.initial).middleRight)
     await page.close()
   })
 
   it("every control ReactorController renders from our schema reaches the model and changes the render", async () => {
     const page = await open()
-    await page.getByText("set_hue", { exact: true }).waitFor({ timeout: 15_000 })
+    await page.getByText("set_color", { exact: true }).waitFor({ timeout: 15_000 })
     let state = Fixture.initial
 
     // select (string enum) + Execute
-    await expand(page, "set_hue")
-    await panel(page, "set_hue").locator("select").selectOption("blue")
-    await execute(page, "set_hue")
+    await expand(page, "set_color")
+    await panel(page, "set_color").locator("select").selectOption("blue")
+    await execute(page, "set_color")
     state = { ...state, hue: "blue" }
-    await expectColour(page, Fixture.at.left, Fixture.expected(state).left)
+    await expectColour(page, at.left, Fixture.expected(state).left)
 
-    // slider (integer with both bounds): it sends on every change, but the value before the change (an SDK bug),
-    // so it is moved twice: the second change sends the first value (3, not 10)
-    await expand(page, "set_level")
-    const slider = panel(page, "set_level").locator("input[type=range]")
-    await slider.fill("3")
-    await slider.fill("10")
-    state = { ...state, level: 3 }
-    await expectColour(page, Fixture.at.left, Fixture.expected(state).left)
+    // slider (number with both bounds): it sends on every change, but the value before the change (an SDK bug),
+    // so it is moved twice: the second change sends the first value (0.3, not 1)
+    await expand(page, "set_brightness")
+    const slider = panel(page, "set_brightness").locator("input[type=range]")
+    await slider.fill("0.3")
+    await slider.fill("1")
+    state = { ...state, level: 0.3 }
+    await expectColour(page, at.left, Fixture.expected(state).left)
 
     // checkbox (boolean) + Execute
     await expand(page, "set_invert")
     await panel(page, "set_invert").locator("input[type=checkbox]").check()
     await execute(page, "set_invert")
     state = { ...state, invert: true }
-    await expectColour(page, Fixture.at.left, Fixture.expected(state).left)
+    await expectColour(page, at.left, Fixture.expected(state).left)
 
     // text field (string) + Execute
     await expand(page, "set_label")
@@ -149,32 +151,47 @@ describe.skipIf(!runBrowser)(runBrowser ? "sdk: the official React components in
     await panel(page, "set_count").locator("input[type=number]").fill("6")
     await execute(page, "set_count")
     state = { ...state, label: "abcd", count: 6 }
-    await expectColour(page, Fixture.at.topRight, Fixture.expected(state).topRight)
+    await expectColour(page, at.topRight, Fixture.expected(state).topRight)
 
-    // a command without parameters: a button
-    await expand(page, "flash")
-    await execute(page, "flash")
-    state = { ...state, flashed: true }
-    await expectColour(page, Fixture.at.middleRight, Fixture.expected(state).middleRight)
+    // a second select
+    await expand(page, "move")
+    await panel(page, "move").locator("select").selectOption("up")
+    await execute(page, "move")
+    state = { ...state, direction: "up" }
+    await expectColour(page, at.middleRight, Fixture.expected(state).middleRight)
+
+    // a command without parameters: a button (reset puts every region back)
+    await expand(page, "reset")
+    await execute(page, "reset")
+    await expectColour(page, at.left, Fixture.expected(Fixture.initial).left)
+    await expectColour(page, at.middleRight, Fixture.expected(Fixture.initial).middleRight)
     await page.close()
   })
 
   it("a model message reaches the page (useReactorMessage)", async () => {
     const page = await open()
-    await page.getByText("echo", { exact: true }).waitFor({ timeout: 15_000 })
-    await expand(page, "echo")
-    await panel(page, "echo").locator("input[type=text]").fill("hello page")
-    await execute(page, "echo")
-    await expect.poll(async () => (await probe(page)).messages, { timeout: 10_000 }).toContainEqual({ type: "echo", text: "hello page" })
+    await page.getByText("reset", { exact: true }).waitFor({ timeout: 15_000 })
+    await expand(page, "reset")
+    await execute(page, "reset")
+    await expect.poll(async () => (await probe(page)).messages, { timeout: 10_000 }).toContainEqual({ type: "reset", data: {} })
     await page.close()
   })
 
   it("stopping (the SDK's disconnect) ends the session with its finalizer run", async () => {
+    // the SDK's stop_session names no session: it is this one only while it runs alone (earlier tabs' sessions end
+    // when their orphan window does)
+    const sessions = async () => ((await (await fetch(`${server.url}/health`)).json()) as { sessions: number }).sessions
+    await expect.poll(sessions, { timeout: 20_000, interval: 200 }).toBe(0)
     const page = await open()
     const { sessionId } = await probe(page)
+    const stopped = page.waitForResponse((response) => response.url().endsWith("/stop_session"))
     await page.evaluate(() => window.sdk.disconnect!())
-    await expect.poll(() => Fixture.ended.includes(sessionId!), { timeout: 10_000 }).toBe(true)
-    expect((await probe(page)).status).toBe("disconnected")
+    const answer = await stopped
+    expect(answer.status()).toBe(200)
+    expect(await answer.json()).toMatchObject({ session_id: sessionId, state: "stopped", reason: "stopped" })
+    // the answer waits for the stop, finalizers included
+    expect(Fixture.ended).toContain(sessionId)
+    await expect.poll(async () => (await probe(page)).status).toBe("disconnected")
     await page.close()
   })
 

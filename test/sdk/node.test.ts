@@ -6,8 +6,11 @@
 import { LogLevel } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Server from "../../src/server/Server.js"
-import * as Fixture from "../fixtures/sdk-model.js"
+import * as Fixture from "../fixtures/web-colors.js"
 import { near, Reactor, until, view, type Viewer } from "./NodeSdk.js"
+
+/** Where each region of the fixture's 160x90 frame is sampled (x, y). */
+const at = { left: [40, 40], topRight: [120, 20], middleRight: [120, 60] } as const
 
 const logLevel = process.env.REACTOR_TEST_LOGS === "1" ? LogLevel.Debug : LogLevel.None
 const quiet = console.debug
@@ -22,7 +25,7 @@ interface Connected {
 }
 
 const connect = async (server: Server.Handle): Promise<Connected> => {
-  const reactor = new Reactor({ modelName: "sdk-fixture", local: true, apiUrl: server.url })
+  const reactor = new Reactor({ modelName: "web-colors", local: true, apiUrl: server.url })
   const connected: Connected = { reactor, statuses: [], messages: [], runtime: [], viewer: undefined }
   reactor.on("statusChanged", (status: string) => connected.statuses.push(status))
   reactor.on("message", (message: unknown) => connected.messages.push(message))
@@ -57,30 +60,31 @@ describe("sdk: @reactor-team/js-sdk 2.9.0 in Node over WebRTC", () => {
     expect(reactor.getSessionInfo()?.selected_transport?.protocol).toBe("webrtc")
     const sessionId = reactor.getSessionId()!
     await until("video frames", () => (client.viewer?.frames ?? 0) > 5)
-    await until("the initial colour", () => near(client.viewer!.pixel(...Fixture.at.left), Fixture.expected(Fixture.initial).left))
+    await until("the initial colour", () => near(client.viewer!.pixel(...at.left), Fixture.expected(Fixture.initial).left))
 
-    await reactor.sendCommand("set_hue", { hue: "blue" })
-    await reactor.sendCommand("set_level", { level: 10 })
-    const blue = Fixture.expected({ ...Fixture.initial, hue: "blue", level: 10 }).left
-    await until("the left half blue", () => near(client.viewer!.pixel(...Fixture.at.left), blue))
+    await reactor.sendCommand("set_color", { hue: "blue" })
+    await reactor.sendCommand("set_brightness", { level: 1 })
+    const blue = Fixture.expected({ ...Fixture.initial, hue: "blue", level: 1 }).left
+    await until("the left half blue", () => near(client.viewer!.pixel(...at.left), blue))
 
-    await reactor.sendCommand("echo", { text: "over the data channel" })
-    await until("the echo", () => client.messages.some((m) => m.type === "echo"))
-    expect(client.messages.find((m) => m.type === "echo")).toEqual({ type: "echo", text: "over the data channel" })
+    await reactor.sendCommand("reset", {})
+    await until("the model's message", () => client.messages.some((m) => m.type === "reset"))
+    expect(client.messages.find((m) => m.type === "reset")).toEqual({ type: "reset", data: {} })
 
     await reactor.sendCommand("requestCapabilities", {}, "runtime")
     await until("modelCapabilities", () => client.runtime.some((m) => m.type === "modelCapabilities"))
     const capabilities = client.runtime.find((m) => m.type === "modelCapabilities")
     expect(capabilities.data.commands.map((c: any) => c.name)).toEqual(
-      ["set_hue", "set_level", "set_invert", "set_label", "set_count", "flash", "echo"]
+      ["set_color", "set_brightness", "set_invert", "set_label", "set_count", "move", "reset"]
     )
 
-    await reactor.sendCommand("set_level", { level: 99 })
+    await reactor.sendCommand("set_brightness", { level: 7 })
     await until("the error for an out-of-range value", () => client.runtime.some((m) => m.type === "error"))
-    expect(client.runtime.find((m) => m.type === "error").data).toMatchObject({ code: "invalid_payload", command: "set_level" })
+    expect(client.runtime.find((m) => m.type === "error").data).toMatchObject({ code: "invalid_payload", command: "set_brightness" })
 
+    // disconnect() awaits its stop_session call, whose answer waits for the stop: the session is over right then
     await reactor.disconnect()
-    await until("the session's finalizer", () => Fixture.ended.includes(sessionId))
+    expect(Fixture.ended).toContain(sessionId)
     expect((await info(server, sessionId)).code).toBe("session_not_found")
   })
 
@@ -88,9 +92,9 @@ describe("sdk: @reactor-team/js-sdk 2.9.0 in Node over WebRTC", () => {
     const client = await connect(server)
     const { reactor } = client
     const sessionId = reactor.getSessionId()!
-    await reactor.sendCommand("set_hue", { hue: "green" })
+    await reactor.sendCommand("set_color", { hue: "green" })
     const green = Fixture.expected({ ...Fixture.initial, hue: "green" }).left
-    await until("the left half green", () => near(client.viewer?.pixel(...Fixture.at.left), green))
+    await until("the left half green", () => near(client.viewer?.pixel(...at.left), green))
 
     await reactor.disconnect(true) // recoverable: the peer goes, the session stays
     await until("the session orphaned", async () => (await info(server, sessionId)).state === "orphaned")
@@ -100,7 +104,7 @@ describe("sdk: @reactor-team/js-sdk 2.9.0 in Node over WebRTC", () => {
     expect(reactor.getSessionId()).toBe(sessionId)
     expect((await info(server, sessionId)).state).toBe("running")
     // the model kept its state: still green
-    await until("the resumed video", () => near(client.viewer?.pixel(...Fixture.at.left), green))
+    await until("the resumed video", () => near(client.viewer?.pixel(...at.left), green))
 
     await reactor.disconnect(true)
     await until("the orphan window to end the session", () => Fixture.ended.includes(sessionId))
@@ -112,8 +116,8 @@ describe("sdk: @reactor-team/js-sdk 2.9.0 in Node over WebRTC", () => {
     expect(a.reactor.getSessionId()).not.toBe(b.reactor.getSessionId())
     await a.reactor.sendCommand("set_invert", { invert: true })
     const inverted = Fixture.expected({ ...Fixture.initial, invert: true }).left
-    await until("a inverted", () => near(a.viewer?.pixel(...Fixture.at.left), inverted))
-    expect(near(b.viewer?.pixel(...Fixture.at.left), Fixture.expected(Fixture.initial).left)).toBe(true)
+    await until("a inverted", () => near(a.viewer?.pixel(...at.left), inverted))
+    expect(near(b.viewer?.pixel(...at.left), Fixture.expected(Fixture.initial).left)).toBe(true)
     // stop_session without a body is ambiguous with two sessions: the SDK's call is refused, the peers' close
     // orphans both sessions, and their grace window ends them
     const ids = [a.reactor.getSessionId()!, b.reactor.getSessionId()!]

@@ -25,7 +25,7 @@ function Probe() {
 function App() {
   return h(
     ReactorProvider,
-    { modelName: "sdk-fixture", local: true, apiUrl: location.origin, jwtToken: "local", connectOptions: { autoConnect: true } },
+    { modelName: "web-colors", local: true, apiUrl: location.origin, jwtToken: "local", connectOptions: { autoConnect: true } },
     h(Probe),
     h(ReactorView, { width: 320, height: 192 }),
     h(ReactorController)
