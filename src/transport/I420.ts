@@ -61,3 +61,20 @@ export const make = (rgbaToI420: RgbaToI420): Converter => {
     }
   }
 }
+
+/** The libyuv conversion back, as `@roamhq/wrtc` exposes it. */
+export type I420ToRgba = (i420: I420Frame, rgba: I420Frame) => void
+
+/** Converts a decoded I420 frame to packed RGB (a fresh buffer) through libyuv's I420->RGBA. */
+export const toRgb = (i420ToRgba: I420ToRgba, frame: I420Frame): Uint8Array => {
+  const { height, width } = frame
+  const rgba = new Uint8Array(width * height * 4)
+  i420ToRgba(frame, { width, height, data: rgba })
+  const rgb = new Uint8Array(width * height * 3)
+  for (let p = 0, s = 0, d = 0; p < width * height; p++, s += 4, d += 3) {
+    rgb[d] = rgba[s]!
+    rgb[d + 1] = rgba[s + 1]!
+    rgb[d + 2] = rgba[s + 2]!
+  }
+  return rgb
+}

@@ -11,7 +11,9 @@ import type * as Session from "../session/Session.js"
 import * as Registry from "../server/Registry.js"
 import * as ServerConfig from "../server/ServerConfig.js"
 import * as SessionResponse from "../server/SessionResponse.js"
-import type * as I420 from "./I420.js"
+import * as Envelope from "../server/Envelope.js"
+import * as I420 from "./I420.js"
+import * as Inputs from "./Inputs.js"
 import * as Link from "./Link.js"
 import * as WebRtcConfig from "./WebRtcConfig.js"
 import * as WebRtcPeer from "./WebRtcPeer.js"
@@ -54,15 +56,51 @@ const serve = (
   session: Session.Session,
   offer: Offer,
   answered: Deferred.Deferred<string, WebRtcPeer.PeerError | Wrtc.Unavailable>,
-  config: WebRtcConfig.WebRtcConfig
+  config: WebRtcConfig.WebRtcConfig,
+  inputs: Inputs.Service | undefined
 ) =>
   Effect.gen(function*() {
     const server = yield* ServerConfig.Config
     const registry = yield* Registry.Registry
     const engine = yield* Wrtc.load
+    let channel: WebRtcPeer.Channel | undefined
+    const refused = new Set<string>()
+    const onInput = inputs === undefined ? undefined : (track: string, frame: I420.I420Frame) => {
+      const { height, width } = frame
+      const limit = inputs.maxDimension ?? Inputs.maxDimension
+      if (width > limit || height > limit) {
+        if (!refused.has(track)) {
+          refused.add(track)
+          channel?.send(Envelope.error(Envelope.wireError(
+            "input_too_large",
+            `input track ${JSON.stringify(track)} sends ${width}x${height} frames; the limit is ${limit} on either side: they are dropped`,
+            { track, width, height, limit }
+          )))
+        }
+        return
+      }
+      let rgb: Uint8Array | undefined
+      try {
+        inputs.deliver(session, {
+          track,
+          width,
+          height,
+          receivedAt: Date.now(),
+          i420: frame.data,
+          rgb: () => (rgb ??= I420.toRgb(engine.nonstandard.i420ToRgba as I420.I420ToRgba, frame))
+        })
+      } catch {
+        // the session side's failure is its own: the transport goes on
+      }
+    }
     const peer = yield* WebRtcPeer.answer(
       engine,
-      { offer: offer.sdp, mapping: offer.mapping, tracks: SessionResponse.tracks },
+      {
+        offer: offer.sdp,
+        mapping: offer.mapping,
+        tracks: [...SessionResponse.tracks, ...(inputs?.tracks ?? [])],
+        ...(onInput !== undefined ? { onInput } : {})
+      },
       config,
       server.maxMessageBytes
     )
@@ -78,7 +116,6 @@ const serve = (
     let sent = 0
     let skipped = 0
     let late = 0
-    let channel: WebRtcPeer.Channel | undefined
     const link = yield* Link.make({
       session,
       outlet: { send: (text) => channel?.send(text) },
@@ -149,6 +186,7 @@ export const make: Effect.Effect<
   Scope.Scope | ServerConfig.Config | Reactor.Reactor | Registry.Registry
 > = Effect.gen(function*() {
   const config = yield* Effect.orElseSucceed(WebRtcConfig.current, () => WebRtcConfig.defaults)
+  const inputs = Option.getOrUndefined(yield* Effect.serviceOption(Inputs.Inputs))
   const context = yield* Effect.context<ServerConfig.Config | Reactor.Reactor | Registry.Registry>()
   const peers = yield* FiberMap.make<string>()
   const answers = new Map<string, Deferred.Deferred<string, WebRtcPeer.PeerError | Wrtc.Unavailable>>()
@@ -178,7 +216,7 @@ export const make: Effect.Effect<
         const answered = yield* Deferred.make<string, WebRtcPeer.PeerError | Wrtc.Unavailable>()
         answers.set(session.id, answered)
         yield* forget(session)
-        yield* FiberMap.run(peers, session.id, serve(session, offer, answered, config).pipe(
+        yield* FiberMap.run(peers, session.id, serve(session, offer, answered, config, inputs).pipe(
           Effect.catchAllCause((cause) => Effect.logDebug("webrtc peer ended with an error", cause)),
           Effect.provide(context)
         ))

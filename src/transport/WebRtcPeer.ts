@@ -102,7 +102,13 @@ export const checkMapping = (
 /** Answers an offer; the peer lives until the scope closes. */
 export const answer = (
   engine: Wrtc.Engine,
-  request: { readonly offer: string; readonly mapping: ReadonlyArray<TrackMapping>; readonly tracks: ReadonlyArray<Track> },
+  request: {
+    readonly offer: string
+    readonly mapping: ReadonlyArray<TrackMapping>
+    readonly tracks: ReadonlyArray<Track>
+    /** Receives each decoded frame of the client's video tracks (`sendonly` from its side), by track name. */
+    readonly onInput?: (track: string, frame: I420.I420Frame) => void
+  },
   config: WebRtcConfig.WebRtcConfig,
   maxMessageBytes: number
 ): Effect.Effect<Peer, PeerError, Scope.Scope> =>
@@ -200,6 +206,13 @@ export const answer = (
         })
       } else if (entry.direction === "sendonly") {
         transceiver.direction = "recvonly"
+        const onInput = request.onInput
+        if (entry.kind === "video" && onInput !== undefined) {
+          const sink = new engine.nonstandard.RTCVideoSink(transceiver.receiver.track)
+          const name = entry.name
+          sink.onframe = (event: { frame: I420.I420Frame }) => onInput(name, event.frame)
+          yield* Effect.addFinalizer(() => Effect.sync(() => sink.stop()))
+        }
       }
     }
     const local = yield* Effect.tryPromise({
