@@ -17,7 +17,8 @@ const tables = [
   "### 3. Command to frame",
   "### 4. Pacing",
   "### 5. Scale",
-  "### 6. Encoding"
+  "### 6. Encoding",
+  "### 7. WebRTC"
 ]
 
 const runSmoke = (resultsFile: string) =>
