@@ -63,7 +63,7 @@ const serve = (
     const server = yield* ServerConfig.Config
     const registry = yield* Registry.Registry
     const engine = yield* Wrtc.load
-    let channel: WebRtcPeer.Channel | undefined
+    let say: (text: string) => void = () => {}
     const refused = new Set<string>()
     const onInput = inputs === undefined ? undefined : (track: string, frame: I420.I420Frame) => {
       const { height, width } = frame
@@ -71,7 +71,7 @@ const serve = (
       if (width > limit || height > limit) {
         if (!refused.has(track)) {
           refused.add(track)
-          channel?.send(Envelope.error(Envelope.wireError(
+          say(Envelope.error(Envelope.wireError(
             "input_too_large",
             `input track ${JSON.stringify(track)} sends ${width}x${height} frames; the limit is ${limit} on either side: they are dropped`,
             { track, width, height, limit }
@@ -104,6 +104,7 @@ const serve = (
       config,
       server.maxMessageBytes
     )
+    say = peer.send
     yield* Deferred.succeed(answered, peer.answer)
     const done = yield* Deferred.make<Done>()
     yield* Effect.forkScoped(Effect.flatMap(Deferred.await(peer.closed), (reason) => Deferred.succeed(done, reason)))
@@ -118,12 +119,12 @@ const serve = (
     let late = 0
     const link = yield* Link.make({
       session,
-      outlet: { send: (text) => channel?.send(text) },
+      outlet: { send: peer.send },
       frameStats: Effect.sync(() => ({ sent, dropped: skipped, late })),
       onEnded: () =>
         Effect.gen(function*() {
-          // let `sessionEnded` leave before the peer closes
-          for (let i = 0; i < 25 && channel !== undefined && channel.bufferedAmount() > 0; i++) yield* Effect.sleep(20)
+          // let `sessionEnded` leave before the peer closes (the channel may still be opening)
+          for (let i = 0; i < 50 && peer.pending() > 0; i++) yield* Effect.sleep(20)
           yield* Effect.sleep(50)
           yield* Deferred.succeed(done, "session_ended")
         })
@@ -144,7 +145,7 @@ const serve = (
     // Video, once the client is there: the newest frame of each wake-up goes to the encoder (older ones in the same
     // batch are skipped, as libwebrtc would only drop them), and the last frame is repeated when the model pauses.
     yield* Effect.forkScoped(Effect.gen(function*() {
-      channel = yield* Deferred.await(peer.ready)
+      yield* Deferred.await(peer.ready)
       const frames = yield* session.frames(2)
       let last: I420.I420Frame | undefined
       const send = (frame: I420.I420Frame) => {
@@ -174,6 +175,10 @@ const serve = (
     yield* Effect.logDebug(`webrtc peer closed: ${reason}`)
   }).pipe(
     Effect.tapError((error) => Deferred.fail(answered, error)),
+    // a newer offer took over before this one was answered: its POST stops waiting at once
+    Effect.onInterrupt(() =>
+      Deferred.fail(answered, new WebRtcPeer.PeerError({ code: "offer_replaced", message: "a newer offer for this session replaced this one" }))
+    ),
     Effect.scoped,
     Effect.annotateLogs("session", session.id),
     Effect.withSpan("WebRtc.serve")
@@ -189,6 +194,9 @@ export const make: Effect.Effect<
   const inputs = Option.getOrUndefined(yield* Effect.serviceOption(Inputs.Inputs))
   const context = yield* Effect.context<ServerConfig.Config | Reactor.Reactor | Registry.Registry>()
   const peers = yield* FiberMap.make<string>()
+  // Released before the peers are interrupted: the server has stopped every session by then, so each peer is
+  // saying `sessionEnded` and closes on its own; closing it sooner would drop that message.
+  yield* Effect.addFinalizer(() => FiberMap.awaitEmpty(peers).pipe(Effect.timeout(2_000), Effect.ignore))
   const answers = new Map<string, Deferred.Deferred<string, WebRtcPeer.PeerError | Wrtc.Unavailable>>()
   const watched = new Set<string>()
   const scope = yield* Effect.scope

@@ -48,11 +48,21 @@ export interface Peer {
   readonly converter: I420.Converter
   /** Completed when the client's `data` channel is open. */
   readonly ready: Deferred.Deferred<Channel>
+  /**
+   * Sends a text message on the client's channel. Until the channel is open (the client's side opens a moment before
+   * the server's), messages wait in order, up to `outboxLimit`; on a closed channel they are dropped.
+   */
+  readonly send: (text: string) => void
+  /** Messages not yet handed to the network: waiting for the channel, or in its send buffer. */
+  readonly pending: () => number
   /** Completed when the peer is no longer usable, with the reason. */
   readonly closed: Deferred.Deferred<Closed>
   /** Registers the handlers of the data channel's messages (before `ready` completes, so nothing is missed). */
   readonly onMessage: (text: (text: string) => void, binary: (size: number) => void) => void
 }
+
+/** Messages kept for a channel that is not open yet. */
+export const outboxLimit = 256
 
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
@@ -120,7 +130,17 @@ export const answer = (
     const end = (reason: Closed) => Deferred.unsafeDone(closed, Exit.succeed(reason))
 
     const pc = yield* Effect.acquireRelease(
-      Effect.sync(() => new engine.RTCPeerConnection({ iceServers: [] })),
+      // The server gathers with the same ICE servers it hands its clients (STUN/TURN for a server behind NAT).
+      Effect.sync(() =>
+        new engine.RTCPeerConnection({
+          iceServers: config.iceServers.map((server) => ({
+            urls: [...server.uris],
+            ...(server.credentials !== undefined
+              ? { username: server.credentials.username, credential: server.credentials.password }
+              : {})
+          }))
+        })
+      ),
       (pc) => Effect.sync(() => {
         end("closed")
         try {
@@ -153,8 +173,11 @@ export const answer = (
       close: () => dc.close()
     })
     // The channel open means DTLS and SCTP are up: the client can talk and the video flows.
+    const outbox: Array<string> = []
     const checkReady = () => {
       if (channel !== undefined && channel.readyState === "open") {
+        const open = asChannel(channel)
+        for (const text of outbox.splice(0)) open.send(text)
         Deferred.unsafeDone(ready, Exit.succeed(asChannel(channel)))
       }
     }
@@ -230,6 +253,11 @@ export const answer = (
       converter,
       sendFrame: (frame) => source.onFrame(frame),
       ready,
+      send: (text) => {
+        if (channel !== undefined && channel.readyState === "open") return asChannel(channel).send(text)
+        if ((channel === undefined || channel.readyState === "connecting") && outbox.length < outboxLimit) outbox.push(text)
+      },
+      pending: () => outbox.length + (channel !== undefined && channel.readyState === "open" ? channel.bufferedAmount : 0),
       closed,
       onMessage: (text, binary) => {
         const waiting = early ?? []

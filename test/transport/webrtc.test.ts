@@ -82,3 +82,15 @@ describe("transport: WebRTC", () => {
     peer.close()
   })
 })
+
+describe("transport: WebRTC at shutdown", () => {
+  it("every peer gets sessionEnded(shutdown) before the server closes it", async () => {
+    const server = await startServer({ maxSessions: 2 })
+    const id = await start(server)
+    const peer = await RawPeer.connect(server.url, id)
+    await server.close()
+    await until("sessionEnded", () => peer.received.some((m) => m.type === "sessionEnded"))
+    expect(peer.received.find((m) => m.type === "sessionEnded").data).toEqual({ reason: "shutdown", message: "runtime shutdown" })
+    peer.close()
+  })
+})
