@@ -33,33 +33,42 @@ const inputs: Inputs.Service = {
 
 const headers = { "content-type": "application/json", "Reactor-WebRTC-Version": "1.0" }
 
-/** A client with a video output and a webcam input, as the SDK builds it for such a model. */
-const connect = async (url: string, sessionId: string) => {
-  const pc = new wrtc.RTCPeerConnection({ iceServers: [] })
-  const channel = pc.createDataChannel("data")
-  const messages: Array<any> = []
-  channel.onmessage = (event) => messages.push(JSON.parse(String(event.data)).data)
-  const video = pc.addTransceiver("video", { direction: "recvonly" })
-  const webcam = pc.addTransceiver("video", { direction: "sendonly" })
-  const source = new wrtc.nonstandard.RTCVideoSource()
-  const track = source.createTrack()
-  await webcam.sender.replaceTrack(track)
-  await pc.setLocalDescription(await pc.createOffer())
-  await until("ICE gathering", () => pc.iceGatheringState === "complete", 5_000).catch(() => {})
-  const base = `${url}/sessions/${sessionId}/transport/webrtc/sdp_params`
-  const posted = await fetch(base, {
+const startSession = async (url: string): Promise<string> =>
+  ((await (await fetch(`${url}/start_session`, { method: "POST", body: "{}" })).json()) as any).session_id
+
+/** Posts the peer's offer with a video output and one sendonly track of the client's. */
+const postOffer = async (url: string, sessionId: string, pc: RTCPeerConnection, input: { name: string; kind: string; mid: string | null }) => {
+  const video = pc.getTransceivers()[0]!
+  return fetch(`${url}/sessions/${sessionId}/transport/webrtc/sdp_params`, {
     method: "POST",
     headers,
     body: JSON.stringify({
       sdp_offer: pc.localDescription!.sdp,
       track_mapping: [
         { name: "main_video", kind: "video", direction: "recvonly", mid: video.mid },
-        { name: "webcam", kind: "video", direction: "sendonly", mid: webcam.mid }
+        { ...input, direction: "sendonly" }
       ]
     })
   })
+}
+
+/** A client with a video output and a webcam input, as the SDK builds it for such a model. */
+const connect = async (url: string, sessionId: string) => {
+  const pc = new wrtc.RTCPeerConnection({ iceServers: [] })
+  const channel = pc.createDataChannel("data")
+  const messages: Array<any> = []
+  channel.onmessage = (event) => messages.push(JSON.parse(String(event.data)).data)
+  pc.addTransceiver("video", { direction: "recvonly" })
+  const webcam = pc.addTransceiver("video", { direction: "sendonly" })
+  const source = new wrtc.nonstandard.RTCVideoSource()
+  const track = source.createTrack()
+  await webcam.sender.replaceTrack(track)
+  await pc.setLocalDescription(await pc.createOffer())
+  await until("ICE gathering", () => pc.iceGatheringState === "complete", 5_000).catch(() => {})
+  const posted = await postOffer(url, sessionId, pc, { name: "webcam", kind: "video", mid: webcam.mid })
   expect(posted.status).toBe(202)
-  const { sdp_answer } = (await (await fetch(base, { headers })).json()) as { sdp_answer: string }
+  const polled = await fetch(`${url}/sessions/${sessionId}/transport/webrtc/sdp_params`, { headers })
+  const { sdp_answer } = (await polled.json()) as { sdp_answer: string }
   await pc.setRemoteDescription({ type: "answer", sdp: sdp_answer })
   await until("the channel open", () => channel.readyState === "open")
   /** Sends one I420 frame of a flat colour (Y, U, V). */
@@ -90,7 +99,7 @@ describe("transport: WebRTC input tracks", () => {
   afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void).pipe(Logger.withMinimumLogLevel(LogLevel.None))))
 
   it("decoded webcam frames reach the hook with their track, size and colour", async () => {
-    const id = ((await (await fetch(`${server.url}/start_session`, { method: "POST", body: "{}" })).json()) as any).session_id
+    const id = await startSession(server.url)
     const client = await connect(server.url, id)
     // pure red in BT.601 limited range: Y 82, U 90, V 240
     const timer = setInterval(() => client.send(320, 240, [82, 90, 240]), 33)
@@ -108,7 +117,7 @@ describe("transport: WebRTC input tracks", () => {
   })
 
   it("frames over the size limit are dropped, with one input_too_large error on the channel", async () => {
-    const id = ((await (await fetch(`${server.url}/start_session`, { method: "POST", body: "{}" })).json()) as any).session_id
+    const id = await startSession(server.url)
     const client = await connect(server.url, id)
     const timer = setInterval(() => client.send(800, 96, [82, 90, 240]), 33)
     try {
@@ -125,23 +134,13 @@ describe("transport: WebRTC input tracks", () => {
   })
 
   it("a track the server does not take is refused by name", async () => {
-    const id = ((await (await fetch(`${server.url}/start_session`, { method: "POST", body: "{}" })).json()) as any).session_id
+    const id = await startSession(server.url)
     const pc = new wrtc.RTCPeerConnection({ iceServers: [] })
     pc.createDataChannel("data")
+    pc.addTransceiver("video", { direction: "recvonly" })
     const mic = pc.addTransceiver("audio", { direction: "sendonly" })
-    const video = pc.addTransceiver("video", { direction: "recvonly" })
     await pc.setLocalDescription(await pc.createOffer())
-    const answer = await fetch(`${server.url}/sessions/${id}/transport/webrtc/sdp_params`, {
-      method: "POST",
-      headers,
-      body: JSON.stringify({
-        sdp_offer: pc.localDescription!.sdp,
-        track_mapping: [
-          { name: "main_video", kind: "video", direction: "recvonly", mid: video.mid },
-          { name: "microphone", kind: "audio", direction: "sendonly", mid: mic.mid }
-        ]
-      })
-    })
+    const answer = await postOffer(server.url, id, pc, { name: "microphone", kind: "audio", mid: mic.mid })
     expect(answer.status).toBe(400)
     expect(await answer.json()).toMatchObject({ code: "unknown_track", message: expect.stringContaining("webcam") })
     pc.close()
