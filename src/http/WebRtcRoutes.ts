@@ -7,6 +7,7 @@
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import * as Reactor from "../session/Reactor.js"
+import type * as Session from "../session/Session.js"
 import * as HttpError from "../server/HttpError.js"
 import * as WebRtc from "../transport/WebRtc.js"
 
@@ -129,13 +130,20 @@ export const router = HttpRouter.empty.pipe(
 )
 
 /**
- * The session a `stop_session` without a body means: Reactor's SDK sends none, and names no session; with one
- * session running it is that one, with several the client must say which.
+ * `stop_session` without a session id, as Reactor's SDK sends it (no body). With one session running it is that one
+ * (`stopOne` answers). With several, the SDK's call cannot say which: the stop is armed for the WebRTC peer that
+ * closes next (the SDK closes its peer right after this call returns), and the answer is 202 `stopping`.
  */
-export const soleSession = Effect.gen(function*() {
-  const reactor = yield* Reactor.Reactor
-  const sessions = yield* reactor.list
-  if (sessions.length === 1) return sessions[0]!
-  if (sessions.length === 0) return yield* HttpError.make(404, "session_not_found", "no session is running")
-  return yield* HttpError.invalidRequest(`session_id is required: ${sessions.length} sessions are running`)
-})
+export const stopUnnamed = <E, R>(stopOne: (session: Session.Session) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
+  Effect.gen(function*() {
+    const reactor = yield* Reactor.Reactor
+    const sessions = yield* reactor.list
+    if (sessions.length === 1) return yield* stopOne(sessions[0]!)
+    if (sessions.length === 0) return yield* HttpError.make(404, "session_not_found", "no session is running")
+    const webrtc = yield* WebRtc.WebRtc
+    yield* webrtc.armStop
+    return HttpServerResponse.unsafeJson({
+      state: "stopping",
+      message: `${sessions.length} sessions are running and no session_id was given: the one whose WebRTC connection closes next is stopped; name the session to stop it at once`
+    }, { status: 202 })
+  })

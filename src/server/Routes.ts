@@ -75,8 +75,8 @@ const startSession = Effect.gen(function*() {
 
 const stopSession = Effect.gen(function*() {
   const body = yield* jsonBody
-  // Reactor's SDK sends no body at all: it means the session it started (WebRtcRoutes.soleSession).
-  if (body.session_id === undefined) return yield* stop(yield* WebRtcRoutes.soleSession, "api")
+  // Reactor's SDK sends no body at all: it means the session it started (WebRtcRoutes.stopUnnamed).
+  if (body.session_id === undefined) return yield* WebRtcRoutes.stopUnnamed((session) => stop(session, "api"))
   if (typeof body.session_id !== "string") return yield* HttpError.invalidRequest("session_id must be a string")
   return yield* stop(yield* findSession(body.session_id), "api")
 })

@@ -6,6 +6,7 @@
  * orphans its session and a new one within the grace window resumes it.
  */
 import { Context, Deferred, Effect, FiberMap, Option, type Scope } from "effect"
+import * as EndReason from "../session/EndReason.js"
 import * as Reactor from "../session/Reactor.js"
 import type * as Session from "../session/Session.js"
 import * as Registry from "../server/Registry.js"
@@ -44,7 +45,15 @@ export interface Service {
   readonly answer: (sessionId: string) => Effect.Effect<AnswerState>
   /** Peers serving sessions now. */
   readonly peers: Effect.Effect<number>
+  /**
+   * Arms a stop for the next peer that the client closes (within `armedStopMs`): what `stop_session` without a
+   * session id does when several sessions run, since the SDK closes its peer right after that call.
+   */
+  readonly armStop: Effect.Effect<void>
 }
+
+/** How long an armed stop waits for a client to close its peer. */
+export const armedStopMs = 2_000
 
 /** The service tag. */
 export class WebRtc extends Context.Tag("effect-reactor/transport/WebRtc")<WebRtc, Service>() {}
@@ -57,7 +66,9 @@ const serve = (
   offer: Offer,
   answered: Deferred.Deferred<string, WebRtcPeer.PeerError | Wrtc.Unavailable>,
   config: WebRtcConfig.WebRtcConfig,
-  inputs: Inputs.Service | undefined
+  inputs: Inputs.Service | undefined,
+  /** Whether a stop is armed for the next peer the client closes (and takes it if so). */
+  claimStop: () => boolean
 ) =>
   Effect.gen(function*() {
     const server = yield* ServerConfig.Config
@@ -173,6 +184,10 @@ const serve = (
 
     const reason = yield* Deferred.await(done)
     yield* Effect.logDebug(`webrtc peer closed: ${reason}`)
+    if ((reason === "channel_closed" || reason === "connection_closed") && claimStop()) {
+      yield* Effect.logInfo("the client closed its peer after an unnamed stop_session: stopping its session")
+      yield* session.stop(EndReason.Stopped({ by: "api" }))
+    }
   }).pipe(
     Effect.tapError((error) => Deferred.fail(answered, error)),
     // a newer offer took over before this one was answered: its POST stops waiting at once
@@ -199,6 +214,12 @@ export const make: Effect.Effect<
   yield* Effect.addFinalizer(() => FiberMap.awaitEmpty(peers).pipe(Effect.timeout(2_000), Effect.ignore))
   const answers = new Map<string, Deferred.Deferred<string, WebRtcPeer.PeerError | Wrtc.Unavailable>>()
   const watched = new Set<string>()
+  let armedAt: number | undefined
+  const claimStop = () => {
+    const armed = armedAt !== undefined && Date.now() - armedAt <= armedStopMs
+    armedAt = undefined
+    return armed
+  }
   const scope = yield* Effect.scope
 
   const forget = (session: Session.Session) =>
@@ -224,7 +245,7 @@ export const make: Effect.Effect<
         const answered = yield* Deferred.make<string, WebRtcPeer.PeerError | Wrtc.Unavailable>()
         answers.set(session.id, answered)
         yield* forget(session)
-        yield* FiberMap.run(peers, session.id, serve(session, offer, answered, config, inputs).pipe(
+        yield* FiberMap.run(peers, session.id, serve(session, offer, answered, config, inputs, claimStop).pipe(
           Effect.catchAllCause((cause) => Effect.logDebug("webrtc peer ended with an error", cause)),
           Effect.provide(context)
         ))
@@ -243,6 +264,9 @@ export const make: Effect.Effect<
           Effect.catchAll((error) => Effect.succeed<AnswerState>({ _tag: "Failed", error }))
         )
       }),
-    peers: FiberMap.size(peers)
+    peers: FiberMap.size(peers),
+    armStop: Effect.sync(() => {
+      armedAt = Date.now()
+    })
   } satisfies Service
 })

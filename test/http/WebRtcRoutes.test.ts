@@ -81,6 +81,14 @@ describe("http: WebRTC signalling", () => {
     expect((await get("1.3")).status).toBe(200)
   })
 
+  it("stop_session without a session_id, with several sessions running, arms the stop for the next closing peer (202)", async () => {
+    const other = (await http(server, "POST", "/start_session", { body: {} })).body.session_id
+    const answer = await http(server, "POST", "/stop_session", {})
+    expect(answer.status).toBe(202)
+    expect(answer.body).toMatchObject({ state: "stopping", message: expect.stringContaining("2 sessions") })
+    await http(server, "DELETE", `/sessions/${other}`)
+  })
+
   it("a preflight for PUT sdp_params (the SDK's reconnect) is allowed", async () => {
     const preflight = await http(server, "OPTIONS", `${base()}/sdp_params`, {
       headers: { Origin: "http://localhost:3000", "Access-Control-Request-Method": "PUT" }

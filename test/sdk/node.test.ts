@@ -110,19 +110,28 @@ describe("sdk: @reactor-team/js-sdk 2.9.0 in Node over WebRTC", () => {
     await until("the orphan window to end the session", () => Fixture.ended.includes(sessionId))
   })
 
-  it("a second SDK client gets its own session and peer alongside the first", async () => {
-    const a = await connect(server)
-    const b = await connect(server)
-    expect(a.reactor.getSessionId()).not.toBe(b.reactor.getSessionId())
-    await a.reactor.sendCommand("set_invert", { invert: true })
-    const inverted = Fixture.expected({ ...Fixture.initial, invert: true }).left
-    await until("a inverted", () => near(a.viewer?.pixel(...at.left), inverted))
-    expect(near(b.viewer?.pixel(...at.left), Fixture.expected(Fixture.initial).left)).toBe(true)
-    // stop_session without a body is ambiguous with two sessions: the SDK's call is refused, the peers' close
-    // orphans both sessions, and their grace window ends them
-    const ids = [a.reactor.getSessionId()!, b.reactor.getSessionId()!]
-    await a.reactor.disconnect()
-    await b.reactor.disconnect()
-    await until("both sessions ended", () => ids.every((id) => Fixture.ended.includes(id)))
+  it("a second SDK client gets its own session and peer; each one's disconnect() stops its own session", async () => {
+    // a long orphan window, so only a stop can end a session within the test
+    const busy = await Server.listen(Fixture.model, { host: "127.0.0.1", port: 0, maxSessions: 2, graceMs: 120_000 }, undefined, logLevel)
+    try {
+      const a = await connect(busy)
+      const b = await connect(busy)
+      const [idA, idB] = [a.reactor.getSessionId()!, b.reactor.getSessionId()!]
+      expect(idA).not.toBe(idB)
+      await a.reactor.sendCommand("set_invert", { invert: true })
+      const inverted = Fixture.expected({ ...Fixture.initial, invert: true }).left
+      await until("a inverted", () => near(a.viewer?.pixel(...at.left), inverted))
+      expect(near(b.viewer?.pixel(...at.left), Fixture.expected(Fixture.initial).left)).toBe(true)
+      // the SDK's stop_session names no session: with two running, the stop goes to the peer that closes next,
+      // which is the disconnecting client's own
+      await a.reactor.disconnect()
+      await until("a's session stopped", () => Fixture.ended.includes(idA))
+      expect(Fixture.ended).not.toContain(idB)
+      expect((await info(busy, idB)).state).toBe("running")
+      await b.reactor.disconnect()
+      expect(Fixture.ended).toContain(idB) // alone again: stopped by the call itself
+    } finally {
+      await busy.close()
+    }
   })
 })
