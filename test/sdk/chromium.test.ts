@@ -195,6 +195,48 @@ describe.skipIf(!runBrowser)(runBrowser ? "sdk: the official React components in
     await page.close()
   })
 
+  it("drives every example model: ready, playing, every command rendered, a control's command applied", async () => {
+    const examples = [
+      { file: "01-prompt", load: () => import("../../examples/01-prompt.js"), commands: ["set_prompt", "set_speed"], act: async (page: Page) => {
+        await expand(page, "set_prompt")
+        await panel(page, "set_prompt").locator("input[type=text]").fill("a rainy night")
+        await execute(page, "set_prompt")
+      } },
+      { file: "02-world", load: () => import("../../examples/02-world.js"), commands: ["move", "set_camera", "reset"], act: async (page: Page) => {
+        await expand(page, "reset")
+        await execute(page, "reset")
+      } },
+      { file: "03-stopping", load: () => import("../../examples/03-stopping.js"), commands: ["set_steps", "set_seed"], act: async (page: Page) => {
+        await expand(page, "set_steps")
+        const slider = panel(page, "set_steps").locator("input[type=range]")
+        await slider.fill("5")
+        await slider.fill("9") // sends 5 (the slider's previous value)
+      } }
+    ] as const
+    for (const example of examples) {
+      const { model } = await example.load()
+      const served = await Server.listen(model, { host: "127.0.0.1", port: 0, webRoot }, undefined, logLevel)
+      const page = await browser.newPage()
+      try {
+        await page.goto(`${served.url}/`)
+        await page.waitForFunction(() => window.sdk?.status === "ready", null, { timeout: 20_000 })
+        const time = () => page.evaluate(() => document.querySelector("video")!.currentTime)
+        const first = await time()
+        await expect.poll(time, { timeout: 15_000 }).toBeGreaterThan(first)
+        await page.locator("h4").first().waitFor({ timeout: 15_000 })
+        expect(await page.locator("h4").allTextContents(), example.file).toEqual([...example.commands])
+        const { sessionId } = await probe(page)
+        await example.act(page)
+        const applied = async () =>
+          ((await (await fetch(`${served.url}/sessions/${sessionId}/info`)).json()) as any).stats.commands_applied as number
+        await expect.poll(applied, { timeout: 10_000 }).toBeGreaterThan(0)
+      } finally {
+        await page.close()
+        await served.close()
+      }
+    }
+  })
+
   it("closing the tab ends the session: the peer goes, the session is orphaned, then stopped with its finalizer", async () => {
     const page = await open()
     const { sessionId } = await probe(page)
