@@ -62,7 +62,8 @@ describe("benchmarks (smoke mode)", () => {
         "command-to-frame",
         "pacing",
         "scale",
-        "encoding"
+        "encoding",
+        "webrtc"
       ])
       for (const bench of results.benchmarks) expect(bench.rows.length).toBeGreaterThan(0)
     } finally {
