@@ -5,7 +5,9 @@
  * frame the model never reads is never converted.
  */
 import { Context } from "effect"
+import * as Envelope from "../server/Envelope.js"
 import type * as Session from "../session/Session.js"
+import * as I420 from "./I420.js"
 import type * as WebRtcPeer from "./WebRtcPeer.js"
 
 /** One decoded input frame. */
@@ -37,3 +39,44 @@ export class Inputs extends Context.Tag("effect-reactor/transport/Inputs")<Input
 
 /** The largest input frame side accepted by default; bigger frames are dropped with an error to the client. */
 export const maxDimension = 4096
+
+/**
+ * What a peer does with each decoded frame of a session's input track: checks its size (one `input_too_large` error
+ * per track, via `say`, then silence), and hands it to the service with its RGB conversion deferred.
+ */
+export const receiver = (
+  inputs: Service,
+  session: Session.Session,
+  i420ToRgba: I420.I420ToRgba,
+  say: (text: string) => void
+) => {
+  const refused = new Set<string>()
+  const limit = inputs.maxDimension ?? maxDimension
+  return (track: string, frame: I420.I420Frame) => {
+    const { height, width } = frame
+    if (width > limit || height > limit) {
+      if (!refused.has(track)) {
+        refused.add(track)
+        say(Envelope.error(Envelope.wireError(
+          "input_too_large",
+          `input track ${JSON.stringify(track)} sends ${width}x${height} frames; the limit is ${limit} on either side: they are dropped`,
+          { track, width, height, limit }
+        )))
+      }
+      return
+    }
+    let rgb: Uint8Array | undefined
+    try {
+      inputs.deliver(session, {
+        track,
+        width,
+        height,
+        receivedAt: Date.now(),
+        i420: frame.data,
+        rgb: () => (rgb ??= I420.toRgb(i420ToRgba, frame))
+      })
+    } catch {
+      // the session side's failure is its own: the transport goes on
+    }
+  }
+}

@@ -8,12 +8,12 @@
 import { Context, Deferred, Effect, FiberMap, Option, type Scope } from "effect"
 import * as EndReason from "../session/EndReason.js"
 import * as Reactor from "../session/Reactor.js"
+import type * as FrameBus from "../session/FrameBus.js"
 import type * as Session from "../session/Session.js"
 import * as Registry from "../server/Registry.js"
 import * as ServerConfig from "../server/ServerConfig.js"
 import * as SessionResponse from "../server/SessionResponse.js"
-import * as Envelope from "../server/Envelope.js"
-import * as I420 from "./I420.js"
+import type * as I420 from "./I420.js"
 import * as Inputs from "./Inputs.js"
 import * as Link from "./Link.js"
 import * as WebRtcConfig from "./WebRtcConfig.js"
@@ -75,35 +75,9 @@ const serve = (
     const registry = yield* Registry.Registry
     const engine = yield* Wrtc.load
     let say: (text: string) => void = () => {}
-    const refused = new Set<string>()
-    const onInput = inputs === undefined ? undefined : (track: string, frame: I420.I420Frame) => {
-      const { height, width } = frame
-      const limit = inputs.maxDimension ?? Inputs.maxDimension
-      if (width > limit || height > limit) {
-        if (!refused.has(track)) {
-          refused.add(track)
-          say(Envelope.error(Envelope.wireError(
-            "input_too_large",
-            `input track ${JSON.stringify(track)} sends ${width}x${height} frames; the limit is ${limit} on either side: they are dropped`,
-            { track, width, height, limit }
-          )))
-        }
-        return
-      }
-      let rgb: Uint8Array | undefined
-      try {
-        inputs.deliver(session, {
-          track,
-          width,
-          height,
-          receivedAt: Date.now(),
-          i420: frame.data,
-          rgb: () => (rgb ??= I420.toRgb(engine.nonstandard.i420ToRgba as I420.I420ToRgba, frame))
-        })
-      } catch {
-        // the session side's failure is its own: the transport goes on
-      }
-    }
+    const onInput = inputs === undefined
+      ? undefined
+      : Inputs.receiver(inputs, session, engine.nonstandard.i420ToRgba as I420.I420ToRgba, (text) => say(text))
     const peer = yield* WebRtcPeer.answer(
       engine,
       {
@@ -128,10 +102,13 @@ const serve = (
     let sent = 0
     let skipped = 0
     let late = 0
+    let subscription: FrameBus.Subscription | undefined
     const link = yield* Link.make({
       session,
       outlet: { send: peer.send },
-      frameStats: Effect.sync(() => ({ sent, dropped: skipped, late })),
+      frameStats: Effect.suspend(() =>
+        Effect.map(subscription?.dropped ?? Effect.succeed(0), (dropped) => ({ sent, dropped: skipped + dropped, late }))
+      ),
       onEnded: () =>
         Effect.gen(function*() {
           // let `sessionEnded` leave before the peer closes (the channel may still be opening)
@@ -158,6 +135,7 @@ const serve = (
     yield* Effect.forkScoped(Effect.gen(function*() {
       yield* Deferred.await(peer.ready)
       const frames = yield* session.frames(2)
+      subscription = frames
       let last: I420.I420Frame | undefined
       const send = (frame: I420.I420Frame) => {
         try {
