@@ -157,7 +157,7 @@ const modelAlone = async (config: Config): Promise<number> => {
 
 const title = "7. WebRTC against WebSocket JPEG (640x360, 30 fps, headless Chromium)"
 const columns = {
-  runtime: "the WebRTC transport: VP8 by libwebrtc (@roamhq/wrtc), bitrate cap 2500 kbit/s",
+  runtime: `the WebRTC transport: VP8 by libwebrtc (@roamhq/wrtc), bitrate ${process.env.REACTOR_WEBRTC_MAX_KBPS ? `capped at ${process.env.REACTOR_WEBRTC_MAX_KBPS} kbit/s` : "libwebrtc's own (no cap)"}`,
   baseline: "the WebSocket transport, JPEG quality 80 (same runtime, same model, same page)"
 }
 

@@ -207,8 +207,9 @@ export const answer = (
       checkReady()
     }
 
-    const offer = Sdp.capBitrate(
-      Sdp.stripMdnsCandidates(request.offer),
+    const stripped = Sdp.stripMdnsCandidates(request.offer)
+    const offer = config.maxBitrateKbps === undefined ? stripped : Sdp.capBitrate(
+      stripped,
       request.mapping.filter((entry) => entry.kind === "video" && entry.direction === "recvonly").map((entry) => entry.mid),
       config.maxBitrateKbps
     )
