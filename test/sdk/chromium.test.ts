@@ -166,7 +166,7 @@ describe.skipIf(!runBrowser)(runBrowser ? "sdk: the official React components in
     await expectColour(page, at.left, Fixture.expected(Fixture.initial).left)
     await expectColour(page, at.middleRight, Fixture.expected(Fixture.initial).middleRight)
     await page.close()
-  })
+  }, 60_000)
 
   it("a model message reaches the page (useReactorMessage)", async () => {
     const page = await open()
@@ -193,7 +193,7 @@ describe.skipIf(!runBrowser)(runBrowser ? "sdk: the official React components in
     expect(Fixture.ended).toContain(sessionId)
     await expect.poll(async () => (await probe(page)).status).toBe("disconnected")
     await page.close()
-  })
+  }, 60_000)
 
   it("drives every example model: ready, playing, every command rendered, a control's command applied", async () => {
     const examples = [
@@ -235,7 +235,7 @@ describe.skipIf(!runBrowser)(runBrowser ? "sdk: the official React components in
         await served.close()
       }
     }
-  })
+  }, 120_000)
 
   it("closing the tab ends the session: the peer goes, the session is orphaned, then stopped with its finalizer", async () => {
     const page = await open()
@@ -244,5 +244,5 @@ describe.skipIf(!runBrowser)(runBrowser ? "sdk: the official React components in
     const state = async () => ((await (await fetch(`${server.url}/sessions/${sessionId}/info`)).json()) as { state?: string }).state
     await expect.poll(state, { timeout: 30_000, interval: 100 }).toBe("orphaned")
     await expect.poll(() => Fixture.ended.includes(sessionId!), { timeout: 30_000, interval: 200 }).toBe(true)
-  })
+  }, 60_000)
 })
