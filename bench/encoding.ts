@@ -5,7 +5,7 @@
  */
 import { Effect } from "effect"
 import sharp from "sharp"
-import * as FrameCodec from "../src/server/FrameCodec.js"
+import * as FrameCodec from "../src/protocol/FrameCodec.js"
 import type { OutFrame } from "../src/session/FrameBus.js"
 import { type Benchmark, type Config, pick } from "./lib/Harness.js"
 import * as Table from "./lib/Table.js"

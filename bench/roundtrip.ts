@@ -6,7 +6,7 @@ import * as Stats from "./lib/Stats.js"
 import * as Table from "./lib/Table.js"
 import * as Target from "./lib/Target.js"
 
-interface Measured {
+export interface Measured {
   readonly latency: Stats.Summary
   readonly perSecond: number
 }
@@ -16,9 +16,13 @@ interface Measured {
  * disturbs the client (its own GC, the other core's load) falls on both sides alike instead of on whichever side
  * happened to run second.
  */
-const measureBoth = (config: Config): Promise<{ readonly bare: Measured; readonly runtime: Measured }> =>
-  Target.using("bare", { job: "echo" }, (bareTarget) =>
-    Target.using("runtime", { job: "echo" }, async (runtimeTarget) => {
+export const measureBoth = (
+  config: Config,
+  first: { readonly side: Target.Side; readonly options?: Target.RuntimeOptions } = { side: "bare" },
+  second: { readonly side: Target.Side; readonly options?: Target.RuntimeOptions } = { side: "runtime" }
+): Promise<{ readonly bare: Measured; readonly runtime: Measured }> =>
+  Target.using(first.side, { job: "echo" }, (bareTarget) =>
+    Target.using(second.side, { job: "echo" }, async (runtimeTarget) => {
       const warmup = pick(config, 1000, 50)
       const count = pick(config, 10_000, 200)
       const deadline = performance.now() + pick(config, 240_000, 20_000)
@@ -51,7 +55,7 @@ const measureBoth = (config: Config): Promise<{ readonly bare: Measured; readonl
         perSecond: side.samples.length / (side.busyMs / 1000)
       })
       return { bare: result(sides[0]), runtime: result(sides[1]) }
-    }))
+    }, second.options), first.options)
 
 export const benchmark: Benchmark = {
   name: "roundtrip",

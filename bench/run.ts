@@ -9,6 +9,8 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { benchmark as commandToFrame } from "./command-to-frame.js"
 import { benchmark as encoding } from "./encoding.js"
+import { benchmark as isolation } from "./isolation.js"
+import { benchmark as fairness } from "./fairness.js"
 import type { Benchmark, Config } from "./lib/Harness.js"
 import { shippedNodeArgs } from "./lib/Child.js"
 import * as Machine from "./lib/Machine.js"
@@ -19,7 +21,17 @@ import { benchmark as scale } from "./scale.js"
 import { benchmark as throughput } from "./throughput.js"
 import { benchmark as webrtc } from "./webrtc.js"
 
-const all: ReadonlyArray<Benchmark> = [throughput, roundtrip, commandToFrame, pacing, scale, encoding, webrtc]
+const all: ReadonlyArray<Benchmark> = [
+  throughput,
+  roundtrip,
+  commandToFrame,
+  pacing,
+  scale,
+  encoding,
+  fairness,
+  isolation,
+  webrtc
+]
 
 const args = process.argv.slice(2)
 const smoke = args.includes("--smoke") || process.env.BENCH_SMOKE === "1"

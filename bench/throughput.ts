@@ -10,7 +10,7 @@ import * as Target from "./lib/Target.js"
 import * as Wire from "./lib/Wire.js"
 import type { Stream } from "./servers/Job.js"
 
-interface Measured {
+export interface Measured {
   readonly fps: number
   readonly mbps: number
   /** Frame indexes the client never saw (the server skipped them for a full socket buffer), % of indexes. */
@@ -19,9 +19,11 @@ interface Measured {
   readonly format: string
 }
 
-const job: Stream = { job: "stream", width: 148, height: 148 }
+/** ~64 KiB frames (148x148 RGB = 65,712 bytes): at the model host's transfer threshold, so they move without a copy. */
+export const job: Stream = { job: "stream", width: 148, height: 148 }
 
-const measure = (side: Target.Side, config: Config): Promise<Measured> =>
+/** Measures one server's throughput for the stream job (the runtime side in-process or with worker isolation). */
+export const measure = (side: Target.Side, config: Config, options: Target.RuntimeOptions = {}): Promise<Measured> =>
   Target.using(side, job, async (target) => {
     const warmupMs = pick(config, 1500, 300)
     const windowMs = pick(config, 6000, 700)
@@ -56,7 +58,7 @@ const measure = (side: Target.Side, config: Config): Promise<Measured> =>
       serverCpu: before && after ? Proc.cpuPercent(before, after) : Number.NaN,
       format: target.format
     }
-  })
+  }, options)
 
 export const benchmark: Benchmark = {
   name: "throughput",

@@ -1,5 +1,5 @@
 /**
- * 7. WebRTC: one 640x360 30 fps stream to headless Chromium, over the WebRTC transport (VP8 by libwebrtc) against the
+ * 9. WebRTC: one 640x360 30 fps stream to headless Chromium, over the WebRTC transport (VP8 by libwebrtc) against the
  * WebSocket transport with JPEG, both from the same runtime serving the same model in one run. The model draws the
  * wall clock into every frame (ClockPixels.ts); the page reads it back off each frame as it is presented
  * (`requestVideoFrameCallback` for the video, a decoded bitmap for JPEG), so latency is frame emission to screen,
@@ -155,7 +155,7 @@ const modelAlone = async (config: Config): Promise<number> => {
   }
 }
 
-const title = "7. WebRTC against WebSocket JPEG (640x360, 30 fps, headless Chromium)"
+const title = "9. WebRTC against WebSocket JPEG (640x360, 30 fps, headless Chromium)"
 const columns = {
   runtime: `the WebRTC transport: VP8 by libwebrtc (@roamhq/wrtc), bitrate ${process.env.REACTOR_WEBRTC_MAX_KBPS ? `capped at ${process.env.REACTOR_WEBRTC_MAX_KBPS} kbit/s` : "libwebrtc's own (no cap)"}`,
   baseline: "the WebSocket transport, JPEG quality 80 (same runtime, same model, same page)"

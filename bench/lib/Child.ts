@@ -37,13 +37,13 @@ export const shippedNodeArgs: ReadonlyArray<string> = (() => {
 })()
 
 /** Starts `bench/servers/<script>` with a job and waits until it listens (30 s at most). */
-export const start = (script: string, job: unknown): Promise<Child> =>
+export const start = (script: string, job: unknown, env: Record<string, string> = {}): Promise<Child> =>
   new Promise((resolve, reject) => {
     const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "")
     const child: ChildProcess = spawn(
       process.execPath,
       ["--expose-gc", ...shippedNodeArgs, ...nodeArgs, "--import", "tsx", path.join(benchDir, "servers", script), JSON.stringify(job)],
-      { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NODE_ENV: "production" } }
+      { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NODE_ENV: "production", ...env } }
     )
     const tail: Array<string> = []
     child.stderr!.setEncoding("utf8")

@@ -24,6 +24,8 @@ export interface Table {
   readonly title: string
   /** What the runtime and the baseline columns measured, in one line each. */
   readonly columns: { readonly runtime: string; readonly baseline: string }
+  /** The two columns' headings, when the baseline is not the bare `ws` server. Default `runtime` / `bare ws`. */
+  readonly labels?: { readonly runtime: string; readonly baseline: string }
   readonly rows: ReadonlyArray<Row>
   readonly notes: ReadonlyArray<string>
 }
@@ -52,7 +54,8 @@ const pad = (text: string, width: number, right: boolean) =>
 
 /** Renders a table as aligned text (also valid Markdown). */
 export const render = (table: Table): string => {
-  const header = ["metric", "unit", "runtime", "bare ws", "ratio", "target", "met"]
+  const labels = table.labels ?? { runtime: "runtime", baseline: "bare ws" }
+  const header = ["metric", "unit", labels.runtime, labels.baseline, "ratio", "target", "met"]
   const body = table.rows.map((row) => {
     const r = ratio(row)
     return [
@@ -73,8 +76,8 @@ export const render = (table: Table): string => {
   return [
     `### ${table.title}`,
     "",
-    `runtime: ${table.columns.runtime}`,
-    `bare ws: ${table.columns.baseline}`,
+    `${labels.runtime}: ${table.columns.runtime}`,
+    `${labels.baseline}: ${table.columns.baseline}`,
     "",
     line(header),
     rule,

@@ -9,6 +9,12 @@ import type { Job } from "../servers/Job.js"
 
 export type Side = "runtime" | "bare"
 
+/** How the runtime side runs its model: in the server's thread (default) or in worker threads. */
+export interface RuntimeOptions {
+  readonly isolation?: "none" | "worker"
+  readonly workers?: number
+}
+
 /** A running benchmark server. */
 export interface Target {
   readonly side: Side
@@ -38,8 +44,11 @@ const startSession = async (port: number): Promise<string> => {
 }
 
 /** Starts a server of one side doing `job`. */
-export const start = async (side: Side, job: Job): Promise<Target> => {
-  const child = await Child.start(side === "runtime" ? "runtime.ts" : "bare.ts", job)
+export const start = async (side: Side, job: Job, options: RuntimeOptions = {}): Promise<Target> => {
+  const child = await Child.start(side === "runtime" ? "runtime.ts" : "bare.ts", job, {
+    BENCH_ISOLATION: options.isolation ?? "none",
+    BENCH_WORKERS: String(options.workers ?? 1)
+  })
   const open = side === "runtime"
     ? async () => {
       const id = await startSession(child.port)
@@ -50,8 +59,13 @@ export const start = async (side: Side, job: Job): Promise<Target> => {
 }
 
 /** Runs `f` with a started target and always stops it. */
-export const using = async <A>(side: Side, job: Job, f: (target: Target) => Promise<A>): Promise<A> => {
-  const target = await start(side, job)
+export const using = async <A>(
+  side: Side,
+  job: Job,
+  f: (target: Target) => Promise<A>,
+  options: RuntimeOptions = {}
+): Promise<A> => {
+  const target = await start(side, job, options)
   try {
     return await f(target)
   } catch (error) {

@@ -26,11 +26,24 @@ export interface Generate {
   readonly width: number
   readonly height: number
   readonly stateful: boolean
+  /** `default`: the runtime keeps its per-connection budgets (the fairness benchmark measures them). */
+  readonly limits?: "default"
 }
 
 /** Open sockets, no frames (idle memory per session). */
 export interface Idle {
   readonly job: "idle"
+}
+
+/** A model whose loop spins synchronously from its first step on: it never yields (isolation). */
+export interface Spin {
+  readonly job: "spin"
+}
+
+/** A CPU-bound model: every step does a fixed amount of arithmetic (`work` iterations), then emits a small frame. */
+export interface Burn {
+  readonly job: "burn"
+  readonly work: number
 }
 
 /**
@@ -44,7 +57,7 @@ export interface Clock {
   readonly height: number
 }
 
-export type Job = Stream | Echo | Generate | Idle | Clock
+export type Job = Stream | Echo | Generate | Idle | Spin | Burn | Clock
 
 /** The `set` command's payload, for the echo and generate jobs. */
 export interface SetPayload {

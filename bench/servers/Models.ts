@@ -37,9 +37,13 @@ export const make = (job: Job): Layer.Layer<Model.Model, Model.ConfigError | Mod
         const handlers = { set: ({ value }: { readonly value: number }) => Effect.sync(() => void (state = value)) }
         switch (job.job) {
           case "stream": {
-            // Never sleeps: emits as fast as the pacer takes blocks.
-            const frame = Frame.make(job.width, job.height, randomRgb(job.width, job.height))
-            return { handlers, run: Effect.forever(ctx.emit(frame)) }
+            // Never sleeps: emits as fast as the pacer takes blocks, each frame in a fresh buffer (as `emit` asks: a
+            // model host moves the buffer to the server without a copy).
+            const pixels = randomRgb(job.width, job.height)
+            return {
+              handlers,
+              run: Effect.forever(Effect.suspend(() => ctx.emit(Frame.make(job.width, job.height, pixels.slice()))))
+            }
           }
           case "generate": {
             const period = 1000 / job.fps
@@ -82,6 +86,24 @@ export const make = (job: Job): Layer.Layer<Model.Model, Model.ConfigError | Mod
               }
             })
             return { handlers, run }
+          }
+          case "spin":
+            return {
+              handlers,
+              run: Effect.sync(() => {
+                for (;;) state++
+              })
+            }
+          case "burn": {
+            const frame = Frame.make(16, 16, randomRgb(16, 16))
+            // A fixed amount of plain arithmetic per step: the work a model in plain TypeScript does. Fixed work, not
+            // fixed time, so that frames per second say how much CPU the model got.
+            const step = Effect.sync(() => {
+              let x = state
+              for (let i = 0; i < job.work; i++) x = (x * 1103515245 + 12345) | 0
+              state = x
+            })
+            return { handlers, run: Effect.forever(Effect.zipRight(step, ctx.emit(frame))) }
           }
           case "echo":
           case "idle":

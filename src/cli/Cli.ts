@@ -13,7 +13,7 @@ import * as Overrides from "../config/Overrides.js"
 import * as Model from "../model/Model.js"
 import type * as HttpRunner from "../server/HttpRunner.js"
 import * as EndReason from "../session/EndReason.js"
-import * as Reactor from "../session/Reactor.js"
+import * as Isolation from "../host/Isolation.js"
 import * as Fatal from "./Fatal.js"
 import * as ModelModule from "./ModelModule.js"
 
@@ -39,6 +39,17 @@ const options = {
     Options.withDescription("http: serve sessions over HTTP + WebSocket. headless: run one session here, no network: " +
       "commands are read from stdin, one per line."),
     Options.withDefault("http" as const)
+  ),
+  isolation: Options.choice("isolation", ["worker", "none"]).pipe(
+    Options.withDescription("worker: the model runs in worker threads, apart from the server, so that it can neither " +
+      "freeze the server nor outlive a stop deadline. none: the model runs in the server's own thread (cheaper, " +
+      "but a model that blocks the thread blocks everything)."),
+    Options.withDefault("worker" as const)
+  ),
+  workers: Options.integer("workers").pipe(
+    Options.withDescription("worker isolation: copies of the model, each loaded once in its own thread; each new " +
+      "session goes to the least-loaded copy (default 1)."),
+    Options.withDefault(1)
   ),
   host: Options.text("host").pipe(Options.withDescription("http: the address to listen on (default 127.0.0.1)."), Options.optional),
   port: Options.integer("port").pipe(Options.withDescription("http: the port to listen on (default 8080)."), Options.optional),
@@ -87,6 +98,7 @@ const execute = (args: RunArgs, overrides: ReadonlyArray<Overrides.Override>, pr
     yield* positive("seconds", seconds)
     yield* positive("every", args.every)
     yield* positive("stats-every", args.statsEvery, { zero: true })
+    yield* positive("workers", args.workers)
 
     const modelLayer = preloaded !== undefined && resolve(preloaded.module) === resolve(args.module)
       ? preloaded.model
@@ -98,6 +110,9 @@ const execute = (args: RunArgs, overrides: ReadonlyArray<Overrides.Override>, pr
       : yield* Effect.flatMap(ConfigFile.load(file), (loaded) => ConfigFile.sections(file, loaded))
     const source = file ?? (overrides.length > 0 ? "command line" : "defaults")
     const configInput = Model.ConfigInput.layer({ source, value, overrides })
+    const isolation: Isolation.Isolation = args.isolation === "worker"
+      ? { _tag: "Worker", module: resolve(args.module), workers: args.workers }
+      : { _tag: "None", model: modelLayer }
 
     // Each runtime is loaded only when chosen: a quick start, and no HTTP stack in a headless run.
     if (args.runtime === "headless") {
@@ -109,7 +124,7 @@ const execute = (args: RunArgs, overrides: ReadonlyArray<Overrides.Override>, pr
         frames,
         seconds
       }).pipe(
-        Effect.provide(Reactor.layer({ maxSessions: 1 }).pipe(Layer.provide(modelLayer), Layer.provide(configInput)))
+        Effect.provide(Isolation.reactor(isolation, { maxSessions: 1 }).pipe(Layer.provide(configInput)))
       )
       if (!Headless.isClean(reason)) return yield* fail(`session ended: ${EndReason.describe(reason)}`)
       return
@@ -125,7 +140,7 @@ const execute = (args: RunArgs, overrides: ReadonlyArray<Overrides.Override>, pr
       maxSessions: Option.getOrUndefined(args.maxSessions) ?? server.maxSessions ?? 1,
       ...(token !== undefined && token !== "" ? { token } : {})
     }
-    yield* HttpRunner.run(modelLayer, httpOptions).pipe(Effect.provide(configInput))
+    yield* HttpRunner.run(isolation, httpOptions).pipe(Effect.provide(configInput))
   }).pipe(
     Effect.catchAll((error) =>
       Effect.fail(error instanceof Fatal.Fatal ? error : new Fatal.Fatal({ message: Fatal.describe(error, overrides) }))

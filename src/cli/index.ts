@@ -4,6 +4,7 @@
  */
 import type { Layer } from "effect"
 import { realpathSync } from "node:fs"
+import { isMainThread } from "node:worker_threads"
 import { fileURLToPath } from "node:url"
 import type * as Model from "../model/Model.js"
 
@@ -18,7 +19,8 @@ const realpath = (path: string): string | undefined => {
 /** Whether `meta` is the module this process was started with. */
 export const isMain = (meta: ImportMeta): boolean => {
   const entry = process.argv[1]
-  if (entry === undefined || !meta.url.startsWith("file:")) return false
+  // A model host's worker thread imports the module too, with the same argv: it is never the entry there.
+  if (!isMainThread || entry === undefined || !meta.url.startsWith("file:")) return false
   const self = realpath(fileURLToPath(meta.url))
   return self !== undefined && self === realpath(entry)
 }

@@ -9,7 +9,15 @@
  */
 import { Rpc, RpcGroup } from "@effect/rpc"
 import { Either, ParseResult, Schema } from "effect"
+import * as Envelope from "../protocol/Envelope.js"
 import * as CommandError from "../session/CommandError.js"
+
+/**
+ * Why a command was not applied: the session's `CommandError`, or a `WireError` from the connection (`rate_limited`,
+ * `nesting_too_deep`, `too_many_requests`, `internal_error`).
+ */
+export const CommandFailure = Schema.Union(CommandError.CommandError, Envelope.WireError)
+export type CommandFailure = typeof CommandFailure.Type
 
 /** A command was applied: `frame` is the index of the first frame generated after its handler ran. */
 export const Ack = Schema.Struct({
@@ -74,7 +82,7 @@ export type CommandRpc<R> = R extends Rpc.Rpc<infer Tag, infer Payload, any, any
     Tag,
     Schema.Schema<PayloadInput<Payload>, unknown>,
     typeof Ack,
-    typeof CommandError.CommandError
+    typeof CommandFailure
   >
   : never
 
@@ -123,7 +131,7 @@ export const groupFor = <R extends Rpc.Any>(commands: RpcGroup.RpcGroup<R>): Rpc
       Rpc.make(rpc._tag, {
         payload: loosePayload(rpc.payloadSchema as Schema.Schema.AnyNoContext),
         success: Ack,
-        error: CommandError.CommandError
+        error: CommandFailure
       }).annotateContext(rpc.annotations)
     )
   }

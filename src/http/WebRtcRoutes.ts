@@ -8,7 +8,7 @@ import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platf
 import { Effect, Either, ParseResult, Schema } from "effect"
 import * as Reactor from "../session/Reactor.js"
 import type * as Session from "../session/Session.js"
-import * as HttpError from "../server/HttpError.js"
+import * as HttpError from "./HttpError.js"
 import * as WebRtc from "../transport/WebRtc.js"
 
 /** The WebRTC signalling version this server speaks (`Reactor-WebRTC-Version`). */

@@ -35,6 +35,9 @@ export const black = (width: number, height: number): Frame => ({
   data: new Uint8Array(width * height * 3)
 })
 
+/** A copy of a frame in a buffer of its own: to emit the same picture more than once. */
+export const clone = (frame: Frame): Frame => ({ width: frame.width, height: frame.height, data: frame.data.slice() })
+
 /** Describes what is wrong with a frame, or `undefined` when it is well formed. */
 export const validate = (frame: Frame): string | undefined => {
   if (typeof frame !== "object" || frame === null) return "a frame must be an object {width, height, data}"
@@ -44,6 +47,10 @@ export const validate = (frame: Frame): string | undefined => {
   }
   if (width > 8192 || height > 8192) return `frame size ${width}x${height} exceeds 8192x8192`
   if (!(data instanceof Uint8Array)) return "frame data must be a Uint8Array of RGB bytes"
+  if (data.length === 0 && data.buffer.byteLength === 0 && width * height > 0) {
+    return "frame data was already handed over: a model host moves each emitted buffer to the server without a " +
+      "copy, so every emit needs a fresh Uint8Array (emit Frame.clone(frame) to show the same picture again)"
+  }
   if (data.length !== width * height * 3) {
     return `frame data has ${data.length} bytes but ${width}x${height} RGB needs ${width * height * 3}`
   }

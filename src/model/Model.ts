@@ -40,17 +40,30 @@ export interface Definition<R extends Rpc.Any, C, CI, L> {
   >
 }
 
-/** A loaded model as the runtime sees it: its types erased, its capabilities derived. */
-export interface Loaded {
+/**
+ * What a model declares, known without loading it: its name, its commands and their UI schema, its frame size. This is
+ * all the server side (HTTP, transports, capabilities) needs; a model hosted in a worker is loaded only there.
+ */
+export interface Declared {
   readonly name: string
   readonly version: string | undefined
   readonly description: string | undefined
   readonly commands: RpcGroup.RpcGroup<any>
   readonly capabilities: ReadonlyArray<Capabilities.CommandCapability>
-  readonly config: unknown
   readonly frameSize: { readonly width: number; readonly height: number }
+}
+
+/** A loaded model as the runtime sees it: its types erased, its capabilities derived. */
+export interface Loaded extends Declared {
+  readonly config: unknown
   readonly startSession: Effect.Effect<SessionBehaviour<any>, unknown, SessionContext | Scope.Scope>
 }
+
+const declarations = new WeakMap<object, Declared>()
+
+/** The declarations of a layer made by `Model.make`, read without building it (undefined for any other layer). */
+export const declaredOf = (layer: Layer.Layer<Model, unknown, ConfigInput>): Declared | undefined =>
+  declarations.get(layer)
 
 /** The loaded model service, provided by the layer `Model.make` returns. */
 export class Model extends Context.Tag("effect-reactor/Model")<Model, Loaded>() {}
@@ -104,7 +117,15 @@ export const make = <R extends Rpc.Any, C = {}, CI = {}, L = void>(
 ): Layer.Layer<Model, ConfigError | LoadError, ConfigInput> => {
   const capabilities = Capabilities.ofGroup(definition.commands)
   const configSchema = (definition.config ?? Schema.Struct({})) as Schema.Schema<C, unknown>
-  return Layer.scoped(
+  const declared: Declared = {
+    name: definition.name,
+    version: definition.version,
+    description: definition.description,
+    commands: definition.commands,
+    capabilities,
+    frameSize: definition.frameSize ?? { width: 640, height: 360 }
+  }
+  const layer = Layer.scoped(
     Model,
     Effect.gen(function*() {
       const input = yield* ConfigInput
@@ -117,17 +138,14 @@ export const make = <R extends Rpc.Any, C = {}, CI = {}, L = void>(
         )
       yield* Effect.annotateCurrentSpan("model", definition.name)
       return {
-        name: definition.name,
-        version: definition.version,
-        description: definition.description,
-        commands: definition.commands,
-        capabilities,
+        ...declared,
         config,
-        frameSize: definition.frameSize ?? { width: 640, height: 360 },
         startSession: Effect.suspend(() => definition.session({ config, loaded })) as Loaded["startSession"]
       }
     })
   )
+  declarations.set(layer, declared)
+  return layer
 }
 
 /** The config schema of a definition, for tools that print or validate it. */

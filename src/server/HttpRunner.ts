@@ -3,6 +3,7 @@
  * then stops every session cooperatively within the stop deadline and releases the model.
  */
 import { Effect, Layer } from "effect"
+import type * as Isolation from "../host/Isolation.js"
 import type * as Model from "../model/Model.js"
 import * as Server from "./Server.js"
 import * as ServerConfig from "./ServerConfig.js"
@@ -20,8 +21,8 @@ export interface Options extends ServerConfig.Input {
  * in `options` may come from the environment (`ServerConfig.fromEnv`, e.g. `REACTOR_GRACE_MS`).
  */
 export const run = (
-  model: Layer.Layer<Model.Model, unknown, Model.ConfigInput>,
+  isolation: Isolation.Isolation,
   options: Options
 ): Effect.Effect<void, unknown, Model.ConfigInput> =>
   Effect.flatMap(ServerConfig.withEnv(options), (input) =>
-    Layer.launch(Server.layer(input).pipe(Layer.provide(model)))).pipe(Effect.asVoid)
+    Layer.launch(Server.layerWith(Server.isolated(isolation), input))).pipe(Effect.asVoid)

@@ -1,21 +1,22 @@
 /**
- * The HTTP runtime, composed: a reactor over the loaded model, the session registry (liveness), the WebSocket
- * transport on the Node HTTP server, and the endpoints on Effect's HTTP server. Acquired in that order, released in
+ * The HTTP runtime, composed: a reactor over the loaded model, the session registry (liveness), the endpoints on
+ * Effect's platform HTTP handler and the socket transports on the same Node HTTP server's upgrades. Acquired in that order, released in
  * reverse: at shutdown the server stops accepting, every session is stopped cooperatively (clients get
  * `sessionEnded`), remaining sockets are closed, then the model is released.
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { Context, Effect, Exit, Layer, Logger, type LogLevel, Scope } from "effect"
-import { createServer } from "node:http"
+import { Context, Data, Effect, Exit, Layer, Logger, type LogLevel, Scope } from "effect"
+import { createServer, type Server as HttpServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Model from "../model/Model.js"
 import * as EndReason from "../session/EndReason.js"
+import * as Isolation from "../host/Isolation.js"
 import * as Reactor from "../session/Reactor.js"
-import * as Registry from "./Registry.js"
-import * as Routes from "./Routes.js"
-import * as ServerConfig from "./ServerConfig.js"
-import * as WsUpgrade from "./WsUpgrade.js"
+import * as Routes from "../http/Routes.js"
+import * as Registry from "../transport/Registry.js"
+import * as Upgrade from "../transport/Upgrade.js"
 import * as WebRtc from "../transport/WebRtc.js"
+import * as ServerConfig from "./ServerConfig.js"
 
 /** A running server: where it listens. */
 export interface Service {
@@ -32,14 +33,59 @@ export interface Service {
 /** The running server's tag. */
 export class Server extends Context.Tag("effect-reactor/server/Server")<Server, Service>() {}
 
-/** Starts the server in the current scope; closing the scope shuts it down gracefully. */
+/** Starts listening; a busy port or a bad host fails with a message that names them. */
+const bind = (server: HttpServer, host: string, port: number) =>
+  Effect.async<void, ListenError>((resume) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      server.off("listening", onListening)
+      const reason = error.code === "EADDRINUSE"
+        ? `port ${port} on ${host} is already in use; stop what uses it or pick another port (--port)`
+        : error.code === "EACCES"
+        ? `no permission to listen on ${host}:${port}; pick a port above 1023`
+        : error.code === "EADDRNOTAVAIL" || error.code === "ENOTFOUND"
+        ? `cannot listen on host ${host}: no such address on this machine`
+        : `cannot listen on ${host}:${port}: ${error.message}`
+      resume(Effect.fail(new ListenError({ message: reason, host, port })))
+    }
+    const onListening = () => {
+      server.off("error", onError)
+      resume(Effect.void)
+    }
+    server.once("error", onError)
+    server.once("listening", onListening)
+    server.listen({ host, port })
+  })
+
+/** The server could not listen: the port is taken, the host is not this machine's. */
+export class ListenError extends Data.TaggedError("ListenError")<{
+  readonly message: string
+  readonly host: string
+  readonly port: number
+}> {}
+
+/** The reactor's options as the server config sets them. */
+export const reactorOptions = (config: ServerConfig.ServerConfig): Reactor.Options => ({
+  maxSessions: config.maxSessions,
+  stopDeadlineMs: config.stopDeadlineMs,
+  ...(config.maxFps !== undefined ? { maxFps: config.maxFps } : {})
+})
+
+/** The model's sessions in this process (embedding, tests): a model that blocks this thread blocks the server. */
+export const inProcess: Layer.Layer<Reactor.Reactor, never, Model.Model | ServerConfig.Config> = Layer.scoped(
+  Reactor.Reactor,
+  Effect.flatMap(ServerConfig.Config, (config) => Reactor.make(reactorOptions(config)))
+)
+
+/** The model's sessions where `isolation` says (`reactor run`: worker threads), configured by the server config. */
+export const isolated = (
+  isolation: Isolation.Isolation
+): Layer.Layer<Reactor.Reactor, unknown, Model.ConfigInput | ServerConfig.Config> =>
+  Layer.unwrapEffect(Effect.map(ServerConfig.Config, (config) => Isolation.reactor(isolation, reactorOptions(config))))
+
+/** Starts the server over the reactor in context, in the current scope; closing the scope shuts it down gracefully. */
 export const make = Effect.gen(function*() {
   const config = yield* ServerConfig.Config
-  const reactor = yield* Reactor.make({
-    maxSessions: config.maxSessions,
-    stopDeadlineMs: config.stopDeadlineMs,
-    ...(config.maxFps !== undefined ? { maxFps: config.maxFps } : {})
-  })
+  const reactor = yield* Reactor.Reactor
   const registry = yield* Registry.make
   const base = Context.make(ServerConfig.Config, config).pipe(
     Context.add(Reactor.Reactor, reactor),
@@ -47,17 +93,28 @@ export const make = Effect.gen(function*() {
   )
   const context = Context.add(base, WebRtc.WebRtc, yield* Effect.provide(WebRtc.make, base))
   const server = createServer()
-  yield* WsUpgrade.install(server).pipe(Effect.provide(context))
-  const http = yield* NodeHttpServer.make(() => server, { host: config.host, port: config.port })
-  yield* http.serve(Routes.app.pipe(Effect.provide(context)))
+  // Requests go to the HTTP app (Effect's platform handler); upgrades to the transports' own listener.
+  const handler = yield* NodeHttpServer.makeHandler(Routes.app).pipe(
+    Effect.provide(Layer.merge(NodeHttpServer.layerContext, Layer.succeedContext(context)))
+  )
+  const upgrades = yield* Upgrade.make.pipe(Effect.provide(context))
+  server.on("request", handler)
+  server.on("upgrade", upgrades.listener)
+  yield* Effect.acquireRelease(bind(server, config.host, config.port), () =>
+    Effect.async<void>((resume) => {
+      server.closeAllConnections()
+      server.close(() => resume(Effect.void))
+    }))
 
-  // Released first: stop accepting, stop every session cooperatively, then drop what is still connected.
+  // Released first: stop accepting, stop every session cooperatively (each connection says `sessionEnded` and
+  // closes), then terminate whatever socket is still open, so no client can hold the shutdown.
   yield* Effect.addFinalizer(() =>
     Effect.gen(function*() {
       yield* Effect.logInfo("shutting down: stopping every session")
       server.close()
       yield* reactor.stopAll(EndReason.Shutdown())
-      yield* Effect.sleep(20) // lets the sockets' `sessionEnded` and close frames leave
+      yield* Effect.sleep(100) // lets the connections' `sessionEnded` and close frames leave
+      yield* upgrades.terminateAll
       server.closeAllConnections()
     })
   )
@@ -75,19 +132,35 @@ export const make = Effect.gen(function*() {
   return service
 })
 
-/** The server as a layer over a model. */
+/** The server as a layer over a model, its sessions in this process. */
 export const layer = (options: ServerConfig.Input = {}): Layer.Layer<Server, unknown, Model.Model> =>
-  Layer.scoped(Server, make).pipe(Layer.provide(ServerConfig.layer(options)))
+  layerWith(inProcess, options)
+
+/** The server as a layer over a reactor (`inProcess`, `hosted`); the reactor is released after the server. */
+export const layerWith = <E, R>(
+  reactor: Layer.Layer<Reactor.Reactor, E, R | ServerConfig.Config>,
+  options: ServerConfig.Input = {}
+): Layer.Layer<Server, unknown, Exclude<R, ServerConfig.Config>> =>
+  Layer.scoped(Server, make).pipe(Layer.provide(reactor), Layer.provide(ServerConfig.layer(options)))
 
 /** Where the running server listens. */
 export const address: Effect.Effect<Service["address"], never, Server> = Effect.map(Server, (server) => server.address)
 
+/** A model to serve: its layer (sessions in this process), or where its sessions run (`Isolation`). */
+export type Serving = Layer.Layer<Model.Model, unknown, Model.ConfigInput> | Isolation.Isolation
+
+const isolationOf = (model: Serving): Isolation.Isolation =>
+  Layer.isLayer(model) ? { _tag: "None", model: model as Layer.Layer<Model.Model, unknown, Model.ConfigInput> } : model as Isolation.Isolation
+
 /** Starts a model's server in the current scope (tests, benchmarks); `port: 0` picks a free port. */
 export const start = (
-  model: Layer.Layer<Model.Model, unknown, Model.ConfigInput>,
+  model: Serving,
   options: ServerConfig.Input = {}
 ): Effect.Effect<Service, unknown, Scope.Scope | Model.ConfigInput> =>
-  Effect.map(Layer.build(layer(options).pipe(Layer.provide(model))), Context.get(Server))
+  Effect.map(
+    Layer.build(layerWith(isolated(isolationOf(model)), options)),
+    Context.get(Server)
+  )
 
 /** A server started from plain async code. */
 export interface Handle extends Service {
@@ -97,7 +170,7 @@ export interface Handle extends Service {
 
 /** Starts a model's server from plain async code: `const server = await listen(model, { port: 0 })`. */
 export const listen = async (
-  model: Layer.Layer<Model.Model, unknown, Model.ConfigInput>,
+  model: Serving,
   options: ServerConfig.Input = {},
   configInput: Model.ConfigInputService = { source: "defaults", value: {} },
   /** The least severe log level printed (e.g. `LogLevel.Error` in tests). */

@@ -35,6 +35,23 @@ export interface ServerConfig {
   readonly maxBufferedBytes: number
   /** A socket that has this many bytes of text messages waiting (it does not read) is closed. Default 16 MiB. */
   readonly maxBufferedTextBytes: number
+  /** Largest HTTP request body; a larger one is refused with 413 `body_too_large`. Default 64 KiB. */
+  readonly maxBodyBytes: number
+  /** Deepest nesting of arrays and objects in a client message; deeper earns `nesting_too_deep`. Default 32. */
+  readonly maxDepth: number
+  /** Largest error reply: longer messages and issue lists are cut to fit (`truncated: true`). Default 4 KiB. */
+  readonly maxErrorBytes: number
+  /** Commands per second each connection may send (a token bucket); beyond it `rate_limited`. Default 120. */
+  readonly maxCommandsPerSecond: number
+  /** Commands a connection may send at once before the per-second budget applies. Default 240. */
+  readonly commandBurst: number
+  /**
+   * Messages per second each connection is read at, of any kind: beyond it the connection is read more slowly
+   * (its socket is paused), so one flooding client cannot take the event loop from the others. Default 1000.
+   */
+  readonly maxMessagesPerSecond: number
+  /** Commands an RPC connection may have waiting; one more is refused with `too_many_requests`. Default 256. */
+  readonly maxPendingRequests: number
   /** Interval of the `stats` message. Default 1000 ms. */
   readonly statsIntervalMs: number
   /** A frame sent more than this long after it was released counts as `late` in stats. Default 100 ms. */
@@ -61,6 +78,13 @@ export const defaults: ServerConfig = {
   maxPayloadBytes: 1024 * 1024,
   maxBufferedBytes: 1024 * 1024,
   maxBufferedTextBytes: 16 * 1024 * 1024,
+  maxBodyBytes: 64 * 1024,
+  maxDepth: 32,
+  maxErrorBytes: 4 * 1024,
+  maxCommandsPerSecond: 120,
+  commandBurst: 240,
+  maxMessagesPerSecond: 1000,
+  maxPendingRequests: 256,
   statsIntervalMs: 1_000,
   lateMs: 100,
   jpegQuality: 80,
@@ -104,6 +128,9 @@ export const fromEnv: EffectConfig.Config<Input> = EffectConfig.all({
     )
   ),
   maxBufferedBytes: optional(EffectConfig.integer("REACTOR_MAX_BUFFERED_BYTES").pipe(EffectConfig.withDescription("per-socket frame send buffer limit"))),
+  maxCommandsPerSecond: optional(EffectConfig.number("REACTOR_MAX_COMMANDS_PER_SECOND").pipe(EffectConfig.withDescription("command budget per connection"))),
+  commandBurst: optional(EffectConfig.integer("REACTOR_COMMAND_BURST").pipe(EffectConfig.withDescription("commands at once per connection"))),
+  maxBodyBytes: optional(EffectConfig.integer("REACTOR_MAX_BODY_BYTES").pipe(EffectConfig.withDescription("HTTP request body limit"))),
   jpegQuality: optional(EffectConfig.integer("REACTOR_JPEG_QUALITY").pipe(EffectConfig.withDescription("default JPEG quality 1..100"))),
   webRoot: optional(EffectConfig.string("REACTOR_WEB_ROOT").pipe(EffectConfig.withDescription("directory of the browser page")))
 })

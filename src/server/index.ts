@@ -3,4 +3,4 @@
  */
 export * as Server from "./Server.js"
 export * as ServerConfig from "./ServerConfig.js"
-export * as FrameCodec from "./FrameCodec.js"
+export * as FrameCodec from "../protocol/FrameCodec.js"

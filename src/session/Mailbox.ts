@@ -119,6 +119,8 @@ export const decode = (
  */
 export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scope> =>
   Effect.gen(function*() {
+    // Time comes from Effect's Clock (a TestClock in tests): when each command was received.
+    const clock = yield* Effect.clock
     const capacity = Math.max(1, options.capacity ?? 256)
     const items: Array<Item> = []
     const actorWaiters: Waiters.Waiters = Waiters.make()
@@ -221,7 +223,7 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
       })
 
     return {
-      submit: (incoming, onSettled) => Effect.suspend(() => enqueue(incoming, Date.now(), onSettled)),
+      submit: (incoming, onSettled) => Effect.suspend(() => enqueue(incoming, clock.unsafeCurrentTimeMillis(), onSettled)),
       counts: Effect.sync(() => ({ applied, rejected }))
     }
   })

@@ -55,17 +55,24 @@ const nextTurn: Effect.Effect<void> = Effect.async<void>((resume) => {
   return Effect.sync(() => clearImmediate(handle))
 })
 
-/** A token of the current event-loop turn: a fresh one per turn, dropped by one `setImmediate` shared by all pacers. */
-let turnToken: object | undefined
-const currentTurn = (): object => {
-  if (turnToken === undefined) {
-    const token = {}
-    turnToken = token
-    setImmediate(() => {
-      if (turnToken === token) turnToken = undefined
-    })
+/**
+ * Tokens of event-loop turns, one pacer's: `current()` is a fresh object per turn (dropped by one `setImmediate` per
+ * turn in which the pacer released a frame), so "released in this same turn" is an identity check.
+ */
+const makeTurns = () => {
+  let token: object | undefined
+  return {
+    current: (): object => {
+      if (token === undefined) {
+        const fresh = {}
+        token = fresh
+        setImmediate(() => {
+          if (token === fresh) token = undefined
+        })
+      }
+      return token
+    }
   }
-  return turnToken
 }
 
 /**
@@ -76,6 +83,7 @@ const currentTurn = (): object => {
 export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope> =>
   Effect.gen(function*() {
     const clock = yield* Effect.clock
+    const turns = makeTurns()
     const capacity = Math.max(1, options.queueBlocks ?? 2)
     const blocks: Array<Block> = []
     const releaseWaiters: Waiters.Waiters = Waiters.make()
@@ -124,7 +132,7 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
       if (recent.length > 512 && recent[255]! <= at - 1000) recent.splice(0, 256)
       lastAt = at
       return Effect.map(options.publish(out), () => {
-        lastTurn = currentTurn()
+        lastTurn = turns.current()
       })
     })
 
@@ -149,7 +157,7 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
       // never sleeps would otherwise keep the whole loop (model, pacer, transport) in microtasks and starve socket
       // I/O and incoming commands. A model that sleeps wakes in a new turn and pays nothing.
       if (wait >= 1) return Effect.zipRight(Effect.sleep(wait), releaseNow)
-      if (currentTurn() === lastTurn) return Effect.zipRight(nextTurn, releaseNow)
+      if (turns.current() === lastTurn) return Effect.zipRight(nextTurn, releaseNow)
       return releaseNow
     })
 

@@ -2,7 +2,7 @@
  * The reactor: a loaded model serving sessions. It starts sessions (up to `maxSessions` at once), finds them by id,
  * and stops every one of them cooperatively when its layer is released (runtime shutdown).
  */
-import { Context, Data, Effect, Layer } from "effect"
+import { Context, Data, Effect, FiberMap, Layer, Scope } from "effect"
 import * as Model from "../model/Model.js"
 import * as EndReason from "./EndReason.js"
 import * as Session from "./Session.js"
@@ -24,18 +24,29 @@ export class TooManySessions extends Data.TaggedError("TooManySessions")<{ reado
   }
 }
 
+/** Whether the reactor can take sessions now (`loading`: a copy of the model is being loaded again). */
+export type Status = "ok" | "loading"
+
 /** The reactor service. */
 export interface Service {
-  readonly model: Model.Loaded
+  /** What the model declares: all the server side may know of it (the model itself may run in a worker). */
+  readonly model: Model.Declared
+  readonly status: Effect.Effect<Status>
   readonly options: Required<Pick<Options, "maxSessions" | "stopDeadlineMs">>
   /** Starts a session, or refuses with `TooManySessions`. The session is removed from the reactor when it ends. */
-  readonly start: (
-    options?: { readonly id?: string; readonly extraArgs?: Readonly<Record<string, unknown>> }
-  ) => Effect.Effect<Session.Session, TooManySessions>
+  readonly start: (options?: StartOptions) => Effect.Effect<Session.Session, TooManySessions>
   readonly get: (id: string) => Effect.Effect<Session.Session | undefined>
   readonly list: Effect.Effect<ReadonlyArray<Session.Session>>
   /** Stops every session with the same reason, concurrently. */
   readonly stopAll: (reason: EndReason.EndReason) => Effect.Effect<void>
+}
+
+/** Options of one session start. */
+export interface StartOptions {
+  readonly id?: string
+  readonly extraArgs?: Readonly<Record<string, unknown>>
+  /** A frame consumer that back-pressures instead of dropping (`Session.Options.sink`); in-process reactors only. */
+  readonly sink?: Session.Options["sink"]
 }
 
 /** The reactor tag. */
@@ -45,9 +56,12 @@ export class Reactor extends Context.Tag("effect-reactor/Reactor")<Reactor, Serv
 export const make = (options: Options = {}) =>
   Effect.gen(function*() {
     const model = yield* Model.Model
+    const scope = yield* Effect.scope
     const maxSessions = options.maxSessions ?? 1
     const stopDeadlineMs = options.stopDeadlineMs ?? 5000
     const sessions = new Map<string, Session.Session>()
+    // Each session's watcher, held for the reactor's life: it drops the session from the map when it ends.
+    const watchers = yield* FiberMap.make<string>()
     let reserved = 0
     // A session leaves the map when it ends; drop ended ones here too, so a start right after a stop is not refused.
     const prune = Effect.suspend(() =>
@@ -64,6 +78,7 @@ export const make = (options: Options = {}) =>
     const service: Service = {
       model,
       options: { maxSessions, stopDeadlineMs },
+      status: Effect.succeed("ok"),
       start: (startOptions) =>
         Effect.gen(function*() {
           yield* prune
@@ -73,12 +88,11 @@ export const make = (options: Options = {}) =>
             stopDeadlineMs,
             ...(startOptions?.id !== undefined ? { id: startOptions.id } : {}),
             ...(startOptions?.extraArgs !== undefined ? { extraArgs: startOptions.extraArgs } : {}),
+            ...(startOptions?.sink !== undefined ? { sink: startOptions.sink } : {}),
             ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {})
-          }).pipe(Effect.ensuring(Effect.sync(() => reserved--)))
+          }).pipe(Scope.extend(scope), Effect.ensuring(Effect.sync(() => reserved--)))
           sessions.set(session.id, session)
-          yield* Effect.forkDaemon(
-            Effect.zipRight(session.ended, Effect.sync(() => sessions.delete(session.id)))
-          )
+          yield* FiberMap.run(watchers, session.id, Effect.zipRight(session.ended, Effect.sync(() => sessions.delete(session.id))))
           yield* Effect.logInfo(`session ${session.id} started (${sessions.size}/${maxSessions})`)
           return session
         }).pipe(Effect.withSpan("Reactor.start")),

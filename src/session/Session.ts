@@ -4,7 +4,7 @@
  * closes the scope: interruption is the cooperative stop, finalizers are the cleanup, and a stop that outlives its
  * deadline tears the loop down and says so.
  */
-import { Cause, Clock, Context, Deferred, Effect, Exit, Fiber, Option, PubSub, Queue, Ref, Scope } from "effect"
+import { Cause, Clock, Context, Deferred, Effect, ExecutionStrategy, Exit, Fiber, Option, PubSub, Queue, Ref, Scope } from "effect"
 import { randomBytes } from "node:crypto"
 import * as Frame from "../model/Frame.js"
 import type * as Model from "../model/Model.js"
@@ -41,6 +41,11 @@ export interface Options {
   readonly mailboxCapacity?: number
   /** The client's `extra_args` from `start_session`, handed to the model as `ctx.extraArgs`. */
   readonly extraArgs?: Readonly<Record<string, unknown>>
+  /**
+   * Also hands every released frame to `sink`, and waits for it: a consumer that must not drop frames (a model
+   * host's link to the server) back-pressures the pacer, and through it the model, instead.
+   */
+  readonly sink?: (frame: FrameBus.OutFrame) => Effect.Effect<void>
 }
 
 /** A running (or ended) session. */
@@ -73,20 +78,28 @@ const describeCause = (cause: Cause.Cause<unknown>): string => {
 }
 
 /**
- * Starts a session of a loaded model. It runs until it is stopped, its loop returns, or its loop fails; it is not
- * tied to the caller's scope, so whoever starts it stops it (the `Reactor` does, at shutdown).
+ * Starts a session of a loaded model in the current scope (the reactor's). It runs until it is stopped, its loop
+ * returns, or its loop fails; the model's resources live in a scope of the session's own, a child of the current
+ * one, that the session's end closes. Closing the current scope interrupts whatever is left (the reactor stops
+ * every session cooperatively first).
  */
-export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<Session> =>
+export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<Session, never, Scope.Scope> =>
   Effect.gen(function*() {
     const id = options.id ?? makeId()
     const deadlineMs = options.stopDeadlineMs ?? 5000
     const startedAt = yield* Clock.currentTimeMillis
-    const scope = yield* Scope.make()
+    const parent = yield* Effect.scope
+    const scope = yield* Scope.fork(parent, ExecutionStrategy.sequential)
+    // The generation loop's own scope, opened first so that it closes last: the model's resources are released
+    // before the session waits on a loop that ignores interruption (which, in this thread, nothing can end; a model
+    // host terminates its worker instead).
+    const loopScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
     const abort = new AbortController()
     const ended = yield* Deferred.make<EndReason.EndReason>()
     const ending = yield* Ref.make(false)
     const bus = yield* FrameBus.make
     const outbox = yield* PubSub.sliding<unknown>(1024)
+    const sink = options.sink
     let lastFrame: Frame.Frame | undefined
     let lastLatency: number | undefined
     const pendingLatency: Array<{ readonly frame: number; readonly receivedAt: number }> = []
@@ -96,7 +109,8 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
         while (pendingLatency.length > 0 && pendingLatency[0]!.frame <= out.index) {
           lastLatency = out.emittedAt - pendingLatency.shift()!.receivedAt
         }
-        return bus.publish(out)
+        const published = bus.publish(out)
+        return sink === undefined ? published : Effect.zipRight(published, sink(out))
       })
 
     const pacer = yield* Pacer.make({ publish, ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {}) })
@@ -174,14 +188,14 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
       })).pipe(Effect.annotateLogs("session", id))
 
     if (Exit.isFailure(behaviourExit)) {
-      yield* Effect.forkDaemon(end(EndReason.ModelFailed({ error: `session set-up: ${describeCause(behaviourExit.cause)}` })))
+      yield* Effect.forkIn(end(EndReason.ModelFailed({ error: `session set-up: ${describeCause(behaviourExit.cause)}` })), parent)
     } else {
       const loop = behaviourExit.value.run.pipe(Effect.provide(context), Effect.annotateLogs("session", id))
       // A fork inherits the caller's interruptibility: a session started inside acquireRelease or a layer would
       // otherwise run a loop that a stop cannot interrupt.
-      generation = yield* Effect.forkDaemon(Effect.interruptible(loop))
+      generation = yield* Effect.forkIn(Effect.interruptible(loop), loopScope)
       const watched = generation
-      yield* Effect.forkDaemon(
+      yield* Effect.forkIn(
         Fiber.await(watched).pipe(
           Effect.flatMap((exit) => {
             if (Exit.isSuccess(exit)) return end(EndReason.ModelFinished())
@@ -190,7 +204,9 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
               Effect.zipRight(end(EndReason.ModelFailed({ error: describeCause(exit.cause) })))
             )
           })
-        )
+        ),
+        // The watcher ends the session, closing its scope: it lives in the reactor's scope, not the one it closes.
+        parent
       )
     }
 

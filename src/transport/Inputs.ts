@@ -5,7 +5,7 @@
  * frame the model never reads is never converted.
  */
 import { Context } from "effect"
-import * as Envelope from "../server/Envelope.js"
+import * as Envelope from "../protocol/Envelope.js"
 import type * as Session from "../session/Session.js"
 import * as I420 from "./I420.js"
 import type * as WebRtcPeer from "./WebRtcPeer.js"

@@ -11,9 +11,9 @@ import * as EndReason from "../session/EndReason.js"
 import type * as Mailbox from "../session/Mailbox.js"
 import * as Reactor from "../session/Reactor.js"
 import type * as Session from "../session/Session.js"
-import * as Envelope from "../server/Envelope.js"
+import * as Envelope from "../protocol/Envelope.js"
 import * as ServerConfig from "../server/ServerConfig.js"
-import * as SessionResponse from "../server/SessionResponse.js"
+import * as SessionResponse from "../http/SessionResponse.js"
 
 /** Where replies go: one text message to the client. Must not throw; a closed channel drops it. */
 export interface Outlet {

@@ -18,7 +18,11 @@ const tables = [
   "### 4. Pacing",
   "### 5. Scale",
   "### 6. Encoding",
-  "### 7. WebRTC"
+  "### 7. Flood fairness",
+  "### 8a. The worker boundary",
+  "### 8b. /health while a model's loop spins",
+  "### 8c. --workers 2 on 2 cores",
+  "### 9. WebRTC"
 ]
 
 const runSmoke = (resultsFile: string) =>
@@ -63,6 +67,10 @@ describe("benchmarks (smoke mode)", () => {
         "pacing",
         "scale",
         "encoding",
+        "fairness",
+        "isolation-boundary",
+        "isolation-health",
+        "isolation-workers",
         "webrtc"
       ])
       for (const bench of results.benchmarks) expect(bench.rows.length).toBeGreaterThan(0)

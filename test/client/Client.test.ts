@@ -18,7 +18,7 @@ describe("Client.groupFor", () => {
     expect([...group.requests.keys()]).toEqual([...Fixture.Commands.requests.keys(), "reactor.frames"])
     const rpc = group.requests.get("set_speed") as unknown as Rpc.AnyWithProps
     expect(rpc.successSchema).toBe(Client.Ack)
-    expect(rpc.errorSchema).toBe(CommandError.CommandError)
+    expect(rpc.errorSchema).toBe(Client.CommandFailure)
     // the command's annotations (description) carry over
     expect(rpc.annotations.unsafeMap.get(Command.Description.key)).toBe("How fast the animation moves")
   })
@@ -57,7 +57,7 @@ describe("Client.groupFor", () => {
         // @ts-expect-error: no such command
         yield* commands.jump({})
         const failed = yield* Effect.flip(commands.fail())
-        const code: "RpcClientError" | CommandError.CommandError["_tag"] = failed._tag
+        const code: "RpcClientError" | CommandError.CommandError["_tag"] | "WireError" = failed._tag
         return [ack, code]
       })
     expect(typeof _typed).toBe("function")

@@ -4,7 +4,7 @@
  */
 import { Either, FastCheck as fc } from "effect"
 import { describe, expect, it } from "vitest"
-import * as Envelope from "../../src/server/Envelope.js"
+import * as Envelope from "../../src/protocol/Envelope.js"
 
 const limit = 256 * 1024
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
@@ -163,5 +163,42 @@ describe("Envelope encoders", () => {
       scope: "runtime",
       data: { type: "error", data: { code: "x", message: "y", a: 1 } }
     })
+  })
+})
+
+describe("Envelope limits", () => {
+  it("refuses nesting beyond the limit with nesting_too_deep, naming the command's id", () => {
+    const deep = (d: number) => "[".repeat(d) + "]".repeat(d)
+    const ok = Envelope.decodeText(`{"type":"a","data":${deep(30)}}`, 1 << 20, 32)
+    expect(Either.isRight(ok)).toBe(true)
+    const refused = Envelope.decodeText(`{"scope":"application","data":{"type":"a","id":5,"data":${deep(40)}}}`, 1 << 20, 32)
+    expect(Either.isLeft(refused) && refused.left.toWire()).toMatchObject({ code: "nesting_too_deep", limit: 32, id: 5, command: "a" })
+    const huge = Envelope.decodeText(`{"type":"a","data":${deep(200_000)}}`, 1 << 20, 32)
+    expect(Either.isLeft(huge) && huge.left.code).toBe("nesting_too_deep")
+    expect(Envelope.textTooDeep(`{"s":"[[[[[[[["}`, 2)).toBe(false)
+    expect(Envelope.textTooDeep(`[[["\\"]"]]]`, 2)).toBe(true)
+    expect(Envelope.valueTooDeep({ a: [{ b: [] }] }, 4)).toBe(false)
+    expect(Envelope.valueTooDeep({ a: [{ b: [[]] }] }, 4)).toBe(true)
+    expect(Envelope.valueTooDeep(new Uint8Array(10), 0)).toBe(false)
+  })
+
+  it("refuses ids that cannot be echoed: non-finite numbers, strings over 256 characters", () => {
+    for (const id of ["1e999", "-1e999", JSON.stringify("x".repeat(257))]) {
+      const decoded = Envelope.decodeText(`{"scope":"application","data":{"type":"a","id":${id}}}`, 1 << 20)
+      expect(Either.isLeft(decoded) && decoded.left.code, id.slice(0, 10)).toBe("invalid_envelope")
+    }
+    const fine = Envelope.decodeText(`{"scope":"application","data":{"type":"a","id":1e300}}`, 1 << 20)
+    expect(Either.isRight(fine) && fine.right).toMatchObject({ _tag: "Command", id: 1e300 })
+  })
+
+  it("cuts an error reply to its size bound, keeping code, id and command", () => {
+    const issues = Array.from({ length: 50 }, (_, i) => ({ path: `f${i}`, message: "x".repeat(10_000) }))
+    const body = { code: "invalid_payload", message: "y".repeat(100_000), issues, id: "the-id", command: "set" }
+    const bounded = Envelope.boundError(body, 4096)
+    expect(Buffer.byteLength(JSON.stringify(bounded))).toBeLessThanOrEqual(4096)
+    expect(bounded).toMatchObject({ code: "invalid_payload", id: "the-id", command: "set", truncated: true, issues_omitted: 42 })
+    const small = { code: "rate_limited", message: "short" }
+    expect(Envelope.boundError(small, 4096)).toBe(small)
+    expect(Buffer.byteLength(Envelope.error(body, 4096))).toBeLessThan(4096 + 100)
   })
 })

@@ -5,7 +5,7 @@ import { Effect, FastCheck as fc } from "effect"
 import sharp from "sharp"
 import { describe, expect, it } from "vitest"
 import * as Frame from "../../src/model/Frame.js"
-import * as FrameCodec from "../../src/server/FrameCodec.js"
+import * as FrameCodec from "../../src/protocol/FrameCodec.js"
 import type { OutFrame } from "../../src/session/FrameBus.js"
 
 const out = (index: number, width: number, height: number, fill = 0, generatedAt = 1_700_000_000_123.5): OutFrame => ({

@@ -2,9 +2,9 @@
  * The request gate's pure parts: the token check, CORS origins, version headers.
  */
 import { describe, expect, it } from "vitest"
-import * as ApiVersion from "../../src/server/ApiVersion.js"
-import * as Auth from "../../src/server/Auth.js"
-import * as Cors from "../../src/server/Cors.js"
+import * as ApiVersion from "../../src/http/ApiVersion.js"
+import * as Auth from "../../src/http/Auth.js"
+import * as Cors from "../../src/http/Cors.js"
 import * as ServerConfig from "../../src/server/ServerConfig.js"
 
 const q = (s = "") => new URLSearchParams(s)

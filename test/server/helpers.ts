@@ -4,7 +4,7 @@
  */
 import { LogLevel } from "effect"
 import WebSocket from "ws"
-import * as FrameCodec from "../../src/server/FrameCodec.js"
+import * as FrameCodec from "../../src/protocol/FrameCodec.js"
 import * as Server from "../../src/server/Server.js"
 import type * as ServerConfig from "../../src/server/ServerConfig.js"
 import * as Fixture from "../fixtures/server-model.js"

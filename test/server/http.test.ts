@@ -158,11 +158,11 @@ describe("server: HTTP endpoints", () => {
     }
   })
 
-  it("mounts the rpc transport: a plain GET is refused (400 from the transport, or 501 when it is absent)", async () => {
+  it("mounts the rpc transport: a plain GET is refused with 400 invalid_request", async () => {
     const session = await startSession(server)
     const answer = await http(server, "GET", `/sessions/${session.session_id}/transport/rpc`)
-    expect([400, 501]).toContain(answer.status)
-    expect(answer.body.code).toMatch(/invalid_request|not_implemented/)
+    expect(answer.status).toBe(400)
+    expect(answer.body).toMatchObject({ code: "invalid_request", message: expect.stringContaining("upgrade") })
     const plain = await http(server, "GET", session.selected_transport.url)
     expect(plain.status).toBe(426)
     await http(server, "DELETE", `/sessions/${session.session_id}`)

@@ -51,6 +51,24 @@ describe("server: graceful shutdown (subprocess)", () => {
     await expect(fetch(`${url}/health`)).rejects.toThrow()
   })
 
+  it("SIGTERM with an idle RPC client, a WebSocket client and a session with no client open exits 0", async () => {
+    const { child, exited, output, url } = await startSubprocess()
+    const start = async () => (await (await fetch(`${url}/start_session`, { method: "POST" })).json()) as any
+    const [a, b] = [await start(), await start()]
+    const client = new Client(new WebSocket(url.replace("http", "ws") + a.selected_transport.url))
+    await client.next("sessionReady")
+    const rpc = new WebSocket(`${url.replace("http", "ws")}/sessions/${b.session_id}/transport/rpc`)
+    rpc.on("error", () => {})
+    await new Promise((resolve) => rpc.on("open", resolve))
+    const rpcClosed = new Promise<number>((resolve) => rpc.on("close", (code) => resolve(code)))
+    ;(child as ChildProcess).kill("SIGTERM")
+    expect((await client.next("sessionEnded", 10_000)).data.reason).toBe("shutdown")
+    expect(await exited).toBe(0)
+    expect(await rpcClosed).toBe(1000)
+    expect(output()).toContain("shutting down")
+    expect(output()).toMatch(/^released$/m)
+  }, 15_000)
+
   it("SIGINT with no sessions exits 0 after releasing the model", async () => {
     const { child, exited, output } = await startSubprocess()
     child.kill("SIGINT")

@@ -1,5 +1,5 @@
 /**
- * CORS: which browser origins may call the server. Same origin, `http://localhost:*` and `http://127.0.0.1:*` are
+ * CORS: which browser origins may call the server (the headers themselves come from `HttpMiddleware.cors`). Same origin, `http://localhost:*` and `http://127.0.0.1:*` are
  * allowed by default; `ServerConfig.cors` adds origins (`*` = any).
  */
 
@@ -20,19 +20,11 @@ export const allowed = (origin: string | undefined, host: string | undefined, ex
   return false
 }
 
+/** The request headers Reactor's clients send cross-origin (a preflight must allow them). */
 export const allowHeaders = [
   "Authorization",
   "Content-Type",
   "Reactor-API-Version",
   "Reactor-API-Accept-Version",
   "Reactor-WebRTC-Version"
-].join(", ")
-
-/** The CORS headers of an answer to an allowed origin. */
-export const headers = (origin: string): Record<string, string> => ({
-  "access-control-allow-origin": origin,
-  "access-control-allow-methods": "GET, POST, PUT, DELETE, OPTIONS",
-  "access-control-allow-headers": allowHeaders,
-  "access-control-max-age": "600",
-  vary: "Origin"
-})
+]

@@ -21,8 +21,14 @@ export class WireError extends Schema.TaggedError<WireError>()("WireError", {
 export const wireError = (code: string, message: string, details?: Record<string, unknown>) =>
   new WireError(details === undefined ? { code, message } : { code, message, details })
 
-/** A command id chosen by the client, echoed in its ack and errors. */
-export const CommandId = Schema.Union(Schema.String, Schema.Number)
+/** Longest string command id: ids are echoed in every answer. */
+export const maxIdLength = 256
+
+/** A command id chosen by the client, echoed in its ack and errors: a short string or a finite number. */
+export const CommandId = Schema.Union(
+  Schema.String.pipe(Schema.maxLength(maxIdLength)),
+  Schema.Number.pipe(Schema.finite({ message: () => "an id must be a finite number (JSON has no Infinity) or a string" }))
+)
 
 /** The inner message of an envelope: `{type, data?, id?}`. */
 export const Inner = Schema.Struct({
@@ -77,7 +83,9 @@ const decodeCommandFast = (value: unknown): ClientMessage | undefined => {
   if (typeof type !== "string" || type.length < 1 || type.length > 256) return undefined
   const hasId = "id" in inner
   const id = inner.id
-  if (hasId && typeof id !== "string" && typeof id !== "number") return undefined
+  if (hasId && !(typeof id === "string" ? id.length <= maxIdLength : typeof id === "number" && Number.isFinite(id))) {
+    return undefined
+  }
   return hasId
     ? { _tag: "Command", type, data: inner.data, id: id as string | number }
     : { _tag: "Command", type, data: inner.data }
@@ -135,8 +143,62 @@ export const decodeValue = (value: unknown): Either.Either<ClientMessage, WireEr
   })
 }
 
-/** Decodes one text message: size, JSON, envelope. `maxBytes` is the 256 KiB message limit. */
-export const decodeText = (text: string, maxBytes: number): Either.Either<ClientMessage, WireError> => {
+/** Default nesting limit of `decodeText`. */
+export const defaultMaxDepth = 32
+
+/**
+ * Whether a JSON text nests arrays and objects deeper than `limit`, outside strings: checked before parsing, so a
+ * pathological message (`[[[[...]]]]`) never reaches code that recurses over it (parsing, validation, formatting).
+ */
+export const textTooDeep = (text: string, limit: number): boolean => {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92) i++
+      else if (c === 34) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 91 || c === 123) {
+      if (++depth > limit) return true
+    } else if (c === 93 || c === 125) depth--
+  }
+  return false
+}
+
+/** Whether a decoded value nests arrays and objects deeper than `limit` (values that arrive already decoded: RPC). */
+export const valueTooDeep = (value: unknown, limit: number): boolean => {
+  const walk = (u: unknown, depth: number): boolean => {
+    if (typeof u !== "object" || u === null || ArrayBuffer.isView(u)) return false
+    if (depth >= limit) return true
+    if (Array.isArray(u)) {
+      for (let i = 0; i < u.length; i++) if (walk(u[i], depth + 1)) return true
+    } else {
+      for (const key in u) if (walk((u as Record<string, unknown>)[key], depth + 1)) return true
+    }
+    return false
+  }
+  return walk(value, 0)
+}
+
+/** The error of a message nested deeper than `limit`; the command's id and type when `message` shows them. */
+export const tooDeep = (limit: number, message?: unknown) => {
+  const inner = isRecord(message) ? (isRecord(message.data) && "type" in message.data ? message.data : message) : {}
+  const id = inner.id
+  const type = inner.type
+  return wireError("nesting_too_deep", `the message nests arrays or objects more than ${limit} levels deep`, {
+    limit,
+    ...((typeof id === "string" && id.length <= maxIdLength) || (typeof id === "number" && Number.isFinite(id)) ? { id } : {}),
+    ...(typeof type === "string" && type.length <= 256 ? { command: type } : {})
+  })
+}
+
+/** Decodes one text message: size, nesting, JSON, envelope. `maxBytes` is the 256 KiB message limit. */
+export const decodeText = (
+  text: string,
+  maxBytes: number,
+  maxDepth: number = defaultMaxDepth
+): Either.Either<ClientMessage, WireError> => {
   const size = Buffer.byteLength(text, "utf8")
   if (size > maxBytes) {
     return Either.left(
@@ -154,6 +216,8 @@ export const decodeText = (text: string, maxBytes: number): Either.Either<Client
       wireError("invalid_json", `the message is not valid JSON: ${error instanceof Error ? error.message : String(error)}`)
     )
   }
+  // JSON.parse itself does not recurse; what comes after it (validation, error formatting) does.
+  if (valueTooDeep(value, maxDepth)) return Either.left(tooDeep(maxDepth, value))
   return decodeValue(value)
 }
 
@@ -167,6 +231,38 @@ export const application = (message: unknown) =>
     data: isRecord(message) && typeof message.type === "string" ? message : { type: "message", data: message }
   })
 
-/** An `error` message. */
-export const error = (error: WireError | Record<string, unknown>) =>
-  runtime("error", error instanceof WireError ? error.toWire() : error)
+/** Default size bound of an error reply. */
+export const defaultMaxErrorBytes = 4 * 1024
+
+const cut = (text: string, chars: number) => (text.length <= chars ? text : text.slice(0, chars) + "…")
+
+/**
+ * Fits an error body into `maxBytes` of JSON: long strings (the message, each issue's message, echoed values) are
+ * cut and long issue lists shortened, and `truncated: true` says so. An error reply never grows with the input
+ * that caused it.
+ */
+export const boundError = (body: Record<string, unknown>, maxBytes: number): Record<string, unknown> => {
+  if (Buffer.byteLength(JSON.stringify(body) ?? "", "utf8") <= maxBytes) return body
+  for (const chars of [Math.floor(maxBytes / 4), 200, 60]) {
+    const out: Record<string, unknown> = { truncated: true }
+    for (const [key, value] of Object.entries(body)) {
+      if (key === "id" || key === "code" || key === "command") out[key] = value
+      else if (typeof value === "string") out[key] = cut(value, chars)
+      else if (key === "issues" && Array.isArray(value)) {
+        out[key] = value.slice(0, 8).map((issue) =>
+          isRecord(issue)
+            ? { path: cut(String(issue.path ?? ""), 200), message: cut(String(issue.message ?? ""), chars) }
+            : issue
+        )
+        if (value.length > 8) out.issues_omitted = value.length - 8
+      } else if (key === "known" && Array.isArray(value)) out[key] = value.slice(0, 50)
+      else if (typeof value === "number" || typeof value === "boolean" || value === null) out[key] = value
+    }
+    if (Buffer.byteLength(JSON.stringify(out), "utf8") <= maxBytes) return out
+  }
+  return { code: cut(String(body.code ?? "error"), 60), message: cut(String(body.message ?? ""), 200), truncated: true }
+}
+
+/** An `error` message, at most `maxBytes` long (see `boundError`). */
+export const error = (error: WireError | Record<string, unknown>, maxBytes: number = defaultMaxErrorBytes) =>
+  runtime("error", boundError(error instanceof WireError ? error.toWire() : error, maxBytes))

@@ -13,13 +13,13 @@ export const serverVersion = "0.1.0"
 /** The output tracks: one video track the client receives. */
 export const tracks = [{ name: "main_video", kind: "video", direction: "recvonly" }] as const
 
-const modelOf = (model: Model.Loaded) => ({ name: model.name, version: model.version ?? "1" })
+const modelOf = (model: Model.Declared) => ({ name: model.name, version: model.version ?? "1" })
 
 /** The protocol version as Reactor's capabilities carry it: a string (the SDK's zod schema rejects a number). */
 export const protocolVersion = String(ApiVersion.current)
 
 /** The capabilities as a session response carries them (Reactor's shape). */
-export const capabilities = (model: Model.Loaded) => ({
+export const capabilities = (model: Model.Declared) => ({
   protocol_version: protocolVersion,
   tracks,
   commands: Capabilities.toReactor(model.capabilities),
@@ -27,7 +27,7 @@ export const capabilities = (model: Model.Loaded) => ({
 })
 
 /** `GET /capabilities`: Reactor's shape plus the full JSON Schema and key bindings per command. */
-export const fullCapabilities = (model: Model.Loaded) => ({
+export const fullCapabilities = (model: Model.Declared) => ({
   model: modelOf(model),
   protocol_version: protocolVersion,
   tracks,
@@ -42,7 +42,7 @@ export const fullCapabilities = (model: Model.Loaded) => ({
 })
 
 /** The `modelCapabilities` message data. */
-export const modelCapabilities = (model: Model.Loaded) => ({
+export const modelCapabilities = (model: Model.Declared) => ({
   commands: model.capabilities.map(({ description, keys, name, schema }) => ({
     name,
     description,
@@ -57,30 +57,37 @@ export const rpcPath = (sessionId: string) => `/sessions/${sessionId}/transport/
 /** The base of a session's WebRTC signalling (`ice_servers`, `sdp_params`), as Reactor's SDK builds it. */
 export const webrtcPath = (sessionId: string) => `/sessions/${sessionId}/transport/webrtc`
 
-const transport = (protocol: Selection.Protocol, sessionId: string) => ({
+const transportOf = (protocol: Selection.Protocol, sessionId: string) => ({
   protocol,
   version: Selection.versions[protocol],
   url: protocol === "webrtc" ? webrtcPath(sessionId) : protocol === "rpc" ? rpcPath(sessionId) : websocketPath(sessionId)
 })
 
 /** `POST /start_session`'s answer; `selected` is the transport chosen from what the client supports. */
-export const started = (model: Model.Loaded, session: Session.Session, selected: Selection.Protocol) => ({
+export const started = (model: Model.Declared, session: Session.Session, selected: Selection.Protocol) => ({
   session_id: session.id,
   state: "running",
   cluster: "local",
   model: modelOf(model),
   server_info: { server_version: serverVersion },
-  selected_transport: transport(selected, session.id),
-  transports: Selection.offered.map((protocol) => transport(protocol, session.id)),
+  selected_transport: transportOf(selected, session.id),
+  transports: Selection.offered.map((protocol) => transportOf(protocol, session.id)),
   capabilities: capabilities(model)
 })
 
-/** Session figures in snake_case. */
-export const stats = (stats: Session.Stats) => ({
+/** What the session's connections counted (see `Registry.Counters`). */
+export interface TransportCounts {
+  readonly skippedFrames: number
+  readonly rateLimited: number
+}
+
+/** Session figures in snake_case; dropped frames include those the transports skipped for a client not reading. */
+export const stats = (stats: Session.Stats, transport: TransportCounts = { skippedFrames: 0, rateLimited: 0 }) => ({
   frames_generated: stats.framesGenerated,
   frames_emitted: stats.framesEmitted,
   emission_fps: stats.emissionFps,
-  dropped_frames: stats.droppedFrames,
+  dropped_frames: stats.droppedFrames + transport.skippedFrames,
+  commands_rate_limited: transport.rateLimited,
   commands_applied: stats.commandsApplied,
   commands_rejected: stats.commandsRejected,
   command_to_frame_ms: stats.lastCommandToFrameMs ?? null,
@@ -88,17 +95,23 @@ export const stats = (stats: Session.Stats) => ({
 })
 
 /** `GET /sessions/{id}/info`'s answer. */
-export const info = (model: Model.Loaded, session: Session.Session, state: string, figures: Session.Stats) => ({
+export const info = (
+  model: Model.Declared,
+  session: Session.Session,
+  state: string,
+  figures: Session.Stats,
+  transport?: TransportCounts
+) => ({
   session_id: session.id,
   state,
   started_at: new Date(session.startedAt).toISOString(),
   model: modelOf(model),
-  stats: stats(figures)
+  stats: stats(figures, transport)
 })
 
 /** `GET /health`'s answer. */
-export const health = (model: Model.Loaded, sessions: number, maxSessions: number) => ({
-  status: "ok",
+export const health = (model: Model.Declared, sessions: number, maxSessions: number, status: string = "ok") => ({
+  status,
   model: modelOf(model),
   sessions,
   max_sessions: maxSessions

@@ -6,7 +6,8 @@
 import { Context, Effect, Fiber, Layer } from "effect"
 import * as EndReason from "../session/EndReason.js"
 import type * as Session from "../session/Session.js"
-import * as ServerConfig from "./ServerConfig.js"
+import * as ServerConfig from "../server/ServerConfig.js"
+import * as Fibers from "./Fibers.js"
 
 /** A transport connection as the registry sees it: something it can close when a newer one takes over. */
 export interface Connection {
@@ -14,8 +15,17 @@ export interface Connection {
   readonly replace: Effect.Effect<void>
 }
 
+/** What the session's connections counted, across connections (a resumed session keeps its counts). */
+export interface Counters {
+  /** Frames a transport skipped because its client was not reading (on top of the session's own drops). */
+  skippedFrames: number
+  /** Commands refused with `rate_limited`. */
+  rateLimited: number
+}
+
 interface Entry {
   readonly session: Session.Session
+  readonly counters: Counters
   connection: Connection | undefined
   attachedBefore: boolean
   orphanTimer: Fiber.RuntimeFiber<unknown> | undefined
@@ -36,6 +46,8 @@ export interface Service {
   /** Detaches a connection if it is still the current one; the session becomes orphaned. */
   readonly detach: (session: Session.Session, connection: Connection) => Effect.Effect<void>
   readonly state: (sessionId: string) => Effect.Effect<State | undefined>
+  /** The session's transport counters (a detached zeroed set for a session the registry does not know). */
+  readonly counters: (sessionId: string) => Counters
 }
 
 /** The registry tag. */
@@ -56,7 +68,7 @@ export const make = Effect.gen(function*() {
         Effect.annotateLogs("session", entry.session.id),
         // detach runs in a finalizer (uninterruptible): the timer must stay interruptible
         Effect.interruptible,
-        Effect.forkIn(scope)
+        Fibers.forkIn(scope, "orphan timer")
       )
     })
 
@@ -70,7 +82,7 @@ export const make = Effect.gen(function*() {
   const service: Service = {
     register: (session) =>
       Effect.gen(function*() {
-        const entry: Entry = { session, connection: undefined, attachedBefore: false, orphanTimer: undefined }
+        const entry: Entry = { session, counters: { skippedFrames: 0, rateLimited: 0 }, connection: undefined, attachedBefore: false, orphanTimer: undefined }
         entries.set(session.id, entry)
         yield* startOrphanTimer(entry)
         const maxDuration = config.maxDurationMs
@@ -81,7 +93,7 @@ export const make = Effect.gen(function*() {
             Effect.annotateLogs("session", session.id),
             Effect.raceFirst(session.ended),
             Effect.interruptible,
-            Effect.forkIn(scope)
+            Fibers.forkIn(scope, "maximum duration timer")
           )
         }
         yield* session.ended.pipe(
@@ -90,7 +102,7 @@ export const make = Effect.gen(function*() {
             return cancelOrphanTimer(entry)
           })),
           Effect.interruptible,
-          Effect.forkIn(scope)
+          Fibers.forkIn(scope, "session end watcher")
         )
       }),
     attach: (session, connection) =>
@@ -117,7 +129,8 @@ export const make = Effect.gen(function*() {
         const entry = entries.get(sessionId)
         if (entry === undefined) return undefined
         return entry.connection === undefined ? "orphaned" : "running"
-      })
+      }),
+    counters: (sessionId) => entries.get(sessionId)?.counters ?? { skippedFrames: 0, rateLimited: 0 }
   }
   return service
 })

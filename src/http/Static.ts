@@ -1,10 +1,10 @@
 /**
  * The browser page: `GET /` is `index.html`, other top-level files of the web root (`/app.js`, `/app.css`) are its
- * assets. Files are read per request, so the page can be edited while the server runs; a missing file is a 404.
+ * assets, sent as platform file responses (streamed, with an ETag). Files are read per request, so the page can be
+ * edited while the server runs; a missing file is a 404.
  */
 import { HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
-import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import * as HttpError from "./HttpError.js"
 
@@ -31,11 +31,8 @@ export const serve = (webRoot: string, path: string) =>
     const match = assetName.exec(name)
     const type = match === null ? undefined : types[match[1]!]
     if (match === null || type === undefined || name.includes("..")) return yield* HttpError.notFound(path)
-    const body = yield* Effect.tryPromise(() => readFile(join(webRoot, name))).pipe(
-      Effect.mapError(() => HttpError.notFound(path))
-    )
-    return HttpServerResponse.uint8Array(body, {
+    return yield* HttpServerResponse.file(join(webRoot, name), {
       contentType: type,
       headers: { "cache-control": "no-cache" }
-    })
+    }).pipe(Effect.mapError(() => HttpError.notFound(path)))
   })

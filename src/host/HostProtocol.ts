@@ -1,0 +1,130 @@
+/**
+ * The `@effect/rpc` protocol between the server (main thread) and a model host (a worker thread): load the model,
+ * start sessions, submit commands, stop, stats, and the frame, message and end streams of a session.
+ *
+ * Commands cross as the client sent them (`type` and `data` undecoded): the worker's session mailbox decodes them
+ * against the model's own command schemas, so the schema is the one validator on every path, its specific errors
+ * (`CommandError`) come back typed, and no model-defined schema runs on the server's thread. Frames cross as
+ * transferables: the pixels' buffer moves to the main thread without a copy (see `transferable`).
+ */
+import * as Transferable from "@effect/platform/Transferable"
+import { Rpc, RpcGroup } from "@effect/rpc"
+import { Schema } from "effect"
+import * as CommandError from "../session/CommandError.js"
+import * as EndReason from "../session/EndReason.js"
+
+/** The end reason as a schema (the session core's `EndReason` is a `Data.TaggedEnum`). */
+export const EndReasonSchema = Schema.Union(
+  Schema.TaggedStruct("Stopped", { by: Schema.String }),
+  Schema.TaggedStruct("ModelFinished", {}),
+  Schema.TaggedStruct("ModelFailed", { error: Schema.String }),
+  Schema.TaggedStruct("DeadlineExceeded", { requested: Schema.String, deadlineMs: Schema.Number }),
+  Schema.TaggedStruct("Shutdown", {})
+)
+
+/** Rebuilds a session-core end reason from its wire form. */
+export const toEndReason = (reason: typeof EndReasonSchema.Type): EndReason.EndReason => {
+  switch (reason._tag) {
+    case "Stopped":
+      return EndReason.Stopped({ by: reason.by })
+    case "ModelFinished":
+      return EndReason.ModelFinished()
+    case "ModelFailed":
+      return EndReason.ModelFailed({ error: reason.error })
+    case "DeadlineExceeded":
+      return EndReason.DeadlineExceeded({ requested: reason.requested, deadlineMs: reason.deadlineMs })
+    case "Shutdown":
+      return EndReason.Shutdown()
+  }
+}
+
+/** A session-core end reason in its wire form. */
+export const fromEndReason = (reason: EndReason.EndReason): typeof EndReasonSchema.Type => ({ ...reason })
+
+/** An applied command (`Mailbox.Ack`). */
+export const Ack = Schema.Struct({
+  command: Schema.String,
+  id: Schema.optional(Schema.Union(Schema.String, Schema.Number)),
+  frame: Schema.Number,
+  receivedAt: Schema.Number
+})
+
+/** A session's live figures (`Session.Stats`). */
+export const Stats = Schema.Struct({
+  framesGenerated: Schema.Number,
+  framesEmitted: Schema.Number,
+  emissionFps: Schema.Number,
+  droppedFrames: Schema.Number,
+  commandsApplied: Schema.Number,
+  commandsRejected: Schema.Number,
+  lastCommandToFrameMs: Schema.UndefinedOr(Schema.Number),
+  uptimeMs: Schema.Number
+})
+
+/** The model could not be loaded in the worker (bad config, a failing `load`, a module without a model). */
+export class LoadFailed extends Schema.TaggedError<LoadFailed>()("LoadFailed", { message: Schema.String }) {}
+
+/** No session of that id runs in this worker. */
+export class NoSuchSession extends Schema.TaggedError<NoSuchSession>()("NoSuchSession", { session: Schema.String }) {
+  override get message() {
+    return `no session ${this.session} in this model host`
+  }
+}
+
+const session = { session: Schema.String }
+
+/** Loads the model (its module, config and `load`) once; the other calls wait for it. */
+export class Load extends Rpc.make("Load", {
+  payload: {
+    module: Schema.String,
+    configSource: Schema.String,
+    config: Schema.Unknown,
+    overrides: Schema.Array(Schema.Struct({ path: Schema.Array(Schema.String), raw: Schema.String })),
+    maxSessions: Schema.Number,
+    stopDeadlineMs: Schema.Number,
+    maxFps: Schema.optional(Schema.Number)
+  },
+  success: Schema.Struct({ name: Schema.String }),
+  error: LoadFailed
+}) {}
+
+/** Starts a session with the server's id and options; its frames go to `frames` (`FrameLink`). */
+export class Start extends Rpc.make("Start", {
+  payload: {
+    id: Schema.String,
+    extraArgs: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+    frames: Transferable.MessagePort
+  },
+  success: Schema.Struct({ startedAt: Schema.Number }),
+  error: LoadFailed
+}) {}
+
+/** Submits a command as the client sent it; answers its ack or the specific error. */
+export class Submit extends Rpc.make("Submit", {
+  payload: {
+    ...session,
+    type: Schema.Unknown,
+    data: Schema.Unknown,
+    id: Schema.optional(Schema.Union(Schema.String, Schema.Number))
+  },
+  success: Ack,
+  error: CommandError.CommandError
+}) {}
+
+/** Stops a session cooperatively; answers the reason it ended with. */
+export class Stop extends Rpc.make("Stop", {
+  payload: { ...session, reason: EndReasonSchema },
+  success: EndReasonSchema
+}) {}
+
+/** Waits for a session to end; answers why. */
+export class Ended extends Rpc.make("Ended", { payload: session, success: EndReasonSchema }) {}
+
+/** A session's live figures. */
+export class GetStats extends Rpc.make("GetStats", { payload: session, success: Stats, error: NoSuchSession }) {}
+
+/** The model's messages to the client. */
+export class Messages extends Rpc.make("Messages", { payload: session, success: Schema.Unknown, stream: true }) {}
+
+/** The whole protocol. */
+export class Protocol extends RpcGroup.make(Load, Start, Submit, Stop, Ended, GetStats, Messages) {}

@@ -1,0 +1,146 @@
+/**
+ * The model host: the program a worker thread runs. It loads the model module once (its Layer: config, `load`),
+ * runs the model's sessions on an in-process `Reactor`, and serves them to the server over `HostProtocol`. Nothing
+ * here touches the network: whatever the model does to this thread, the server's thread stays free.
+ */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
+import { RpcServer } from "@effect/rpc"
+import { Cause, Context, Deferred, Effect, ExecutionStrategy, Exit, Layer, Logger, type Queue, Scope, Stream } from "effect"
+import type { MessagePort } from "node:worker_threads"
+import * as Fatal from "../cli/Fatal.js"
+import * as ModelModule from "../cli/ModelModule.js"
+import * as Model from "../model/Model.js"
+import * as CommandError from "../session/CommandError.js"
+import * as Reactor from "../session/Reactor.js"
+import type * as Session from "../session/Session.js"
+import * as FrameLink from "./FrameLink.js"
+import * as HostProtocol from "./HostProtocol.js"
+
+/** What the worker keeps per session: the session, and the frame and message feeds opened when it started. */
+interface Hosted {
+  readonly session: Session.Session
+  readonly messages: Queue.Dequeue<unknown>
+}
+
+const handlers = Effect.gen(function*() {
+  const scope = yield* Effect.scope
+  const reactor = yield* Deferred.make<Reactor.Service, HostProtocol.LoadFailed>()
+  const hosted = new Map<string, Hosted>()
+  // Ended sessions' last word (their reason and final figures), for calls that arrive after the end.
+  const ended = new Map<string, { readonly reason: typeof HostProtocol.EndReasonSchema.Type; readonly stats: Session.Stats }>()
+
+  const ready = Deferred.await(reactor)
+  const find = (id: string) => Effect.sync(() => hosted.get(id))
+
+  return HostProtocol.Protocol.of({
+    Load: (request) =>
+      Effect.gen(function*() {
+        if (yield* Deferred.isDone(reactor)) {
+          return yield* Effect.map(ready, (r) => ({ name: r.model.name }))
+        }
+        const loaded = yield* ModelModule.load(request.module).pipe(
+          Effect.flatMap((layer) =>
+            Layer.buildWithScope(
+              Reactor.layer({
+                maxSessions: request.maxSessions,
+                stopDeadlineMs: request.stopDeadlineMs,
+                ...(request.maxFps !== undefined ? { maxFps: request.maxFps } : {})
+              }).pipe(
+                Layer.provide(layer),
+                Layer.provide(Model.ConfigInput.layer({
+                  source: request.configSource,
+                  value: request.config,
+                  overrides: request.overrides
+                }))
+              ),
+              scope
+            )
+          ),
+          Effect.map(Context.get(Reactor.Reactor)),
+          Effect.exit
+        )
+        if (Exit.isFailure(loaded)) {
+          const error = new HostProtocol.LoadFailed({ message: Fatal.describe(Cause.squash(loaded.cause), request.overrides) })
+          yield* Deferred.fail(reactor, error)
+          return yield* error
+        }
+        yield* Deferred.succeed(reactor, loaded.value)
+        return { name: loaded.value.model.name }
+      }),
+
+    Start: ({ extraArgs, frames, id }) =>
+      Effect.gen(function*() {
+        const r = yield* ready
+        // Frames go to the server on their own port; the link does not drop: when its window is full the pacer
+        // waits, and the model with it, so a model never computes frames the boundary would throw away (the
+        // server's frame bus drops for slow clients, per client).
+        const link = FrameLink.sender(frames as unknown as MessagePort)
+        const session = yield* r.start({ id, extraArgs, sink: link.send }).pipe(Effect.orDie)
+        // The message feed opens before the model's first message can be missed; it lives as long as the session.
+        const feeds = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+        yield* Scope.addFinalizer(feeds, link.close)
+        const messages = yield* session.messages.pipe(Scope.extend(feeds))
+        hosted.set(id, { session, messages })
+        yield* session.ended.pipe(
+          Effect.flatMap((reason) =>
+            Effect.map(session.stats, (stats) => {
+              ended.set(id, { reason: HostProtocol.fromEndReason(reason), stats })
+              hosted.delete(id)
+            })
+          ),
+          Effect.ensuring(Scope.close(feeds, Exit.void)),
+          Effect.forkIn(scope)
+        )
+        return { startedAt: session.startedAt }
+      }),
+
+    Submit: ({ data, id, session, type }) =>
+      Effect.flatMap(find(session), (entry) =>
+        entry === undefined
+          ? Effect.fail(new CommandError.SessionClosed({ message: "the session has ended; the command was not applied" }))
+          : entry.session.submit({ type, data, id })),
+
+    Stop: ({ reason, session }) =>
+      Effect.flatMap(find(session), (entry) =>
+        entry === undefined
+          ? Effect.succeed(ended.get(session)?.reason ?? reason)
+          : Effect.map(entry.session.stop(HostProtocol.toEndReason(reason)), HostProtocol.fromEndReason)),
+
+    Ended: ({ session }) =>
+      Effect.flatMap(find(session), (entry) =>
+        entry === undefined
+          ? Effect.succeed(ended.get(session)?.reason ?? { _tag: "ModelFailed" as const, error: "no such session in the model host" })
+          : Effect.map(entry.session.ended, HostProtocol.fromEndReason)),
+
+    GetStats: ({ session }) =>
+      Effect.flatMap(find(session), (entry) =>
+        entry !== undefined
+          ? entry.session.stats
+          : Effect.suspend(() => {
+            const last = ended.get(session)
+            return last !== undefined ? Effect.succeed(last.stats) : Effect.fail(new HostProtocol.NoSuchSession({ session }))
+          })),
+
+    Messages: ({ session }) =>
+      Stream.unwrap(Effect.map(find(session), (entry) =>
+        entry === undefined ? Stream.empty : Stream.fromQueue(entry.messages)))
+  })
+})
+
+/** The host as a layer: the protocol's handlers over the worker's message port. */
+export const layer = RpcServer.layer(HostProtocol.Protocol).pipe(
+  Layer.provide(HostProtocol.Protocol.toLayer(handlers)),
+  Layer.provide(RpcServer.layerProtocolWorkerRunner),
+  Layer.provide(NodeWorkerRunner.layer)
+)
+
+/** Runs the host in this worker thread until the server closes it. */
+export const main = (): void =>
+  layer.pipe(
+    Layer.launch,
+    Effect.provide(Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: false }))),
+    (program) => NodeRuntime.runMain(program, { disablePrettyLogger: true })
+  )
+
+main()

@@ -1,0 +1,172 @@
+/**
+ * One copy of the model in a worker thread, seen from the server: the thread, the `@effect/rpc` client of its
+ * `HostProtocol`, and the moment it is gone. A host is lost when its thread crashes (an uncaught throw, an exit in
+ * model code) or is terminated; every call made through `call` then fails at once instead of waiting for an answer
+ * that will never come. `terminate` ends the thread whatever its model is doing (a loop that never yields included).
+ */
+import * as NodeWorker from "@effect/platform-node/NodeWorker"
+import { RpcClient, type RpcClientError } from "@effect/rpc"
+import { Data, Deferred, Effect, Exit, Layer, Scope } from "effect"
+import { createRequire } from "node:module"
+import { pathToFileURL } from "node:url"
+import { Worker } from "node:worker_threads"
+import type * as Overrides from "../config/Overrides.js"
+import * as HostProtocol from "./HostProtocol.js"
+
+/** Where the model comes from and how its sessions run, as the worker loads it. */
+export interface LoadOptions {
+  /** The model module's path. */
+  readonly module: string
+  readonly configSource: string
+  readonly config: unknown
+  readonly overrides: ReadonlyArray<Overrides.Override>
+  /** Sessions this copy may run at most. */
+  readonly maxSessions: number
+  readonly stopDeadlineMs: number
+  readonly maxFps?: number | undefined
+}
+
+/** The host's thread is gone; `reason` says how (crashed, exited, terminated). */
+export class HostLost extends Data.TaggedError("HostLost")<{ readonly reason: string }> {
+  override get message() {
+    return `the model host is gone: ${this.reason}`
+  }
+}
+
+/** A model host. */
+export interface ModelHost {
+  /** The thread's id (for logs). */
+  readonly threadId: number
+  readonly client: RpcClient.FromGroup<typeof HostProtocol.Protocol, RpcClientError.RpcClientError>
+  /** Runs a call to the host; it fails with `HostLost` as soon as the thread is gone. */
+  readonly call: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | HostLost, R>
+  /** Completes with the reason once the thread is gone. */
+  readonly lost: Effect.Effect<string>
+  readonly isLost: Effect.Effect<boolean>
+  /** Terminates the thread now and waits until it is gone. */
+  readonly terminate: (reason: string) => Effect.Effect<void>
+}
+
+/** The worker's program: tsx first (model modules may be TypeScript), then the host. */
+const bootstrap = `
+const { workerData } = require("node:worker_threads")
+const start = Promise.all(workerData.preload.map((url) => import(url)))
+  .then(() => workerData.tsx ? import(workerData.tsx).then((tsx) => tsx.register()) : undefined)
+start.then(() => import(workerData.host)).catch((error) => { setImmediate(() => { throw error }) })
+`
+
+/**
+ * The big plain-JavaScript dependencies, loaded before tsx's loader is registered: they are then cached as they are
+ * and do not pay the loader's per-module cost (it makes a worker's start ~2x slower). Resolved here, where
+ * `import.meta.resolve` exists (not under every test runner: then nothing is preloaded).
+ */
+const preload = (): ReadonlyArray<string> => {
+  const resolve = (import.meta as { resolve?: (specifier: string) => string }).resolve
+  if (typeof resolve !== "function") return []
+  try {
+    return ["effect", "@effect/rpc", "@effect/platform-node/NodeRuntime", "@effect/platform-node/NodeWorkerRunner"].map((
+      specifier
+    ) => resolve(specifier))
+  } catch {
+    return []
+  }
+}
+
+/** The host program's URL, next to this file, in the same form (TypeScript source or compiled JavaScript). */
+const hostUrl = (): string => {
+  const self = import.meta.url
+  return new URL(self.endsWith(".ts") ? "./HostWorker.ts" : "./HostWorker.js", self).href
+}
+
+/** tsx's loader API, when it is installed (it is a dependency of the CLI): model modules may be TypeScript. */
+const tsxPath = (): string | undefined => {
+  try {
+    // Resolved from here (not from the worker's eval'd script), then its ESM build: the CommonJS one cannot register
+    // the loader from a worker.
+    const cjs = createRequire(import.meta.url).resolve("tsx/esm/api")
+    return pathToFileURL(cjs.replace(/\.cjs$/, ".mjs")).href
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Spawns a host and loads the model in it, in the current scope (closing it terminates the thread). Fails with
+ * `LoadFailed` when the model cannot load, or `HostLost` when the thread dies while loading.
+ */
+export const make = (
+  options: LoadOptions
+): Effect.Effect<ModelHost, HostProtocol.LoadFailed | HostLost, Scope.Scope> =>
+  Effect.gen(function*() {
+    const worker = new Worker(bootstrap, {
+      eval: true,
+      workerData: { host: hostUrl(), tsx: tsxPath(), preload: preload() },
+      stdout: false,
+      stderr: false
+    })
+    const lost = yield* Deferred.make<string>()
+    let lastError: unknown
+    worker.on("error", (error) => {
+      lastError = error
+    })
+    worker.on("exit", (code) => {
+      const reason = lastError !== undefined
+        ? `it crashed: ${lastError instanceof Error ? lastError.message : String(lastError)}`
+        : `its thread exited with code ${code}`
+      Deferred.unsafeDone(lost, Exit.succeed(reason))
+    })
+    const threadId = worker.threadId
+    const terminate = (reason: string) =>
+      Effect.suspend(() => {
+        if (lastError === undefined) lastError = new Error(reason)
+        void worker.terminate()
+        return Effect.asVoid(Deferred.await(lost))
+      })
+    // Closing: the client's own close asks the worker to stop (the model's `load` resources are released there),
+    // bounded by the stop deadline; then the thread is terminated whatever state it is in.
+    const clientScope = yield* Scope.make()
+    yield* Effect.addFinalizer(() =>
+      Scope.close(clientScope, Exit.void).pipe(
+        Effect.timeout(options.stopDeadlineMs),
+        Effect.ignore,
+        Effect.zipRight(terminate("the server closed it"))
+      )
+    )
+    const call = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | HostLost, R> =>
+      Effect.raceFirst(
+        effect,
+        Effect.flatMap(Deferred.await(lost), (reason) => Effect.fail(new HostLost({ reason })))
+      )
+
+    const protocol = yield* Layer.buildWithScope(
+      RpcClient.layerProtocolWorker({ size: 1, concurrency: Number.MAX_SAFE_INTEGER }).pipe(
+        Layer.provide(NodeWorker.layerPlatform(() => worker))
+      ),
+      clientScope
+    ).pipe(
+      Effect.mapError((error) => new HostLost({ reason: `its thread did not start: ${error.message}` })),
+      // Building the protocol waits for the thread's first message, uninterruptibly: a thread that dies first
+      // must not leave this waiting.
+      Effect.disconnect,
+      call
+    )
+    const client = yield* RpcClient.make(HostProtocol.Protocol).pipe(Effect.provide(protocol), Scope.extend(clientScope))
+    yield* call(client.Load({
+      module: options.module,
+      configSource: options.configSource,
+      config: options.config,
+      overrides: options.overrides,
+      maxSessions: options.maxSessions,
+      stopDeadlineMs: options.stopDeadlineMs,
+      ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {})
+    })).pipe(Effect.catchTag("RpcClientError", (error) => Effect.fail(new HostLost({ reason: error.message }))))
+
+    return {
+      threadId,
+      client,
+      call,
+      lost: Deferred.await(lost),
+      isLost: Deferred.isDone(lost),
+      terminate
+    } satisfies ModelHost
+  })

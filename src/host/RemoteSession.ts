@@ -1,0 +1,173 @@
+/**
+ * A session whose model runs in a model host (a worker thread), seen from the server as an ordinary
+ * `Session.Session`: the transports cannot tell it from an in-process one. Commands go to the worker's mailbox and
+ * come back acked or with their specific error; frames and the model's messages stream in and fan out here, through
+ * the server's own frame bus and outbox, to however many consumers the session has (frames on a `FrameLink`).
+ *
+ * The session's end is settled once, on the server: by the worker's word (the loop returned, failed, or stopped), or
+ * by the server when the worker does not answer a stop within the deadline. A stop that overran its deadline leaves
+ * a loop running, so the host is recycled first (`Options.recycle`: its thread terminated), and only then does the
+ * session end, so its slot is free only once its loop is gone.
+ */
+import { Deferred, Effect, Exit, Option, PubSub, Ref, type Scope, Stream } from "effect"
+import * as CommandError from "../session/CommandError.js"
+import * as EndReason from "../session/EndReason.js"
+import * as FrameBus from "../session/FrameBus.js"
+import type * as Mailbox from "../session/Mailbox.js"
+import type * as Session from "../session/Session.js"
+import { MessageChannel } from "node:worker_threads"
+import * as FrameLink from "./FrameLink.js"
+import * as HostProtocol from "./HostProtocol.js"
+import type * as ModelHost from "./ModelHost.js"
+
+/** How long past the stop deadline the server waits for the worker's answer (the answer's own trip). */
+const answerSlackMs = 250
+
+/** Options of a remote session. */
+export interface Options {
+  readonly id: string
+  readonly extraArgs: Readonly<Record<string, unknown>>
+  readonly stopDeadlineMs: number
+  /** Terminates the session's host (and loads a fresh one); returns once its thread is gone. */
+  readonly recycle: (why: string) => Effect.Effect<void>
+}
+
+/** A remote session: a `Session.Session`, plus an end forced from the server's side. */
+export interface RemoteSession extends Session.Session {
+  /** Ends the session with `reason` without asking its host (the host is gone). */
+  readonly abandon: (reason: EndReason.EndReason) => Effect.Effect<void>
+}
+
+const closed = new CommandError.SessionClosed({ message: "the session has ended; the command was not applied" })
+
+const zeroStats: Session.Stats = {
+  framesGenerated: 0,
+  framesEmitted: 0,
+  emissionFps: 0,
+  droppedFrames: 0,
+  commandsApplied: 0,
+  commandsRejected: 0,
+  lastCommandToFrameMs: undefined,
+  uptimeMs: 0
+}
+
+/**
+ * Starts a session on a host. Its frame, message and end streams run in the current scope: close it once the
+ * session has ended (`ended`).
+ */
+export const make = (
+  host: ModelHost.ModelHost,
+  options: Options
+): Effect.Effect<RemoteSession, ModelHost.HostLost | HostProtocol.LoadFailed, Scope.Scope> =>
+  Effect.gen(function*() {
+    const { id, stopDeadlineMs } = options
+    const bus = yield* FrameBus.make
+    const channel = new MessageChannel()
+    yield* FrameLink.receive(channel.port1, (out) => Effect.runSync(bus.publish(out))).pipe(Effect.forkScoped)
+    const { startedAt } = yield* host.call(
+      host.client.Start({ id, extraArgs: { ...options.extraArgs }, frames: channel.port2 as unknown as globalThis.MessagePort })
+    ).pipe(Effect.catchTag("RpcClientError", (error) => Effect.die(error)))
+    const outbox = yield* PubSub.sliding<unknown>(1024)
+    const ended = yield* Deferred.make<EndReason.EndReason>()
+    const settling = yield* Ref.make(false)
+    const stopping = yield* Ref.make(false)
+    let lastStats = zeroStats
+
+    const fetchStats = Effect.map(host.call(host.client.GetStats({ session: id })), (stats) => {
+      lastStats = stats
+    })
+
+    /** Ends the session once; a deadline overrun first recycles the host, so the loop is gone when it ends. */
+    const settle = (reason: EndReason.EndReason, options_: { readonly recycle: boolean }): Effect.Effect<void> =>
+      Effect.uninterruptible(Effect.gen(function*() {
+        if (yield* Ref.getAndSet(settling, true)) return yield* Effect.asVoid(Deferred.await(ended))
+        if (options_.recycle) {
+          yield* Effect.logWarning(`session ${id} did not stop: ${EndReason.describe(reason)}; terminating its model host`)
+          yield* options.recycle(`session ${id} did not stop within ${stopDeadlineMs} ms`)
+        } else if (!(yield* host.isLost)) {
+          // The session's final figures, kept by the host after the end.
+          yield* fetchStats.pipe(Effect.interruptible, Effect.timeout(answerSlackMs), Effect.ignore)
+        }
+        yield* bus.shutdown
+        yield* PubSub.shutdown(outbox)
+        yield* Deferred.succeed(ended, reason)
+      }))
+
+    const settleFromHost = (wire: typeof HostProtocol.EndReasonSchema.Type) => {
+      const reason = HostProtocol.toEndReason(wire)
+      return settle(reason, { recycle: EndReason.$is("DeadlineExceeded")(reason) })
+    }
+
+    // The model's messages into the outbox, and the session's end.
+    yield* host.client.Messages({ session: id }).pipe(
+      Stream.runForEach((message) => PubSub.publish(outbox, message)),
+      Effect.catchAllCause(() => Effect.void),
+      Effect.forkScoped
+    )
+    yield* host.call(host.client.Ended({ session: id })).pipe(
+      Effect.flatMap(settleFromHost),
+      // A lost host is the reactor's to report: it abandons every session the host had.
+      Effect.catchAllCause(() => Effect.void),
+      Effect.forkScoped
+    )
+
+    const stop = (reason: EndReason.EndReason): Effect.Effect<EndReason.EndReason> =>
+      Effect.uninterruptible(Effect.gen(function*() {
+        if (!(yield* Ref.getAndSet(stopping, true)) && !(yield* Deferred.isDone(ended))) {
+          const answer = yield* host.call(host.client.Stop({ session: id, reason: HostProtocol.fromEndReason(reason) })).pipe(
+            Effect.interruptible,
+            Effect.timeout(stopDeadlineMs + answerSlackMs),
+            Effect.option,
+            Effect.catchAllCause(() => Effect.succeedNone)
+          )
+          if (Option.isSome(answer)) yield* settleFromHost(answer.value)
+          else {
+            const lost = yield* host.isLost
+            yield* lost
+              ? Effect.void // the reactor abandons it with the host's fate
+              : settle(EndReason.DeadlineExceeded({ requested: EndReason.describe(reason), deadlineMs: stopDeadlineMs }), {
+                recycle: true
+              })
+          }
+        }
+        return yield* Deferred.await(ended)
+      }))
+
+    const submit = (
+      incoming: Mailbox.Incoming,
+      onSettled?: (exit: Exit.Exit<Mailbox.Ack, CommandError.CommandError>) => void
+    ): Effect.Effect<Mailbox.Ack, CommandError.CommandError> =>
+      host.call(host.client.Submit({ session: id, type: incoming.type, data: incoming.data, id: incoming.id })).pipe(
+        Effect.catchTags({ HostLost: () => Effect.fail(closed), RpcClientError: () => Effect.fail(closed) }),
+        Effect.onExit((exit) =>
+          Effect.sync(() => {
+            if (onSettled === undefined || (Exit.isFailure(exit) && exit.cause._tag !== "Fail")) return
+            try {
+              onSettled(exit)
+            } catch {
+              // The submitter's callback is its own business.
+            }
+          })
+        )
+      )
+
+    const session: RemoteSession = {
+      id,
+      startedAt,
+      submit,
+      frames: (capacity = 8) => bus.subscribe(capacity),
+      messages: PubSub.subscribe(outbox),
+      stats: Effect.gen(function*() {
+        if (!(yield* Deferred.isDone(ended))) yield* Effect.ignore(fetchStats)
+        return { ...lastStats, droppedFrames: lastStats.droppedFrames + (yield* bus.dropped) }
+      }),
+      stop,
+      ended: Deferred.await(ended),
+      endReason: Effect.map(Deferred.poll(ended), Option.match({
+        onNone: () => Effect.succeed(undefined),
+        onSome: (reason) => reason
+      })).pipe(Effect.flatten),
+      abandon: (reason) => settle(reason, { recycle: false })
+    }
+    return session
+  })

@@ -1,0 +1,198 @@
+/**
+ * The reactor of a model that runs apart from the server: `workers` copies of the model, each loaded once in its own
+ * worker thread (`ModelHost`), serving sessions that the server sees as ordinary ones (`RemoteSession`). A new
+ * session goes to the least-loaded copy that is ready. A copy whose thread crashes, or that is terminated because a
+ * session did not stop within its deadline, takes its sessions with it (they end with a reason that says so) and is
+ * loaded again in a fresh thread before it takes a new session; meanwhile `status` is `loading`.
+ *
+ * The server's thread only imports the model module to read its declarations (`Model.declaredOf`): its name, its
+ * commands and their UI schema. The model's config is decoded and its `load` runs only in the workers.
+ */
+import { Data, Deferred, Effect, ExecutionStrategy, Exit, FiberMap, Layer, Schedule, Scope } from "effect"
+import * as ModelModule from "../cli/ModelModule.js"
+import type * as Overrides from "../config/Overrides.js"
+import * as Model from "../model/Model.js"
+import * as EndReason from "../session/EndReason.js"
+import * as Reactor from "../session/Reactor.js"
+import * as Session from "../session/Session.js"
+import type * as HostProtocol from "./HostProtocol.js"
+import * as ModelHost from "./ModelHost.js"
+import * as RemoteSession from "./RemoteSession.js"
+
+/** Options of a worker-hosted reactor. */
+export interface Options extends Reactor.Options {
+  /** The model module's path (a `.ts` or `.js` file exporting the layer `Model.make` returned). */
+  readonly module: string
+  /** The model's raw config and where it came from. */
+  readonly config?: {
+    readonly source: string
+    readonly value: unknown
+    readonly overrides?: ReadonlyArray<Overrides.Override>
+  }
+  /** Copies of the model, each in its own thread, each loaded once. Default 1. */
+  readonly workers?: number | undefined
+}
+
+/** The model did not load (in the worker or, for its declarations, here). */
+export class HostLoadError extends Data.TaggedError("HostLoadError")<{ readonly message: string }> {}
+
+/** One copy of the model: its host while it is ready, and its sessions. */
+interface Slot {
+  readonly index: number
+  host: ModelHost.ModelHost | undefined
+  ready: Deferred.Deferred<ModelHost.ModelHost>
+  readonly sessions: Map<string, RemoteSession.RemoteSession>
+}
+
+/** Builds the reactor in the current scope: every copy is loaded before it returns. */
+export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const scope = yield* Effect.scope
+    const layer = yield* ModelModule.load(options.module).pipe(
+      Effect.mapError((error) => new HostLoadError({ message: error.message }))
+    )
+    const declared = Model.declaredOf(layer)
+    if (declared === undefined) {
+      return yield* new HostLoadError({
+        message: `model module ${options.module}: its model is not a layer made by Model.make, so it cannot run in a worker (use --isolation none)`
+      })
+    }
+    const maxSessions = options.maxSessions ?? 1
+    const stopDeadlineMs = options.stopDeadlineMs ?? 5000
+    const workers = Math.max(1, Math.floor(options.workers ?? 1))
+    const loadOptions: ModelHost.LoadOptions = {
+      module: options.module,
+      configSource: options.config?.source ?? "defaults",
+      config: options.config?.value ?? {},
+      overrides: options.config?.overrides ?? [],
+      maxSessions,
+      stopDeadlineMs,
+      maxFps: options.maxFps
+    }
+    const lives = yield* FiberMap.make<string>()
+    const slots: Array<Slot> = []
+    let reserved = 0
+
+    const sessionsOf = () => slots.flatMap((slot) => [...slot.sessions.values()])
+
+    /** Loads a fresh host into a slot; watches it, so that its loss ends its sessions and loads it again. */
+    const spawn = (slot: Slot): Effect.Effect<void, HostProtocol.LoadFailed | ModelHost.HostLost> =>
+      Effect.gen(function*() {
+        const hostScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+        const host = yield* ModelHost.make(loadOptions).pipe(
+          Scope.extend(hostScope),
+          Effect.tapErrorCause(() => Scope.close(hostScope, Exit.void))
+        )
+        slot.host = host
+        yield* Deferred.succeed(slot.ready, host)
+        yield* Effect.logInfo(`model "${declared.name}" loaded in worker ${slot.index} (thread ${host.threadId})`)
+        yield* host.lost.pipe(
+          Effect.flatMap((reason) => onLost(slot, host, reason, hostScope)),
+          Effect.forkIn(scope)
+        )
+      })
+
+    /** Keeps trying to load a slot again after its host was lost (a model that fails to load is retried). */
+    const reload = (slot: Slot) =>
+      spawn(slot).pipe(
+        Effect.tapError((error) => Effect.logError(`worker ${slot.index}: the model did not load again: ${error.message}`)),
+        Effect.retry(Schedule.exponential("500 millis").pipe(Schedule.union(Schedule.spaced("30 seconds")))),
+        Effect.ignore,
+        Effect.forkIn(scope)
+      )
+
+    const onLost = (slot: Slot, host: ModelHost.ModelHost, reason: string, hostScope: Scope.CloseableScope) =>
+      Effect.gen(function*() {
+        if (slot.host !== host) return
+        slot.host = undefined
+        slot.ready = yield* Deferred.make<ModelHost.ModelHost>()
+        const orphans = [...slot.sessions.values()]
+        yield* Effect.logWarning(`worker ${slot.index} is gone (${reason}): ${orphans.length} session(s) end; loading it again`)
+        yield* Effect.forEach(
+          orphans,
+          (session) => session.abandon(EndReason.ModelFailed({ error: `its model host is gone: ${reason}` })),
+          { discard: true }
+        )
+        yield* Scope.close(hostScope, Exit.void)
+        yield* reload(slot)
+      })
+
+    for (let index = 0; index < workers; index++) {
+      slots.push({ index, host: undefined, ready: yield* Deferred.make<ModelHost.ModelHost>(), sessions: new Map() })
+    }
+    yield* Effect.forEach(slots, spawn, { concurrency: "unbounded", discard: true }).pipe(
+      Effect.mapError((error) => new HostLoadError({ message: error.message }))
+    )
+
+    /** The least-loaded ready copy; waits for one while every copy is loading. */
+    const pick: Effect.Effect<Slot> = Effect.suspend(() => {
+      const ready = slots.filter((slot) => slot.host !== undefined)
+      if (ready.length === 0) return Effect.zipRight(Effect.raceAll(slots.map((slot) => Deferred.await(slot.ready))), pick)
+      return Effect.succeed(ready.reduce((best, slot) => (slot.sessions.size < best.sessions.size ? slot : best)))
+    })
+
+    const startOn = (
+      slot: Slot,
+      startOptions: { readonly id?: string; readonly extraArgs?: Readonly<Record<string, unknown>> }
+    ) =>
+      Effect.gen(function*() {
+        const host = slot.host!
+        const id = startOptions.id ?? Session.makeId()
+        const started = yield* Deferred.make<RemoteSession.RemoteSession, ModelHost.HostLost | HostProtocol.LoadFailed>()
+        // The session's life: its streams from the host in a scope of its own, held in the FiberMap until it ends.
+        yield* FiberMap.run(
+          lives,
+          id,
+          Effect.gen(function*() {
+            const session = yield* RemoteSession.make(host, {
+              id,
+              extraArgs: startOptions.extraArgs ?? {},
+              stopDeadlineMs,
+              recycle: (why) => host.terminate(why)
+            })
+            slot.sessions.set(id, session)
+            yield* Deferred.succeed(started, session)
+            yield* session.ended
+          }).pipe(
+            Effect.onError((cause) => Deferred.failCause(started, cause as any)),
+            Effect.ensuring(Effect.sync(() => slot.sessions.delete(id))),
+            Effect.scoped,
+            Effect.annotateLogs("session", id)
+          )
+        )
+        return yield* Deferred.await(started)
+      })
+
+    const stopAll = (reason: EndReason.EndReason) =>
+      Effect.forEach(sessionsOf(), (session) => session.stop(reason), { concurrency: "unbounded", discard: true })
+    yield* Effect.addFinalizer(() => stopAll(EndReason.Shutdown()))
+
+    const service: Reactor.Service = {
+      model: declared,
+      options: { maxSessions, stopDeadlineMs },
+      status: Effect.sync(() => (slots.every((slot) => slot.host !== undefined) ? "ok" : "loading")),
+      start: (startOptions = {}) =>
+        Effect.gen(function*() {
+          if (sessionsOf().length + reserved >= maxSessions) return yield* new Reactor.TooManySessions({ max: maxSessions })
+          reserved++
+          const session = yield* Effect.gen(function*() {
+            // A host lost between the pick and the start: the next pick waits for a fresh one.
+            const slot = yield* pick
+            return yield* startOn(slot, startOptions)
+          }).pipe(
+            Effect.retry({ times: 2, while: (error) => error._tag === "HostLost" }),
+            Effect.orDie,
+            Effect.ensuring(Effect.sync(() => reserved--))
+          )
+          return session as Session.Session
+        }).pipe(Effect.withSpan("WorkerReactor.start")),
+      get: (id) => Effect.sync(() => slots.find((slot) => slot.sessions.has(id))?.sessions.get(id)),
+      list: Effect.sync(sessionsOf),
+      stopAll
+    }
+    return service
+  })
+
+/** The worker-hosted reactor as a layer. */
+export const layer = (options: Options): Layer.Layer<Reactor.Reactor, HostLoadError> =>
+  Layer.scoped(Reactor.Reactor, make(options))

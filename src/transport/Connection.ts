@@ -1,0 +1,383 @@
+/**
+ * One client's connection to a session, whatever carries it: the part every transport shares. It decodes the
+ * client's text messages (envelopes, with size and nesting limits), submits commands to the session's mailbox and
+ * answers them (ack or a specific error, bounded in size), keeps each connection within its command and message
+ * budgets, forwards the model's messages, sends `stats`, watches liveness, counts frames sent and skipped, takes part
+ * in the registry (replace, orphan, resume) and says `sessionEnded` before closing.
+ *
+ * A transport is only framing and I/O on top of it: it gives an `Io` (write a text message, close), calls `receive`
+ * for each text message in arrival order (or `submit` for a typed command), `touch` for other signs of life, and
+ * delivers frames through `subscribe` + `frameSent`/`frameSkipped`. The WebSocket, the RPC and the WebRTC data channel
+ * transports all do exactly that. A new text transport, e.g. a data channel:
+ *
+ * ```ts
+ * const connection = yield* Connection.make({ session, transport: "webrtc", io: {
+ *   send: (text) => channel.send(text),
+ *   close: (code, reason) => peer.close()            // must not wait on the client
+ * } })
+ * const inbox = Inbox.make<string>({ pause: () => {}, resume: () => {} })
+ * channel.onmessage = (event) => inbox.push(String(event.data))
+ * yield* Fibers.forkScoped("webrtc inbox", Effect.forever(Effect.flatMap(inbox.take, connection.receive)))
+ * const frames = yield* connection.subscribe(2)
+ * yield* frames.deliverTo((out) => { videoSource.onFrame(toI420(out.frame)); connection.frameSent(out) })
+ * yield* Deferred.await(channelClosed)               // the scope's end detaches the connection (orphan, resume)
+ * ```
+ */
+import { Cause, Effect, Either, Exit, Queue, type Scope } from "effect"
+import * as Envelope from "../protocol/Envelope.js"
+import * as ServerConfig from "../server/ServerConfig.js"
+import * as SessionResponse from "../http/SessionResponse.js"
+import * as CommandError from "../session/CommandError.js"
+import * as EndReason from "../session/EndReason.js"
+import type * as FrameBus from "../session/FrameBus.js"
+import type * as Mailbox from "../session/Mailbox.js"
+import * as Reactor from "../session/Reactor.js"
+import type * as Session from "../session/Session.js"
+import * as Fibers from "./Fibers.js"
+import * as RateLimit from "./RateLimit.js"
+import * as Registry from "./Registry.js"
+
+/** Close codes (WebSocket's numbering; other transports map them): 1000 = the session ended. */
+export const CloseCode = {
+  normal: 1000,
+  shutdown: 1001,
+  invalidRequest: 4400,
+  unauthorized: 4401,
+  sessionNotFound: 4404,
+  idle: 4408,
+  replaced: 4409,
+  tooSlow: 4429
+} as const
+
+/** What the core needs from a transport. */
+export interface Io {
+  /** Writes one text message (a JSON envelope) to the client. */
+  readonly send: (text: string) => void
+  /**
+   * Ends the connection with a close code (`CloseCode`) and a reason. It must not wait on the client: a client that
+   * never answers a closing handshake must not hold its session (the WebSocket transport terminates after a grace).
+   */
+  readonly close: (code: number, reason: string) => void
+}
+
+/** Options of a connection. */
+export interface Options {
+  readonly session: Session.Session
+  readonly io: Io
+  /** The transport's name in logs: `websocket`, `rpc`, `webrtc`. */
+  readonly transport: string
+  /**
+   * Whether the client reads runtime text messages: `sessionReady`, the model's messages, `stats` and
+   * `sessionEnded` (default true). The RPC transport has no text channel.
+   */
+  readonly text?: boolean
+  /** Fields added to `sessionReady` (e.g. the frame format). */
+  readonly ready?: Readonly<Record<string, unknown>>
+  /** Silence after which the connection is closed (4408); default `idleTimeoutMs` of the config. */
+  readonly idleTimeoutMs?: number
+}
+
+/** Figures of one connection (the `stats` message). */
+export interface Stats {
+  readonly framesSent: number
+  /** Frames this connection did not get: skipped while the client was not reading, or dropped from its buffers. */
+  readonly framesDropped: number
+  readonly framesLate: number
+  readonly rateLimited: number
+}
+
+/** A connection, live for the scope it was made in. */
+export interface Connection {
+  readonly session: Session.Session
+  /** A connection had been attached to the session before this one. */
+  readonly resumed: boolean
+  /**
+   * Handles one text message from the client, in arrival order: a transport calls it from one fiber, message after
+   * message. Replies go out through `Io.send`; a command's answer is sent before the next message is handled. It
+   * first waits for the connection's message budget, so a transport that queues while it waits (and stops reading
+   * when its queue is full) paces a flooding client. It never fails.
+   */
+  readonly receive: (text: string) => Effect.Effect<void>
+  /** Answers a message the transport refused before decoding (binary, over the payload limit). */
+  readonly refuse: (error: Envelope.WireError) => Effect.Effect<void>
+  /** Submits a command of a typed transport (RPC): the same budget, checks and errors as a text command. */
+  readonly submit: (type: string, data: unknown) => Effect.Effect<Mailbox.Ack, CommandError.CommandError | Envelope.WireError>
+  /** Waits until the message budget allows one more message, and spends it. */
+  readonly admit: Effect.Effect<void>
+  /**
+   * Spends one message of the budget without waiting, for a transport whose library reads by itself (RPC): 0 when
+   * there was room, else how long (ms) until there is, for which the transport stops reading its socket.
+   */
+  readonly spend: () => number
+  /** Marks the client alive (liveness) without a message to handle, e.g. a WebSocket ping. */
+  readonly touch: () => void
+  /** Subscribes to the session's frames; what the subscription drops counts in this connection's `stats`. */
+  readonly subscribe: (capacity: number) => Effect.Effect<FrameBus.Subscription, never, Scope.Scope>
+  /** Counts a frame sent (and whether it left late). */
+  readonly frameSent: (out: FrameBus.OutFrame) => void
+  /** Counts a frame skipped because the client was not reading; also counted in the session's `dropped_frames`. */
+  readonly frameSkipped: () => void
+  readonly stats: Effect.Effect<Stats>
+}
+
+/** The error of a command over its connection's budget. */
+export const rateLimited = (perSecond: number, burst: number) =>
+  Envelope.wireError(
+    "rate_limited",
+    `too many commands: this connection may send ${perSecond} a second (${burst} at once); the command was not applied`,
+    { limit: perSecond, burst }
+  )
+
+/** A defect while applying a command: the client gets this, the log gets the cause. */
+const internalError = Envelope.wireError("internal_error", "the server failed to handle the command; it was not applied")
+
+/**
+ * Opens a connection to a session for the life of the current scope: attaches it in the registry (a newer one
+ * replaces it with 4409), says `sessionReady`, and forks its model messages, stats, liveness and end watcher.
+ */
+export const make = (options: Options): Effect.Effect<
+  Connection,
+  never,
+  Scope.Scope | ServerConfig.Config | Registry.Registry | Reactor.Reactor
+> =>
+  Effect.gen(function*() {
+    const config = yield* ServerConfig.Config
+    const registry = yield* Registry.Registry
+    const { model } = yield* Reactor.Reactor
+    const { io, session } = options
+    const text = options.text ?? true
+    const counters = registry.counters(session.id)
+    const commandBucket = RateLimit.make(config.maxCommandsPerSecond, config.commandBurst)
+    const messageBucket = RateLimit.make(config.maxMessagesPerSecond, config.maxMessagesPerSecond)
+    const subscriptions: Array<FrameBus.Subscription> = []
+    let lastSeen = Date.now()
+    let closed = false
+    let sent = 0
+    let skipped = 0
+    let late = 0
+    let limited = 0
+
+    const close = (code: number, reason: string) => {
+      if (closed) return
+      closed = true
+      io.close(code, reason)
+    }
+    const send = (message: string) => {
+      if (!closed) io.send(message)
+    }
+    const sendRuntime = (type: string, data: unknown) => send(Envelope.runtime(type, data))
+    const sendError = (error: Envelope.WireError | Record<string, unknown>) => send(Envelope.error(error, config.maxErrorBytes))
+
+    const touch = () => {
+      lastSeen = Date.now()
+    }
+
+    /** Spends a message token: 0, or how long until there is one (ms). */
+    const spend = (now: number) => (RateLimit.take(messageBucket, now) ? 0 : RateLimit.waitMs(messageBucket, now))
+    const admit: Effect.Effect<void> = Effect.suspend(() => {
+      const wait = spend(Date.now())
+      return wait === 0 ? Effect.void : Effect.zipRight(Effect.sleep(wait), admit)
+    })
+
+    /** Spends a command token, or counts the refusal. */
+    const allowCommand = (now: number) => {
+      if (RateLimit.take(commandBucket, now)) return true
+      limited++
+      counters.rateLimited++
+      return false
+    }
+
+    const command = (message: Extract<Envelope.ClientMessage, { _tag: "Command" }>, now: number): Effect.Effect<void> => {
+      const id = message.id
+      const about = () => ({ ...(id !== undefined ? { id } : {}), command: message.type })
+      if (!allowCommand(now)) {
+        sendError({ ...rateLimited(commandBucket.perSecond, commandBucket.burst).toWire(), ...about() })
+        return Effect.void
+      }
+      // The answer goes out from the mailbox actor the moment the command is settled (no hop back to this fiber
+      // first); this fiber still waits for it, so whatever the client sent next is answered after it.
+      const answer = (exit: Exit.Exit<Mailbox.Ack, CommandError.CommandError>) => {
+        if (Exit.isSuccess(exit)) {
+          if (id !== undefined) sendRuntime("commandAck", { id, command: exit.value.command, frame: exit.value.frame })
+        } else if (exit.cause._tag === "Fail") {
+          sendError({ ...CommandError.toWire(exit.cause.error), ...about() })
+        }
+      }
+      // A failure was answered by `answer`; a defect is logged and answered here; interruption goes on.
+      return Effect.catchAllCause(session.submit({ type: message.type, data: message.data, id }, answer), (cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.failCause(cause as Cause.Cause<never>)
+          : !Cause.isDie(cause)
+          ? Effect.void
+          : Effect.zipRight(
+            Effect.logError(`command "${message.type}" died`, cause),
+            Effect.sync(() => sendError({ ...internalError.toWire(), ...about() }))
+          ))
+    }
+
+    /** Handles one message, synchronously up to the command's submission (the hot path allocates little). */
+    const handle = (raw: string, now: number): Effect.Effect<void> => {
+      lastSeen = now
+      const decoded = Envelope.decodeText(raw, config.maxMessageBytes, config.maxDepth)
+      if (Either.isLeft(decoded)) {
+        sendError(decoded.left)
+        return Effect.void
+      }
+      const message = decoded.right
+      switch (message._tag) {
+        case "Ping":
+          sendRuntime("pong", {})
+          return Effect.void
+        case "RequestCapabilities":
+          sendRuntime("modelCapabilities", SessionResponse.modelCapabilities(model))
+          return Effect.void
+        case "Stop":
+          return Effect.asVoid(session.stop(EndReason.Stopped({ by: "client" })))
+        case "Command":
+          return command(message, now)
+      }
+    }
+
+    const receive = (raw: string): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const now = Date.now()
+        const wait = spend(now)
+        if (wait === 0) return handle(raw, now)
+        // over the budget: this fiber waits, its inbox fills up and the transport stops reading
+        return Effect.zipRight(Effect.sleep(wait), Effect.zipRight(admit, Effect.suspend(() => handle(raw, Date.now()))))
+      }).pipe(
+        // Whatever one message does, the connection goes on answering the next: a defect is logged and answered.
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.failCause(cause)
+            : Effect.zipRight(
+              Effect.logError("handling a client message failed", cause),
+              Effect.sync(() => sendError(Envelope.wireError("internal_error", "the server failed to handle the message")))
+            )
+        )
+      )
+
+    const submit = (type: string, data: unknown): Effect.Effect<Mailbox.Ack, CommandError.CommandError | Envelope.WireError> =>
+      Effect.suspend(() => {
+        const now = Date.now()
+        lastSeen = now
+        if (Envelope.valueTooDeep(data, config.maxDepth)) return Effect.fail(Envelope.tooDeep(config.maxDepth))
+        if (!allowCommand(now)) return Effect.fail(rateLimited(commandBucket.perSecond, commandBucket.burst))
+        return session.submit({ type, data }).pipe(
+          Effect.catchAllDefect((defect) =>
+            Effect.zipRight(Effect.logError(`command "${type}" died`, defect), Effect.fail(internalError))
+          )
+        )
+      })
+
+    const stats = Effect.suspend(() =>
+      Effect.map(
+        Effect.forEach(subscriptions, (subscription) => subscription.dropped),
+        (dropped): Stats => ({
+          framesSent: sent,
+          framesDropped: skipped + dropped.reduce((a, b) => a + b, 0),
+          framesLate: late,
+          rateLimited: limited
+        })
+      )
+    )
+
+    const connection: Connection = {
+      session,
+      resumed: false,
+      receive,
+      refuse: (error) => Effect.sync(() => sendError(error)),
+      submit,
+      admit,
+      spend: () => spend(Date.now()),
+      touch,
+      subscribe: (capacity) =>
+        Effect.tap(session.frames(capacity), (subscription) =>
+          Effect.acquireRelease(
+            Effect.sync(() => subscriptions.push(subscription)),
+            () =>
+              Effect.flatMap(subscription.dropped, (dropped) =>
+                Effect.sync(() => {
+                  // a closed subscription's drops stay counted
+                  skipped += dropped
+                  subscriptions.splice(subscriptions.indexOf(subscription), 1)
+                }))
+          )),
+      frameSent: (out) => {
+        if (Date.now() - out.emittedAt > config.lateMs) late++
+        sent++
+      },
+      frameSkipped: () => {
+        skipped++
+        counters.skippedFrames++
+      },
+      stats
+    }
+
+    const attachment: Registry.Connection = {
+      replace: Effect.sync(() => close(CloseCode.replaced, "replaced by a newer connection to the session"))
+    }
+    const { resumed } = yield* registry.attach(session, attachment)
+    // Detached at once when the connection ends, even before its socket has finished closing.
+    yield* Effect.addFinalizer(() => registry.detach(session, attachment))
+    yield* Effect.addFinalizer(() => Effect.sync(() => close(CloseCode.shutdown, "transport closed")))
+    yield* Effect.annotateLogsScoped({ session: session.id, transport: options.transport })
+    yield* Effect.logDebug(`${options.transport} connection attached (resumed: ${resumed})`)
+    if (text) {
+      sendRuntime("sessionReady", {
+        session_id: session.id,
+        resumed,
+        ...options.ready,
+        model: { name: model.name, version: model.version ?? "1" }
+      })
+      // The model's messages, in scope application.
+      const messages = yield* session.messages
+      yield* Fibers.forkScoped(
+        "model message forwarder",
+        Effect.forever(Effect.flatMap(Queue.take(messages), (message) => Effect.sync(() => send(Envelope.application(message)))))
+      )
+      // Stats every interval.
+      yield* Fibers.forkScoped(
+        "stats sender",
+        Effect.forever(Effect.gen(function*() {
+          yield* Effect.sleep(config.statsIntervalMs)
+          const figures = yield* session.stats
+          const own = yield* stats
+          sendRuntime("stats", {
+            fps: figures.emissionFps,
+            frames: own.framesSent,
+            dropped: own.framesDropped,
+            late: own.framesLate,
+            rate_limited: own.rateLimited,
+            command_to_frame_ms: figures.lastCommandToFrameMs ?? null,
+            frames_generated: figures.framesGenerated
+          })
+        }))
+      )
+    }
+
+    // Liveness: a connection silent for idleTimeoutMs is closed (its session is orphaned).
+    const idleTimeoutMs = options.idleTimeoutMs ?? config.idleTimeoutMs
+    yield* Fibers.forkScoped(
+      "liveness watcher",
+      Effect.forever(Effect.suspend(() => {
+        const silentFor = Date.now() - lastSeen
+        if (silentFor < idleTimeoutMs) return Effect.sleep(idleTimeoutMs - silentFor)
+        return Effect.zipRight(
+          Effect.logInfo(`${options.transport} connection silent for ${silentFor} ms: closing it`),
+          Effect.zipRight(Effect.sync(() => close(CloseCode.idle, `no message for ${idleTimeoutMs} ms`)), Effect.never)
+        )
+      }))
+    )
+
+    // The session's end: say why, then close.
+    yield* Fibers.forkScoped(
+      "session end watcher",
+      Effect.flatMap(session.ended, (reason) =>
+        Effect.sync(() => {
+          if (text) sendRuntime("sessionEnded", { reason: EndReason.code(reason), message: EndReason.describe(reason) })
+          close(CloseCode.normal, `session ended: ${EndReason.describe(reason)}`)
+        }))
+    )
+    return { ...connection, resumed }
+  }).pipe(Effect.withSpan("Connection.make"))

@@ -1,0 +1,227 @@
+/**
+ * The `@effect/rpc` transport: one session's commands and frames served as RPCs (msgpack over WebSocket) for typed
+ * TypeScript clients (`effect-reactor/client`), framing and I/O on top of the connection core. Commands go through
+ * `Connection.submit` (the same budget, checks, mailbox and order as every other transport), one at a time in the
+ * order their requests arrived; at most `maxPendingRequests` wait (one more is refused), and what still waits when
+ * the client leaves is dropped. Frame streams read `Connection.subscribe`.
+ */
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as Socket from "@effect/platform/Socket"
+import { type Rpc, type RpcGroup, RpcSerialization, RpcServer } from "@effect/rpc"
+import { Cause, Chunk, type Context, Deferred, Effect, Exit, Option, type Scope, Stream } from "effect"
+import type { WebSocket } from "ws"
+import * as Client from "../client/Client.js"
+import * as Envelope from "../protocol/Envelope.js"
+import * as FrameCodec from "../protocol/FrameCodec.js"
+import * as ServerConfig from "../server/ServerConfig.js"
+import type * as Model from "../model/Model.js"
+import type * as FrameBus from "../session/FrameBus.js"
+import type * as Session from "../session/Session.js"
+import * as Waiters from "../session/Waiters.js"
+import * as Connection from "./Connection.js"
+import * as Fibers from "./Fibers.js"
+import * as WsTransport from "./WsTransport.js"
+
+type Failure = Client.CommandFailure
+
+interface Pending {
+  readonly type: string
+  readonly data: unknown
+  readonly reply: (exit: Exit.Exit<Client.Ack, Failure>) => void
+}
+
+/**
+ * Submits a connection's commands one after another in the order their requests arrived. RPC handlers run in
+ * fibers of their own; queuing at call time (which follows the socket's message order) keeps the order that a
+ * concurrent start of those fibers could shuffle. At most `limit` wait: one more is refused with
+ * `too_many_requests` (the socket keeps being read, so a client that leaves is seen at once and what it left is
+ * dropped, and one that cancels a request takes it out of the queue).
+ */
+const makeOrderedSubmit = (connection: Connection.Connection, limit: number) =>
+  Effect.gen(function*() {
+    const items: Array<Pending> = []
+    const waiters = Waiters.make()
+    let closed = false
+    const dropped = Envelope.wireError("session_closed", "the connection closed before the command was applied")
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        closed = true
+        for (const item of items.splice(0)) item.reply(Exit.fail(dropped))
+      })
+    )
+    yield* Fibers.forkScoped("rpc command queue", Effect.forever(Effect.suspend(() => {
+      const item = items.shift()
+      if (item === undefined) return Waiters.wait(waiters)
+      return connection.submit(item.type, item.data).pipe(
+        Effect.map((ack): Client.Ack => ({ command: ack.command, frame: ack.frame, receivedAt: ack.receivedAt })),
+        Effect.exit,
+        Effect.flatMap((exit) => Effect.sync(() => item.reply(exit)))
+      )
+    })))
+    return (type: string, data: unknown): Effect.Effect<Client.Ack, Failure> =>
+      Effect.async<Client.Ack, Failure>((resume) => {
+        if (closed) return resume(Effect.fail(dropped))
+        if (items.length >= limit) {
+          return resume(Effect.fail(Envelope.wireError(
+            "too_many_requests",
+            `this connection already has ${items.length} commands waiting; wait for their answers`,
+            { limit }
+          )))
+        }
+        const item: Pending = { type, data, reply: (exit) => resume(exit) }
+        items.push(item)
+        Waiters.wakeAll(waiters)
+        // An interrupted request (the client gave up on it, or left) is dropped from the queue.
+        return Effect.sync(() => {
+          const at = items.indexOf(item)
+          if (at >= 0) items.splice(at, 1)
+        })
+      })
+  })
+
+/**
+ * `@effect/rpc`'s msgpack, for sockets where every message is whole (one msgpack sequence per WebSocket message): a
+ * message that does not decode is refused on its own, and the parser starts afresh. (msgpackr takes a stack overflow
+ * for a truncated message, so a message nested 50,000 levels deep used to be kept as the start of the next one, and
+ * every later request on the socket went unanswered.) A refused message earns the client an RPC defect.
+ */
+export const serialization: RpcSerialization.RpcSerialization["Type"] = RpcSerialization.RpcSerialization.of({
+  ...RpcSerialization.msgPack,
+  unsafeMake: () => {
+    let parser = RpcSerialization.msgPack.unsafeMake()
+    return {
+      decode: (bytes) => {
+        const values = parser.decode(bytes)
+        if (values.length === 0 && bytes.length > 0) {
+          parser = RpcSerialization.msgPack.unsafeMake()
+          throw new Error(
+            "the message could not be decoded as msgpack (truncated, or nested too deep to decode); it was dropped"
+          )
+        }
+        return values
+      },
+      encode: (response) => parser.encode(response)
+    }
+  }
+})
+
+/** The frame stream of one subscription: batches what queued up while the reader acked the previous chunk. */
+const frames = (connection: Connection.Connection, options: Client.FramesOptions): Stream.Stream<Client.FrameMessage> =>
+  Stream.unwrapScoped(Effect.map(connection.subscribe(options.buffer ?? 8), (subscription) => {
+    const codec = options.format ?? "rgb"
+    const quality = options.quality ?? 80
+    const toMessage = (out: FrameBus.OutFrame, dropped: number): Effect.Effect<Client.FrameMessage> =>
+      Effect.map(
+        codec === "jpeg" ? FrameCodec.jpeg(out.frame, quality) : Effect.succeed(out.frame.data),
+        (bytes) => {
+          connection.frameSent(out)
+          return {
+            index: out.index,
+            width: out.frame.width,
+            height: out.frame.height,
+            capturedAt: out.generatedAt,
+            codec,
+            bytes,
+            dropped
+          }
+        }
+      )
+    const next = Effect.gen(function*() {
+      const first = yield* subscription.take
+      const rest = yield* subscription.takeAll
+      const dropped = yield* subscription.dropped
+      return Chunk.unsafeFromArray(yield* Effect.forEach([first, ...rest], (out) => toMessage(out, dropped)))
+    }).pipe(
+      // the subscription ends (its queue shut down) when the session does: end the stream cleanly
+      Effect.catchAllCause((cause) =>
+        Cause.isInterruptedOnly(cause) ? Effect.fail(Option.none()) : Effect.failCause(Cause.map(cause, Option.some))
+      )
+    )
+    return Stream.repeatEffectChunkOption(next)
+  })).pipe(Stream.interruptWhen(connection.session.ended))
+
+/** The @effect/rpc client's ping period (`RpcClient.makeProtocolSocket`). */
+const rpcPingMs = 10_000
+
+/** How long a socket stays open after its session ended, for the last responses to leave. */
+const flushMs = 50
+
+/**
+ * Serves one session over the `@effect/rpc` WebSocket protocol on an upgraded socket, until it closes: an RPC server
+ * with the group `Client.groupFor(model.commands)`. It closes with 1000 when the session ends, 4409 when a newer
+ * connection takes over, 4408 when the client is silent. Authentication and finding the session are done before.
+ */
+export const serve = (ws: WebSocket, session: Session.Session, model: Pick<Model.Declared, "commands">) =>
+  Effect.gen(function*() {
+    const config = yield* ServerConfig.Config
+    const closed = yield* Deferred.make<void>()
+    ws.on("close", () => Deferred.unsafeDone(closed, Exit.void))
+    if (ws.readyState === 3) Deferred.unsafeDone(closed, Exit.void)
+    const connection = yield* Connection.make({
+      session,
+      transport: "rpc",
+      text: false,
+      // an idle @effect/rpc client only pings every 10 s: its silence may last that much longer
+      idleTimeoutMs: config.idleTimeoutMs + rpcPingMs,
+      io: {
+        send: () => {},
+        close: (code, reason) => {
+          if (code === Connection.CloseCode.normal) setTimeout(() => WsTransport.closeSocket(ws, code, reason), flushMs)
+          else WsTransport.closeSocket(ws, code, reason)
+        }
+      }
+    })
+    // Every message is a sign of life, and reading follows the message budget: over it, the socket is paused
+    // until the budget has room again.
+    let paused = false
+    ws.on("message", () => {
+      connection.touch()
+      const wait = connection.spend()
+      if (wait > 0 && !paused) {
+        paused = true
+        ws.pause()
+        setTimeout(() => {
+          paused = false
+          ws.resume()
+        }, wait).unref()
+      }
+    })
+    ws.on("ping", connection.touch)
+
+    const submit = yield* makeOrderedSubmit(connection, config.maxPendingRequests)
+    const handlers: Record<string, (payload: any) => unknown> = {
+      [Client.Frames._tag]: (options: Client.FramesOptions) => frames(connection, options)
+    }
+    for (const tag of model.commands.requests.keys()) handlers[tag] = (payload: unknown) => submit(tag, payload)
+
+    const group = Client.groupFor(model.commands) as unknown as RpcGroup.RpcGroup<Rpc.Any>
+    const context = yield* (group.toHandlersContext(handlers as any) as Effect.Effect<Context.Context<never>, never, Scope.Scope>)
+    const { httpApp, protocol } = yield* RpcServer.makeProtocolWithHttpAppWebsocket.pipe(
+      Effect.provideService(RpcSerialization.RpcSerialization, serialization)
+    )
+    const server = RpcServer.make(group, { spanPrefix: "RpcTransport" }) as Effect.Effect<never, never, RpcServer.Protocol>
+    yield* Fibers.forkScoped(
+      "rpc server",
+      server.pipe(Effect.provideService(RpcServer.Protocol, protocol), Effect.provide(context), Effect.interruptible)
+    )
+    // The protocol upgrades a request by itself: hand it one whose upgrade is this socket.
+    const socket = yield* Socket.fromWebSocket(Effect.succeed(ws as unknown as globalThis.WebSocket))
+    const request = Object.create(HttpServerRequest.fromWeb(new Request("http://localhost/")), {
+      upgrade: { value: Effect.succeed(socket) }
+    }) as HttpServerRequest.HttpServerRequest
+    // A socket error is how a client leaves (debug); a defect is a bug (error, with its cause).
+    yield* httpApp.pipe(
+      Effect.provideService(HttpServerRequest.HttpServerRequest, request),
+      Effect.catchAllCause((cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.void
+          : Cause.isDie(cause)
+          ? Effect.logError("rpc transport socket failed", cause)
+          : Effect.logDebug("rpc transport socket ended", cause)
+      ),
+      Effect.scoped,
+      Effect.forkScoped
+    )
+    yield* Deferred.await(closed)
+    yield* Effect.logDebug("rpc socket closed")
+  }).pipe(Effect.scoped, Effect.withSpan("RpcTransport.serve", { attributes: { session: session.id } }))

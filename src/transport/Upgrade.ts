@@ -1,0 +1,116 @@
+/**
+ * WebSocket upgrades: the Node HTTP server's `upgrade` listener, one `ws` server for both socket transports
+ * (`/sessions/{id}/transport/websocket` and `/sessions/{id}/transport/rpc`). The HTTP app never sees upgrades, so
+ * nothing is patched and every socket is ours to close at shutdown. Checks: version headers and origin answer in HTTP
+ * (before the upgrade), as do the token and the session for the RPC transport; for the WebSocket transport the token,
+ * session and query are answered on the socket (`error` then a 44xx close), since a browser cannot read an HTTP
+ * refusal of a WebSocket.
+ */
+import { Effect, FiberSet } from "effect"
+import { STATUS_CODES, type IncomingMessage } from "node:http"
+import type { Duplex } from "node:stream"
+import { type WebSocket, WebSocketServer } from "ws"
+import * as ApiVersion from "../http/ApiVersion.js"
+import * as Auth from "../http/Auth.js"
+import * as Cors from "../http/Cors.js"
+import * as HttpError from "../http/HttpError.js"
+import * as FrameCodec from "../protocol/FrameCodec.js"
+import * as ServerConfig from "../server/ServerConfig.js"
+import * as Reactor from "../session/Reactor.js"
+import * as Connection from "./Connection.js"
+import * as Fibers from "./Fibers.js"
+import type * as Registry from "./Registry.js"
+import * as RpcTransport from "./RpcTransport.js"
+import * as WsTransport from "./WsTransport.js"
+
+const route = /^\/sessions\/([^/]+)\/transport\/(websocket|rpc)\/?$/
+
+const refuseHttp = (socket: Duplex, error: HttpError.HttpError) => {
+  const body = JSON.stringify(error.body)
+  socket.end(
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ""}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  )
+}
+
+/** The upgrade listener, and the shutdown of every socket it accepted. */
+export interface Upgrades {
+  readonly listener: (request: IncomingMessage, socket: Duplex, head: Buffer) => void
+  /** Terminates every socket still open (after the sessions said `sessionEnded`). */
+  readonly terminateAll: Effect.Effect<void>
+}
+
+/**
+ * Builds the upgrade listener. The transports' fibers live in a `FiberSet` of the current scope; closing the scope
+ * interrupts them and terminates every socket.
+ */
+export const make = Effect.gen(function*() {
+  const config = yield* ServerConfig.Config
+  const reactor = yield* Reactor.Reactor
+  const runFork = yield* FiberSet.makeRuntime<ServerConfig.Config | Reactor.Reactor | Registry.Registry>()
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes, perMessageDeflate: false })
+  const terminateAll = Effect.sync(() => {
+    for (const client of wss.clients) client.terminate()
+  })
+  yield* Effect.addFinalizer(() => terminateAll)
+
+  const accept = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(request.url ?? "/", "http://x")
+    const match = route.exec(url.pathname)
+    if (match === null) return refuseHttp(socket, HttpError.notFound(`upgrade of ${url.pathname}`))
+    let sessionId: string
+    try {
+      sessionId = decodeURIComponent(match[1]!)
+    } catch {
+      return refuseHttp(socket, HttpError.invalidRequest("the session id in the path is not valid"))
+    }
+    const versionError = ApiVersion.check(request.headers)
+    if (versionError !== undefined) return refuseHttp(socket, versionError)
+    const origin = request.headers.origin
+    if (!Cors.allowed(origin, request.headers.host, config.cors)) {
+      return refuseHttp(
+        socket,
+        HttpError.make(403, "forbidden_origin", `origin ${origin} is not allowed; add it to the server's cors list`)
+      )
+    }
+    socket.on("error", () => {})
+    const authError = Auth.check(config.token, request.headers.authorization, url.searchParams)
+    if (match[2] === "rpc") {
+      if (authError !== undefined) return refuseHttp(socket, authError)
+      return runFork(Effect.gen(function*() {
+        const session = yield* reactor.get(sessionId)
+        if (session === undefined) return refuseHttp(socket, HttpError.sessionNotFound(sessionId))
+        const ws = yield* Effect.async<WebSocket>((resume) =>
+          wss.handleUpgrade(request, socket, head, (ws) => resume(Effect.succeed(ws)))
+        )
+        yield* RpcTransport.serve(ws, session, reactor.model)
+      }).pipe(Fibers.settled("rpc transport")))
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      const adopted = WsTransport.adopt(ws, config.maxMessageBytes)
+      if (authError !== undefined) return WsTransport.refuse(ws, Connection.CloseCode.unauthorized, authError.body)
+      const query = FrameCodec.parseQuery(url.searchParams, config.jpegQuality)
+      if (typeof query === "string") {
+        return WsTransport.refuse(ws, Connection.CloseCode.invalidRequest, { code: "invalid_request", message: query })
+      }
+      runFork(Effect.gen(function*() {
+        const session = yield* reactor.get(sessionId)
+        if (session === undefined) {
+          return WsTransport.refuse(ws, Connection.CloseCode.sessionNotFound, HttpError.sessionNotFound(sessionId).body)
+        }
+        yield* WsTransport.serve(adopted, session, query)
+      }).pipe(Fibers.settled("websocket transport")))
+    })
+  }
+
+  const listener = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    try {
+      accept(request, socket, head)
+    } catch (error) {
+      // never let a malformed upgrade reach the process as an uncaught exception
+      socket.destroy()
+      runFork(Effect.logWarning("websocket upgrade failed", error))
+    }
+  }
+  return { listener, terminateAll } satisfies Upgrades
+})

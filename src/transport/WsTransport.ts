@@ -1,0 +1,176 @@
+/**
+ * The WebSocket transport: framing and I/O on top of the connection core (`Connection`). Text messages in, in arrival
+ * order, to `Connection.receive`; text replies out; frames out as binary messages (the 24-byte header, then JPEG or
+ * raw RGB), skipped while the socket's send buffer is over its limit (newest kept). Reading is paused (`ws.pause()`)
+ * while the inbox is full, which is how a flooding client gets slowed down to its message budget. The raw `ws`
+ * socket is used because it exposes `bufferedAmount` (slow clients), `maxPayload` and `pause()`/`resume()`.
+ */
+import { Deferred, Effect, Exit } from "effect"
+import type { WebSocket } from "ws"
+import * as Envelope from "../protocol/Envelope.js"
+import * as FrameCodec from "../protocol/FrameCodec.js"
+import * as ServerConfig from "../server/ServerConfig.js"
+import type * as FrameBus from "../session/FrameBus.js"
+import type * as Session from "../session/Session.js"
+import * as Connection from "./Connection.js"
+import * as Fibers from "./Fibers.js"
+import * as Inbox from "./Inbox.js"
+
+/** Close codes (see `Connection.CloseCode`; 1009 = a message over `maxPayloadBytes`, sent by `ws` itself). */
+export const CloseCode = Connection.CloseCode
+
+/** What arrived on a socket, as queued for the inbox fiber. */
+type Inbound =
+  | { readonly _tag: "Text"; readonly text: string }
+  | { readonly _tag: "Binary" }
+  | { readonly _tag: "TooLarge"; readonly size: number }
+
+const OPEN = 1
+
+/** How long a closing socket may take to answer the closing handshake before it is terminated. */
+export const closeGraceMs = 1000
+
+/** A socket adopted by the transport: its listeners are attached at once so no early message is lost. */
+export interface Adopted {
+  readonly ws: WebSocket
+  readonly inbox: Inbox.Inbox<Inbound>
+  readonly closed: Deferred.Deferred<void>
+  /** Called for every message and ping (liveness); set once the connection exists. */
+  onActivity: () => void
+}
+
+/** Takes over a freshly upgraded socket synchronously: listeners first, then the transport can start. */
+export const adopt = (ws: WebSocket, maxMessageBytes: number): Adopted => {
+  const closed = Effect.runSync(Deferred.make<void>())
+  // Reading pauses while 64 messages wait, with ws's own pause()/resume() (bounded memory, back-pressure).
+  const inbox = Inbox.make<Inbound>({ pause: () => ws.pause(), resume: () => ws.resume() })
+  const adopted: Adopted = { ws, inbox, closed, onActivity: () => {} }
+  ws.on("message", (data, isBinary) => {
+    adopted.onActivity()
+    const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength
+    inbox.push(
+      isBinary
+        ? { _tag: "Binary" }
+        : size > maxMessageBytes
+        ? { _tag: "TooLarge", size }
+        : {
+          _tag: "Text",
+          text: (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString("utf8")
+        }
+    )
+  })
+  ws.on("ping", () => adopted.onActivity())
+  // ws reports protocol violations (e.g. a message over maxPayload) as an error, then closes the socket itself.
+  ws.on("error", () => {})
+  ws.on("close", () => Deferred.unsafeDone(closed, Exit.void))
+  return adopted
+}
+
+/** Closes a socket, and terminates it if the closing handshake is not answered within `closeGraceMs`. */
+export const closeSocket = (ws: WebSocket, code: number, reason: string) => {
+  if (ws.readyState === OPEN || ws.readyState === 0) {
+    ws.close(code, Buffer.from(reason).subarray(0, 120).toString())
+  }
+  if (ws.readyState !== 3) {
+    const timer = setTimeout(() => ws.terminate(), closeGraceMs)
+    timer.unref()
+    ws.once("close", () => clearTimeout(timer))
+  }
+}
+
+/** Sends an error and closes: for sockets refused after the upgrade (a browser cannot read an HTTP refusal). */
+export const refuse = (ws: WebSocket, code: number, error: Record<string, unknown>) => {
+  if (ws.readyState === OPEN) {
+    ws.send(Envelope.error(error))
+    closeSocket(ws, code, String(error.code ?? "refused").slice(0, 100))
+  }
+}
+
+/** Options of one socket, from its query string. */
+export interface SocketOptions {
+  readonly format: FrameCodec.Format
+  readonly quality: number
+}
+
+/** Serves a session over an adopted socket until the socket closes. */
+export const serve = (socket: Adopted, session: Session.Session, options: SocketOptions) =>
+  Effect.gen(function*() {
+    const config = yield* ServerConfig.Config
+    const { ws } = socket
+
+    const connection = yield* Connection.make({
+      session,
+      transport: "websocket",
+      ready: { format: options.format },
+      io: {
+        // A client that lets text pile up (it never reads) is disconnected.
+        send: (text) => {
+          if (ws.readyState !== OPEN) return
+          if (ws.bufferedAmount > config.maxBufferedTextBytes) {
+            return closeSocket(ws, CloseCode.tooSlow, "client too slow: it does not read its messages")
+          }
+          ws.send(text)
+        },
+        close: (code, reason) => closeSocket(ws, code, reason)
+      }
+    })
+    socket.onActivity = connection.touch
+
+    // Commands and runtime messages, strictly in arrival order, one at a time.
+    const handle = (item: Inbound): Effect.Effect<void> => {
+      switch (item._tag) {
+        case "Binary":
+          return Effect.zipRight(
+            connection.admit,
+            connection.refuse(Envelope.wireError("binary_not_accepted", "binary messages are not accepted from clients; send JSON text"))
+          )
+        case "TooLarge":
+          return Effect.zipRight(
+            connection.admit,
+            connection.refuse(Envelope.wireError(
+              "message_too_large",
+              `the message has ${item.size} bytes; the limit is ${config.maxMessageBytes} bytes`,
+              { size: item.size, limit: config.maxMessageBytes }
+            ))
+          )
+        case "Text":
+          return connection.receive(item.text)
+      }
+    }
+    yield* Fibers.forkScoped("websocket inbox", Effect.forever(Effect.flatMap(socket.inbox.take, handle)))
+
+    // Frames: a 2-frame drop-oldest subscription, and skipping while the socket's send buffer is over its limit.
+    // RGB needs no asynchronous work, so each frame is written to the socket right where the pacer publishes it
+    // (no fiber wake-up per frame; a frame held from before is sent first). JPEG is encoded off the main thread by
+    // a sender fiber that wakes once per batch (whatever was buffered when it woke).
+    const frames = yield* connection.subscribe(2)
+    /** Sends one frame as one binary message made of `parts` (fragments). */
+    const sendFrame = (out: FrameBus.OutFrame, ...parts: ReadonlyArray<Uint8Array>) => {
+      if (ws.readyState !== OPEN) return
+      connection.frameSent(out)
+      parts.forEach((part, i) => ws.send(part, { binary: true, fin: i === parts.length - 1 }))
+    }
+    // An RGB frame goes out as one binary message in two fragments, the 24-byte header and then the model's own
+    // buffer, so the frame is never copied (the copy cost a quarter of the server's time at full throughput).
+    const sendRgb = (out: FrameBus.OutFrame) => {
+      if (ws.bufferedAmount > config.maxBufferedBytes) connection.frameSkipped()
+      else sendFrame(out, FrameCodec.rgbHeader(out), out.frame.data)
+    }
+    if (options.format === "rgb") {
+      for (const out of yield* frames.takeAll) sendRgb(out)
+      yield* frames.deliverTo(sendRgb)
+    } else {
+      const sendBatch = (batch: ReadonlyArray<FrameBus.OutFrame>): Effect.Effect<void> =>
+        Effect.forEach(batch, (out) => {
+          if (ws.bufferedAmount > config.maxBufferedBytes) {
+            connection.frameSkipped()
+            return Effect.void
+          }
+          return Effect.map(FrameCodec.encode(out, options.format, options.quality), (bytes) => sendFrame(out, bytes))
+        }, { discard: true })
+      yield* Fibers.forkScoped("websocket frame sender", Effect.forever(Effect.flatMap(frames.takeBatch, sendBatch)))
+    }
+
+    yield* Deferred.await(socket.closed)
+    yield* Effect.logDebug("websocket closed")
+  }).pipe(Effect.scoped, Effect.withSpan("WsTransport.serve"))
