@@ -42,13 +42,14 @@ export const maxDimension = 4096
 
 /**
  * What a peer does with each decoded frame of a session's input track: checks its size (one `input_too_large` error
- * per track, via `say`, then silence), and hands it to the service with its RGB conversion deferred.
+ * per track, via `refuse`, then silence), and hands it to the service with its RGB conversion deferred.
  */
 export const receiver = (
   inputs: Service,
   session: Session.Session,
   i420ToRgba: I420.I420ToRgba,
-  say: (text: string) => void
+  /** Answers the client with an error (the connection's `refuse`). */
+  refuse: (error: Envelope.WireError) => void
 ) => {
   const refused = new Set<string>()
   const limit = inputs.maxDimension ?? maxDimension
@@ -57,11 +58,11 @@ export const receiver = (
     if (width > limit || height > limit) {
       if (!refused.has(track)) {
         refused.add(track)
-        say(Envelope.error(Envelope.wireError(
+        refuse(Envelope.wireError(
           "input_too_large",
           `input track ${JSON.stringify(track)} sends ${width}x${height} frames; the limit is ${limit} on either side: they are dropped`,
           { track, width, height, limit }
-        )))
+        ))
       }
       return
     }

@@ -1,21 +1,23 @@
 /**
  * The WebRTC transport: a session's video as a VP8 track (libwebrtc encodes, paces and retransmits) and Reactor's
- * envelopes on the client's `data` channel. Signalling is Reactor's local mode: the client posts an offer, the server
+ * envelopes on the client's `data` channel, handled by the connection core like any text transport. Signalling is Reactor's local mode: the client posts an offer, the server
  * answers it non-trickle, the client polls for the answer. One peer per session at a time: a new offer (the SDK's
  * reconnect) replaces the current peer, and the session registry sees each peer as a connection, so a lost peer
  * orphans its session and a new one within the grace window resumes it.
  */
-import { Context, Deferred, Effect, FiberMap, Option, type Scope } from "effect"
-import * as EndReason from "../session/EndReason.js"
-import * as Reactor from "../session/Reactor.js"
-import type * as FrameBus from "../session/FrameBus.js"
-import type * as Session from "../session/Session.js"
-import * as Registry from "./Registry.js"
-import * as ServerConfig from "../server/ServerConfig.js"
+import { Context, Deferred, Effect, Exit, FiberMap, Option, type Scope } from "effect"
 import * as SessionResponse from "../http/SessionResponse.js"
+import * as Envelope from "../protocol/Envelope.js"
+import * as ServerConfig from "../server/ServerConfig.js"
+import * as EndReason from "../session/EndReason.js"
+import type * as Reactor from "../session/Reactor.js"
+import type * as Session from "../session/Session.js"
+import * as Connection from "./Connection.js"
+import * as Fibers from "./Fibers.js"
 import type * as I420 from "./I420.js"
+import * as Inbox from "./Inbox.js"
 import * as Inputs from "./Inputs.js"
-import * as Link from "./Link.js"
+import type * as Registry from "./Registry.js"
 import * as WebRtcConfig from "./WebRtcConfig.js"
 import * as WebRtcPeer from "./WebRtcPeer.js"
 import * as Wrtc from "./Wrtc.js"
@@ -60,7 +62,30 @@ export class WebRtc extends Context.Tag("effect-reactor/transport/WebRtc")<WebRt
 
 type Done = WebRtcPeer.Closed | "idle" | "replaced" | "session_ended"
 
-/** Serves a session over one peer until the peer closes, goes silent, is replaced, or the session ends. */
+/** What the connection core's close codes mean for a peer (1001 is the scope's own end: nothing left to do). */
+const doneOf = (code: number): Done =>
+  code === Connection.CloseCode.replaced
+    ? "replaced"
+    : code === Connection.CloseCode.idle
+    ? "idle"
+    : code === Connection.CloseCode.normal
+    ? "session_ended"
+    : "closed"
+
+/** What arrived on the data channel, as queued for the inbox fiber. */
+type Inbound = { readonly _tag: "Text"; readonly text: string } | { readonly _tag: "Binary"; readonly size: number }
+
+/**
+ * Messages waiting to be handled at most. A data channel cannot be paused as a socket can (nothing makes the client
+ * wait), so beyond this a message is dropped with `too_many_messages`.
+ */
+export const inboxCapacity = 256
+
+/**
+ * Serves a session over one peer until the peer closes, goes silent, is replaced, or the session ends. The data
+ * channel is a text transport of the connection core (`Connection`): envelopes, acks, errors, budgets, stats,
+ * liveness, registry and `sessionEnded` are the core's; this adds the peer, the video track and the input tracks.
+ */
 const serve = (
   session: Session.Session,
   offer: Offer,
@@ -72,12 +97,11 @@ const serve = (
 ) =>
   Effect.gen(function*() {
     const server = yield* ServerConfig.Config
-    const registry = yield* Registry.Registry
     const engine = yield* Wrtc.load
-    let say: (text: string) => void = () => {}
+    let refuse: (error: Envelope.WireError) => void = () => {}
     const onInput = inputs === undefined
       ? undefined
-      : Inputs.receiver(inputs, session, engine.nonstandard.i420ToRgba as I420.I420ToRgba, (text) => say(text))
+      : Inputs.receiver(inputs, session, engine.nonstandard.i420ToRgba as I420.I420ToRgba, (error) => refuse(error))
     const peer = yield* WebRtcPeer.answer(
       engine,
       {
@@ -89,53 +113,53 @@ const serve = (
       config,
       server.maxMessageBytes
     )
-    say = peer.send
     yield* Deferred.succeed(answered, peer.answer)
     const done = yield* Deferred.make<Done>()
-    yield* Effect.forkScoped(Effect.flatMap(Deferred.await(peer.closed), (reason) => Deferred.succeed(done, reason)))
+    yield* Fibers.forkScoped("webrtc peer watcher", Effect.flatMap(Deferred.await(peer.closed), (reason) => Deferred.succeed(done, reason)))
 
-    const connection: Registry.Connection = { replace: Effect.asVoid(Deferred.succeed(done, "replaced")) }
-    const { resumed } = yield* registry.attach(session, connection)
-    yield* Effect.addFinalizer(() => registry.detach(session, connection))
-    yield* Effect.logDebug(`webrtc peer answered (resumed: ${resumed})`)
-
-    let sent = 0
-    let skipped = 0
-    let late = 0
-    let subscription: FrameBus.Subscription | undefined
-    const link = yield* Link.make({
+    // The core must not wait on the client: closing only says why; this fiber then ends and its scope closes the peer.
+    const connection = yield* Connection.make({
       session,
-      outlet: { send: peer.send },
-      frameStats: Effect.suspend(() =>
-        Effect.map(subscription?.dropped ?? Effect.succeed(0), (dropped) => ({ sent, dropped: skipped + dropped, late }))
-      ),
-      onEnded: () =>
-        Effect.gen(function*() {
-          // let `sessionEnded` leave before the peer closes (the channel may still be opening)
-          for (let i = 0; i < 50 && peer.pending() > 0; i++) yield* Effect.sleep(20)
-          yield* Effect.sleep(50)
-          yield* Deferred.succeed(done, "session_ended")
-        })
+      transport: "webrtc",
+      io: { send: peer.send, close: (code) => Deferred.unsafeDone(done, Exit.succeed(doneOf(code))) }
     })
-    peer.onMessage(link.receive, link.receiveBinary)
+    refuse = (error) => Effect.runSync(connection.refuse(error))
 
-    // Liveness: the SDK pings every 5 s; a peer silent for idleTimeoutMs (or never opened) is closed.
-    yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
-      const silentFor = Date.now() - link.lastSeen()
-      if (silentFor >= server.idleTimeoutMs) {
-        yield* Effect.logInfo(`webrtc peer silent for ${silentFor} ms: closing it`)
-        yield* Deferred.succeed(done, "idle")
-        return yield* Effect.never
-      }
-      yield* Effect.sleep(server.idleTimeoutMs - silentFor)
-    })))
+    // Envelopes in arrival order through the core, one at a time. Past `inboxCapacity` waiting, a message is dropped.
+    let full = false
+    const inbox = Inbox.make<Inbound>({
+      pauseAt: inboxCapacity,
+      resumeAt: inboxCapacity / 4,
+      pause: () => (full = true),
+      resume: () => (full = false)
+    })
+    const tooMany = Envelope.wireError(
+      "too_many_messages",
+      `more than ${inboxCapacity} messages are waiting to be handled; this one was dropped`,
+      { limit: inboxCapacity }
+    )
+    const binary = (size: number) =>
+      Envelope.wireError("binary_not_accepted", `a binary message of ${size} bytes arrived; the data channel carries JSON text envelopes only`)
+    const arrived = (item: Inbound) => {
+      connection.touch()
+      if (full) refuse(tooMany)
+      else inbox.push(item)
+    }
+    peer.onMessage((text) => arrived({ _tag: "Text", text }), (size) => arrived({ _tag: "Binary", size }))
+    yield* Fibers.forkScoped(
+      "webrtc inbox",
+      Effect.forever(Effect.flatMap(inbox.take, (item) =>
+        item._tag === "Text"
+          ? connection.receive(item.text)
+          : Effect.zipRight(connection.admit, connection.refuse(binary(item.size)))))
+    )
+    yield* Effect.logDebug(`webrtc peer answered (resumed: ${connection.resumed})`)
 
     // Video, once the client is there: the newest frame of each wake-up goes to the encoder (older ones in the same
     // batch are skipped, as libwebrtc would only drop them), and the last frame is repeated when the model pauses.
-    yield* Effect.forkScoped(Effect.gen(function*() {
+    yield* Fibers.forkScoped("webrtc video", Effect.gen(function*() {
       yield* Deferred.await(peer.ready)
-      const frames = yield* session.frames(2)
-      subscription = frames
+      const frames = yield* connection.subscribe(2)
       let last: I420.I420Frame | undefined
       const send = (frame: I420.I420Frame) => {
         try {
@@ -151,17 +175,21 @@ const serve = (
           if (last !== undefined) yield* send(last)
           return
         }
+        for (let i = 0; i < batch.value.length - 1; i++) connection.frameSkipped()
         const newest = batch.value[batch.value.length - 1]!
-        skipped += batch.value.length - 1
-        if (Date.now() - newest.emittedAt > server.lateMs) late++
         last = peer.converter.convert(newest.frame)
         yield* send(last)
-        sent++
+        connection.frameSent(newest)
       }))
     }))
 
     const reason = yield* Deferred.await(done)
     yield* Effect.logDebug(`webrtc peer closed: ${reason}`)
+    if (reason === "session_ended") {
+      // let `sessionEnded` leave before the peer closes (the channel may still be opening)
+      for (let i = 0; i < 50 && peer.pending() > 0; i++) yield* Effect.sleep(20)
+      yield* Effect.sleep(50)
+    }
     if ((reason === "channel_closed" || reason === "connection_closed") && claimStop()) {
       yield* Effect.logInfo("the client closed its peer after an unnamed stop_session: stopping its session")
       yield* session.stop(EndReason.Stopped({ by: "api" }))

@@ -1,6 +1,8 @@
 /**
  * The WebRTC transport from the outside, with a bare wrtc client (RawPeer.ts): the data channel's envelopes and
- * errors, liveness (a silent peer is closed and its session orphaned), replacement by a newer peer, `sessionEnded`.
+ * errors, liveness (a silent peer is closed and its session orphaned), replacement by a newer peer, `sessionEnded`,
+ * and the connection core's per-connection rules (sessionReady, budgets, nesting, drop of an overfull inbox), which
+ * the channel shares with the WebSocket and RPC transports.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type * as Server from "../../src/server/Server.js"
@@ -80,6 +82,53 @@ describe("transport: WebRTC", () => {
     expect(peer.received.find((m) => m.type === "sessionEnded").data).toEqual({ reason: "stopped", message: "stopped (client)" })
     await until("the channel closed", () => peer.channel.readyState === "closed")
     peer.close()
+  })
+})
+
+describe("transport: WebRTC through the connection core", () => {
+  it("says sessionReady first, refuses commands over the budget (rate_limited, counted in /info) and deep payloads", async () => {
+    const server = await startServer({ maxSessions: 2, maxCommandsPerSecond: 0.01, commandBurst: 2 })
+    try {
+      const id = await start(server)
+      const peer = await RawPeer.connect(server.url, id)
+      await until("sessionReady", () => peer.received.some((m) => m.type === "sessionReady"))
+      expect(peer.received[0]).toMatchObject({ scope: "runtime", type: "sessionReady", data: { session_id: id, resumed: false } })
+      for (let i = 0; i < 5; i++) peer.send({ scope: "application", data: { type: "set_color", data: { r: i }, id: `c${i}` } })
+      await until("five answers", () => peer.received.filter((m) => m.type === "commandAck" || m.type === "error").length >= 5)
+      const answers = peer.received.filter((m) => m.type === "commandAck" || m.type === "error")
+      expect(answers.filter((m) => m.type === "commandAck").map((m) => m.data.id)).toEqual(["c0", "c1"])
+      const limited = answers.filter((m) => m.type === "error")
+      expect(limited.map((m) => [m.data.code, m.data.id])).toEqual([["rate_limited", "c2"], ["rate_limited", "c3"], ["rate_limited", "c4"]])
+      expect((await http(server, "GET", `/sessions/${id}/info`)).body.stats.commands_rate_limited).toBe(3)
+
+      let deep: unknown = 1
+      for (let i = 0; i < 40; i++) deep = [deep]
+      peer.send({ scope: "application", data: { type: "set_color", data: { r: deep }, id: "deep" } })
+      await until("nesting_too_deep", () => peer.received.some((m) => m.type === "error" && m.data.code === "nesting_too_deep"))
+      expect(peer.received.find((m) => m.data?.code === "nesting_too_deep").data).toMatchObject({ id: "deep", limit: 32 })
+      peer.close()
+    } finally {
+      await server.close()
+    }
+  })
+
+  it("paces a flooding channel to its message budget and drops what overflows its inbox with too_many_messages", async () => {
+    const server = await startServer({ maxSessions: 2, maxMessagesPerSecond: 2 })
+    try {
+      const id = await start(server)
+      const peer = await RawPeer.connect(server.url, id)
+      for (let i = 0; i < 400; i++) peer.send({ scope: "runtime", data: { type: "ping", data: {} } })
+      await until("drops refused", () => peer.received.some((m) => m.type === "error" && m.data.code === "too_many_messages"))
+      const dropped = peer.received.filter((m) => m.data?.code === "too_many_messages")
+      expect(dropped[0].data).toMatchObject({ limit: 256 })
+      // the channel is still served: what was queued is answered at the budget's pace
+      const pongs = peer.received.filter((m) => m.type === "pong").length
+      await until("a later pong", () => peer.received.filter((m) => m.type === "pong").length > pongs)
+      expect(peer.channel.readyState).toBe("open")
+      peer.close()
+    } finally {
+      await server.close()
+    }
   })
 })
 
