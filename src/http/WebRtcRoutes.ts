@@ -5,11 +5,12 @@
  * `Reactor-WebRTC-Version`; a major version other than 1 is answered 426 or 501.
  */
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect, Either, ParseResult, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import * as Reactor from "../session/Reactor.js"
 import type * as Session from "../session/Session.js"
-import * as HttpError from "./HttpError.js"
 import * as WebRtc from "../transport/WebRtc.js"
+import * as Body from "./Body.js"
+import * as HttpError from "./HttpError.js"
 
 /** The WebRTC signalling version this server speaks (`Reactor-WebRTC-Version`). */
 export const version = "1.0"
@@ -30,8 +31,6 @@ export const OfferRequest = Schema.Struct({
   client_info: Schema.optionalWith(Schema.Struct({ sdk_version: Schema.String, sdk_type: Schema.String }), { exact: true }),
   track_mapping: Schema.Array(TrackMapping).pipe(Schema.maxItems(16))
 })
-
-const decodeOffer = Schema.decodeUnknownEither(OfferRequest, { errors: "all" })
 
 /** Checks `Reactor-WebRTC-Version`; absent is accepted. */
 export const checkVersion = (raw: string | undefined): HttpError.HttpError | undefined => {
@@ -61,26 +60,8 @@ const session = Effect.gen(function*() {
   return found
 })
 
-const offerBody = Effect.gen(function*() {
-  const request = yield* HttpServerRequest.HttpServerRequest
-  const text = yield* request.text.pipe(Effect.mapError(() => HttpError.invalidRequest("the request body could not be read")))
-  if (Buffer.byteLength(text) > maxOfferBytes + 16 * 1024) {
-    return yield* HttpError.make(413, "offer_too_large", `the offer body has ${Buffer.byteLength(text)} bytes; the limit is ${maxOfferBytes} bytes of SDP`)
-  }
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch {
-    return yield* HttpError.invalidRequest("the request body is not valid JSON")
-  }
-  const decoded = decodeOffer(value)
-  if (Either.isLeft(decoded)) {
-    const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
-      .map((issue) => (issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`))
-    return yield* HttpError.invalidRequest(`not a valid SDP offer request {sdp_offer, track_mapping}: ${issues.join("; ")}`)
-  }
-  return decoded.right
-})
+/** The offer's body: the SDP and its JSON wrapping, with room for the track mapping. */
+const offerBody = Body.json(OfferRequest, { maxBytes: maxOfferBytes + 16 * 1024 })
 
 const postOffer = Effect.gen(function*() {
   const target = yield* session

@@ -55,6 +55,7 @@ describe("http: WebRTC signalling", () => {
       ["{nope", 400, "invalid_request"],
       [{ sdp_offer: 3, track_mapping: [] }, 400, "invalid_request"],
       [{ sdp_offer: "x".repeat(70_000), track_mapping: [] }, 400, "invalid_request"],
+      [{ sdp_offer: "x".repeat(100_000), track_mapping: [] }, 413, "body_too_large"],
       [{ sdp_offer: made.sdp, track_mapping: [{ ...made.mapping[0], name: "webcam" }] }, 400, "unknown_track"],
       [{ sdp_offer: made.sdp, track_mapping: [{ ...made.mapping[0], direction: "sendonly" }] }, 400, "invalid_track"],
       [{ sdp_offer: made.sdp, track_mapping: [{ ...made.mapping[0], mid: "77" }] }, 400, "invalid_track"],
