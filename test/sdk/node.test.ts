@@ -1,9 +1,11 @@
 /**
  * The official SDK's `Reactor` (2.9.0, unchanged) against the server over WebRTC, in Node with `@roamhq/wrtc` as
  * the browser's WebRTC: it connects to `ready`, the video shows what commands set, model messages arrive, a lost
- * peer orphans the session and the SDK's reconnect resumes it, and stopping ends the session with its finalizer run.
+ * peer orphans the session and the SDK's reconnect resumes it, and stopping ends the session with its finalizer run;
+ * the same with the model in a worker thread (`reactor run`'s default).
  */
 import { LogLevel } from "effect"
+import { resolve } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Server from "../../src/server/Server.js"
 import * as Fixture from "../fixtures/web-colors.js"
@@ -15,6 +17,9 @@ const at = { left: [40, 40], topRight: [120, 20], middleRight: [120, 60] } as co
 const logLevel = process.env.REACTOR_TEST_LOGS === "1" ? LogLevel.Debug : LogLevel.None
 const quiet = console.debug
 console.debug = () => {} // the SDK logs every step at debug level
+afterAll(() => {
+  console.debug = quiet
+})
 
 interface Connected {
   readonly reactor: InstanceType<typeof Reactor>
@@ -43,49 +48,55 @@ const connect = async (server: Server.Handle): Promise<Connected> => {
 
 const info = async (server: Server.Handle, id: string) => (await fetch(`${server.url}/sessions/${id}/info`)).json() as Promise<any>
 
+/**
+ * One SDK client through a whole session: ready over WebRTC, commands change the video, a model message, the
+ * capabilities, an out-of-range value's error, and `disconnect()` ending the session. Returns the session's id.
+ */
+const drive = async (server: Server.Handle): Promise<string> => {
+  const client = await connect(server)
+  const { reactor } = client
+  expect(client.statuses).toEqual(["connecting", "waiting", "ready"])
+  expect(reactor.getSessionInfo()?.selected_transport?.protocol).toBe("webrtc")
+  const sessionId = reactor.getSessionId()!
+  await until("video frames", () => (client.viewer?.frames ?? 0) > 5)
+  await until("the initial colour", () => near(client.viewer!.pixel(...at.left), Fixture.expected(Fixture.initial).left))
+
+  await reactor.sendCommand("set_color", { hue: "blue" })
+  await reactor.sendCommand("set_brightness", { level: 1 })
+  const blue = Fixture.expected({ ...Fixture.initial, hue: "blue", level: 1 }).left
+  await until("the left half blue", () => near(client.viewer!.pixel(...at.left), blue))
+
+  await reactor.sendCommand("reset", {})
+  await until("the model's message", () => client.messages.some((m) => m.type === "reset"))
+  expect(client.messages.find((m) => m.type === "reset")).toEqual({ type: "reset", data: {} })
+
+  await reactor.sendCommand("requestCapabilities", {}, "runtime")
+  await until("modelCapabilities", () => client.runtime.some((m) => m.type === "modelCapabilities"))
+  const capabilities = client.runtime.find((m) => m.type === "modelCapabilities")
+  expect(capabilities.data.commands.map((c: any) => c.name)).toEqual(
+    ["set_color", "set_brightness", "set_invert", "set_label", "set_count", "move", "reset"]
+  )
+
+  await reactor.sendCommand("set_brightness", { level: 7 })
+  await until("the error for an out-of-range value", () => client.runtime.some((m) => m.type === "error"))
+  expect(client.runtime.find((m) => m.type === "error").data).toMatchObject({ code: "invalid_payload", command: "set_brightness" })
+
+  // disconnect() awaits its stop_session call, whose answer waits for the stop: the session is over right then
+  await reactor.disconnect()
+  expect((await info(server, sessionId)).code).toBe("session_not_found")
+  return sessionId
+}
+
 describe("sdk: @reactor-team/js-sdk 2.9.0 in Node over WebRTC", () => {
   let server: Server.Handle
   beforeAll(async () => {
     server = await Server.listen(Fixture.model, { host: "127.0.0.1", port: 0, maxSessions: 2, graceMs: 2_000 }, undefined, logLevel)
   })
-  afterAll(async () => {
-    await server.close()
-    console.debug = quiet
-  })
+  afterAll(() => server.close())
 
   it("connects to ready; the video shows what the commands set; model messages and capabilities arrive; stop ends it", async () => {
-    const client = await connect(server)
-    const { reactor } = client
-    expect(client.statuses).toEqual(["connecting", "waiting", "ready"])
-    expect(reactor.getSessionInfo()?.selected_transport?.protocol).toBe("webrtc")
-    const sessionId = reactor.getSessionId()!
-    await until("video frames", () => (client.viewer?.frames ?? 0) > 5)
-    await until("the initial colour", () => near(client.viewer!.pixel(...at.left), Fixture.expected(Fixture.initial).left))
-
-    await reactor.sendCommand("set_color", { hue: "blue" })
-    await reactor.sendCommand("set_brightness", { level: 1 })
-    const blue = Fixture.expected({ ...Fixture.initial, hue: "blue", level: 1 }).left
-    await until("the left half blue", () => near(client.viewer!.pixel(...at.left), blue))
-
-    await reactor.sendCommand("reset", {})
-    await until("the model's message", () => client.messages.some((m) => m.type === "reset"))
-    expect(client.messages.find((m) => m.type === "reset")).toEqual({ type: "reset", data: {} })
-
-    await reactor.sendCommand("requestCapabilities", {}, "runtime")
-    await until("modelCapabilities", () => client.runtime.some((m) => m.type === "modelCapabilities"))
-    const capabilities = client.runtime.find((m) => m.type === "modelCapabilities")
-    expect(capabilities.data.commands.map((c: any) => c.name)).toEqual(
-      ["set_color", "set_brightness", "set_invert", "set_label", "set_count", "move", "reset"]
-    )
-
-    await reactor.sendCommand("set_brightness", { level: 7 })
-    await until("the error for an out-of-range value", () => client.runtime.some((m) => m.type === "error"))
-    expect(client.runtime.find((m) => m.type === "error").data).toMatchObject({ code: "invalid_payload", command: "set_brightness" })
-
-    // disconnect() awaits its stop_session call, whose answer waits for the stop: the session is over right then
-    await reactor.disconnect()
-    expect(Fixture.ended).toContain(sessionId)
-    expect((await info(server, sessionId)).code).toBe("session_not_found")
+    const sessionId = await drive(server)
+    expect(Fixture.ended).toContain(sessionId) // the model's session finalizer ran
   })
 
   it("a lost peer orphans the session; the SDK's reconnect (PUT sdp_params) resumes it with its state", async () => {
@@ -133,5 +144,28 @@ describe("sdk: @reactor-team/js-sdk 2.9.0 in Node over WebRTC", () => {
     } finally {
       await busy.close()
     }
+  })
+})
+
+describe("sdk: @reactor-team/js-sdk 2.9.0 against a model in a worker thread", () => {
+  let server: Server.Handle
+  beforeAll(async () => {
+    server = await Server.listen(
+      { _tag: "Worker", module: resolve("test/fixtures/web-colors.ts"), workers: 1 },
+      { host: "127.0.0.1", port: 0, maxSessions: 2, graceMs: 2_000 },
+      undefined,
+      logLevel
+    )
+  })
+  afterAll(() => server.close())
+
+  it("the SDK connects and drives the session as with the model in the server's thread", async () => {
+    const health = await (await fetch(`${server.url}/health`)).json() as any
+    expect(health).toMatchObject({ status: "ok", model: { name: "web-colors" } })
+    const sessionId = await drive(server)
+    // the model ran in the worker: this thread's copy of the fixture never saw the session
+    expect(Fixture.ended).not.toContain(sessionId)
+    // and the worker's model serves the next session too
+    await drive(server)
   })
 })
