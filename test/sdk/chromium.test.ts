@@ -3,20 +3,16 @@
  * ReactorController, bundled unchanged (Bundle.ts), in Debian's Chromium against the server over WebRTC. Tests read
  * the `<video>`'s pixels (drawn to a canvas) and the page's probe (`window.sdk`).
  */
-import { existsSync, rmSync } from "node:fs"
+import { rmSync } from "node:fs"
 import type { Browser, Page } from "playwright-core"
 import { LogLevel } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Server from "../../src/server/Server.js"
 import * as Fixture from "../fixtures/web-colors.js"
+import * as Chromium from "../web/Chromium.js"
 import * as Bundle from "./Bundle.js"
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
-const haveChromium = existsSync(chromiumPath)
-// In CI a missing browser is a failure (launch says why), never a silent skip.
-const runBrowser = haveChromium || process.env.CI === "true"
-const missing = `${chromiumPath} not found (apt-get install -y chromium)`
-if (!runBrowser) console.warn(`test/sdk/chromium.test.ts: browser tests skipped: ${missing}`)
+if (!Chromium.run) console.warn(`test/sdk/chromium.test.ts: browser tests skipped: ${Chromium.missing}`)
 const logLevel = process.env.REACTOR_TEST_LOGS === "1" ? LogLevel.Debug : LogLevel.None
 
 interface Probe {
@@ -37,28 +33,20 @@ type Rgb = ReadonlyArray<number>
 const at = { left: [40, 40], topRight: [120, 20], middleRight: [120, 60] } as const
 const near = (actual: Rgb, wanted: Rgb, tolerance = 40) => actual.every((v, i) => Math.abs(v - wanted[i]!) <= tolerance)
 
-describe.skipIf(!runBrowser)(runBrowser ? "sdk: the official React components in Chromium" : `sdk in Chromium: skipped, ${missing}`, () => {
+describe.skipIf(!Chromium.run)(Chromium.run ? "sdk: the official React components in Chromium" : `sdk in Chromium: skipped, ${Chromium.missing}`, () => {
   let server: Server.Handle
   let browser: Browser
   let webRoot: string
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`CI=true needs Chromium for the browser tests: ${missing}`)
+    Chromium.ensure()
     webRoot = await Bundle.page()
     server = await Server.listen(Fixture.model, { host: "127.0.0.1", port: 0, maxSessions: 4, graceMs: 2_000, webRoot }, undefined, logLevel)
     const { chromium } = await import("playwright-core")
     browser = await chromium.launch({
-      executablePath: chromiumPath,
+      executablePath: Chromium.path,
       headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--autoplay-policy=no-user-gesture-required"
-      ]
+      args: Chromium.args("--autoplay-policy=no-user-gesture-required")
     })
   })
 
