@@ -53,7 +53,11 @@ describe("server: graceful shutdown (subprocess)", () => {
 
   it("SIGTERM with an idle RPC client, a WebSocket client and a session with no client open exits 0", async () => {
     const { child, exited, output, url } = await startSubprocess()
-    const start = async () => (await (await fetch(`${url}/start_session`, { method: "POST" })).json()) as any
+    const start = async () =>
+      (await (await fetch(`${url}/start_session`, {
+        method: "POST",
+        body: JSON.stringify({ supported_transports: [{ protocol: "websocket", version: "1" }] })
+      })).json()) as any
     const [a, b] = [await start(), await start()]
     const client = new Client(new WebSocket(url.replace("http", "ws") + a.selected_transport.url))
     await client.next("sessionReady")
