@@ -27,8 +27,8 @@ const modelHelp = "A module is a .ts or .js file whose default export, or named 
   "`Model.make` returns."
 
 const options = {
-  module: Args.text({ name: "module" }).pipe(Args.withDescription(`The model module to run. ${modelHelp}`)),
-  config: Options.text("config").pipe(
+  module: Args.file({ name: "module" }).pipe(Args.withDescription(`The model module to run. ${modelHelp}`)),
+  config: Options.file("config").pipe(
     Options.withAlias("c"),
     Options.withDescription("A YAML config file: the model's config keys at the top level, plus an optional " +
       "`server:` section for the HTTP runtime (host, port, max_sessions, token, cors, ...). `--model.key=value` overrides a key (`--model.a.b=1` " +
@@ -65,7 +65,7 @@ const options = {
     Options.withDescription("headless: seconds between stats lines; 0 turns them off."),
     Options.withDefault(2)
   ),
-  out: Options.text("out").pipe(Options.withDescription("headless: write frames to this folder as PNG images."), Options.optional),
+  out: Options.directory("out").pipe(Options.withDescription("headless: write frames to this folder as PNG images."), Options.optional),
   every: Options.integer("every").pipe(
     Options.withDescription("headless, with --out: write every Nth frame only."),
     Options.withDefault(1)
@@ -169,6 +169,31 @@ const footer = HelpDoc.blocks([
     "`{\"type\":\"name\",\"data\":{...}}`; `help` lists the commands; Ctrl-D or Ctrl-C stops.")
 ])
 
+const ansi = /\x1b\[[0-9;]*m/g
+
+/**
+ * Strips ANSI styles from what a console prints (the help text is styled) where it does not go to a colour
+ * terminal: piped into a file or a pager, or with NO_COLOR set.
+ */
+const plainUnlessTerminal = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.consoleWith((base) => {
+    const colours = (stream: NodeJS.WriteStream) => stream.isTTY === true && process.env.NO_COLOR === undefined
+    if (colours(process.stdout) && colours(process.stderr)) return effect
+    const plain = (stream: NodeJS.WriteStream, args: ReadonlyArray<unknown>) =>
+      colours(stream) ? args : args.map((arg) => (typeof arg === "string" ? arg.replace(ansi, "") : arg))
+    const console: Console.Console = {
+      ...base,
+      log: (...args) => base.log(...plain(process.stdout, args)),
+      error: (...args) => base.error(...plain(process.stderr, args)),
+      unsafe: {
+        ...base.unsafe,
+        log: (...args) => base.unsafe.log(...plain(process.stdout, args)),
+        error: (...args) => base.unsafe.error(...plain(process.stderr, args))
+      }
+    }
+    return Effect.withConsole(effect, console)
+  })
+
 /**
  * Runs the CLI on arguments without the node/script prefix (`["run", "model.ts", "--runtime", "headless"]`).
  * Failures are printed here, as one line on stderr; the effect then fails (exit code 1).
@@ -182,6 +207,7 @@ export const main = (argv: ReadonlyArray<string>, preloaded?: Preloaded) => {
     footer
   })
   return cli(["node", "reactor", ...rest]).pipe(
+    plainUnlessTerminal,
     Effect.catchAllCause((cause): Effect.Effect<never, Fatal.Reported> => {
       if (Cause.isInterruptedOnly(cause)) return Effect.interrupt
       const failure = Cause.failureOption(cause)

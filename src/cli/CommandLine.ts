@@ -31,7 +31,9 @@ const namePattern = /^[A-Za-z_][\w.-]*$/
 const invalid = (message: string) => Either.left(new LineError({ code: "invalid_line", message }))
 
 /** Splits `key=value` words, honouring double quotes (JSON escapes) and single quotes (literal). */
-const tokenize = (text: string): Either.Either<Array<{ readonly text: string; readonly quoted: boolean }>, LineError> => {
+const tokenize = (
+  text: string
+): Either.Either<Array<{ readonly text: string; readonly quoted: boolean }>, LineError> => {
   const words: Array<{ text: string; quoted: boolean }> = []
   let i = 0
   while (i < text.length) {
@@ -94,11 +96,19 @@ const parseJson = (text: string): Either.Either<Line, LineError> => {
     value = JSON.parse(text)
   } catch (error) {
     return Either.left(
-      new LineError({ code: "invalid_json", message: `invalid JSON: ${error instanceof Error ? error.message : String(error)}` })
+      new LineError({
+        code: "invalid_json",
+        message: `invalid JSON: ${error instanceof Error ? error.message : String(error)}`
+      })
     )
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return Either.left(new LineError({ code: "invalid_json", message: "a JSON command must be an object {\"type\": ..., \"data\": {...}}" }))
+    return Either.left(
+      new LineError({
+        code: "invalid_json",
+        message: "a JSON command must be an object {\"type\": ..., \"data\": {...}}"
+      })
+    )
   }
   const object = value as Record<string, unknown>
   // Accept Reactor's envelope too: {"scope":"application","data":{"type":...,"data":...}}.

@@ -8,7 +8,9 @@ import { join } from "node:path"
 import type { OutFrame } from "../session/FrameBus.js"
 
 /** The folder cannot be created or an image cannot be written. */
-export class FrameWriteError extends Data.TaggedError("FrameWriteError")<{ readonly path: string; readonly reason: string }> {
+export class FrameWriteError
+  extends Data.TaggedError("FrameWriteError")<{ readonly path: string; readonly reason: string }>
+{
   override get message() {
     return `cannot write frames to ${this.path}: ${this.reason}`
   }
@@ -29,7 +31,10 @@ export const fileName = (index: number): string => `frame-${String(index).padSta
 const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 /** Creates the folder (and its parents) and returns a writer for it. */
-export const make = (dir: string, options: { readonly every?: number } = {}): Effect.Effect<FrameWriter, FrameWriteError> =>
+export const make = (
+  dir: string,
+  options: { readonly every?: number } = {}
+): Effect.Effect<FrameWriter, FrameWriteError> =>
   Effect.gen(function*() {
     const every = Math.max(1, Math.floor(options.every ?? 1))
     yield* Effect.tryPromise({

@@ -4,12 +4,12 @@
  * write frames as PNG images, and stops cooperatively at end of input, after `--frames`/`--seconds`, or on a signal,
  * printing why the session ended.
  */
-import { Console, Deferred, Effect, Either, Exit, Schedule, Stream } from "effect"
+import { Console, Deferred, Effect, Either, Exit, Fiber, Schedule, Stream } from "effect"
 import { createInterface } from "node:readline"
+import * as CommandError from "../session/CommandError.js"
 import * as EndReason from "../session/EndReason.js"
 import * as Reactor from "../session/Reactor.js"
 import type * as Session from "../session/Session.js"
-import * as CommandError from "../session/CommandError.js"
 import * as CommandLine from "./CommandLine.js"
 import * as CommandList from "./CommandList.js"
 import * as FrameWriter from "./FrameWriter.js"
@@ -51,7 +51,9 @@ export const formatStats = (stats: Session.Stats): string =>
     `stats: ${stats.framesEmitted} frames`,
     `${stats.emissionFps} fps`,
     `${stats.droppedFrames} dropped`,
-    `command-to-frame ${stats.lastCommandToFrameMs === undefined ? "-" : `${Math.round(stats.lastCommandToFrameMs)} ms`}`,
+    `command-to-frame ${
+      stats.lastCommandToFrameMs === undefined ? "-" : `${Math.round(stats.lastCommandToFrameMs)} ms`
+    }`,
     `commands ${stats.commandsApplied} applied / ${stats.commandsRejected} rejected`,
     `uptime ${(stats.uptimeMs / 1000).toFixed(1)} s`
   ].join(", ")
@@ -103,7 +105,7 @@ export const run = (options: Options = {}) =>
     })
     // A frame writer that fails stops the session; the run then fails with the writer's error.
     let writeError: FrameWriter.FrameWriteError | undefined
-    yield* Effect.forkScoped(consume.pipe(Effect.catchAll((error) => {
+    const consumer = yield* Effect.forkScoped(consume.pipe(Effect.catchAll((error) => {
       writeError = error
       return requestStop("frame writer error")
     })))
@@ -145,13 +147,18 @@ export const run = (options: Options = {}) =>
       )
     }
     if (options.seconds !== undefined) {
-      yield* Effect.forkScoped(Effect.delay(requestStop(`--seconds ${options.seconds} elapsed`), options.seconds * 1000))
+      yield* Effect.forkScoped(
+        Effect.delay(requestStop(`--seconds ${options.seconds} elapsed`), options.seconds * 1000)
+      )
     }
 
     const reason = yield* Effect.raceFirst(
       session.ended,
       Effect.flatMap(Deferred.await(stopRequest), session.stop)
     )
+    // The session has ended and its frame stream is closed: the consumer writes the frames still buffered (and
+    // finishes the one in hand), then ends; only then is the count of frames written final.
+    yield* Fiber.await(consumer)
     const stats = yield* session.stats
     yield* Console.log(formatStats(stats))
     if (writer !== undefined) yield* Console.log(`${yield* writer.written} frames written to ${writer.dir}`)
@@ -159,4 +166,3 @@ export const run = (options: Options = {}) =>
     if (writeError !== undefined) return yield* writeError
     return reason
   }).pipe(Effect.scoped, Effect.withSpan("Headless.run"))
-

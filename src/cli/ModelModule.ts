@@ -12,7 +12,9 @@ import type * as Model from "../model/Model.js"
 export type ModelLayer = Layer.Layer<Model.Model, unknown, Model.ConfigInput>
 
 /** The module cannot give a model. */
-export class ModelModuleError extends Data.TaggedError("ModelModuleError")<{ readonly module: string; readonly reason: string }> {
+export class ModelModuleError
+  extends Data.TaggedError("ModelModuleError")<{ readonly module: string; readonly reason: string }>
+{
   override get message() {
     return `model module ${this.module}: ${this.reason}`
   }
@@ -27,7 +29,10 @@ const firstLine = (error: unknown) => {
 }
 
 /** Picks the model layer out of a module's exports: `default` first, then `model`. */
-export const fromExports = (module: string, exports: Record<string, unknown>): Effect.Effect<ModelLayer, ModelModuleError> => {
+export const fromExports = (
+  module: string,
+  exports: Record<string, unknown>
+): Effect.Effect<ModelLayer, ModelModuleError> => {
   const candidate = Layer.isLayer(exports.default) ? exports.default : exports.model
   if (Layer.isLayer(candidate)) return Effect.succeed(candidate as ModelLayer)
   const found = Object.keys(exports).filter((key) => key !== "__esModule")

@@ -6,7 +6,9 @@ import { readFile } from "node:fs/promises"
 import { parse as parseYaml, YAMLParseError } from "yaml"
 
 /** The config file is missing, unreadable, not YAML, or not a mapping. */
-export class ConfigFileError extends Data.TaggedError("ConfigFileError")<{ readonly file: string; readonly reason: string }> {
+export class ConfigFileError
+  extends Data.TaggedError("ConfigFileError")<{ readonly file: string; readonly reason: string }>
+{
   override get message() {
     return `config file ${this.file}: ${this.reason}`
   }
@@ -29,7 +31,9 @@ export const load = (file: string): Effect.Effect<Record<string, unknown>, Confi
         new ConfigFileError({
           file,
           reason: error instanceof YAMLParseError
-            ? `not valid YAML at line ${error.linePos?.[0]?.line ?? "?"}: ${error.message.split("\n")[0]!.replace(/:\s*$/, "")}`
+            ? `not valid YAML at line ${error.linePos?.[0]?.line ?? "?"}: ${
+              error.message.split("\n")[0]!.replace(/:\s*$/, "")
+            }`
             : String(error)
         })
     })
@@ -112,7 +116,10 @@ export const sections = (
       const [field, kind] = known
       const [ok, expected] = check[kind]
       if (!ok(raw)) {
-        return yield* new ConfigFileError({ file, reason: `server.${key}: expected ${expected}, got ${JSON.stringify(raw)}` })
+        return yield* new ConfigFileError({
+          file,
+          reason: `server.${key}: expected ${expected}, got ${JSON.stringify(raw)}`
+        })
       }
       out[field] = raw
     }

@@ -7,6 +7,8 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
 import { RpcServer } from "@effect/rpc"
 import { Cause, Context, Deferred, Effect, ExecutionStrategy, Exit, Layer, Logger, type Queue, Scope, Stream } from "effect"
+import { readlinkSync } from "node:fs"
+import { getPriority, setPriority } from "node:os"
 import type { MessagePort } from "node:worker_threads"
 import * as Fatal from "../cli/Fatal.js"
 import * as ModelModule from "../cli/ModelModule.js"
@@ -128,6 +130,20 @@ const handlers = Effect.gen(function*() {
   })
 })
 
+/**
+ * Lowers this thread's scheduling priority (Linux: nice values are per thread, and `/proc/thread-self` names this
+ * thread's id): where a model's loop and the server compete for a core, the server's thread wins, so `/health` and
+ * the sockets answer even while a model spins. Elsewhere, or without permission, nothing changes.
+ */
+const yieldToServer = (niceness: number) => {
+  try {
+    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop())
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, Math.min(19, getPriority(tid) + niceness))
+  } catch {
+    // not Linux, or not allowed: the thread keeps the process's priority
+  }
+}
+
 /** The host as a layer: the protocol's handlers over the worker's message port. */
 export const layer = RpcServer.layer(HostProtocol.Protocol).pipe(
   Layer.provide(HostProtocol.Protocol.toLayer(handlers)),
@@ -136,11 +152,13 @@ export const layer = RpcServer.layer(HostProtocol.Protocol).pipe(
 )
 
 /** Runs the host in this worker thread until the server closes it. */
-export const main = (): void =>
+export const main = (): void => {
+  yieldToServer(5)
   layer.pipe(
     Layer.launch,
     Effect.provide(Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: false }))),
     (program) => NodeRuntime.runMain(program, { disablePrettyLogger: true })
   )
+}
 
 main()

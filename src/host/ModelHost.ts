@@ -8,7 +8,8 @@ import * as NodeWorker from "@effect/platform-node/NodeWorker"
 import { RpcClient, type RpcClientError } from "@effect/rpc"
 import { Data, Deferred, Effect, Exit, Layer, Scope } from "effect"
 import { createRequire } from "node:module"
-import { pathToFileURL } from "node:url"
+import { existsSync } from "node:fs"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import { Worker } from "node:worker_threads"
 import type * as Overrides from "../config/Overrides.js"
 import * as HostProtocol from "./HostProtocol.js"
@@ -51,7 +52,7 @@ export interface ModelHost {
 const bootstrap = `
 const { workerData } = require("node:worker_threads")
 const start = Promise.all(workerData.preload.map((url) => import(url)))
-  .then(() => workerData.tsx ? import(workerData.tsx).then((tsx) => tsx.register()) : undefined)
+  .then(() => workerData.tsx ? import(workerData.tsx).then((tsx) => tsx.register(workerData.tsconfig ? { tsconfig: workerData.tsconfig } : {})) : undefined)
 start.then(() => import(workerData.host)).catch((error) => { setImmediate(() => { throw error }) })
 `
 
@@ -78,6 +79,16 @@ const hostUrl = (): string => {
   return new URL(self.endsWith(".ts") ? "./HostWorker.ts" : "./HostWorker.js", self).href
 }
 
+/**
+ * In a checkout (this file is TypeScript source), the repository's tsconfig, as `bin/reactor.mjs` registers it: its
+ * `paths` resolve `effect-reactor` to src/ for the examples. An installed package has none and needs none.
+ */
+const tsconfigPath = (): string | undefined => {
+  if (!import.meta.url.endsWith(".ts")) return undefined
+  const path = fileURLToPath(new URL("../../tsconfig.json", import.meta.url))
+  return existsSync(path) ? path : undefined
+}
+
 /** tsx's loader API, when it is installed (it is a dependency of the CLI): model modules may be TypeScript. */
 const tsxPath = (): string | undefined => {
   try {
@@ -100,7 +111,7 @@ export const make = (
   Effect.gen(function*() {
     const worker = new Worker(bootstrap, {
       eval: true,
-      workerData: { host: hostUrl(), tsx: tsxPath(), preload: preload() },
+      workerData: { host: hostUrl(), tsx: tsxPath(), tsconfig: tsconfigPath(), preload: preload() },
       stdout: false,
       stderr: false
     })

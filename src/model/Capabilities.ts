@@ -3,7 +3,8 @@
  * reads) and as full JSON Schema for generic tools. A parameter a UI control cannot express is rejected when the model
  * is defined, naming the command and the parameter.
  */
-import type { Rpc, RpcGroup } from "@effect/rpc"
+import type * as Rpc from "@effect/rpc/Rpc"
+import type * as RpcGroup from "@effect/rpc/RpcGroup"
 import { Context, JSONSchema, Option, Schema } from "effect"
 import * as Command from "./Command.js"
 
@@ -50,14 +51,26 @@ const resolve = (node: Json, defs: Json): Json => {
 
 const isGeneratedTitle = (title: unknown) => typeof title === "string" && /\(|^int$|^[A-Z]\w*$/.test(title)
 
-const toParam = (command: string, name: string, raw: Json, required: boolean, fallbackDefault: unknown): ParamSchema => {
+const toParam = (
+  command: string,
+  name: string,
+  raw: Json,
+  required: boolean,
+  fallbackDefault: unknown
+): ParamSchema => {
   const where = `command "${command}", parameter "${name}"`
   const type = raw.type
   if (Array.isArray(raw.anyOf) || Array.isArray(raw.oneOf)) {
-    throw new CapabilityError(`${where}: a union of different types cannot be shown as one control; use Param.literal for a choice of strings`)
+    throw new CapabilityError(
+      `${where}: a union of different types cannot be shown as one control; use Param.literal for a choice of strings`
+    )
   }
   if (type === "object" || type === "array" || raw.properties !== undefined || raw.items !== undefined) {
-    throw new CapabilityError(`${where}: nested ${type ?? "object"} parameters cannot be shown as a control; use flat string, number, integer, boolean or literal parameters`)
+    throw new CapabilityError(
+      `${where}: nested ${
+        type ?? "object"
+      } parameters cannot be shown as a control; use flat string, number, integer, boolean or literal parameters`
+    )
   }
   if (type !== "string" && type !== "number" && type !== "integer" && type !== "boolean") {
     throw new CapabilityError(`${where}: type ${JSON.stringify(type ?? raw)} cannot be shown as a control`)
@@ -91,7 +104,9 @@ export const ofCommand = (rpc: Rpc.AnyWithProps): CommandCapability => {
   const payload = rpc.payloadSchema as Schema.Schema.Any & { readonly fields?: Schema.Struct.Fields }
   const fields = payload.fields
   if (fields === undefined) {
-    throw new CapabilityError(`command "${rpc._tag}": its payload must be a struct of parameters (Rpc.make(name, { payload: { ... } }))`)
+    throw new CapabilityError(
+      `command "${rpc._tag}": its payload must be a struct of parameters (Rpc.make(name, { payload: { ... } }))`
+    )
   }
   const root = JSONSchema.make(payload) as Json
   const defs: Json = root.$defs ?? {}

@@ -3,7 +3,8 @@
  * (`set_prompt`) and whose payload is a Schema struct. That one declaration validates, types the handler, types the
  * client and yields the UI schema.
  */
-import { Rpc, RpcGroup } from "@effect/rpc"
+import * as Rpc from "@effect/rpc/Rpc"
+import * as RpcGroup from "@effect/rpc/RpcGroup"
 import { Context, Effect, Schema } from "effect"
 
 /** The human description of a command, shown beside its controls. */

@@ -59,7 +59,8 @@ export const validate = (frame: Frame): string | undefined => {
 
 /**
  * Normalises what a model emitted into a block of checked frames. `null` becomes a black frame the size of
- * `previous` (or of `fallback` when nothing was emitted yet). All frames of one block must share one size.
+ * `previous` (or of `fallback` when nothing was emitted yet). Every frame must have the size of `previous`: a
+ * session's stream has one size (a viewer's decoder and canvas are set up for it), so a change is an error.
  */
 export const toBlock = (
   emitted: Emittable,
@@ -90,6 +91,16 @@ export const toBlock = (
     if (first !== undefined && (first.width !== item.width || first.height !== item.height)) {
       return new FrameError({
         message: `frame ${i} of the block is ${item.width}x${item.height} but frame 0 is ${first.width}x${first.height}`
+      })
+    }
+    if (
+      first === undefined && previous !== undefined &&
+      (previous.width !== item.width || previous.height !== item.height)
+    ) {
+      return new FrameError({
+        message:
+          `the frame size changed mid-session from ${previous.width}x${previous.height} to ${item.width}x${item.height}; ` +
+          "a session streams one size (a null frame before the first one has the model's declared frameSize)"
       })
     }
     out.push(item)

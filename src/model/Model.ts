@@ -3,8 +3,9 @@
  * model once (weights, pipelines: scoped resources released at shutdown); the loaded model then serves sessions,
  * each with its own state, handlers and generation loop.
  */
-import type { Rpc, RpcGroup } from "@effect/rpc"
-import { Context, Data, Effect, JSONSchema, Layer, ParseResult, Schema, type Scope } from "effect"
+import type * as Rpc from "@effect/rpc/Rpc"
+import type * as RpcGroup from "@effect/rpc/RpcGroup"
+import { Context, Data, Effect, JSONSchema, Layer, ParseResult, Schema, SchemaAST, type Scope } from "effect"
 import * as Overrides from "../config/Overrides.js"
 import * as Capabilities from "./Capabilities.js"
 import type * as Command from "./Command.js"
@@ -32,7 +33,11 @@ export interface Definition<R extends Rpc.Any, C, CI, L> {
   readonly frameSize?: { readonly width: number; readonly height: number }
   /** Loads the model once per process (weights, pipelines). Scoped resources are released at shutdown. */
   readonly load?: (config: C) => Effect.Effect<L, unknown, Scope.Scope>
-  /** Starts one session: builds its state and returns its handlers and loop. Scoped to the session. */
+  /**
+   * Starts one session: builds its state and returns its handlers and loop. Scoped to the session. Give it its
+   * parameter (`({ config }) =>`, or `(_) =>` when unused): TypeScript types an arrow without parameters before it has
+   * read `commands`, and every handler's payload then comes out as `never`.
+   */
   readonly session: (input: { readonly config: C; readonly loaded: L }) => Effect.Effect<
     SessionBehaviour<R>,
     unknown,
@@ -97,7 +102,9 @@ export class ConfigError extends Data.TaggedError("ConfigError")<{
 /** The model's `load` failed. */
 export class LoadError extends Data.TaggedError("LoadError")<{ readonly model: string; readonly cause: unknown }> {
   override get message() {
-    return `model "${this.model}" failed to load: ${this.cause instanceof Error ? this.cause.message : String(this.cause)}`
+    return `model "${this.model}" failed to load: ${
+      this.cause instanceof Error ? this.cause.message : String(this.cause)
+    }`
   }
 }
 
@@ -107,6 +114,32 @@ export const formatIssues = (error: ParseResult.ParseError) =>
     path: issue.path.map(String).join("."),
     message: issue.message
   }))
+
+const unwrap = (ast: SchemaAST.AST): SchemaAST.AST =>
+  ast._tag === "Refinement" ? unwrap(ast.from) : ast._tag === "Transformation" ? unwrap(ast.from) : ast
+
+/** Whether a struct can be left out entirely: every field of it has a default (or can be left out itself). */
+const defaultable = (ast: SchemaAST.AST): boolean => {
+  const node = unwrap(ast)
+  return node._tag === "TypeLiteral" && node.indexSignatures.length === 0 &&
+    node.propertySignatures.every((field) => field.isOptional || defaultable(field.type))
+}
+
+/**
+ * Fills in `{}` for absent nested structs whose fields all have defaults, so that `resolution: { width, height }`
+ * with defaults needs no `resolution:` key in the file (Schema itself reports the whole struct as missing).
+ */
+export const fillDefaultStructs = (ast: SchemaAST.AST, value: unknown): unknown => {
+  const node = unwrap(ast)
+  if (node._tag !== "TypeLiteral" || typeof value !== "object" || value === null || Array.isArray(value)) return value
+  const out: Record<PropertyKey, unknown> = { ...value }
+  for (const field of node.propertySignatures) {
+    const current = out[field.name]
+    if (current === undefined && !(field.name in out) && defaultable(field.type)) out[field.name] = {}
+    if (out[field.name] !== undefined) out[field.name] = fillDefaultStructs(field.type, out[field.name])
+  }
+  return out
+}
 
 /**
  * Turns a model definition into a layer. The command schema is checked here, at definition time: a parameter the
@@ -129,8 +162,12 @@ export const make = <R extends Rpc.Any, C = {}, CI = {}, L = void>(
     Model,
     Effect.gen(function*() {
       const input = yield* ConfigInput
-      const merged = Overrides.apply(input.value ?? {}, input.overrides ?? [], JSONSchema.make(configSchema))
-      const config = yield* Schema.decodeUnknown(configSchema, { errors: "all", onExcessProperty: "error" })(merged).pipe(Effect.mapError((error) => new ConfigError({ source: input.source, issues: formatIssues(error) })))
+      const merged = fillDefaultStructs(
+        SchemaAST.encodedAST(configSchema.ast),
+        Overrides.apply(input.value ?? {}, input.overrides ?? [], JSONSchema.make(configSchema))
+      )
+      const config = yield* Schema.decodeUnknown(configSchema, { errors: "all", onExcessProperty: "error" })(merged)
+        .pipe(Effect.mapError((error) => new ConfigError({ source: input.source, issues: formatIssues(error) })))
       const loaded = definition.load === undefined
         ? (undefined as L)
         : yield* definition.load(config).pipe(

@@ -25,7 +25,11 @@ const finish = <S extends Schema.Schema.Any>(schema: S, options: Common<any> | u
   // Schema prints a description as the "expected" part of parse errors; keep errors saying what was expected.
   const expected = Option.getOrElse(SchemaAST.getDescriptionAnnotation(schema.ast), () => String(schema.ast))
   const annotated = schema.annotations({
-    message: (issue) => `Expected ${expected}, actual ${show(issue.actual)}`,
+    // `override` for a choice (a union of literals): one "Expected" for the set, not one per allowed value.
+    message: (issue) => ({
+      message: `Expected ${expected}, actual ${show(issue.actual)}`,
+      override: SchemaAST.isUnion(schema.ast)
+    }),
     ...(options?.description !== undefined ? { description: options.description } : {}),
     ...(options?.default !== undefined ? { default: options.default } : {})
   })
@@ -46,7 +50,10 @@ const bounded = (base: Schema.Schema<number>, options: Bounds | undefined): Sche
 export const string = <const O extends Common<string> & { readonly maxLength?: number }>(
   options?: O
 ): Field<typeof Schema.String, O> =>
-  finish(options?.maxLength !== undefined ? Schema.String.pipe(Schema.maxLength(options.maxLength)) : Schema.String, options)
+  finish(
+    options?.maxLength !== undefined ? Schema.String.pipe(Schema.maxLength(options.maxLength)) : Schema.String,
+    options
+  )
 
 /** A real number, optionally bounded (a slider when both bounds are given, a number input otherwise). */
 export const number = <const O extends Common<number> & Bounds>(options?: O): Field<typeof Schema.Number, O> =>

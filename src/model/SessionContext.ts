@@ -40,8 +40,10 @@ export const send = (message: unknown): Effect.Effect<void, never, SessionContex
 
 /** Runs an effect with the generation-rate measurement paused (an intentional pause must not lower the target rate). */
 export const unmeasured = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | SessionContext> =>
-  Effect.flatMap(SessionContext, (ctx) =>
-    Effect.acquireUseRelease(ctx.pauseMeasurement, () => self, () => ctx.resumeMeasurement))
+  Effect.flatMap(
+    SessionContext,
+    (ctx) => Effect.acquireUseRelease(ctx.pauseMeasurement, () => self, () => ctx.resumeMeasurement)
+  )
 
 /**
  * Runs one long synchronous-looking step that can notice a stop: `step(signal)` gets the session's AbortSignal,

@@ -3,12 +3,12 @@
  * payload schema and applying the handlers strictly in arrival order. A bad command or a failing handler earns its
  * sender a specific error and never ends the session.
  */
-import type { Rpc, RpcGroup } from "@effect/rpc"
-import { Cause, Effect, Either, Exit, Schema, type Scope } from "effect"
+import type * as Rpc from "@effect/rpc/Rpc"
+import type * as RpcGroup from "@effect/rpc/RpcGroup"
+import { Cause, Effect, Either, Exit, Queue, Ref, Schema, type Scope } from "effect"
 import type * as Command from "../model/Command.js"
 import { formatIssues } from "../model/Model.js"
 import * as CommandError from "./CommandError.js"
-import * as Waiters from "./Waiters.js"
 
 /** A command as a client sent it, not yet validated. */
 export interface Incoming {
@@ -113,21 +113,16 @@ export const decode = (
 }
 
 /**
- * Starts a mailbox whose actor fiber lives in the current scope. The queue is a bounded array with waiter callbacks:
- * a submit with room and an actor with commands waiting run without suspending, and a command's reply is a callback
- * (no `Deferred`, no queue internals per command).
+ * Starts a mailbox whose actor fiber lives in the current scope: one fiber takes from a bounded `Queue` (a submit
+ * suspends while it is full) and applies each command in turn. A command's reply is a callback the actor calls once
+ * it is settled (no `Deferred` per command), so a transport can answer from the actor itself.
  */
 export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scope> =>
   Effect.gen(function*() {
     // Time comes from Effect's Clock (a TestClock in tests): when each command was received.
     const clock = yield* Effect.clock
-    const capacity = Math.max(1, options.capacity ?? 256)
-    const items: Array<Item> = []
-    const actorWaiters: Waiters.Waiters = Waiters.make()
-    const submitWaiters: Waiters.Waiters = Waiters.make()
-    let closed = false
-    let applied = 0
-    let rejected = 0
+    const queue = yield* Queue.bounded<Item>(Math.max(1, options.capacity ?? 256))
+    const counts = yield* Ref.make({ applied: 0, rejected: 0 })
 
     const apply = (item: Item): Effect.Effect<Ack, CommandError.CommandError> =>
       Effect.gen(function*() {
@@ -152,33 +147,31 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
       })
 
     // The actor: one command at a time, strictly in arrival order.
-    const actor = Effect.forever(Effect.suspend((): Effect.Effect<void> => {
-      if (items.length === 0) return closed ? Effect.interrupt : Waiters.wait(actorWaiters)
-      const item = items.shift()!
-      Waiters.wakeAll(submitWaiters)
-      return apply(item).pipe(
+    const actor = Effect.forever(Effect.flatMap(Queue.take(queue), (item) =>
+      apply(item).pipe(
         Effect.exit,
         Effect.onInterrupt(() => Effect.sync(() => item.reply(closedExit(closedError)))),
         Effect.flatMap((exit) => {
           if (Exit.isSuccess(exit)) {
-            applied++
-            if (options.onApplied) return Effect.map(options.onApplied(exit.value), () => item.reply(exit))
-          } else rejected++
-          item.reply(exit)
-          return Effect.void
+            return Ref.update(counts, (c) => ({ ...c, applied: c.applied + 1 })).pipe(
+              Effect.zipRight(options.onApplied ? options.onApplied(exit.value) : Effect.void),
+              Effect.map(() => item.reply(exit))
+            )
+          }
+          return Effect.map(Ref.update(counts, (c) => ({ ...c, rejected: c.rejected + 1 })), () => item.reply(exit))
         })
-      )
-    }))
+      )))
     // Interruptible even when the session is started inside an uninterruptible region (acquireRelease, a layer).
     yield* Effect.forkScoped(Effect.interruptible(actor))
+    // Closing: whatever still waits is answered SessionClosed; a submit after that is refused at once.
     yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        closed = true
-        const pending = items.splice(0, items.length)
-        for (const item of pending) item.reply(closedExit(closedError))
-        Waiters.wakeAll(actorWaiters)
-        Waiters.wakeAll(submitWaiters)
-      })
+      Effect.flatMap(Queue.takeAll(queue), (pending) =>
+        Effect.zipRight(
+          Effect.sync(() => {
+            for (const item of pending) item.reply(closedExit(closedError))
+          }),
+          Queue.shutdown(queue)
+        ))
     )
 
     const settle = (
@@ -193,37 +186,48 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
       }
     }
 
-    /** Queues the command once there is room, then waits for its reply. */
+    /** Queues the command (suspending while the queue is full), then waits for its reply. */
     const enqueue = (
       incoming: Incoming,
       receivedAt: number,
       onSettled: ((exit: Exit.Exit<Ack, CommandError.CommandError>) => void) | undefined
     ): Effect.Effect<Ack, CommandError.CommandError> =>
       Effect.suspend(() => {
-        if (closed) {
+        const refuse = () => {
           settle(onSettled, closedExit(closedError))
           return closedError
         }
-        if (items.length >= capacity) return Effect.zipRight(Waiters.wait(submitWaiters), enqueue(incoming, receivedAt, onSettled))
+        let settled = false
+        let resume: ((exit: Exit.Exit<Ack, CommandError.CommandError>) => void) | undefined
+        let early: Exit.Exit<Ack, CommandError.CommandError> | undefined
+        const item: Item = {
+          incoming,
+          receivedAt,
+          reply: (exit) => {
+            if (settled) return
+            settled = true
+            settle(onSettled, exit)
+            if (resume !== undefined) resume(exit)
+            else early = exit
+          }
+        }
         // A submitter interrupted while it waits leaves its command queued: it is still applied, in order.
-        return Effect.async<Ack, CommandError.CommandError>((resume) => {
-          let settled = false
-          items.push({
-            incoming,
-            receivedAt,
-            reply: (exit) => {
-              if (settled) return
-              settled = true
-              settle(onSettled, exit)
-              resume(exit)
-            }
-          })
-          Waiters.wakeAll(actorWaiters)
-        })
+        // A shut-down queue (the session ended) interrupts the offer: refused at once.
+        return Queue.offer(queue, item).pipe(
+          Effect.catchAllCause(() => Effect.succeed(false)),
+          Effect.flatMap((offered) =>
+            offered
+              ? Effect.async<Ack, CommandError.CommandError>((callback) => {
+                if (early !== undefined) return callback(early)
+                resume = callback
+              })
+              : refuse()
+          )
+        )
       })
 
     return {
       submit: (incoming, onSettled) => Effect.suspend(() => enqueue(incoming, clock.unsafeCurrentTimeMillis(), onSettled)),
-      counts: Effect.sync(() => ({ applied, rejected }))
+      counts: Ref.get(counts)
     }
   })

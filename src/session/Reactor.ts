@@ -2,7 +2,7 @@
  * The reactor: a loaded model serving sessions. It starts sessions (up to `maxSessions` at once), finds them by id,
  * and stops every one of them cooperatively when its layer is released (runtime shutdown).
  */
-import { Context, Data, Effect, FiberMap, Layer, Scope } from "effect"
+import { Context, Data, Effect, ExecutionStrategy, FiberMap, Layer, Scope } from "effect"
 import * as Model from "../model/Model.js"
 import * as EndReason from "./EndReason.js"
 import * as Session from "./Session.js"
@@ -56,7 +56,9 @@ export class Reactor extends Context.Tag("effect-reactor/Reactor")<Reactor, Serv
 export const make = (options: Options = {}) =>
   Effect.gen(function*() {
     const model = yield* Model.Model
-    const scope = yield* Effect.scope
+    // The sessions' scopes live in one of their own, opened before the shutdown finalizer below: finalizers run in
+    // reverse, so every session is stopped cooperatively (loop first, then its resources) before any scope closes.
+    const sessionsScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
     const maxSessions = options.maxSessions ?? 1
     const stopDeadlineMs = options.stopDeadlineMs ?? 5000
     const sessions = new Map<string, Session.Session>()
@@ -90,7 +92,7 @@ export const make = (options: Options = {}) =>
             ...(startOptions?.extraArgs !== undefined ? { extraArgs: startOptions.extraArgs } : {}),
             ...(startOptions?.sink !== undefined ? { sink: startOptions.sink } : {}),
             ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {})
-          }).pipe(Scope.extend(scope), Effect.ensuring(Effect.sync(() => reserved--)))
+          }).pipe(Scope.extend(sessionsScope), Effect.ensuring(Effect.sync(() => reserved--)))
           sessions.set(session.id, session)
           yield* FiberMap.run(watchers, session.id, Effect.zipRight(session.ended, Effect.sync(() => sessions.delete(session.id))))
           yield* Effect.logInfo(`session ${session.id} started (${sessions.size}/${maxSessions})`)

@@ -1,3 +1,4 @@
+import type { RpcGroup } from "@effect/rpc"
 import { describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck } from "effect"
 import { Commands as PromptCommands } from "../../examples/01-prompt.js"
@@ -6,8 +7,8 @@ import * as Capabilities from "../../src/model/Capabilities.js"
 import * as Command from "../../src/model/Command.js"
 import * as Param from "../../src/model/Param.js"
 import * as Mailbox from "../../src/session/Mailbox.js"
+import * as CommandArbitrary from "../../src/testing/CommandArbitrary.js"
 import { Commands as FixtureCommands } from "../fixtures/cli-released.js"
-import { validCommand } from "../fixtures/core-harness.js"
 
 const Commands = Command.group(
   Command.make("set_prompt", { description: "prompt", payload: { prompt: Param.string() } }),
@@ -40,7 +41,10 @@ const failure = (line: string) => {
 
 describe("CommandLine.parse", () => {
   it("reads the human form, typing values by the parameter schema", () => {
-    expect(incoming(`set_prompt prompt="a rainy night"`)).toEqual({ type: "set_prompt", data: { prompt: "a rainy night" } })
+    expect(incoming(`set_prompt prompt="a rainy night"`)).toEqual({
+      type: "set_prompt",
+      data: { prompt: "a rainy night" }
+    })
     expect(incoming("move direction=left")).toEqual({ type: "move", data: { direction: "left" } })
     expect(incoming("set_speed speed=0.5")).toEqual({ type: "set_speed", data: { speed: 0.5 } })
     expect(incoming("set_steps steps=12 label=7")).toEqual({ type: "set_steps", data: { steps: 12, label: "7" } })
@@ -86,7 +90,10 @@ describe("CommandLine.parse", () => {
 
   it("tells what is wrong with an unreadable line", () => {
     expect(failure("{bad")).toMatchObject({ code: "invalid_json", message: expect.stringContaining("invalid JSON") })
-    expect(failure("[1, 2]")).toMatchObject({ code: "invalid_json", message: expect.stringContaining("must be an object") })
+    expect(failure("[1, 2]")).toMatchObject({
+      code: "invalid_json",
+      message: expect.stringContaining("must be an object")
+    })
     expect(failure(`set_prompt prompt="open`)).toMatchObject({
       code: "invalid_line",
       message: "unterminated double quote at column 19"
@@ -107,12 +114,16 @@ describe("CommandLine.parse", () => {
     expect(incoming("help", withHelp)).toEqual({ type: "help", data: {} })
   })
 
-  const groups = { "a mixed group": Commands, "examples/01-prompt": PromptCommands, "the CLI fixture": FixtureCommands }
+  const groups: Record<string, RpcGroup.RpcGroup<any>> = {
+    "a mixed group": Commands,
+    "examples/01-prompt": PromptCommands,
+    "the CLI fixture": FixtureCommands
+  }
   for (const [name, group] of Object.entries(groups)) {
     const capabilities = Capabilities.ofGroup(group)
 
     it.prop(`${name}: a formatted command parses back to the same payload, which the session accepts`, [
-      validCommand(group)
+      CommandArbitrary.valid(group)
     ], ([command]) => {
       const line = CommandLine.format(command.type, command.data as Record<string, unknown>)
       const result = incoming(line, capabilities)
@@ -120,7 +131,7 @@ describe("CommandLine.parse", () => {
       expect(Either.isRight(Mailbox.decode(group, result)), line).toBe(true)
     }, { fastCheck: { numRuns: 200 } })
 
-    it.prop(`${name}: a JSON command parses to itself`, [validCommand(group)], ([command]) => {
+    it.prop(`${name}: a JSON command parses to itself`, [CommandArbitrary.valid(group)], ([command]) => {
       expect(incoming(JSON.stringify(command), capabilities)).toEqual(command)
     }, { fastCheck: { numRuns: 100 } })
   }

@@ -21,8 +21,14 @@ describe("CommandList.render", () => {
 
   it("shows choices, one-sided bounds, integers and commands without parameters", () => {
     const group = Command.group(
-      Command.make("move", { description: "Walk", payload: { direction: Param.literal(["left", "right"], { default: "left" }) } }),
-      Command.make("steps", { description: "Steps", payload: { n: Param.int({ min: 1 }), m: Param.number({ max: 3 }) } }),
+      Command.make("move", {
+        description: "Walk",
+        payload: { direction: Param.literal(["left", "right"], { default: "left" }) }
+      }),
+      Command.make("steps", {
+        description: "Steps",
+        payload: { n: Param.int({ min: 1 }), m: Param.number({ max: 3 }) }
+      }),
       Command.make("reset", { description: "Start over" })
     )
     const text = CommandList.render({ name: "m", version: "2" }, Capabilities.ofGroup(group))
@@ -35,7 +41,10 @@ describe("CommandList.render", () => {
 
   it("gives examples the session accepts", () => {
     const group = Command.group(
-      Command.make("steps", { description: "Steps", payload: { n: Param.int({ min: 1, max: 50 }), on: Param.boolean() } })
+      Command.make("steps", {
+        description: "Steps",
+        payload: { n: Param.int({ min: 1, max: 50 }), on: Param.boolean() }
+      })
     )
     const [command] = Capabilities.ofGroup(group)
     const line = CommandLine.format(command!.name, CommandList.exampleData(command!))

@@ -1,16 +1,23 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Console, Effect, Fiber, Layer, Logger, Stream } from "effect"
+import { Console, Effect, Fiber, Layer, Logger, Stream, TestClock } from "effect"
 import { mkdtempSync, readdirSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Headless from "../../src/cli/Headless.js"
+import * as Command from "../../src/model/Command.js"
+import * as Frame from "../../src/model/Frame.js"
 import * as Model from "../../src/model/Model.js"
+import { SessionContext } from "../../src/model/SessionContext.js"
 import * as EndReason from "../../src/session/EndReason.js"
 import * as Reactor from "../../src/session/Reactor.js"
-import { model } from "../fixtures/cli-released.js"
+import { model as fixture } from "../fixtures/cli-released.js"
 
 /** Runs a headless session of the fixture in-process, capturing what it prints and what it logs. */
-const headless = (options: Headless.Options, config: Record<string, unknown> = {}) =>
+const headless = (
+  options: Headless.Options,
+  config: Record<string, unknown> = {},
+  model: Layer.Layer<Model.Model, unknown, Model.ConfigInput> = fixture
+) =>
   Effect.gen(function*() {
     const printed: Array<string> = []
     const logged: Array<string> = []
@@ -39,7 +46,14 @@ describe("Headless.run", () => {
       const { fiber, logged, printed } = yield* headless({
         frames: 20,
         statsEvery: 0,
-        input: Stream.make("set_level level=3", "{nope", "set_level level=-1", "help", "crash extra=1", "set_level level=4")
+        input: Stream.make(
+          "set_level level=3",
+          "{nope",
+          "set_level level=-1",
+          "help",
+          "crash extra=1",
+          "set_level level=4"
+        )
       })
       const reason = yield* Fiber.join(fiber)
       expect(reason).toEqual(EndReason.Stopped({ by: "--frames 20 reached" }))
@@ -53,7 +67,9 @@ describe("Headless.run", () => {
       ])
       expect(printed.filter((line) => line === "Commands of cli-released:")).toHaveLength(2)
       expect(printed.at(-1)).toBe("session ended: stopped (--frames 20 reached)")
-      expect(printed.at(-2)).toMatch(/^stats: \d+ frames, \d+ fps, 0 dropped, command-to-frame \d+ ms, commands 2 applied \/ 2 rejected/)
+      expect(printed.at(-2)).toMatch(
+        /^stats: \d+ frames, \d+ fps, 0 dropped, command-to-frame \d+ ms, commands 2 applied \/ 2 rejected/
+      )
       expect(logged).toContain("released")
     }))
 
@@ -79,19 +95,54 @@ describe("Headless.run", () => {
       expect(logged).toContain("released")
     }))
 
-  it.live("prints stats periodically and writes every Nth frame as a PNG", () =>
+  it.effect("prints stats periodically and writes every Nth frame as a PNG (TestClock time)", () =>
     Effect.gen(function*() {
       const out = mkdtempSync(join(tmpdir(), "cli-headless-"))
       const { fiber, printed } = yield* headless(
         { statsEvery: 0.1, seconds: 0.4, out, every: 2, input: Stream.empty },
         { fps: 100 }
       )
+      // Time moves once the run has set up its timers: the model's frame sleep, the stats schedule and the --seconds
+      // limit (its set-up awaits real I/O first: loading the PNG encoder).
+      const realPause = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+      while ((yield* TestClock.sleeps()).length < 3) yield* realPause
+      for (let step = 0; step < 4; step++) yield* TestClock.adjust(100)
       expect(yield* Fiber.join(fiber)).toEqual(EndReason.Stopped({ by: "--seconds 0.4 elapsed" }))
-      // At least one periodic line before the final one.
-      expect(printed.filter((line) => line.startsWith("stats: ")).length).toBeGreaterThanOrEqual(2)
+      // A line at 100, 200 and 300 ms of test time (and maybe at 400, as the run stops), then the final one.
+      expect(printed.filter((line) => line.startsWith("stats: ")).length).toBeGreaterThanOrEqual(4)
       const files = readdirSync(out)
       expect(files.length).toBeGreaterThan(0)
       expect(files.every((name) => Number(name.slice(6, 12)) % 2 === 0)).toBe(true)
+      expect(printed).toContain(`${files.length} frames written to ${out}`)
+    }))
+
+  it.live("counts every frame written, also when the run ends right after a frame", () =>
+    Effect.gen(function*() {
+      // A loop that returns right after its last frame: the session ends while frames are on their way to disk.
+      const burst = Model.make({
+        name: "burst",
+        commands: Command.group(),
+        session: (_) =>
+          Effect.succeed({
+            handlers: {},
+            run: Effect.flatMap(SessionContext, (ctx) =>
+              Effect.forEach(
+                Array.from({ length: 6 }, (_, i) => i),
+                (i) =>
+                  Effect.zipRight(
+                    ctx.emit(Frame.make(96, 64, new Uint8Array(96 * 64 * 3).fill(i * 40))),
+                    Effect.yieldNow()
+                  ),
+                { discard: true }
+              ))
+          })
+      })
+      const out = mkdtempSync(join(tmpdir(), "cli-headless-"))
+      const { fiber, printed } = yield* headless({ statsEvery: 0, out, input: Stream.never }, {}, burst)
+      expect(yield* Fiber.join(fiber)).toEqual(EndReason.ModelFinished())
+      // The count printed is the count on disk: the frames still buffered when the session ended were written first.
+      const files = readdirSync(out)
+      expect(files.length).toBeGreaterThan(0)
       expect(printed).toContain(`${files.length} frames written to ${out}`)
     }))
 })

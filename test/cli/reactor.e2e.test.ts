@@ -121,7 +121,9 @@ describe("reactor run --runtime headless", () => {
       expect.stringMatching(/^error invalid_payload: invalid payload for "set_level": colour: is unexpected/),
       expect.stringMatching(/^ok set_level \(from frame \d+\)$/)
     ])
-    expect(stdout).toMatch(/^stats: \d+ frames, \d+ fps, \d+ dropped, command-to-frame (\d+ ms|-), commands 2 applied \/ 4 rejected/m)
+    expect(stdout).toMatch(
+      /^stats: \d+ frames, \d+ fps, \d+ dropped, command-to-frame (\d+ ms|-), commands 2 applied \/ 4 rejected/m
+    )
     expect(stdout).toContain("session ended: stopped (--frames 60 reached)")
     // Finalizers ran: the model's session finalizer logged on stderr.
     expect(result.stderr).toContain("released")
@@ -134,11 +136,16 @@ describe("reactor run --runtime headless", () => {
     expect(indices.every((index) => index % 3 === 0 && index < 60)).toBe(true)
     expect(indices).toContain(57)
     expect(stdout).toContain(`${files.length} frames written to ${out}`)
-    const { data, info } = await sharp(join(out, "frame-000057.png")).raw().toBuffer({ resolveWithObject: true })
+    const { info } = await sharp(join(out, "frame-000057.png")).raw().toBuffer({ resolveWithObject: true })
     expect(info).toMatchObject({ width: 48, height: 32, channels: 3 })
-    // The last command (level 7) was applied before frame 57 was generated.
+    // Every frame from the last command's ack on shows its level (7): the first image written at or after it.
     const lastAck = Number(/ok set_level \(from frame (\d+)\)\s*$/m.exec(answers.at(-1)!)![1])
-    if (lastAck < 57) expect(data[0]).toBe(7)
+    const after = indices.find((index) => index >= lastAck)
+    expect(after, `an image at or after frame ${lastAck}`).toBeDefined()
+    const { data } = await sharp(join(out, `frame-${String(after).padStart(6, "0")}.png`)).raw().toBuffer({
+      resolveWithObject: true
+    })
+    expect(data[0]).toBe(7)
   })
 
   it("stops at end of input when no limit is given, running the model's finalizers", async () => {
@@ -183,6 +190,8 @@ describe("reactor run --runtime headless", () => {
     expect(result.stdout).toContain("session ended: model failed: crashed on request")
     expect(result.stderr).toContain("released")
     expect(result.stderr).toContain("reactor: session ended: model failed: crashed on request")
+    // The failure is logged with its stack, pointing into the model's file.
+    expect(result.stderr).toMatch(/model loop failed\n\s+Error: crashed on request\n\s+at .*cli-released\.ts:\d+/)
   })
 
   it("exits 0 when the model finishes by itself; --model overrides and -c config apply", async () => {
@@ -225,7 +234,18 @@ describe("reactor run --runtime headless", () => {
 describe("reactor run --runtime http (the default)", () => {
   it("serves the model with --host/--port/--max-sessions/--token until SIGTERM, exit 0", async () => {
     let checked: Promise<void> | undefined
-    const result = await run(["run", fixture, "--host", "127.0.0.1", "--port", "0", "--max-sessions", "2", "--token", "s3cret"], {
+    const result = await run([
+      "run",
+      fixture,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--max-sessions",
+      "2",
+      "--token",
+      "s3cret"
+    ], {
       onStderr: (stderr, child) => {
         const url = /serving model "cli-released" on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)?.[1]
         if (url === undefined || checked !== undefined) return
@@ -251,7 +271,10 @@ describe("reactor run --runtime http (the default)", () => {
 
 describe("reactor: a bad start is one line on stderr and a non-zero exit", () => {
   it("a missing module", async () => {
-    expectOneLine(await run(["run", "test/fixtures/cli-missing.ts"]), /^reactor: model module test\/fixtures\/cli-missing\.ts: no such file$/)
+    expectOneLine(
+      await run(["run", "test/fixtures/cli-missing.ts"]),
+      /^reactor: model module test\/fixtures\/cli-missing\.ts: no such file$/
+    )
   })
 
   it("a module without a model", async () => {
@@ -263,13 +286,19 @@ describe("reactor: a bad start is one line on stderr and a non-zero exit", () =>
 
   it("a missing config file", async () => {
     const missing = join(tempDir(), "nope.yaml")
-    expectOneLine(await run(["run", fixture, "-c", missing, "--runtime", "headless"]), /config file .*nope\.yaml: no such file$/)
+    expectOneLine(
+      await run(["run", fixture, "-c", missing, "--runtime", "headless"]),
+      /config file .*nope\.yaml: no such file$/
+    )
   })
 
   it("a config file that is not YAML", async () => {
     const file = join(tempDir(), "bad.yaml")
     writeFileSync(file, "width: [1\nheight: 2\n")
-    expectOneLine(await run(["run", fixture, "-c", file, "--runtime", "headless"]), /config file .*bad\.yaml: not valid YAML at line \d+/)
+    expectOneLine(
+      await run(["run", fixture, "-c", file, "--runtime", "headless"]),
+      /config file .*bad\.yaml: not valid YAML at line \d+/
+    )
   })
 
   it("a config with a wrong key and a wrong type, naming file, key path and expectation", async () => {
@@ -287,6 +316,10 @@ describe("reactor: a bad start is one line on stderr and a non-zero exit", () =>
     expect(result.stdout).toContain("default export")
     expect(result.stdout).toContain("--runtime")
     expect(result.stdout).toContain("--model.key=value")
+    // Piped (not a terminal): plain text, and the module argument described as what it is.
+    expect(result.stdout).not.toMatch(/\x1b\[/)
+    expect(result.stdout).toMatch(/<module>\n\n {2}A file\.\n\n {2}The model module to run\./)
+    expect(result.stdout).not.toMatch(/<module>\n\n {2}A user-defined piece of text/)
     expect(existsSync(join(root, "bin/reactor.mjs"))).toBe(true)
   })
 })

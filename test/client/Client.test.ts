@@ -1,10 +1,8 @@
-import { describe, expect, it } from "@effect/vitest"
 import type { Rpc } from "@effect/rpc"
-import { Effect, Schema } from "effect"
+import { describe, expect, it } from "@effect/vitest"
+import { Schema } from "effect"
 import * as Client from "../../src/client/Client.js"
-import type * as ReactorClient from "../../src/client/ReactorClient.js"
 import * as Command from "../../src/model/Command.js"
-import * as CommandError from "../../src/session/CommandError.js"
 import * as Fixture from "../fixtures/client-model.js"
 
 const encodePayload = (tag: string, value: unknown) => {
@@ -38,28 +36,5 @@ describe("Client.groupFor", () => {
   it("refuses commands in the runtime's reserved namespace", () => {
     const commands = Command.group(Command.make("reactor.stop", { description: "clashes" }))
     expect(() => Client.groupFor(commands)).toThrow(/reserved/)
-  })
-
-  it("types the client from the command declarations", () => {
-    // Compile-time checks: this function is never run.
-    const _typed = (commands: ReactorClient.Commands<Command.CommandsOf<typeof Fixture.Commands>>) =>
-      Effect.gen(function*() {
-        const ack: Client.Ack = yield* commands.set_speed({ speed: 1 })
-        yield* commands.set_speed()
-        yield* commands.reset()
-        yield* commands.push({ seq: 1 })
-        // @ts-expect-error: unknown field
-        yield* commands.push({ sequence: 1 })
-        // @ts-expect-error: wrong type
-        yield* commands.set_label({ label: 1 })
-        // @ts-expect-error: missing a required field
-        yield* commands.push({})
-        // @ts-expect-error: no such command
-        yield* commands.jump({})
-        const failed = yield* Effect.flip(commands.fail())
-        const code: "RpcClientError" | CommandError.CommandError["_tag"] | "WireError" = failed._tag
-        return [ack, code]
-      })
-    expect(typeof _typed).toBe("function")
   })
 })

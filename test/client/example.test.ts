@@ -15,7 +15,9 @@ describe("examples/04-typed-client", () => {
       )
       expect(stdout).toContain("of prompt-art")
       expect(stdout).toMatch(/set_prompt applied before frame \d+/)
-      expect(stdout).toContain("refused: invalid payload for \"set_speed\": speed: Expected a number between 0 and 4, actual 9")
+      expect(stdout).toContain(
+        "refused: invalid payload for \"set_speed\": speed: Expected a number between 0 and 4, actual 9"
+      )
       expect(stdout).toMatch(/60 frames of 320x180/)
       // the client stopped the session it started when its scope closed
       expect(yield* server.reactor.list).toHaveLength(0)

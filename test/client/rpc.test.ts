@@ -74,7 +74,9 @@ describe("typed client over the rpc transport", () => {
       const frames = Chunk.toReadonlyArray(
         yield* client.framesWith({ buffer: 2 }).pipe(
           // stalls after the first frame while the 60 fps model goes on
-          Stream.tap(() => stalled ? Effect.void : Effect.sleep(1500).pipe(Effect.ensuring(Effect.sync(() => stalled = true)))),
+          Stream.tap(() =>
+            stalled ? Effect.void : Effect.sleep(1500).pipe(Effect.ensuring(Effect.sync(() => stalled = true)))
+          ),
           Stream.take(12),
           Stream.runCollect
         )

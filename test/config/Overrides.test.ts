@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Effect, Exit, JSONSchema, Schema } from "effect"
 import * as Overrides from "../../src/config/Overrides.js"
+import * as Command from "../../src/model/Command.js"
 import * as Model from "../../src/model/Model.js"
 import * as Param from "../../src/model/Param.js"
-import * as Command from "../../src/model/Command.js"
 
 const Config = Schema.Struct({
   name: Param.string({ default: "x" }),
@@ -17,7 +17,9 @@ const jsonSchema = JSONSchema.make(Config)
 
 describe("Overrides.extract", () => {
   it("takes --model.key=value and --model.key value out of argv, leaving the rest in order", () => {
-    expect(Overrides.extract(["run", "m.ts", "--model.fps=60", "--port", "1", "--model.name", "a b", "--model.a.b=c=d"]))
+    expect(
+      Overrides.extract(["run", "m.ts", "--model.fps=60", "--port", "1", "--model.name", "a b", "--model.a.b=c=d"])
+    )
       .toEqual({
         overrides: [
           { path: ["fps"], raw: "60" },
@@ -42,9 +44,13 @@ describe("Overrides.apply", () => {
     Overrides.apply(value, Overrides.extract(args).overrides, jsonSchema)
 
   it("types each value by the schema at its path: strings stay text, the rest are YAML scalars", () => {
-    expect(apply({}, "--model.name=60", "--model.fps=60", "--model.scale=0.5", "--model.loop=true", "--model.mode=slow"))
+    expect(
+      apply({}, "--model.name=60", "--model.fps=60", "--model.scale=0.5", "--model.loop=true", "--model.mode=slow")
+    )
       .toEqual({ name: "60", fps: 60, scale: 0.5, loop: true, mode: "slow" })
-    expect(apply({}, "--model.nested.label=007", "--model.nested.depth=7")).toEqual({ nested: { label: "007", depth: 7 } })
+    expect(apply({}, "--model.nested.label=007", "--model.nested.depth=7")).toEqual({
+      nested: { label: "007", depth: 7 }
+    })
   })
 
   it("overrides the file's values without changing the file's object", () => {
@@ -76,7 +82,9 @@ describe("Overrides through Model.make", () => {
   const load = (value: unknown, args: Array<string>) =>
     Effect.flatMap(Model.Model, (loaded) => Effect.succeed(loaded.config)).pipe(
       Effect.provide(model),
-      Effect.provide(Model.ConfigInput.layer({ source: "c.yaml", value, overrides: Overrides.extract(args).overrides })),
+      Effect.provide(
+        Model.ConfigInput.layer({ source: "c.yaml", value, overrides: Overrides.extract(args).overrides })
+      ),
       Effect.exit
     )
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Commands, model } from "../../examples/01-prompt.js"
 import * as Capabilities from "../../src/model/Capabilities.js"
-import * as Harness from "../fixtures/core-harness.js"
+import { ModelTest } from "../../src/testing/index.js"
 import { commandProperties } from "../fixtures/core-properties.js"
 
 describe("examples/01-prompt", () => {
@@ -12,7 +12,8 @@ describe("examples/01-prompt", () => {
     config: { width: 32, height: 18 },
     expected: (commands) =>
       commands.reduce(
-        (state, { data, type }) => type === "set_prompt" ? { ...state, prompt: data.prompt } : { ...state, speed: data.speed ?? 1 },
+        (state, { data, type }) =>
+          type === "set_prompt" ? { ...state, prompt: data.prompt } : { ...state, speed: data.speed ?? 1 },
         { prompt: "a calm sea at dawn", speed: 1 }
       )
   })
@@ -24,15 +25,15 @@ describe("examples/01-prompt", () => {
     ])
   })
 
-  it.live("renders frames of the configured size that change with the prompt", () =>
-    Effect.gen(function*() {
-      const session = yield* Harness.session
-      const frames = yield* session.frames(4)
-      const before = yield* frames.take
-      expect(before.frame).toMatchObject({ width: 32, height: 18 })
-      yield* session.submit({ type: "set_prompt", data: { prompt: "a rainy night" } })
-      yield* frames.takeAll
-      const after = yield* frames.take
-      expect(Buffer.compare(before.frame.data, after.frame.data)).not.toBe(0)
-    }).pipe(Effect.scoped, Effect.provide(Harness.reactor(model, {}, { width: 32, height: 18 }))))
+  it.effect("renders frames of the configured size that change with the prompt", () =>
+    ModelTest.run(model, (session) =>
+      Effect.gen(function*() {
+        const before = yield* session.frame
+        expect(before.frame).toMatchObject({ width: 32, height: 18 })
+        yield* session.send({ type: "set_prompt", data: { prompt: "a rainy night" } })
+        yield* session.advance(100)
+        const after = (yield* session.bufferedFrames).at(-1)!
+        expect(after.index).toBeGreaterThan(before.index)
+        expect(Buffer.compare(before.frame.data, after.frame.data)).not.toBe(0)
+      }), { config: { width: 32, height: 18 } }))
 })

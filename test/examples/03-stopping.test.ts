@@ -1,9 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Logger, LogLevel, Ref } from "effect"
+import { Effect, Logger, Ref } from "effect"
 import { Commands, model } from "../../examples/03-stopping.js"
-import * as Model from "../../src/model/Model.js"
 import * as EndReason from "../../src/session/EndReason.js"
-import * as Reactor from "../../src/session/Reactor.js"
+import { ModelTest } from "../../src/testing/index.js"
 import { commandProperties } from "../fixtures/core-properties.js"
 
 const config = { width: 32, height: 18, stepMs: 0 }
@@ -22,35 +21,35 @@ describe("examples/03-stopping", () => {
     model,
     commands: Commands,
     config,
+    advanceMs: 3,
     expected: (commands) =>
       commands.reduce(
-        (state, { data, type }) => type === "set_steps" ? { ...state, steps: data.steps ?? 20 } : { ...state, seed: data.seed },
+        (state, { data, type }) =>
+          type === "set_steps" ? { ...state, steps: data.steps ?? 20 } : { ...state, seed: data.seed },
         { steps: 20, seed: 1 }
       )
   })
 
-  it.live("a stop mid-generation is noticed at a step, and every resource is released", () =>
+  it.effect("a stop mid-generation is noticed at a step, and every resource is released", () =>
     Effect.gen(function*() {
       const { lines, logger } = yield* capture
-      const layer = Reactor.layer().pipe(
-        Layer.provide(model),
-        Layer.provide(Model.ConfigInput.layer({ source: "test", value: { ...config, stepMs: 5 } }))
-      )
+      const layer = ModelTest.layer(model, { config: { ...config, stepMs: 5 }, logLevel: "Info" })
       yield* Effect.gen(function*() {
-        const reactor = yield* Reactor.Reactor
-        const first = yield* reactor.start()
-        yield* Effect.sleep(150)
-        expect(yield* first.stop(EndReason.Stopped({ by: "test" }))).toEqual(EndReason.Stopped({ by: "test" }))
-        yield* reactor.start() // the next one is stopped by the shutdown
-        yield* Effect.sleep(50)
+        const first = yield* ModelTest.start()
+        yield* first.advance(150)
+        expect(yield* first.stop).toEqual(EndReason.Stopped({ by: "test" }))
+        const second = yield* ModelTest.start() // stopped when the reactor shuts down
+        yield* second.advance(50)
       }).pipe(Effect.provide(layer), Effect.provide(logger), Effect.scoped)
       const log = yield* Ref.get(lines)
       const noticed = log.filter((line) => line.startsWith("stop noticed"))
       expect(noticed).toHaveLength(2)
-      for (const line of noticed) expect(line).toMatch(/^stop noticed (at step \d+\/20 of|while (decoding|emitting)) block \d+$/)
+      for (const line of noticed) {
+        expect(line).toMatch(/^stop noticed (at step \d+\/20 of|while (decoding|emitting)) block \d+$/)
+      }
       expect(log.filter((line) => line.startsWith("released the latent"))).toHaveLength(2)
       expect(log.filter((line) => line.startsWith("allocated the latent"))).toHaveLength(2)
       expect(log.at(-1)).toBe("released the pipeline")
       expect(log[0]).toBe("loaded the pipeline")
-    }).pipe(Effect.provide(Logger.minimumLogLevel(LogLevel.Info))))
+    }))
 })

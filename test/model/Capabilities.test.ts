@@ -18,7 +18,10 @@ const Commands = Command.group(
     }
   }),
   Command.make("reset", { description: "Start over", keys: { press: { r: {} } } }),
-  Command.make("plain", { description: "Schema without Param", payload: { n: Schema.Number, s: Schema.optionalWith(Schema.String, { exact: true }) } })
+  Command.make("plain", {
+    description: "Schema without Param",
+    payload: { n: Schema.Number, s: Schema.optionalWith(Schema.String, { exact: true }) }
+  })
 )
 
 const session = () => Effect.never
@@ -48,9 +51,20 @@ describe("Capabilities", () => {
 
   it("gives a JSON Schema that keeps the same facts and refuses extra properties", () => {
     const json = tune!.jsonSchema as any
-    expect(json).toMatchObject({ type: "object", title: "tune", description: "Every kind of parameter", additionalProperties: false })
+    expect(json).toMatchObject({
+      type: "object",
+      title: "tune",
+      description: "Every kind of parameter",
+      additionalProperties: false
+    })
     expect([...json.required].sort()).toEqual(["prompt", "scale", "steps"])
-    expect(json.properties.strength).toMatchObject({ type: "number", minimum: 0, maximum: 1, default: 0.5, description: "How strong" })
+    expect(json.properties.strength).toMatchObject({
+      type: "number",
+      minimum: 0,
+      maximum: 1,
+      default: 0.5,
+      description: "How strong"
+    })
     expect(json.properties.steps).toMatchObject({ type: "integer", minimum: 1, maximum: 50 })
     expect(json.properties.prompt).toMatchObject({ type: "string", maxLength: 100 })
     expect(json.properties.style).toMatchObject({ enum: ["oil", "ink"], default: "ink" })

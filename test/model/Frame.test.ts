@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Frame from "../../src/model/Frame.js"
 
-const rgb = (width: number, height: number, fill = 7) => Frame.make(width, height, new Uint8Array(width * height * 3).fill(fill))
+const rgb = (width: number, height: number, fill = 7) =>
+  Frame.make(width, height, new Uint8Array(width * height * 3).fill(fill))
 
 describe("Frame", () => {
   it("builds a frame whose buffer matches its size", () => {
@@ -41,13 +42,29 @@ describe("Frame", () => {
 
   it.each([
     [[], "emit was given an empty block"],
-    [Array.from({ length: Frame.maxBlockSize + 1 }, () => null), `a block holds at most ${Frame.maxBlockSize} frames, got ${Frame.maxBlockSize + 1}`],
+    [
+      Array.from({ length: Frame.maxBlockSize + 1 }, () => null),
+      `a block holds at most ${Frame.maxBlockSize} frames, got ${Frame.maxBlockSize + 1}`
+    ],
     [[rgb(2, 2), rgb(3, 2)], "frame 1 of the block is 3x2 but frame 0 is 2x2"],
-    [[rgb(2, 2), rgb(2, 2), { width: 2, height: 2, data: new Uint8Array(3) }], "frame 2 of the block: frame data has 3 bytes but 2x2 RGB needs 12"],
+    [
+      [rgb(2, 2), rgb(2, 2), { width: 2, height: 2, data: new Uint8Array(3) }],
+      "frame 2 of the block: frame data has 3 bytes but 2x2 RGB needs 12"
+    ],
     [{ width: 2, height: 2, data: new Uint8Array(3) }, "frame data has 3 bytes but 2x2 RGB needs 12"]
   ])("refuses a bad block with a clear message: %#", (emitted, message) => {
     const result = Frame.toBlock(emitted as Frame.Emittable, undefined, { width: 2, height: 2 })
     expect(result).toBeInstanceOf(Frame.FrameError)
     expect((result as Frame.FrameError).message).toBe(message)
+  })
+
+  it("refuses a frame whose size differs from the session's previous frame, naming both sizes", () => {
+    const fallback = { width: 3, height: 2 }
+    const error = Frame.toBlock(rgb(4, 4), rgb(2, 2), fallback)
+    expect(error).toBeInstanceOf(Frame.FrameError)
+    expect((error as Frame.FrameError).message).toMatch(/^the frame size changed mid-session from 2x2 to 4x4; /)
+    expect(Frame.toBlock([null, rgb(4, 4)], rgb(2, 2), fallback)).toBeInstanceOf(Frame.FrameError)
+    // The same size goes on; a black frame takes the previous size.
+    expect(Frame.toBlock([rgb(2, 2), null], rgb(2, 2), fallback)).toHaveLength(2)
   })
 })

@@ -1,0 +1,84 @@
+/**
+ * Type-level tests of the model-author API, checked by `npm run typecheck` (tsc): every `@ts-expect-error` must be an
+ * error and every `expectTypeOf` must hold, or the typecheck fails. Nothing here runs.
+ */
+import { Effect, Schema } from "effect"
+import { expectTypeOf } from "vitest"
+import * as Command from "../../src/model/Command.js"
+import * as Model from "../../src/model/Model.js"
+import * as Param from "../../src/model/Param.js"
+
+const Commands = Command.group(
+  Command.make("set_prompt", { description: "prompt", payload: { prompt: Param.string() } }),
+  Command.make("set_speed", { description: "speed", payload: { speed: Param.number({ min: 0, max: 4, default: 1 }) } }),
+  Command.make("reset", { description: "reset" })
+)
+
+// A session that ignores its parameter still takes it (`(_) =>`): TypeScript types a parameterless arrow before it has
+// read `commands` (the payloads would be `never`; see Model.Definition.session and docs/writing-a-model.md).
+Model.make({
+  name: "unused-parameter",
+  commands: Commands,
+  session: (_) =>
+    Effect.succeed({
+      handlers: {
+        set_prompt: (payload) => {
+          expectTypeOf(payload).toEqualTypeOf<{ readonly prompt: string }>()
+          return Effect.void
+        },
+        set_speed: ({ speed }) => {
+          expectTypeOf(speed).toEqualTypeOf<number>()
+          return Effect.void
+        },
+        reset: () => Effect.void
+      },
+      run: Effect.never
+    })
+})
+
+// The same with the config parameter, and the config typed from its schema.
+Model.make({
+  name: "with-config",
+  commands: Commands,
+  config: Schema.Struct({ fps: Param.int({ default: 30 }) }),
+  session: ({ config }) => {
+    expectTypeOf(config.fps).toEqualTypeOf<number>()
+    return Effect.succeed({
+      handlers: {
+        set_prompt: ({ prompt }) => Effect.log(prompt),
+        set_speed: ({ speed }) => Effect.log(speed),
+        reset: () => Effect.void
+      },
+      run: Effect.never
+    })
+  }
+})
+
+Model.make({
+  name: "missing-handler",
+  commands: Commands,
+  session: (_) =>
+    // @ts-expect-error: the reset handler is missing
+    Effect.succeed({
+      handlers: {
+        set_prompt: () => Effect.void,
+        set_speed: () => Effect.void
+      },
+      run: Effect.never
+    })
+})
+
+Model.make({
+  name: "wrong-payload",
+  commands: Commands,
+  session: (_) =>
+    // @ts-expect-error: prompt is a string, not a number
+    Effect.succeed({
+      handlers: {
+        set_prompt: ({ prompt }: { readonly prompt: number }) => Effect.log(prompt),
+        set_speed: () => Effect.void,
+        reset: () => Effect.void
+      },
+      run: Effect.never
+    })
+})
