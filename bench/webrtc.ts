@@ -21,7 +21,8 @@ const job: Clock = { job: "clock", fps: 30, width: 640, height: 360 }
 const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
 
 /** The viewer page: starts a session over one transport and records each presented frame's age. */
-const page = `<!doctype html><meta charset="utf-8"><video id="v" muted autoplay playsinline></video><canvas id="c"></canvas>
+const page =
+  `<!doctype html><meta charset="utf-8"><video id="v" muted autoplay playsinline></video><canvas id="c"></canvas>
 <script>
 ${ClockPixels.decodeSource}
 const params = new URLSearchParams(location.search)
@@ -108,13 +109,20 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 type Browser = import("playwright-core").Browser
 
 /** One transport: a fresh server, one viewer tab, the warm-up (libwebrtc ramps its bitrate), then the window. */
-const measure = async (browser: Browser, pageUrl: string, transport: "webrtc" | "websocket", config: Config): Promise<Measured> => {
+const measure = async (
+  browser: Browser,
+  pageUrl: string,
+  transport: "webrtc" | "websocket",
+  config: Config
+): Promise<Measured> => {
   const child = await Child.start("runtime.ts", job)
   const tab = await browser.newPage()
   try {
     const { warmupMs, windowMs } = windows(config)
     await tab.goto(`${pageUrl}/?transport=${transport}&server=http://127.0.0.1:${child.port}`)
-    await tab.waitForFunction(() => (window as any).bench.frames > 5 || (window as any).bench.error !== null, null, { timeout: 20_000 })
+    await tab.waitForFunction(() => (window as any).bench.frames > 5 || (window as any).bench.error !== null, null, {
+      timeout: 20_000
+    })
     const error = await tab.evaluate(() => (window as any).bench.error as string | null)
     if (error !== null) throw new Error(`the page failed: ${error}`)
     await sleep(warmupMs)
@@ -127,7 +135,10 @@ const measure = async (browser: Browser, pageUrl: string, transport: "webrtc" | 
     await sleep(windowMs)
     const cpu1 = Proc.sample(child.pid)
     const seconds = (performance.now() - t0) / 1000
-    const { ages, frames } = await tab.evaluate(() => ({ ages: (window as any).bench.ages as Array<number>, frames: (window as any).bench.frames as number }))
+    const { ages, frames } = await tab.evaluate(() => ({
+      ages: (window as any).bench.ages as Array<number>,
+      frames: (window as any).bench.frames as number
+    }))
     return {
       ages: Stats.summarize(ages),
       fps: frames / seconds,
@@ -157,13 +168,23 @@ const modelAlone = async (config: Config): Promise<number> => {
 
 const title = "9. WebRTC against WebSocket JPEG (640x360, 30 fps, headless Chromium)"
 const columns = {
-  runtime: `the WebRTC transport: VP8 by libwebrtc (@roamhq/wrtc), bitrate ${process.env.REACTOR_WEBRTC_MAX_KBPS ? `capped at ${process.env.REACTOR_WEBRTC_MAX_KBPS} kbit/s` : "libwebrtc's own (no cap)"}`,
+  runtime: `the WebRTC transport: VP8 by libwebrtc (@roamhq/wrtc), bitrate ${
+    process.env.REACTOR_WEBRTC_MAX_KBPS
+      ? `capped at ${process.env.REACTOR_WEBRTC_MAX_KBPS} kbit/s`
+      : "libwebrtc's own (no cap)"
+  }`,
   baseline: "the WebSocket transport, JPEG quality 80 (same runtime, same model, same page)"
 }
 
 /** The table's rows from what was measured (a side that failed or did not run has no figures). */
 const rows = (rtc: Measured | undefined, ws: Measured | undefined): Array<Table.Row> => {
-  const row = (metric: string, unit: string, of: (m: Measured) => number, better: Table.Better, target?: (value: number) => Table.Row["target"]): Table.Row => {
+  const row = (
+    metric: string,
+    unit: string,
+    of: (m: Measured) => number,
+    better: Table.Better,
+    target?: (value: number) => Table.Row["target"]
+  ): Table.Row => {
     const runtime = rtc === undefined ? undefined : of(rtc)
     return {
       metric,
@@ -196,8 +217,15 @@ export const benchmark: Benchmark = {
     const browser = await chromium.launch({
       executablePath: chromiumPath,
       headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--autoplay-policy=no-user-gesture-required"
+      ]
     })
     const pages = await pageServer()
     const pageUrl = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`
@@ -206,8 +234,12 @@ export const benchmark: Benchmark = {
       const ws = await attempt("websocket", notes, () => measure(browser, pageUrl, "websocket", config))
       const rtc = await attempt("webrtc", notes, () => measure(browser, pageUrl, "webrtc", config))
       notes.push(
-        `server CPU with the model alone (a session, no viewer): ${Table.formatNumber(alone)}% of one core; the rows above include it`,
-        `frames: ${rtc?.ages.count ?? 0} presented over WebRTC, ${ws?.ages.count ?? 0} over the WebSocket in the window; ages read off each frame's clock row (same machine clock)`,
+        `server CPU with the model alone (a session, no viewer): ${
+          Table.formatNumber(alone)
+        }% of one core; the rows above include it`,
+        `frames: ${rtc?.ages.count ?? 0} presented over WebRTC, ${
+          ws?.ages.count ?? 0
+        } over the WebSocket in the window; ages read off each frame's clock row (same machine clock)`,
         "the browser's own CPU is not counted; loopback only, so this is the codec and transport cost, not a network's"
       )
       return [{

@@ -28,7 +28,9 @@ const TrackMapping = Schema.Struct({
 /** The body of `POST`/`PUT sdp_params`, as the SDK sends it. */
 export const OfferRequest = Schema.Struct({
   sdp_offer: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(maxOfferBytes)),
-  client_info: Schema.optionalWith(Schema.Struct({ sdk_version: Schema.String, sdk_type: Schema.String }), { exact: true }),
+  client_info: Schema.optionalWith(Schema.Struct({ sdk_version: Schema.String, sdk_type: Schema.String }), {
+    exact: true
+  }),
   track_mapping: Schema.Array(TrackMapping).pipe(Schema.maxItems(16))
 })
 
@@ -37,14 +39,28 @@ export const checkVersion = (raw: string | undefined): HttpError.HttpError | und
   if (raw === undefined) return undefined
   const match = /^\s*(\d+)(?:\.(\d+))?\s*$/.exec(raw)
   if (match === null) {
-    return HttpError.make(400, "invalid_request", `header Reactor-WebRTC-Version must be a version like ${version}, got ${JSON.stringify(raw)}`)
+    return HttpError.make(
+      400,
+      "invalid_request",
+      `header Reactor-WebRTC-Version must be a version like ${version}, got ${JSON.stringify(raw)}`
+    )
   }
   const major = Number(match[1])
   if (major < 1) {
-    return HttpError.make(426, "client_too_old", `the client speaks WebRTC signalling ${raw} but this server needs ${version}; upgrade the client`, { server_version: version })
+    return HttpError.make(
+      426,
+      "client_too_old",
+      `the client speaks WebRTC signalling ${raw} but this server needs ${version}; upgrade the client`,
+      { server_version: version }
+    )
   }
   if (major > 1) {
-    return HttpError.make(501, "server_too_old", `the client speaks WebRTC signalling ${raw} but this server only speaks ${version}; upgrade the server`, { server_version: version })
+    return HttpError.make(
+      501,
+      "server_too_old",
+      `the client speaks WebRTC signalling ${raw} but this server only speaks ${version}; upgrade the server`,
+      { server_version: version }
+    )
   }
   return undefined
 }
@@ -75,7 +91,10 @@ const postOffer = Effect.gen(function*() {
     )
   )
   const state = yield* webrtc.answer(target.id)
-  return HttpServerResponse.unsafeJson({ session_id: target.id, state: state._tag === "Ready" ? "answered" : "pending" }, { status: 202 })
+  return HttpServerResponse.unsafeJson({
+    session_id: target.id,
+    state: state._tag === "Ready" ? "answered" : "pending"
+  }, { status: 202 })
 })
 
 const getAnswer = Effect.gen(function*() {
@@ -100,11 +119,14 @@ const base = "/sessions/:id/transport/webrtc"
 
 /** The signalling endpoints. */
 export const router = HttpRouter.empty.pipe(
-  HttpRouter.get(`${base}/ice_servers`, Effect.gen(function*() {
-    yield* session
-    const webrtc = yield* WebRtc.WebRtc
-    return HttpServerResponse.unsafeJson({ ice_servers: webrtc.config.iceServers })
-  })),
+  HttpRouter.get(
+    `${base}/ice_servers`,
+    Effect.gen(function*() {
+      yield* session
+      const webrtc = yield* WebRtc.WebRtc
+      return HttpServerResponse.unsafeJson({ ice_servers: webrtc.config.iceServers })
+    })
+  ),
   HttpRouter.post(`${base}/sdp_params`, postOffer),
   HttpRouter.put(`${base}/sdp_params`, postOffer),
   HttpRouter.get(`${base}/sdp_params`, getAnswer)
@@ -115,7 +137,9 @@ export const router = HttpRouter.empty.pipe(
  * (`stopOne` answers). With several, the SDK's call cannot say which: the stop is armed for the WebRTC peer that
  * closes next (the SDK closes its peer right after this call returns), and the answer is 202 `stopping`.
  */
-export const stopUnnamed = <E, R>(stopOne: (session: Session.Session) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
+export const stopUnnamed = <E, R>(
+  stopOne: (session: Session.Session) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+) =>
   Effect.gen(function*() {
     const reactor = yield* Reactor.Reactor
     const sessions = yield* reactor.list
@@ -125,6 +149,7 @@ export const stopUnnamed = <E, R>(stopOne: (session: Session.Session) => Effect.
     yield* webrtc.armStop
     return HttpServerResponse.unsafeJson({
       state: "stopping",
-      message: `${sessions.length} sessions are running and no session_id was given: the one whose WebRTC connection closes next is stopped; name the session to stop it at once`
+      message:
+        `${sessions.length} sessions are running and no session_id was given: the one whose WebRTC connection closes next is stopped; name the session to stop it at once`
     }, { status: 202 })
   })

@@ -16,7 +16,8 @@ export interface I420Frame {
 export type RgbaToI420 = (rgba: I420Frame, i420: I420Frame) => void
 
 /** Bytes of an I420 frame: a full-size Y plane and two quarter-size chroma planes (odd sizes round up). */
-export const byteLength = (width: number, height: number) => width * height + 2 * ((width + 1) >> 1) * ((height + 1) >> 1)
+export const byteLength = (width: number, height: number) =>
+  width * height + 2 * ((width + 1) >> 1) * ((height + 1) >> 1)
 
 /** A converter with its own scratch buffers; not shared between streams. */
 export interface Converter {

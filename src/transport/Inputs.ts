@@ -60,7 +60,9 @@ export const receiver = (
         refused.add(track)
         refuse(Envelope.wireError(
           "input_too_large",
-          `input track ${JSON.stringify(track)} sends ${width}x${height} frames; the limit is ${limit} on either side: they are dropped`,
+          `input track ${
+            JSON.stringify(track)
+          } sends ${width}x${height} frames; the limit is ${limit} on either side: they are dropped`,
           { track, width, height, limit }
         ))
       }

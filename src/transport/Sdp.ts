@@ -26,22 +26,26 @@ export const stripMdnsCandidates = (sdp: string): string =>
 
 /** Sets `b=AS:<kbps>` on the media sections with the given mids (replacing any bandwidth line there). */
 export const capBitrate = (sdp: string, mids: ReadonlyArray<string>, kbps: number): string =>
-  join(sections(split(sdp)).flatMap((section, i) => {
-    const mid = midOf(section)
-    if (i === 0 || mid === undefined || !mids.includes(mid)) return section
-    const kept = section.filter((line) => !line.startsWith("b=AS:") && !line.startsWith("b=TIAS:"))
-    // b= goes after the c= line (RFC 4566 order: m, i, c, b, ...)
-    const at = kept.findIndex((line) => line.startsWith("c="))
-    kept.splice(at < 0 ? 1 : at + 1, 0, `b=AS:${Math.max(1, Math.round(kbps))}`)
-    return kept
-  }))
+  join(
+    sections(split(sdp)).flatMap((section, i) => {
+      const mid = midOf(section)
+      if (i === 0 || mid === undefined || !mids.includes(mid)) return section
+      const kept = section.filter((line) => !line.startsWith("b=AS:") && !line.startsWith("b=TIAS:"))
+      // b= goes after the c= line (RFC 4566 order: m, i, c, b, ...)
+      const at = kept.findIndex((line) => line.startsWith("c="))
+      kept.splice(at < 0 ? 1 : at + 1, 0, `b=AS:${Math.max(1, Math.round(kbps))}`)
+      return kept
+    })
+  )
 
 /** Sets `a=max-message-size` of the data channel's section (the SDK refuses to send bigger messages). */
 export const setMaxMessageSize = (sdp: string, bytes: number): string =>
-  join(sections(split(sdp)).flatMap((section, i) => {
-    if (i === 0 || !section[0]!.startsWith("m=application")) return section
-    return [...section.filter((line) => !line.startsWith("a=max-message-size:")), `a=max-message-size:${bytes}`]
-  }))
+  join(
+    sections(split(sdp)).flatMap((section, i) => {
+      if (i === 0 || !section[0]!.startsWith("m=application")) return section
+      return [...section.filter((line) => !line.startsWith("a=max-message-size:")), `a=max-message-size:${bytes}`]
+    })
+  )
 
 /** The mids of the description's media sections, with each section's kind (`video`, `audio`, `application`). */
 export const media = (sdp: string): ReadonlyArray<{ readonly mid: string; readonly kind: string }> =>

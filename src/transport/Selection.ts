@@ -41,7 +41,10 @@ export const select = (supported: unknown, offered: ReadonlyArray<Protocol>): Ei
   if (supported === undefined) {
     return offered.includes("webrtc")
       ? Either.right("webrtc")
-      : Either.left({ code: "no_common_transport", message: `this server does not run WebRTC; it speaks ${offered.join(", ")}: list one in supported_transports` })
+      : Either.left({
+        code: "no_common_transport",
+        message: `this server does not run WebRTC; it speaks ${offered.join(", ")}: list one in supported_transports`
+      })
   }
   const decoded = decodeSupported(supported)
   if (Either.isLeft(decoded)) {
@@ -57,7 +60,9 @@ export const select = (supported: unknown, offered: ReadonlyArray<Protocol>): Ei
     const asked = decoded.right.map((declared) => declared.protocol)
     return Either.left({
       code: "no_common_transport",
-      message: `none of the client's transports (${asked.length === 0 ? "none listed" : asked.join(", ")}) is spoken here; this server speaks ${offered.join(", ")}`
+      message: `none of the client's transports (${
+        asked.length === 0 ? "none listed" : asked.join(", ")
+      }) is spoken here; this server speaks ${offered.join(", ")}`
     })
   }
   return Either.right(chosen.protocol as Protocol)

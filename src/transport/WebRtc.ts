@@ -42,7 +42,10 @@ export interface Service {
    * Takes a client's offer: a new peer answers it and then serves the session, replacing the session's current
    * peer. Waits for the answer up to `answerTimeoutMs` (then it is still pending and `answer` says so).
    */
-  readonly offer: (session: Session.Session, offer: Offer) => Effect.Effect<void, WebRtcPeer.PeerError | Wrtc.Unavailable>
+  readonly offer: (
+    session: Session.Session,
+    offer: Offer
+  ) => Effect.Effect<void, WebRtcPeer.PeerError | Wrtc.Unavailable>
   /** The answer to the session's latest offer. */
   readonly answer: (sessionId: string) => Effect.Effect<AnswerState>
   /** Peers serving sessions now. */
@@ -115,7 +118,10 @@ const serve = (
     )
     yield* Deferred.succeed(answered, peer.answer)
     const done = yield* Deferred.make<Done>()
-    yield* Fibers.forkScoped("webrtc peer watcher", Effect.flatMap(Deferred.await(peer.closed), (reason) => Deferred.succeed(done, reason)))
+    yield* Fibers.forkScoped(
+      "webrtc peer watcher",
+      Effect.flatMap(Deferred.await(peer.closed), (reason) => Deferred.succeed(done, reason))
+    )
 
     // The core must not wait on the client: closing only says why; this fiber then ends and its scope closes the peer.
     const connection = yield* Connection.make({
@@ -139,7 +145,10 @@ const serve = (
       { limit: inboxCapacity }
     )
     const binary = (size: number) =>
-      Envelope.wireError("binary_not_accepted", `a binary message of ${size} bytes arrived; the data channel carries JSON text envelopes only`)
+      Envelope.wireError(
+        "binary_not_accepted",
+        `a binary message of ${size} bytes arrived; the data channel carries JSON text envelopes only`
+      )
     const arrived = (item: Inbound) => {
       connection.touch()
       if (full) refuse(tooMany)
@@ -157,31 +166,34 @@ const serve = (
 
     // Video, once the client is there: the newest frame of each wake-up goes to the encoder (older ones in the same
     // batch are skipped, as libwebrtc would only drop them), and the last frame is repeated when the model pauses.
-    yield* Fibers.forkScoped("webrtc video", Effect.gen(function*() {
-      yield* Deferred.await(peer.ready)
-      const frames = yield* connection.subscribe(2)
-      let last: I420.I420Frame | undefined
-      const send = (frame: I420.I420Frame) => {
-        try {
-          peer.sendFrame(frame)
-        } catch (error) {
-          return Effect.logWarning("a frame could not be sent", error)
+    yield* Fibers.forkScoped(
+      "webrtc video",
+      Effect.gen(function*() {
+        yield* Deferred.await(peer.ready)
+        const frames = yield* connection.subscribe(2)
+        let last: I420.I420Frame | undefined
+        const send = (frame: I420.I420Frame) => {
+          try {
+            peer.sendFrame(frame)
+          } catch (error) {
+            return Effect.logWarning("a frame could not be sent", error)
+          }
+          return Effect.void
         }
-        return Effect.void
-      }
-      yield* Effect.forever(Effect.gen(function*() {
-        const batch = yield* Effect.timeoutOption(frames.takeBatch, config.repeatFrameMs)
-        if (Option.isNone(batch)) {
-          if (last !== undefined) yield* send(last)
-          return
-        }
-        for (let i = 0; i < batch.value.length - 1; i++) connection.frameSkipped()
-        const newest = batch.value[batch.value.length - 1]!
-        last = peer.converter.convert(newest.frame)
-        yield* send(last)
-        connection.frameSent(newest)
-      }))
-    }))
+        yield* Effect.forever(Effect.gen(function*() {
+          const batch = yield* Effect.timeoutOption(frames.takeBatch, config.repeatFrameMs)
+          if (Option.isNone(batch)) {
+            if (last !== undefined) yield* send(last)
+            return
+          }
+          for (let i = 0; i < batch.value.length - 1; i++) connection.frameSkipped()
+          const newest = batch.value[batch.value.length - 1]!
+          last = peer.converter.convert(newest.frame)
+          yield* send(last)
+          connection.frameSent(newest)
+        }))
+      })
+    )
 
     const reason = yield* Deferred.await(done)
     yield* Effect.logDebug(`webrtc peer closed: ${reason}`)
@@ -198,7 +210,13 @@ const serve = (
     Effect.tapError((error) => Deferred.fail(answered, error)),
     // a newer offer took over before this one was answered: its POST stops waiting at once
     Effect.onInterrupt(() =>
-      Deferred.fail(answered, new WebRtcPeer.PeerError({ code: "offer_replaced", message: "a newer offer for this session replaced this one" }))
+      Deferred.fail(
+        answered,
+        new WebRtcPeer.PeerError({
+          code: "offer_replaced",
+          message: "a newer offer for this session replaced this one"
+        })
+      )
     ),
     Effect.scoped,
     Effect.annotateLogs("session", session.id),
@@ -233,10 +251,13 @@ export const make: Effect.Effect<
       if (watched.has(session.id)) return Effect.void
       watched.add(session.id)
       return Effect.forkIn(
-        Effect.zipRight(session.ended, Effect.sync(() => {
-          answers.delete(session.id)
-          watched.delete(session.id)
-        })),
+        Effect.zipRight(
+          session.ended,
+          Effect.sync(() => {
+            answers.delete(session.id)
+            watched.delete(session.id)
+          })
+        ),
         scope
       )
     })
@@ -251,10 +272,14 @@ export const make: Effect.Effect<
         const answered = yield* Deferred.make<string, WebRtcPeer.PeerError | Wrtc.Unavailable>()
         answers.set(session.id, answered)
         yield* forget(session)
-        yield* FiberMap.run(peers, session.id, serve(session, offer, answered, config, inputs, claimStop).pipe(
-          Effect.catchAllCause((cause) => Effect.logDebug("webrtc peer ended with an error", cause)),
-          Effect.provide(context)
-        ))
+        yield* FiberMap.run(
+          peers,
+          session.id,
+          serve(session, offer, answered, config, inputs, claimStop).pipe(
+            Effect.catchAllCause((cause) => Effect.logDebug("webrtc peer ended with an error", cause)),
+            Effect.provide(context)
+          )
+        )
         yield* Effect.asVoid(Effect.timeout(Deferred.await(answered), config.answerTimeoutMs)).pipe(
           Effect.catchTag("TimeoutException", () => Effect.void)
         )

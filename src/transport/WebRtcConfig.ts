@@ -58,7 +58,9 @@ export const layer = (input: Input = {}) => Layer.succeed(Config, make(input))
 /** The settings an operator may give in the environment. */
 export const fromEnv: EffectConfig.Config<Input> = EffectConfig.all({
   maxBitrateKbps: EffectConfig.option(
-    EffectConfig.integer("REACTOR_WEBRTC_MAX_KBPS").pipe(EffectConfig.withDescription("WebRTC video bitrate cap (kbit/s)"))
+    EffectConfig.integer("REACTOR_WEBRTC_MAX_KBPS").pipe(
+      EffectConfig.withDescription("WebRTC video bitrate cap (kbit/s)")
+    )
   ).pipe(EffectConfig.map(Option.getOrUndefined))
 })
 

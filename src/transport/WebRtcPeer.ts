@@ -78,20 +78,26 @@ export const checkMapping = (
     if (track === undefined) {
       return new PeerError({
         code: "unknown_track",
-        message: `track_mapping names track ${JSON.stringify(entry.name)}; this model's tracks are ${tracks.map((t) => t.name).join(", ")}`
+        message: `track_mapping names track ${JSON.stringify(entry.name)}; this model's tracks are ${
+          tracks.map((t) => t.name).join(", ")
+        }`
       })
     }
     if (track.kind !== entry.kind || track.direction !== entry.direction) {
       return new PeerError({
         code: "invalid_track",
-        message: `track ${JSON.stringify(entry.name)} is ${track.kind} ${track.direction} here, not ${entry.kind} ${entry.direction}`
+        message: `track ${
+          JSON.stringify(entry.name)
+        } is ${track.kind} ${track.direction} here, not ${entry.kind} ${entry.direction}`
       })
     }
     const section = sections.find((s) => s.mid === entry.mid)
     if (section === undefined || section.kind !== entry.kind) {
       return new PeerError({
         code: "invalid_track",
-        message: `track ${JSON.stringify(entry.name)} maps to mid ${JSON.stringify(entry.mid)}, which is no ${entry.kind} section of the offer`
+        message: `track ${JSON.stringify(entry.name)} maps to mid ${
+          JSON.stringify(entry.mid)
+        }, which is no ${entry.kind} section of the offer`
       })
     }
   }
@@ -99,12 +105,17 @@ export const checkMapping = (
     if (track.direction === "recvonly" && !mapping.some((entry) => entry.name === track.name)) {
       return new PeerError({
         code: "invalid_track",
-        message: `track_mapping lacks track ${JSON.stringify(track.name)} (${track.kind}, ${track.direction}); add a transceiver for it`
+        message: `track_mapping lacks track ${
+          JSON.stringify(track.name)
+        } (${track.kind}, ${track.direction}); add a transceiver for it`
       })
     }
   }
   if (!sections.some((s) => s.kind === "application")) {
-    return new PeerError({ code: "no_data_channel", message: "the offer has no data channel: open one labelled \"data\" before creating the offer" })
+    return new PeerError({
+      code: "no_data_channel",
+      message: "the offer has no data channel: open one labelled \"data\" before creating the offer"
+    })
   }
   return undefined
 }
@@ -141,14 +152,15 @@ export const answer = (
           }))
         })
       ),
-      (pc) => Effect.sync(() => {
-        end("closed")
-        try {
-          pc.close()
-        } catch {
-          // already closed
-        }
-      })
+      (pc) =>
+        Effect.sync(() => {
+          end("closed")
+          try {
+            pc.close()
+          } catch {
+            // already closed
+          }
+        })
     )
     const source = new engine.nonstandard.RTCVideoSource()
     const track = source.createTrack()
@@ -210,7 +222,9 @@ export const answer = (
     const stripped = Sdp.stripMdnsCandidates(request.offer)
     const offer = config.maxBitrateKbps === undefined ? stripped : Sdp.capBitrate(
       stripped,
-      request.mapping.filter((entry) => entry.kind === "video" && entry.direction === "recvonly").map((entry) => entry.mid),
+      request.mapping.filter((entry) => entry.kind === "video" && entry.direction === "recvonly").map((entry) =>
+        entry.mid
+      ),
       config.maxBitrateKbps
     )
     yield* Effect.tryPromise({
@@ -220,13 +234,20 @@ export const answer = (
     for (const entry of request.mapping) {
       const transceiver = pc.getTransceivers().find((t) => t.mid === entry.mid)
       if (transceiver === undefined) {
-        return yield* new PeerError({ code: "invalid_track", message: `the offer has no transceiver with mid ${JSON.stringify(entry.mid)}` })
+        return yield* new PeerError({
+          code: "invalid_track",
+          message: `the offer has no transceiver with mid ${JSON.stringify(entry.mid)}`
+        })
       }
       if (entry.direction === "recvonly" && entry.kind === "video") {
         transceiver.direction = "sendonly"
         yield* Effect.tryPromise({
           try: () => transceiver.sender.replaceTrack(track),
-          catch: (error) => new PeerError({ code: "internal_error", message: `the video track could not be attached: ${describe(error)}` })
+          catch: (error) =>
+            new PeerError({
+              code: "internal_error",
+              message: `the video track could not be attached: ${describe(error)}`
+            })
         })
       } else if (entry.direction === "sendonly") {
         transceiver.direction = "recvonly"
@@ -246,7 +267,8 @@ export const answer = (
         await gathered(pc, config.gatherTimeoutMs)
         return pc.localDescription?.sdp ?? description.sdp ?? ""
       },
-      catch: (error) => new PeerError({ code: "invalid_sdp", message: `no answer could be made for the offer: ${describe(error)}` })
+      catch: (error) =>
+        new PeerError({ code: "invalid_sdp", message: `no answer could be made for the offer: ${describe(error)}` })
     })
     const converter = I420.make(engine.nonstandard.rgbaToI420 as I420.RgbaToI420)
     return {
@@ -256,9 +278,12 @@ export const answer = (
       ready,
       send: (text) => {
         if (channel !== undefined && channel.readyState === "open") return asChannel(channel).send(text)
-        if ((channel === undefined || channel.readyState === "connecting") && outbox.length < outboxLimit) outbox.push(text)
+        if ((channel === undefined || channel.readyState === "connecting") && outbox.length < outboxLimit) {
+          outbox.push(text)
+        }
       },
-      pending: () => outbox.length + (channel !== undefined && channel.readyState === "open" ? channel.bufferedAmount : 0),
+      pending: () =>
+        outbox.length + (channel !== undefined && channel.readyState === "open" ? channel.bufferedAmount : 0),
       closed,
       onMessage: (text, binary) => {
         const waiting = early ?? []

@@ -21,7 +21,9 @@ export const load: Effect.Effect<Engine, Unavailable> = Effect.suspend(() => {
       loaded = require("@roamhq/wrtc") as Engine
     } catch (error) {
       loaded = new Unavailable({
-        message: `WebRTC is unavailable on this server: @roamhq/wrtc failed to load (${error instanceof Error ? error.message : String(error)})`
+        message: `WebRTC is unavailable on this server: @roamhq/wrtc failed to load (${
+          error instanceof Error ? error.message : String(error)
+        })`
       })
     }
   }

@@ -35,7 +35,11 @@ describe("http: WebRTC signalling", () => {
 
   it("POST sdp_params answers exactly 202, and the first poll gets the answer in the SDK's shape", async () => {
     const made = await RawPeer.offer()
-    const body = { sdp_offer: made.sdp, track_mapping: made.mapping, client_info: { sdk_version: "2.9.0", sdk_type: "js" } }
+    const body = {
+      sdp_offer: made.sdp,
+      track_mapping: made.mapping,
+      client_info: { sdk_version: "2.9.0", sdk_type: "js" }
+    }
     expect(SdkSchemas.rejects("WebRTCSdpOfferRequestSchema", body)).toBeUndefined()
     const posted = await http(server, "POST", `${base()}/sdp_params`, { body, headers: v })
     expect(posted.status).toBe(202)
@@ -60,7 +64,11 @@ describe("http: WebRTC signalling", () => {
       [{ sdp_offer: made.sdp, track_mapping: [{ ...made.mapping[0], direction: "sendonly" }] }, 400, "invalid_track"],
       [{ sdp_offer: made.sdp, track_mapping: [{ ...made.mapping[0], mid: "77" }] }, 400, "invalid_track"],
       [{ sdp_offer: made.sdp, track_mapping: [] }, 400, "invalid_track"],
-      [{ sdp_offer: made.sdp.replace(/a=fingerprint:[^\r\n]*\r?\n/g, ""), track_mapping: made.mapping }, 400, "invalid_sdp"]
+      [
+        { sdp_offer: made.sdp.replace(/a=fingerprint:[^\r\n]*\r?\n/g, ""), track_mapping: made.mapping },
+        400,
+        "invalid_sdp"
+      ]
     ]
     for (const [body, status, code] of cases) {
       const answer = await post(body)
@@ -68,14 +76,18 @@ describe("http: WebRTC signalling", () => {
       expect(answer.body.code, JSON.stringify(body).slice(0, 80)).toBe(code)
       expect(answer.body.message).toEqual(expect.any(String))
     }
-    const unknownSession = await http(server, "POST", "/sessions/nope/transport/webrtc/sdp_params", { body: {}, headers: v })
+    const unknownSession = await http(server, "POST", "/sessions/nope/transport/webrtc/sdp_params", {
+      body: {},
+      headers: v
+    })
     expect(unknownSession.status).toBe(404)
     expect(unknownSession.body.code).toBe("session_not_found")
     made.pc.close()
   })
 
   it("checks Reactor-WebRTC-Version: 426 for an older client, 501 for a newer one, 400 for garbage", async () => {
-    const get = (version: string) => http(server, "GET", `${base()}/ice_servers`, { headers: { "Reactor-WebRTC-Version": version } })
+    const get = (version: string) =>
+      http(server, "GET", `${base()}/ice_servers`, { headers: { "Reactor-WebRTC-Version": version } })
     expect((await get("0.9")).status).toBe(426)
     expect((await get("2.0")).status).toBe(501)
     expect((await get("one")).body.code).toBe("invalid_request")

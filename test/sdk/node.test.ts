@@ -46,7 +46,8 @@ const connect = async (server: Server.Handle): Promise<Connected> => {
   return connected
 }
 
-const info = async (server: Server.Handle, id: string) => (await fetch(`${server.url}/sessions/${id}/info`)).json() as Promise<any>
+const info = async (server: Server.Handle, id: string) =>
+  (await fetch(`${server.url}/sessions/${id}/info`)).json() as Promise<any>
 
 /**
  * One SDK client through a whole session: ready over WebRTC, commands change the video, a model message, the
@@ -59,7 +60,10 @@ const drive = async (server: Server.Handle): Promise<string> => {
   expect(reactor.getSessionInfo()?.selected_transport?.protocol).toBe("webrtc")
   const sessionId = reactor.getSessionId()!
   await until("video frames", () => (client.viewer?.frames ?? 0) > 5)
-  await until("the initial colour", () => near(client.viewer!.pixel(...at.left), Fixture.expected(Fixture.initial).left))
+  await until(
+    "the initial colour",
+    () => near(client.viewer!.pixel(...at.left), Fixture.expected(Fixture.initial).left)
+  )
 
   await reactor.sendCommand("set_color", { hue: "blue" })
   await reactor.sendCommand("set_brightness", { level: 1 })
@@ -79,7 +83,10 @@ const drive = async (server: Server.Handle): Promise<string> => {
 
   await reactor.sendCommand("set_brightness", { level: 7 })
   await until("the error for an out-of-range value", () => client.runtime.some((m) => m.type === "error"))
-  expect(client.runtime.find((m) => m.type === "error").data).toMatchObject({ code: "invalid_payload", command: "set_brightness" })
+  expect(client.runtime.find((m) => m.type === "error").data).toMatchObject({
+    code: "invalid_payload",
+    command: "set_brightness"
+  })
 
   // disconnect() awaits its stop_session call, whose answer waits for the stop: the session is over right then
   await reactor.disconnect()
@@ -90,7 +97,12 @@ const drive = async (server: Server.Handle): Promise<string> => {
 describe("sdk: @reactor-team/js-sdk 2.9.0 in Node over WebRTC", () => {
   let server: Server.Handle
   beforeAll(async () => {
-    server = await Server.listen(Fixture.model, { host: "127.0.0.1", port: 0, maxSessions: 2, graceMs: 2_000 }, undefined, logLevel)
+    server = await Server.listen(
+      Fixture.model,
+      { host: "127.0.0.1", port: 0, maxSessions: 2, graceMs: 2_000 },
+      undefined,
+      logLevel
+    )
   })
   afterAll(() => server.close())
 
@@ -123,7 +135,12 @@ describe("sdk: @reactor-team/js-sdk 2.9.0 in Node over WebRTC", () => {
 
   it("a second SDK client gets its own session and peer; each one's disconnect() stops its own session", async () => {
     // a long orphan window, so only a stop can end a session within the test
-    const busy = await Server.listen(Fixture.model, { host: "127.0.0.1", port: 0, maxSessions: 2, graceMs: 120_000 }, undefined, logLevel)
+    const busy = await Server.listen(
+      Fixture.model,
+      { host: "127.0.0.1", port: 0, maxSessions: 2, graceMs: 120_000 },
+      undefined,
+      logLevel
+    )
     try {
       const a = await connect(busy)
       const b = await connect(busy)

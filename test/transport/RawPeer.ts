@@ -38,13 +38,21 @@ export const offer = async () => {
 const headers = { "content-type": "application/json", "Reactor-WebRTC-Version": "1.0" }
 
 /** Connects to a session: offer, answer, and an open data channel. */
-export const connect = async (baseUrl: string, sessionId: string, method: "POST" | "PUT" = "POST"): Promise<RawPeer> => {
+export const connect = async (
+  baseUrl: string,
+  sessionId: string,
+  method: "POST" | "PUT" = "POST"
+): Promise<RawPeer> => {
   const made = await offer()
   const base = `${baseUrl}/sessions/${sessionId}/transport/webrtc`
   const posted = await fetch(`${base}/sdp_params`, {
     method,
     headers,
-    body: JSON.stringify({ sdp_offer: made.sdp, track_mapping: made.mapping, client_info: { sdk_version: "test", sdk_type: "js" } })
+    body: JSON.stringify({
+      sdp_offer: made.sdp,
+      track_mapping: made.mapping,
+      client_info: { sdk_version: "test", sdk_type: "js" }
+    })
   })
   if (posted.status !== 202) throw new Error(`sdp_params answered ${posted.status}: ${await posted.text()}`)
   let answer: string | undefined

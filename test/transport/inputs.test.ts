@@ -26,7 +26,13 @@ const inputs: Inputs.Service = {
   deliver: (session, frame) => {
     const rgb = frame.rgb()
     const at = ((frame.height >> 1) * frame.width + (frame.width >> 1)) * 3
-    received.push({ session: session.id, track: frame.track, width: frame.width, height: frame.height, pixel: [...rgb.slice(at, at + 3)] })
+    received.push({
+      session: session.id,
+      track: frame.track,
+      width: frame.width,
+      height: frame.height,
+      pixel: [...rgb.slice(at, at + 3)]
+    })
   },
   maxDimension: 640
 }
@@ -37,7 +43,12 @@ const startSession = async (url: string): Promise<string> =>
   ((await (await fetch(`${url}/start_session`, { method: "POST", body: "{}" })).json()) as any).session_id
 
 /** Posts the peer's offer with a video output and one sendonly track of the client's. */
-const postOffer = async (url: string, sessionId: string, pc: RTCPeerConnection, input: { name: string; kind: string; mid: string | null }) => {
+const postOffer = async (
+  url: string,
+  sessionId: string,
+  pc: RTCPeerConnection,
+  input: { name: string; kind: string; mid: string | null }
+) => {
   const video = pc.getTransceivers()[0]!
   return fetch(`${url}/sessions/${sessionId}/transport/webrtc/sdp_params`, {
     method: "POST",
@@ -128,7 +139,13 @@ describe("transport: WebRTC input tracks", () => {
     }
     const errors = client.messages.filter((m) => m.type === "error")
     expect(errors).toHaveLength(1)
-    expect(errors[0].data).toMatchObject({ code: "input_too_large", track: "webcam", width: 800, height: 96, limit: 640 })
+    expect(errors[0].data).toMatchObject({
+      code: "input_too_large",
+      track: "webcam",
+      width: 800,
+      height: 96,
+      limit: 640
+    })
     expect(received.some((r) => r.session === id)).toBe(false)
     client.close()
   })

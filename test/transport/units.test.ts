@@ -36,7 +36,10 @@ describe("transport: Sdp", () => {
 
   it("caps the bitrate of the named video sections only, after their c= line", () => {
     const out = Sdp.capBitrate(offer, ["0"], 1200).split("\r\n")
-    const video = out.slice(out.indexOf("m=video 9 UDP/TLS/RTP/SAVPF 96"), out.findIndex((l) => l.startsWith("m=application")))
+    const video = out.slice(
+      out.indexOf("m=video 9 UDP/TLS/RTP/SAVPF 96"),
+      out.findIndex((l) => l.startsWith("m=application"))
+    )
     expect(video.filter((l) => l.startsWith("b="))).toEqual(["b=AS:1200"])
     expect(video.indexOf("b=AS:1200")).toBe(video.indexOf("c=IN IP4 0.0.0.0") + 1)
     expect(Sdp.capBitrate(offer, ["7"], 1200)).toBe(offer)
@@ -56,14 +59,21 @@ describe("transport: Selection", () => {
     expect(Selection.select(undefined, all)).toEqual(Either.right("webrtc"))
   })
   it("the first transport the client lists that the server runs wins", () => {
-    expect(Selection.select([{ protocol: "quic", version: "1" }, { protocol: "websocket", version: "1" }, { protocol: "webrtc" }], all))
+    expect(
+      Selection.select([{ protocol: "quic", version: "1" }, { protocol: "websocket", version: "1" }, {
+        protocol: "webrtc"
+      }], all)
+    )
       .toEqual(Either.right("websocket"))
   })
   it("refuses malformed lists and lists with nothing in common, saying what the server speaks", () => {
     const bad = Selection.select("webrtc", all)
     expect(Either.isLeft(bad) && bad.left.code).toBe("invalid_request")
     const none = Selection.select([{ protocol: "quic", version: "1" }], all)
-    expect(Either.isLeft(none) && none.left).toMatchObject({ code: "no_common_transport", message: expect.stringContaining("webrtc, websocket, rpc") })
+    expect(Either.isLeft(none) && none.left).toMatchObject({
+      code: "no_common_transport",
+      message: expect.stringContaining("webrtc, websocket, rpc")
+    })
   })
 })
 

@@ -6,12 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type * as Server from "../../src/server/Server.js"
-import { http, startServer } from "../server/helpers.js"
 import { until } from "../sdk/NodeSdk.js"
+import { http, startServer } from "../server/helpers.js"
 import * as RawPeer from "./RawPeer.js"
 
-const start = async (server: Server.Handle) => (await http(server, "POST", "/start_session", { body: {} })).body.session_id as string
-const state = async (server: Server.Handle, id: string) => (await http(server, "GET", `/sessions/${id}/info`)).body.state
+const start = async (server: Server.Handle) =>
+  (await http(server, "POST", "/start_session", { body: {} })).body.session_id as string
+const state = async (server: Server.Handle, id: string) =>
+  (await http(server, "GET", `/sessions/${id}/info`)).body.state
 
 describe("transport: WebRTC", () => {
   let server: Server.Handle
@@ -34,7 +36,9 @@ describe("transport: WebRTC", () => {
     await until("every answer", () => peer.received.filter((m) => m.type === "error").length >= 4)
     const types = peer.received.map((m) => m.type)
     expect(types).toContain("pong")
-    expect(peer.received.find((m) => m.type === "modelCapabilities").data.commands.map((c: any) => c.name)).toContain("set_color")
+    expect(peer.received.find((m) => m.type === "modelCapabilities").data.commands.map((c: any) => c.name)).toContain(
+      "set_color"
+    )
     expect(peer.received.find((m) => m.type === "commandAck").data).toMatchObject({ id: "c1", command: "set_color" })
     const codes = peer.received.filter((m) => m.type === "error").map((m) => m.data.code)
     expect(codes).toEqual(["invalid_payload", "unknown_command", "invalid_json", "binary_not_accepted"])
@@ -79,7 +83,10 @@ describe("transport: WebRTC", () => {
     const peer = await RawPeer.connect(server.url, id)
     peer.send({ scope: "runtime", data: { type: "stop", data: {} } })
     await until("sessionEnded", () => peer.received.some((m) => m.type === "sessionEnded"))
-    expect(peer.received.find((m) => m.type === "sessionEnded").data).toEqual({ reason: "stopped", message: "stopped (client)" })
+    expect(peer.received.find((m) => m.type === "sessionEnded").data).toEqual({
+      reason: "stopped",
+      message: "stopped (client)"
+    })
     await until("the channel closed", () => peer.channel.readyState === "closed")
     peer.close()
   })
@@ -92,20 +99,38 @@ describe("transport: WebRTC through the connection core", () => {
       const id = await start(server)
       const peer = await RawPeer.connect(server.url, id)
       await until("sessionReady", () => peer.received.some((m) => m.type === "sessionReady"))
-      expect(peer.received[0]).toMatchObject({ scope: "runtime", type: "sessionReady", data: { session_id: id, resumed: false } })
-      for (let i = 0; i < 5; i++) peer.send({ scope: "application", data: { type: "set_color", data: { r: i }, id: `c${i}` } })
-      await until("five answers", () => peer.received.filter((m) => m.type === "commandAck" || m.type === "error").length >= 5)
+      expect(peer.received[0]).toMatchObject({
+        scope: "runtime",
+        type: "sessionReady",
+        data: { session_id: id, resumed: false }
+      })
+      for (let i = 0; i < 5; i++) {
+        peer.send({ scope: "application", data: { type: "set_color", data: { r: i }, id: `c${i}` } })
+      }
+      await until(
+        "five answers",
+        () => peer.received.filter((m) => m.type === "commandAck" || m.type === "error").length >= 5
+      )
       const answers = peer.received.filter((m) => m.type === "commandAck" || m.type === "error")
       expect(answers.filter((m) => m.type === "commandAck").map((m) => m.data.id)).toEqual(["c0", "c1"])
       const limited = answers.filter((m) => m.type === "error")
-      expect(limited.map((m) => [m.data.code, m.data.id])).toEqual([["rate_limited", "c2"], ["rate_limited", "c3"], ["rate_limited", "c4"]])
+      expect(limited.map((m) => [m.data.code, m.data.id])).toEqual([["rate_limited", "c2"], ["rate_limited", "c3"], [
+        "rate_limited",
+        "c4"
+      ]])
       expect((await http(server, "GET", `/sessions/${id}/info`)).body.stats.commands_rate_limited).toBe(3)
 
       let deep: unknown = 1
       for (let i = 0; i < 40; i++) deep = [deep]
       peer.send({ scope: "application", data: { type: "set_color", data: { r: deep }, id: "deep" } })
-      await until("nesting_too_deep", () => peer.received.some((m) => m.type === "error" && m.data.code === "nesting_too_deep"))
-      expect(peer.received.find((m) => m.data?.code === "nesting_too_deep").data).toMatchObject({ id: "deep", limit: 32 })
+      await until(
+        "nesting_too_deep",
+        () => peer.received.some((m) => m.type === "error" && m.data.code === "nesting_too_deep")
+      )
+      expect(peer.received.find((m) => m.data?.code === "nesting_too_deep").data).toMatchObject({
+        id: "deep",
+        limit: 32
+      })
       peer.close()
     } finally {
       await server.close()
@@ -118,7 +143,10 @@ describe("transport: WebRTC through the connection core", () => {
       const id = await start(server)
       const peer = await RawPeer.connect(server.url, id)
       for (let i = 0; i < 400; i++) peer.send({ scope: "runtime", data: { type: "ping", data: {} } })
-      await until("drops refused", () => peer.received.some((m) => m.type === "error" && m.data.code === "too_many_messages"))
+      await until(
+        "drops refused",
+        () => peer.received.some((m) => m.type === "error" && m.data.code === "too_many_messages")
+      )
       const dropped = peer.received.filter((m) => m.data?.code === "too_many_messages")
       expect(dropped[0].data).toMatchObject({ limit: 256 })
       // the channel is still served: what was queued is answered at the budget's pace
@@ -139,7 +167,10 @@ describe("transport: WebRTC at shutdown", () => {
     const peer = await RawPeer.connect(server.url, id)
     await server.close()
     await until("sessionEnded", () => peer.received.some((m) => m.type === "sessionEnded"))
-    expect(peer.received.find((m) => m.type === "sessionEnded").data).toEqual({ reason: "shutdown", message: "runtime shutdown" })
+    expect(peer.received.find((m) => m.type === "sessionEnded").data).toEqual({
+      reason: "shutdown",
+      message: "runtime shutdown"
+    })
     peer.close()
   })
 })
