@@ -21,7 +21,9 @@ export const Commands = Command.group(
 )
 
 const sizeOf = (job: Job) =>
-  job.job === "stream" || job.job === "generate" || job.job === "clock" ? { width: job.width, height: job.height } : { width: 16, height: 16 }
+  job.job === "stream" || job.job === "generate" || job.job === "clock"
+    ? { width: job.width, height: job.height }
+    : { width: 16, height: 16 }
 
 /** The model that does `job`. */
 export const make = (job: Job): Layer.Layer<Model.Model, Model.ConfigError | Model.LoadError, Model.ConfigInput> =>

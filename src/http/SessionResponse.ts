@@ -60,7 +60,11 @@ export const webrtcPath = (sessionId: string) => `/sessions/${sessionId}/transpo
 const transportOf = (protocol: Selection.Protocol, sessionId: string) => ({
   protocol,
   version: Selection.versions[protocol],
-  url: protocol === "webrtc" ? webrtcPath(sessionId) : protocol === "rpc" ? rpcPath(sessionId) : websocketPath(sessionId)
+  url: protocol === "webrtc"
+    ? webrtcPath(sessionId)
+    : protocol === "rpc"
+    ? rpcPath(sessionId)
+    : websocketPath(sessionId)
 })
 
 /** `POST /start_session`'s answer; `selected` is the transport chosen from what the client supports. */

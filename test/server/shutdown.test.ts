@@ -37,7 +37,9 @@ describe("server: graceful shutdown (subprocess)", () => {
   it("SIGTERM ends every session with sessionEnded(shutdown), releases the model and exits 0", async () => {
     const { child, exited, output, url } = await startSubprocess()
     const started = await (await fetch(`${url}/start_session`, { method: "POST" })).json()
-    const client = new Client(new WebSocket(url.replace("http", "ws") + started.transports.find((t: any) => t.protocol === "websocket").url))
+    const client = new Client(
+      new WebSocket(url.replace("http", "ws") + started.transports.find((t: any) => t.protocol === "websocket").url)
+    )
     await client.next("sessionReady")
     await client.waitFrames(2)
     ;(child as ChildProcess).kill("SIGTERM")
