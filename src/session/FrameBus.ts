@@ -3,9 +3,8 @@
  * falls behind, so latency never grows without bound. Each subscription counts what it dropped. The latest frame is
  * kept, so a consumer that joins late (a reload) sees the held frame at once.
  */
-import { Effect, type Scope } from "effect"
+import { Chunk, Effect, Option, Queue, type Scope } from "effect"
 import type { Frame } from "../model/Frame.js"
-import * as Waiters from "./Waiters.js"
 
 /** A frame on its way out, with its place in the session's stream. */
 export interface OutFrame {
@@ -50,28 +49,14 @@ export interface FrameBus {
 }
 
 /**
- * A subscription's buffer: a plain array (at most `capacity` frames) and the callbacks of the fibers waiting on it.
- * Publishing is synchronous and allocates nothing per subscriber beyond the array slot; a consumer that finds frames
- * buffered takes them without suspending, and one that waits is resumed by a callback (no `Deferred`, no queue).
+ * A subscription: a `Queue.sliding` of `capacity` frames (a full queue drops its oldest frame for the newest), its
+ * drop count, and, once the consumer asks for it, a synchronous hand-off instead of the queue (`deliverTo`).
  */
 interface Subscriber {
-  buffer: Array<OutFrame>
+  readonly queue: Queue.Queue<OutFrame>
   readonly capacity: number
   dropped: number
-  closed: boolean
-  readonly waiters: Waiters.Waiters
   deliver: ((frame: OutFrame) => void) | undefined
-}
-
-const wake = (sub: Subscriber) => Waiters.wakeAll(sub.waiters)
-
-/** Resumes when the subscriber has a frame or is closed. */
-const waitFor = (sub: Subscriber): Effect.Effect<void> => Waiters.wait(sub.waiters)
-
-const close = (sub: Subscriber) => {
-  sub.closed = true
-  sub.buffer = []
-  wake(sub)
 }
 
 /** Creates a frame bus. */
@@ -79,74 +64,57 @@ export const make: Effect.Effect<FrameBus> = Effect.sync(() => {
   const subscribers = new Set<Subscriber>()
   let latest: OutFrame | undefined
   let droppedTotal = 0
+  let closed = false
   return {
     publish: (frame) =>
-      Effect.sync(() => {
-        for (const sub of subscribers) {
-          if (sub.closed) continue
+      Effect.suspend(() => {
+        latest = frame
+        return Effect.forEach(subscribers, (sub) => {
           if (sub.deliver !== undefined) {
             try {
               sub.deliver(frame)
             } catch {
               // A consumer's failure is its own; the other consumers and the publisher go on.
             }
-            continue
+            return Effect.void
           }
-          // Drop the oldest frame: a slow consumer always gets the newest ones.
-          if (sub.buffer.length >= sub.capacity) {
-            sub.buffer.shift()
+          // A full sliding queue drops its oldest frame: a slow consumer always gets the newest ones.
+          if (Option.getOrElse(sub.queue.unsafeSize(), () => 0) >= sub.capacity) {
             sub.dropped++
             droppedTotal++
           }
-          sub.buffer.push(frame)
-          wake(sub)
-        }
-        latest = frame
+          return Queue.offer(sub.queue, frame)
+        }, { discard: true })
       }),
     latest: Effect.sync(() => latest),
     subscribe: (capacity) =>
       Effect.gen(function*() {
-        const sub: Subscriber = { buffer: [], capacity: Math.max(1, capacity), dropped: 0, closed: false, waiters: Waiters.make(), deliver: undefined }
-        if (latest !== undefined) sub.buffer.push(latest)
-        subscribers.add(sub)
-        yield* Effect.addFinalizer(() =>
-          Effect.sync(() => {
-            subscribers.delete(sub)
-            close(sub)
-          })
-        )
-        const take: Effect.Effect<OutFrame> = Effect.suspend(() => {
-          if (sub.buffer.length > 0) return Effect.succeed(sub.buffer.shift()!)
-          if (sub.closed) return Effect.interrupt
-          return Effect.zipRight(waitFor(sub), take)
-        })
-        const takeBatch: Effect.Effect<ReadonlyArray<OutFrame>> = Effect.suspend(() => {
-          if (sub.buffer.length > 0) {
-            const batch = sub.buffer
-            sub.buffer = []
-            return Effect.succeed(batch)
-          }
-          if (sub.closed) return Effect.interrupt
-          return Effect.zipRight(waitFor(sub), takeBatch)
-        })
+        const queue = yield* Queue.sliding<OutFrame>(Math.max(1, capacity))
+        const sub: Subscriber = { queue, capacity: Math.max(1, capacity), dropped: 0, deliver: undefined }
+        if (closed) yield* Queue.shutdown(queue)
+        else {
+          if (latest !== undefined) yield* Queue.offer(queue, latest)
+          subscribers.add(sub)
+        }
+        yield* Effect.addFinalizer(() => Effect.zipRight(Effect.sync(() => subscribers.delete(sub)), Queue.shutdown(queue)))
         return {
-          take,
-          takeAll: Effect.sync(() => {
-            const batch = sub.buffer
-            sub.buffer = []
-            return batch
-          }),
-          takeBatch,
+          take: Queue.take(queue),
+          takeAll: Effect.map(Queue.takeAll(queue), Chunk.toReadonlyArray),
+          takeBatch: Effect.map(Queue.takeBetween(queue, 1, Number.MAX_SAFE_INTEGER), Chunk.toReadonlyArray),
           dropped: Effect.sync(() => sub.dropped),
           deliverTo: (deliver) =>
             Effect.sync(() => {
-              if (!sub.closed) sub.deliver = deliver
+              sub.deliver = deliver
             })
         }
       }),
     dropped: Effect.sync(() => droppedTotal),
-    shutdown: Effect.sync(() => {
-      for (const sub of subscribers) close(sub)
+    // Ends every subscription: a consumer waiting in `take` is interrupted.
+    shutdown: Effect.suspend(() => {
+      closed = true
+      const all = [...subscribers]
+      subscribers.clear()
+      return Effect.forEach(all, (sub) => Queue.shutdown(sub.queue), { discard: true })
     })
   }
 })

@@ -4,10 +4,9 @@
  * generator is suspended in `push`, which paces it. When the model stops emitting, nothing is released and consumers
  * keep the last frame.
  */
-import { Effect, type Scope } from "effect"
+import { Effect, Queue, type Scope } from "effect"
 import type { Frame } from "../model/Frame.js"
 import type { OutFrame } from "./FrameBus.js"
-import * as Waiters from "./Waiters.js"
 
 /** Options of a pacer. */
 export interface Options {
@@ -77,18 +76,15 @@ const makeTurns = () => {
 
 /**
  * Starts a pacer whose release fiber lives in the current scope. The blocks waiting between the generator and the
- * release fiber are a plain bounded array with waiter callbacks on both sides: a push with room and a release with a
- * block waiting run without suspending, and nothing per frame is allocated beyond the `OutFrame`.
+ * release fiber wait in a bounded `Queue`: a push into a full queue suspends the generator (the pacer's back-pressure),
+ * and the release fiber takes the next block when it has released the current one.
  */
 export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope> =>
   Effect.gen(function*() {
     const clock = yield* Effect.clock
     const turns = makeTurns()
     const capacity = Math.max(1, options.queueBlocks ?? 2)
-    const blocks: Array<Block> = []
-    const releaseWaiters: Waiters.Waiters = Waiters.make()
-    const pushWaiters: Waiters.Waiters = Waiters.make()
-    let closed = false
+    const blocks = yield* Queue.bounded<Block>(capacity)
     const minInterval = options.maxFps !== undefined && options.maxFps > 0 ? 1000 / options.maxFps : 0
     const maxInterval = options.maxIntervalMs ?? 1000
     let lastPushAt = clock.unsafeCurrentTimeMillis()
@@ -140,11 +136,12 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
     const releaseOne: Effect.Effect<void> = Effect.suspend((): Effect.Effect<void> => {
       if (block === undefined || i >= block.frames.length) {
         block = undefined
-        if (blocks.length === 0) return closed ? Effect.interrupt : Effect.zipRight(Waiters.wait(releaseWaiters), releaseOne)
-        block = blocks.shift()!
-        i = 0
-        gap = Math.max(minInterval, block.intervalMs * catchUp)
-        Waiters.wakeAll(pushWaiters)
+        return Effect.flatMap(Queue.take(blocks), (next) => {
+          block = next
+          i = 0
+          gap = Math.max(minInterval, next.intervalMs * catchUp)
+          return releaseOne
+        })
       }
       // Each frame is due at its block's emit time plus its place in the block: no lag builds up behind the model
       // (a schedule of its own drifts whenever the estimate is off). After a stall, frames catch up, never closer
@@ -163,43 +160,23 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
 
     // Interruptible even when the session is started inside an uninterruptible region (acquireRelease, a layer).
     yield* Effect.forkScoped(Effect.interruptible(Effect.forever(releaseOne)))
-    yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        closed = true
-        blocks.length = 0
-        Waiters.wakeAll(releaseWaiters)
-        Waiters.wakeAll(pushWaiters)
-      })
-    )
+    // Closing: blocks still waiting are dropped, and a push after that is interrupted (the session is ending).
+    yield* Effect.addFinalizer(() => Queue.shutdown(blocks))
 
     const push = (frames: ReadonlyArray<Frame>): Effect.Effect<number> =>
       Effect.suspend(() => {
-        if (closed) return Effect.interrupt
         const now = clock.unsafeCurrentTimeMillis()
         const intervalMs = measure(now, frames.length)
         const firstIndex = nextIndex
         nextIndex += frames.length
-        const queued: Block = { frames, firstIndex, generatedAt: now, intervalMs }
-        const done = () => {
+        // Full: the generator waits in the offer until the release fiber takes a block. A shut-down queue (the
+        // session ending) interrupts it.
+        return Effect.map(Queue.offer(blocks, { frames, firstIndex, generatedAt: now, intervalMs }), () => {
           const returnedAt = clock.unsafeCurrentTimeMillis()
           if (pausedAt !== undefined) pausedAt = Math.max(pausedAt, returnedAt)
           lastPushAt = returnedAt
           return firstIndex
-        }
-        if (blocks.length < capacity) {
-          blocks.push(queued)
-          Waiters.wakeAll(releaseWaiters)
-          return Effect.succeed(done())
-        }
-        // Full: the generator waits here (the pacer's back-pressure) until the release fiber starts a block.
-        const offer: Effect.Effect<number> = Effect.suspend(() => {
-          if (closed) return Effect.interrupt
-          if (blocks.length >= capacity) return Effect.zipRight(Waiters.wait(pushWaiters), offer)
-          blocks.push(queued)
-          Waiters.wakeAll(releaseWaiters)
-          return Effect.sync(done)
         })
-        return offer
       })
 
     return {

@@ -4,8 +4,7 @@
  * reading (a WebSocket's `pause()`), below `resumeAt` to read again; while the connection core paces a flooding
  * client, its messages wait here and then in the kernel's socket buffers, not in the server's memory.
  */
-import { Effect } from "effect"
-import * as Waiters from "../session/Waiters.js"
+import { Effect, Option, Queue } from "effect"
 
 /** A transport's queue of received items. */
 export interface Inbox<A> {
@@ -24,32 +23,28 @@ export interface Options {
   readonly resume: () => void
 }
 
-/** A new inbox; 64 / 16 items by default. */
+/** A new inbox, an unbounded `Queue` whose length the pause/resume bounds keep small; 64 / 16 items by default. */
 export const make = <A>(options: Options): Inbox<A> => {
   const pauseAt = options.pauseAt ?? 64
   const resumeAt = options.resumeAt ?? 16
-  const items: Array<A> = []
-  const waiters = Waiters.make()
+  const queue = Effect.runSync(Queue.unbounded<A>())
+  const size = () => Option.getOrElse(queue.unsafeSize(), () => 0)
   let paused = false
-  const take: Effect.Effect<A> = Effect.suspend(() => {
-    if (items.length === 0) return Effect.zipRight(Waiters.wait(waiters), take)
-    const item = items.shift()!
-    if (paused && items.length < resumeAt) {
-      paused = false
-      options.resume()
-    }
-    return Effect.succeed(item)
-  })
   return {
     push: (item) => {
-      items.push(item)
-      Waiters.wakeAll(waiters)
-      if (!paused && items.length >= pauseAt) {
+      queue.unsafeOffer(item)
+      if (!paused && size() >= pauseAt) {
         paused = true
         options.pause()
       }
     },
-    take,
-    size: () => items.length
+    take: Effect.map(Queue.take(queue), (item) => {
+      if (paused && size() < resumeAt) {
+        paused = false
+        options.resume()
+      }
+      return item
+    }),
+    size
   }
 }
