@@ -63,7 +63,10 @@ const websocket: Transport = {
       },
       message: async () => (await client.next((m) => m.scope === "application")).data,
       stop: async () => client.runtime("stop"),
-      ended: client.next("sessionEnded", 20_000).then(() => undefined),
+      // Read when asked (a connection that lives to the end of the suite must not time out first).
+      get ended() {
+        return client.next("sessionEnded", 20_000).then(() => undefined)
+      },
       replaced: async () => (await client.closed).code === 4409,
       leave: async () => void (await client.close())
     }

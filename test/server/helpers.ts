@@ -3,6 +3,7 @@
  * collects what it receives and waits for the message a test expects.
  */
 import { LogLevel } from "effect"
+import { fileURLToPath } from "node:url"
 import WebSocket from "ws"
 import * as FrameCodec from "../../src/protocol/FrameCodec.js"
 import * as Server from "../../src/server/Server.js"
@@ -12,8 +13,18 @@ import * as Fixture from "../fixtures/server-model.js"
 /** Set `REACTOR_TEST_LOGS=1` to see the server's logs. */
 const logLevel = process.env.REACTOR_TEST_LOGS === "1" ? LogLevel.Debug : LogLevel.None
 
+/**
+ * Where the fixture model runs: in the test's thread, or with `REACTOR_TEST_ISOLATION=worker` in a worker thread as
+ * `reactor run` serves it (test/host/server-suites.test.ts runs the server suites that way too).
+ */
+const serving = (fixture: Fixture.FixtureOptions): Server.Serving => {
+  if (process.env.REACTOR_TEST_ISOLATION !== "worker") return Fixture.make(fixture)
+  process.env.REACTOR_FIXTURE = JSON.stringify(fixture)
+  return { _tag: "Worker", module: fileURLToPath(new URL("../fixtures/server-model-worker.ts", import.meta.url)) }
+}
+
 export const startServer = (options: ServerConfig.Input = {}, fixture: Fixture.FixtureOptions = {}) =>
-  Server.listen(Fixture.make(fixture), { host: "127.0.0.1", port: 0, ...options }, undefined, logLevel)
+  Server.listen(serving(fixture), { host: "127.0.0.1", port: 0, ...options }, undefined, logLevel)
 
 export interface HttpAnswer {
   readonly status: number
