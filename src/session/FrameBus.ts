@@ -69,15 +69,22 @@ export const make: Effect.Effect<FrameBus> = Effect.sync(() => {
     publish: (frame) =>
       Effect.suspend(() => {
         latest = frame
-        return Effect.forEach(subscribers, (sub) => {
-          if (sub.deliver !== undefined) {
-            try {
-              sub.deliver(frame)
-            } catch {
-              // A consumer's failure is its own; the other consumers and the publisher go on.
-            }
-            return Effect.void
+        // Consumers with a hand-off get the frame here and now; only queued ones cost an effect (the usual raw-RGB
+        // socket is a hand-off, so the per-frame path of a streaming session allocates nothing beyond the frame).
+        let queued: Array<Subscriber> | undefined
+        for (const sub of subscribers) {
+          if (sub.deliver === undefined) {
+            ;(queued ??= []).push(sub)
+            continue
           }
+          try {
+            sub.deliver(frame)
+          } catch {
+            // A consumer's failure is its own; the other consumers and the publisher go on.
+          }
+        }
+        if (queued === undefined) return Effect.void
+        return Effect.forEach(queued, (sub) => {
           // A full sliding queue drops its oldest frame: a slow consumer always gets the newest ones.
           if (Option.getOrElse(sub.queue.unsafeSize(), () => 0) >= sub.capacity) {
             sub.dropped++
