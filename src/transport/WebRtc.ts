@@ -132,13 +132,8 @@ const serve = (
     refuse = (error) => Effect.runSync(connection.refuse(error))
 
     // Envelopes in arrival order through the core, one at a time. Past `inboxCapacity` waiting, a message is dropped.
-    let full = false
-    const inbox = Inbox.make<Inbound>({
-      pauseAt: inboxCapacity,
-      resumeAt: inboxCapacity / 4,
-      pause: () => (full = true),
-      resume: () => (full = false)
-    })
+    // (No pause/resume: nothing stops a channel's sender; the capacity check below is the bound.)
+    const inbox = Inbox.make<Inbound>({ pauseAt: Number.POSITIVE_INFINITY, pause: () => {}, resume: () => {} })
     const tooMany = Envelope.wireError(
       "too_many_messages",
       `more than ${inboxCapacity} messages are waiting to be handled; this one was dropped`,
@@ -151,7 +146,7 @@ const serve = (
       )
     const arrived = (item: Inbound) => {
       connection.touch()
-      if (full) refuse(tooMany)
+      if (inbox.size() >= inboxCapacity) refuse(tooMany)
       else inbox.push(item)
     }
     peer.onMessage((text) => arrived({ _tag: "Text", text }), (size) => arrived({ _tag: "Binary", size }))
