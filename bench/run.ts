@@ -19,8 +19,19 @@ import { benchmark as pacing } from "./pacing.js"
 import { benchmark as roundtrip } from "./roundtrip.js"
 import { benchmark as scale } from "./scale.js"
 import { benchmark as throughput } from "./throughput.js"
+import { benchmark as webrtc } from "./webrtc.js"
 
-const all: ReadonlyArray<Benchmark> = [throughput, roundtrip, commandToFrame, pacing, scale, encoding, fairness, isolation]
+const all: ReadonlyArray<Benchmark> = [
+  throughput,
+  roundtrip,
+  commandToFrame,
+  pacing,
+  scale,
+  encoding,
+  fairness,
+  isolation,
+  webrtc
+]
 
 const args = process.argv.slice(2)
 const smoke = args.includes("--smoke") || process.env.BENCH_SMOKE === "1"

@@ -46,7 +46,18 @@ export interface Burn {
   readonly work: number
 }
 
-export type Job = Stream | Echo | Generate | Idle | Spin | Burn
+/**
+ * Fresh frames at `fps` with the wall clock drawn into their pixels (ClockPixels.ts): a viewer reads it back to
+ * measure frame-to-screen latency, whatever transport and codec carried the frame.
+ */
+export interface Clock {
+  readonly job: "clock"
+  readonly fps: number
+  readonly width: number
+  readonly height: number
+}
+
+export type Job = Stream | Echo | Generate | Idle | Spin | Burn | Clock
 
 /** The `set` command's payload, for the echo and generate jobs. */
 export interface SetPayload {

@@ -17,7 +17,12 @@ const tables = [
   "### 3. Command to frame",
   "### 4. Pacing",
   "### 5. Scale",
-  "### 6. Encoding"
+  "### 6. Encoding",
+  "### 7. Flood fairness",
+  "### 8a. The worker boundary",
+  "### 8b. /health while a model's loop spins",
+  "### 8c. --workers 2 on 2 cores",
+  "### 9. WebRTC"
 ]
 
 const runSmoke = (resultsFile: string) =>
@@ -61,7 +66,12 @@ describe("benchmarks (smoke mode)", () => {
         "command-to-frame",
         "pacing",
         "scale",
-        "encoding"
+        "encoding",
+        "fairness",
+        "isolation-boundary",
+        "isolation-health",
+        "isolation-workers",
+        "webrtc"
       ])
       for (const bench of results.benchmarks) expect(bench.rows.length).toBeGreaterThan(0)
     } finally {
