@@ -19,6 +19,9 @@ export default defineConfig({
     exclude: ["test/bench/**", "**/node_modules/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    pool: "forks"
+    pool: "forks",
+    // Two test files at a time even on 2 cores (vitest's default is cores - 1 = one): most of the suite waits on
+    // subprocesses, worker threads, sockets and a browser, not on the CPU.
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } }
   }
 })
