@@ -18,6 +18,16 @@ import * as Throughput from "./throughput.js"
 const worker: Target.RuntimeOptions = { isolation: "worker" }
 const inProcess: Target.RuntimeOptions = { isolation: "none" }
 
+/** A latency row maker: one figure `f` of both sides' summaries (either may be missing after a failure). */
+const latencyRow = (runtime: Stats.Summary | undefined, baseline: Stats.Summary | undefined) =>
+(metric: string, f: (s: Stats.Summary) => number): Table.Row => ({
+  metric,
+  unit: "ms",
+  runtime: runtime && f(runtime),
+  baseline: baseline && f(baseline),
+  better: "lower"
+})
+
 /** CPU time per delivered frame, µs: the server's CPU (every thread) over the frames it delivered. */
 const cpuPerFrameUs = (m: Throughput.Measured | undefined) =>
   m === undefined ? undefined : (m.serverCpu / 100) * 1e6 / m.fps
@@ -37,13 +47,7 @@ const boundary = async (config: Config): Promise<Table.Table> => {
   )
   notes.push("CPU per frame = the server process's CPU (all threads, from /proc) / frames delivered; added = worker - in-process")
   notes.push("round trip: commands sent one at a time, each awaited until acked, both servers in one interleaved loop")
-  const row = (metric: string, f: (s: Stats.Summary) => number) => ({
-    metric,
-    unit: "ms",
-    runtime: trip && f(trip.runtime.latency),
-    baseline: trip && f(trip.bare.latency),
-    better: "lower" as const
-  })
+  const row = latencyRow(trip?.runtime.latency, trip?.bare.latency)
   return {
     name: "isolation-boundary",
     title: "8a. The worker boundary: the model in a worker thread against the model in the server's thread",
@@ -115,13 +119,7 @@ const health = async (config: Config): Promise<Table.Table> => {
     )
   }
   notes.push(`${count} sequential GET /health requests on each side; the spinning model is a loop \`for (;;)\` that never yields`)
-  const row = (metric: string, f: (s: Stats.Summary) => number) => ({
-    metric,
-    unit: "ms",
-    runtime: measured && f(measured.spinning.summary),
-    baseline: measured && f(measured.idle.summary),
-    better: "lower" as const
-  })
+  const row = latencyRow(measured?.spinning.summary, measured?.idle.summary)
   return {
     name: "isolation-health",
     title: "8b. /health while a model's loop spins synchronously (model in a worker thread)",
