@@ -33,6 +33,8 @@ export interface Pacer {
   readonly fps: Effect.Effect<number>
   /** Frames released so far. */
   readonly emitted: Effect.Effect<number>
+  /** Waits until every frame pushed so far has been released (a loop that returned leaves none behind). */
+  readonly drained: Effect.Effect<void>
   /** The current per-frame interval estimate in ms (undefined before the first block). */
   readonly intervalMs: Effect.Effect<number | undefined>
 }
@@ -83,6 +85,8 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
   Effect.gen(function*() {
     const clock = yield* Effect.clock
     const turns = makeTurns()
+    // Open while every pushed frame has been released.
+    const idle = yield* Effect.makeLatch(true)
     const capacity = Math.max(1, options.queueBlocks ?? 2)
     const blocks = yield* Queue.bounded<Block>(capacity)
     const minInterval = options.maxFps !== undefined && options.maxFps > 0 ? 1000 / options.maxFps : 0
@@ -123,6 +127,7 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
       const out: OutFrame = { index: current.firstIndex + i, frame: current.frames[i]!, generatedAt: current.generatedAt, emittedAt: at }
       i++
       emitted++
+      if (emitted === nextIndex) idle.unsafeOpen()
       recent.push(at)
       // Trim only what is older than the 1 s window `fps` counts over (a count-based trim undercounts above 512 fps).
       if (recent.length > 512 && recent[255]! <= at - 1000) recent.splice(0, 256)
@@ -169,6 +174,7 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
         const intervalMs = measure(now, frames.length)
         const firstIndex = nextIndex
         nextIndex += frames.length
+        idle.unsafeClose()
         // Full: the generator waits in the offer until the release fiber takes a block. A shut-down queue (the
         // session ending) interrupts it.
         return Effect.map(Queue.offer(blocks, { frames, firstIndex, generatedAt: now, intervalMs }), () => {
@@ -198,6 +204,7 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
         return count
       }),
       emitted: Effect.sync(() => emitted),
-      intervalMs: Effect.sync(() => estimate)
+      intervalMs: Effect.sync(() => estimate),
+      drained: idle.await
     }
   })

@@ -198,7 +198,10 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
       yield* Effect.forkIn(
         Fiber.await(watched).pipe(
           Effect.flatMap((exit) => {
-            if (Exit.isSuccess(exit)) return end(EndReason.ModelFinished())
+            // A loop that returned has its last frames released first (within the deadline), then the session ends.
+            if (Exit.isSuccess(exit)) {
+              return pacer.drained.pipe(Effect.timeout(deadlineMs), Effect.ignore, Effect.zipRight(end(EndReason.ModelFinished())))
+            }
             if (Cause.isInterruptedOnly(exit.cause)) return Effect.void
             return Effect.logError(`session ${id}: model loop failed`, exit.cause).pipe(
               Effect.zipRight(end(EndReason.ModelFailed({ error: describeCause(exit.cause) })))

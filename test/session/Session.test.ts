@@ -128,6 +128,19 @@ describe("Session stopping", () => {
       }).pipe(Effect.provide(Harness.reactor(model)))
     }))
 
+  it.live("a loop that returns has its last frames released before the session ends", () =>
+    Effect.gen(function*() {
+      const { model } = yield* probe(Effect.flatMap(SessionContext, (ctx) => ctx.emit([null, null, null, null])))
+      yield* Effect.gen(function*() {
+        const released: Array<number> = []
+        const session = yield* Effect.flatMap(Reactor.Reactor, (r) =>
+          r.start({ sink: (out) => Effect.sync(() => void released.push(out.index)) }))
+        expect(yield* session.ended).toEqual(EndReason.ModelFinished())
+        expect(released).toEqual([0, 1, 2, 3])
+        expect((yield* session.stats).framesEmitted).toBe(4)
+      }).pipe(Effect.provide(Harness.reactor(model)))
+    }))
+
   it.live("a loop that fails ends the session with ModelFailed carrying the error", () =>
     Effect.gen(function*() {
       const { events, model } = yield* probe(Effect.zipRight(Effect.sleep(10), Effect.fail(new Error("out of memory"))))
