@@ -14,7 +14,9 @@ export type Filter = (typeof filters)[number]
 export const Commands = Command.group(
   Command.make("set_strength", {
     description: "How much of the filter is mixed into the camera picture",
-    payload: { strength: Param.number({ min: 0, max: 1, default: 0.8, description: "0 = the camera as is, 1 = all filter" }) }
+    payload: {
+      strength: Param.number({ min: 0, max: 1, default: 0.8, description: "0 = the camera as is, 1 = all filter" })
+    }
   }),
   Command.make("set_filter", {
     description: "Which filter to apply",
@@ -57,7 +59,9 @@ export const resize = (frame: Frame.Frame, width: number, height: number): Frame
 export const edgeMagnitude = (frame: Frame.Frame): Uint8Array => {
   const { data, height, width } = frame
   const luma = new Float32Array(width * height)
-  for (let i = 0; i < width * height; i++) luma[i] = 0.299 * data[i * 3]! + 0.587 * data[i * 3 + 1]! + 0.114 * data[i * 3 + 2]!
+  for (let i = 0; i < width * height; i++) {
+    luma[i] = 0.299 * data[i * 3]! + 0.587 * data[i * 3 + 1]! + 0.114 * data[i * 3 + 2]!
+  }
   const out = new Uint8Array(width * height)
   for (let y = 1; y < height - 1; y++) {
     for (let x = 1; x < width - 1; x++) {
@@ -124,7 +128,10 @@ export const model = Model.make({
       const webcam = ctx.input("webcam")
       const settings = yield* Ref.make(initial)
       const set = (patch: Partial<Settings>) =>
-        Effect.flatMap(Ref.updateAndGet(settings, (s) => ({ ...s, ...patch })), (s) => ctx.send({ type: "state", ...s }))
+        Effect.flatMap(
+          Ref.updateAndGet(settings, (s) => ({ ...s, ...patch })),
+          (s) => ctx.send({ type: "state", ...s })
+        )
       return {
         handlers: {
           set_strength: ({ strength }) => set({ strength }),

@@ -55,7 +55,13 @@ export const sender = (port: MessagePort, onDropped: (track: string) => void) =>
     /** Sends a frame the server has checked; its buffer is handed over. */
     send: (track: string, frame: Input.Incoming): void => {
       if (closed) return
-      const wire: Wire = { track, width: frame.width, height: frame.height, data: frame.data, capturedAt: frame.capturedAt }
+      const wire: Wire = {
+        track,
+        width: frame.width,
+        height: frame.height,
+        data: frame.data,
+        capturedAt: frame.capturedAt
+      }
       if (credit > 0 && pending.size === 0) return post(wire)
       if (pending.has(track)) onDropped(track)
       pending.set(track, wire)

@@ -109,15 +109,24 @@ export const check = (inputs: Inputs, track: string, frame: Incoming): InputErro
         : `no input track "${String(track)}"; the model's input tracks are ${known.map((k) => `"${k}"`).join(", ")}`
     })
   }
-  const refuse = (code: "invalid_input" | "input_too_large", message: string) => new InputError({ code, track, message })
-  if (typeof frame !== "object" || frame === null) return refuse("invalid_input", "an input frame must be {width, height, data}")
+  const refuse = (code: "invalid_input" | "input_too_large", message: string) =>
+    new InputError({ code, track, message })
+  if (typeof frame !== "object" || frame === null) {
+    return refuse("invalid_input", "an input frame must be {width, height, data}")
+  }
   const format = frame.format ?? "rgb"
   if (format !== "rgb") {
-    return refuse("invalid_input", `input frames must be raw RGB (width*height*3 bytes); got format "${String(format)}"`)
+    return refuse(
+      "invalid_input",
+      `input frames must be raw RGB (width*height*3 bytes); got format "${String(format)}"`
+    )
   }
   const { data, height, width } = frame
   if (!isSize(width) || !isSize(height)) {
-    return refuse("invalid_input", `an input frame's size must be positive integers, got ${String(width)}x${String(height)}`)
+    return refuse(
+      "invalid_input",
+      `an input frame's size must be positive integers, got ${String(width)}x${String(height)}`
+    )
   }
   if (width > spec.maxWidth || height > spec.maxHeight) {
     return refuse(

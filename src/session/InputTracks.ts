@@ -38,7 +38,14 @@ export const make = (inputs: Input.Inputs, capacity = defaultCapacity): Effect.E
   Effect.gen(function*() {
     const states = new Map<string, State>()
     for (const [name, spec] of Object.entries(inputs)) {
-      states.set(name, { name, spec, pubsub: yield* PubSub.sliding<Input.InputFrame>(capacity), latest: undefined, next: 0, dropped: 0 })
+      states.set(name, {
+        name,
+        spec,
+        pubsub: yield* PubSub.sliding<Input.InputFrame>(capacity),
+        latest: undefined,
+        next: 0,
+        dropped: 0
+      })
     }
     let closed = false
 
@@ -76,7 +83,11 @@ export const make = (inputs: Input.Inputs, capacity = defaultCapacity): Effect.E
           if (error !== undefined) return Effect.fail(error)
           if (closed) {
             return Effect.fail(
-              new Input.InputError({ code: "session_closed", track, message: "the session has ended; the frame was not used" })
+              new Input.InputError({
+                code: "session_closed",
+                track,
+                message: "the session has ended; the frame was not used"
+              })
             )
           }
           const state = states.get(track)!

@@ -1,6 +1,15 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck } from "effect"
-import { apply, Commands, edgeMagnitude, filters, initial, model, resize, testPattern } from "../../examples/05-webcam-filter.js"
+import {
+  apply,
+  Commands,
+  edgeMagnitude,
+  filters,
+  initial,
+  model,
+  resize,
+  testPattern
+} from "../../examples/05-webcam-filter.js"
 import * as Capabilities from "../../src/model/Capabilities.js"
 import * as Model from "../../src/model/Model.js"
 import { ModelTest } from "../../src/testing/index.js"
@@ -9,13 +18,24 @@ import { commandProperties } from "../fixtures/core-properties.js"
 const config = { width: 32, height: 18, fps: 30 }
 
 /** Any small RGB picture. */
-const picture = FastCheck.record({ width: FastCheck.integer({ min: 1, max: 24 }), height: FastCheck.integer({ min: 1, max: 24 }) })
+const picture = FastCheck.record({
+  width: FastCheck.integer({ min: 1, max: 24 }),
+  height: FastCheck.integer({ min: 1, max: 24 })
+})
   .chain(({ height, width }) =>
-    FastCheck.uint8Array({ minLength: width * height * 3, maxLength: width * height * 3 }).map((data) => ({ width, height, data }))
+    FastCheck.uint8Array({ minLength: width * height * 3, maxLength: width * height * 3 }).map((data) => ({
+      width,
+      height,
+      data
+    }))
   )
 const size = FastCheck.integer({ min: 1, max: 40 })
 
-const solid = (width: number, height: number, value: number) => ({ width, height, data: new Uint8Array(width * height * 3).fill(value) })
+const solid = (width: number, height: number, value: number) => ({
+  width,
+  height,
+  data: new Uint8Array(width * height * 3).fill(value)
+})
 
 describe("examples/05-webcam-filter", () => {
   commandProperties({
@@ -40,19 +60,34 @@ describe("examples/05-webcam-filter", () => {
     ])
   })
 
-  it.prop("the output always has the output size, whatever the camera's", [picture, size, size, FastCheck.constantFrom(...filters), FastCheck.double({ min: 0, max: 1, noNaN: true })], ([camera, width, height, filter, strength]) => {
+  it.prop("the output always has the output size, whatever the camera's", [
+    picture,
+    size,
+    size,
+    FastCheck.constantFrom(...filters),
+    FastCheck.double({ min: 0, max: 1, noNaN: true })
+  ], ([camera, width, height, filter, strength]) => {
     const out = apply(camera, { filter, strength }, width, height)
     expect([out.width, out.height, out.data.length]).toEqual([width, height, width * height * 3])
   })
 
-  it.prop("strength 0 shows the camera as it is (scaled), and never changes the camera's own buffer", [picture, size, size, FastCheck.constantFrom(...filters)], ([camera, width, height, filter]) => {
+  it.prop("strength 0 shows the camera as it is (scaled), and never changes the camera's own buffer", [
+    picture,
+    size,
+    size,
+    FastCheck.constantFrom(...filters)
+  ], ([camera, width, height, filter]) => {
     const before = camera.data.slice()
     expect(apply(camera, { filter, strength: 0 }, width, height)).toEqual(resize(camera, width, height))
     apply(camera, { filter, strength: 1 }, width, height)
     expect(camera.data).toEqual(before)
   })
 
-  it.prop("a flat picture has no edges: black at full edge strength, white as a sketch", [size, size, FastCheck.integer({ min: 0, max: 255 })], ([width, height, value]) => {
+  it.prop("a flat picture has no edges: black at full edge strength, white as a sketch", [
+    size,
+    size,
+    FastCheck.integer({ min: 0, max: 255 })
+  ], ([width, height, value]) => {
     const flat = solid(width, height, value)
     expect(apply(flat, { filter: "edges", strength: 1 }, width, height).data.every((v) => v === 0)).toBe(true)
     expect(apply(flat, { filter: "sketch", strength: 1 }, width, height).data.every((v) => v === 255)).toBe(true)

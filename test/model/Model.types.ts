@@ -119,6 +119,9 @@ Model.make({
     Effect.sync(() => {
       // @ts-expect-error: the model declares no input tracks
       ctx.input("webcam")
-      return { handlers: { set_prompt: () => Effect.void, set_speed: () => Effect.void, reset: () => Effect.void }, run: Effect.never }
+      return {
+        handlers: { set_prompt: () => Effect.void, set_speed: () => Effect.void, reset: () => Effect.void },
+        run: Effect.never
+      }
     })
 })

@@ -96,7 +96,9 @@ describe.each(servings)("input frames over the WebSocket (%s)", (_name, serving)
       track: 0,
       message: `track 0 is "main_video", which the server sends; the input tracks are 1 = "webcam"`
     })
-    expect((await refused(FrameCodec.encodeInput(7, good), "unknown_track")).message).toContain("not in capabilities.tracks")
+    expect((await refused(FrameCodec.encodeInput(7, good), "unknown_track")).message).toContain(
+      "not in capabilities.tracks"
+    )
     expect((await refused(new Uint8Array([1, 2, 3]), "invalid_input")).message).toContain("24-byte frame header")
     const jpeg = FrameCodec.encodeInput(1, good)
     jpeg[3] = 1
