@@ -10,12 +10,10 @@
  */
 import type { MessagePort } from "node:worker_threads"
 import type * as Input from "../model/Input.js"
+import * as FrameLink from "./FrameLink.js"
 
 /** Frames in flight to the worker at most. */
 export const window = 2
-
-/** Buffers at least this large move without a copy (smaller ones are cheaper to copy than to detach). */
-export const transferMinBytes = 64 * 1024
 
 /** One frame on the port. */
 interface Wire {
@@ -26,7 +24,7 @@ interface Wire {
   readonly capturedAt: number | undefined
 }
 
-/** The worker's answer: frames taken since the last answer, and how many it could not use. */
+/** The worker's answer: how many frames it took since its last answer (the credit it gives back). */
 type Grant = number
 
 /** The server's end: `send` posts a checked frame or holds it while the window is full; `close` ends the link. */
@@ -37,7 +35,10 @@ export const sender = (port: MessagePort, onDropped: (track: string) => void) =>
   const post = (wire: Wire) => {
     credit--
     const buffer = wire.data.buffer
-    port.postMessage(wire, buffer instanceof ArrayBuffer && buffer.byteLength >= transferMinBytes ? [buffer] : [])
+    port.postMessage(
+      wire,
+      buffer instanceof ArrayBuffer && buffer.byteLength >= FrameLink.transferMinBytes ? [buffer] : []
+    )
   }
   port.on("message", (granted: Grant) => {
     credit += granted
