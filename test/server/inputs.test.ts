@@ -86,7 +86,7 @@ describe.each(servings)("input frames over the WebSocket (%s)", (_name, serving)
   }, 30_000)
 
   it("refuses each malformed frame with its specific error, and the session goes on", async () => {
-    const { client } = await connect(server, "?format=rgb")
+    const { client, session } = await connect(server, "?format=rgb")
     const refused = async (bytes: Uint8Array, code: string) => {
       client.ws.send(bytes)
       return (await client.error(code)).data
@@ -117,6 +117,8 @@ describe.each(servings)("input frames over the WebSocket (%s)", (_name, serving)
     client.ws.send(FrameCodec.encodeInput(1, solid(1280, 720, [0, 200, 0])))
     await untilPixel(client, [0, 200, 0])
     expect(client.texts.filter((m) => m.type === "sessionEnded")).toEqual([])
+    const info = await http(server, "GET", `/sessions/${session.session_id}/info`)
+    expect(info.body.stats).toMatchObject({ dropped_input_frames: expect.any(Number), commands_rejected: 0 })
     client.runtime("stop")
     await client.closed
   }, 30_000)

@@ -4,7 +4,11 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Option, Stream, TestClock } from "effect"
+import * as Command from "../../src/model/Command.js"
 import * as Input from "../../src/model/Input.js"
+import * as Model from "../../src/model/Model.js"
+import { SessionContext } from "../../src/model/SessionContext.js"
+import * as EndReason from "../../src/session/EndReason.js"
 import * as InputTracks from "../../src/session/InputTracks.js"
 import { ModelTest } from "../../src/testing/index.js"
 import { model } from "../fixtures/input-model.js"
@@ -100,6 +104,25 @@ describe("input tracks", () => {
       yield* settle
       yield* tracks.shutdown
       expect(Chunk.toReadonlyArray(yield* Fiber.join(waiting)).map((frame) => frame.index)).toEqual([6])
+    }))
+
+  it.effect("asking for an undeclared track is the model's bug: its session fails naming the declared tracks", () =>
+    Effect.gen(function*() {
+      const wrong = Model.make({
+        name: "wrong",
+        commands: Command.group(),
+        inputs: { cam: Input.video({ description: "cam" }) },
+        session: () =>
+          Effect.map(SessionContext, (ctx) => {
+            ctx.input("webcam")
+            return { handlers: {}, run: Effect.never }
+          })
+      })
+      const reason = yield* ModelTest.run(wrong, (session) => session.ended)
+      expect(reason).toMatchObject({ _tag: "ModelFailed" })
+      expect(EndReason.describe(reason)).toContain(
+        `ctx.input("webcam"): the model declares no such input track; it declares cam`
+      )
     }))
 
   it("a model declares only well-named video inputs", () => {
