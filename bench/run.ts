@@ -11,6 +11,7 @@ import { benchmark as commandToFrame } from "./command-to-frame.js"
 import { benchmark as encoding } from "./encoding.js"
 import { benchmark as isolation } from "./isolation.js"
 import { benchmark as fairness } from "./fairness.js"
+import { benchmark as inputs } from "./inputs.js"
 import type { Benchmark, Config } from "./lib/Harness.js"
 import { shippedNodeArgs } from "./lib/Child.js"
 import * as Machine from "./lib/Machine.js"
@@ -20,7 +21,17 @@ import { benchmark as roundtrip } from "./roundtrip.js"
 import { benchmark as scale } from "./scale.js"
 import { benchmark as throughput } from "./throughput.js"
 
-const all: ReadonlyArray<Benchmark> = [throughput, roundtrip, commandToFrame, pacing, scale, encoding, fairness, isolation]
+const all: ReadonlyArray<Benchmark> = [
+  throughput,
+  roundtrip,
+  commandToFrame,
+  pacing,
+  scale,
+  encoding,
+  fairness,
+  isolation,
+  inputs
+]
 
 const args = process.argv.slice(2)
 const smoke = args.includes("--smoke") || process.env.BENCH_SMOKE === "1"
