@@ -17,7 +17,8 @@ const tables = [
   "### 3. Command to frame",
   "### 4. Pacing",
   "### 5. Scale",
-  "### 6. Encoding"
+  "### 6. Encoding",
+  "### 9. Input frames"
 ]
 
 const runSmoke = (resultsFile: string) =>
@@ -61,7 +62,12 @@ describe("benchmarks (smoke mode)", () => {
         "command-to-frame",
         "pacing",
         "scale",
-        "encoding"
+        "encoding",
+        "fairness",
+        "isolation-boundary",
+        "isolation-health",
+        "isolation-workers",
+        "input-latency"
       ])
       for (const bench of results.benchmarks) expect(bench.rows.length).toBeGreaterThan(0)
     } finally {
