@@ -1,5 +1,5 @@
 /**
- * 9. Input frames: how long a client's frame takes to reach the model. A client sends 640x360 RGB input frames as
+ * 10. Input frames: how long a client's frame takes to reach the model. A client sends 640x360 RGB input frames as
  * WebSocket binary messages (docs/PROTOCOL.md, input frames), one at a time, and waits for the model's `seen`
  * message about that frame (`ctx.input` in the model, `ctx.send` back): the runtime with the model in a worker thread
  * (the default) and in the server's thread, against a bare `ws` server that answers each binary message itself.
@@ -72,7 +72,7 @@ const latency = async (config: Config): Promise<Table.Table> => {
   })
   return {
     name: "input-latency",
-    title: "9. Input frames: client to model and back (640x360 RGB over the WebSocket)",
+    title: "10. Input frames: client to model and back (640x360 RGB over the WebSocket)",
     columns: {
       runtime: "reactor's server, `ctx.input` in the model (worker thread: the default; in-process rows say so)",
       baseline: "bare `ws` server answering each binary message itself"

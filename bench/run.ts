@@ -20,6 +20,7 @@ import { benchmark as pacing } from "./pacing.js"
 import { benchmark as roundtrip } from "./roundtrip.js"
 import { benchmark as scale } from "./scale.js"
 import { benchmark as throughput } from "./throughput.js"
+import { benchmark as webrtc } from "./webrtc.js"
 
 const all: ReadonlyArray<Benchmark> = [
   throughput,
@@ -30,6 +31,7 @@ const all: ReadonlyArray<Benchmark> = [
   encoding,
   fairness,
   isolation,
+  webrtc,
   inputs
 ]
 

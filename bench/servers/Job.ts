@@ -47,6 +47,17 @@ export interface Burn {
 }
 
 /**
+ * Fresh frames at `fps` with the wall clock drawn into their pixels (ClockPixels.ts): a viewer reads it back to
+ * measure frame-to-screen latency, whatever transport and codec carried the frame.
+ */
+export interface Clock {
+  readonly job: "clock"
+  readonly fps: number
+  readonly width: number
+  readonly height: number
+}
+
+/**
  * Take the client's input frames (binary, RGB, on the first input track) and answer each with a `seen` message
  * carrying its capture time, from the model (the runtime: `ctx.input`), or straight from the socket (bare).
  */
@@ -54,7 +65,7 @@ export interface Mirror {
   readonly job: "mirror"
 }
 
-export type Job = Stream | Echo | Generate | Idle | Spin | Burn | Mirror
+export type Job = Stream | Echo | Generate | Idle | Spin | Burn | Clock | Mirror
 
 /** The `set` command's payload, for the echo and generate jobs. */
 export interface SetPayload {

@@ -9,6 +9,7 @@ import * as Input from "../../src/model/Input.js"
 import * as Model from "../../src/model/Model.js"
 import * as Param from "../../src/model/Param.js"
 import { SessionContext } from "../../src/model/SessionContext.js"
+import * as ClockPixels from "../lib/ClockPixels.js"
 import * as Wire from "../lib/Wire.js"
 import { type Job, randomRgb } from "./Job.js"
 
@@ -21,7 +22,9 @@ export const Commands = Command.group(
 )
 
 const sizeOf = (job: Job) =>
-  job.job === "stream" || job.job === "generate" ? { width: job.width, height: job.height } : { width: 16, height: 16 }
+  job.job === "stream" || job.job === "generate" || job.job === "clock"
+    ? { width: job.width, height: job.height }
+    : { width: 16, height: 16 }
 
 /** The model that does `job`. */
 export const make = (job: Job): Layer.Layer<Model.Model, Model.ConfigError | Model.LoadError, Model.ConfigInput> =>
@@ -64,6 +67,25 @@ export const make = (job: Job): Layer.Layer<Model.Model, Model.ConfigError | Mod
                 next += period * job.block
                 const now = performance.now()
                 if (next < now - period * job.block) next = now
+                if (next > now) yield* Effect.sleep(next - now)
+              }
+            })
+            return { handlers, run }
+          }
+          case "clock": {
+            // A fresh picture per frame (a scrolling gradient: every pixel changes, as a real model's do) with the
+            // emission time in its clock row; blocks of one frame on an absolute schedule.
+            const period = 1000 / job.fps
+            const run = Effect.gen(function*() {
+              let next = performance.now()
+              let tick = 0
+              while (true) {
+                const data = ClockPixels.background(job.width, job.height, tick++)
+                ClockPixels.draw(data, job.width, Date.now())
+                yield* ctx.emit(Frame.make(job.width, job.height, data))
+                next += period
+                const now = performance.now()
+                if (next < now - period) next = now
                 if (next > now) yield* Effect.sleep(next - now)
               }
             })

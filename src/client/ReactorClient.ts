@@ -139,7 +139,10 @@ export const make = <R extends Rpc.Any>(
       )
       : (yield* call(
         HttpClientRequest.post("/start_session").pipe(
-          HttpClientRequest.bodyUnsafeJson(options.extraArgs !== undefined ? { extra_args: options.extraArgs } : {})
+          HttpClientRequest.bodyUnsafeJson({
+            supported_transports: [{ protocol: "rpc", version: "1" }],
+            ...(options.extraArgs !== undefined ? { extra_args: options.extraArgs } : {})
+          })
         )
       )) as SessionResponse
     const sessionId = session.session_id

@@ -83,6 +83,7 @@ export class Load extends Rpc.make("Load", {
     overrides: Schema.Array(Schema.Struct({ path: Schema.Array(Schema.String), raw: Schema.String })),
     maxSessions: Schema.Number,
     stopDeadlineMs: Schema.Number,
+
     maxFps: Schema.optional(Schema.Number)
   },
   success: Schema.Struct({ name: Schema.String }),

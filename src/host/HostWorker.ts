@@ -6,10 +6,10 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
 import { RpcServer } from "@effect/rpc"
-import { Cause, Context, Deferred, Effect, ExecutionStrategy, Exit, Layer, Logger, type Queue, Scope, Stream } from "effect"
+import { Cause, Context, Deferred, Effect, ExecutionStrategy, Exit, Layer, Logger, LogLevel, type Queue, Scope, Stream } from "effect"
 import { readlinkSync } from "node:fs"
 import { getPriority, setPriority } from "node:os"
-import type { MessagePort } from "node:worker_threads"
+import { type MessagePort, workerData } from "node:worker_threads"
 import * as Fatal from "../cli/Fatal.js"
 import * as ModelModule from "../cli/ModelModule.js"
 import * as Model from "../model/Model.js"
@@ -166,6 +166,10 @@ export const main = (): void => {
   layer.pipe(
     Layer.launch,
     Effect.provide(Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: false }))),
+    // The server's minimum log level, handed over when the thread was spawned.
+    Logger.withMinimumLogLevel(
+      LogLevel.allLevels.find((level) => level.label === workerData?.logLevel) ?? LogLevel.Info
+    ),
     (program) => NodeRuntime.runMain(program, { disablePrettyLogger: true })
   )
 }

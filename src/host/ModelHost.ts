@@ -6,7 +6,7 @@
  */
 import * as NodeWorker from "@effect/platform-node/NodeWorker"
 import { RpcClient, type RpcClientError } from "@effect/rpc"
-import { Data, Deferred, Effect, Exit, Layer, Scope } from "effect"
+import { Data, Deferred, Effect, Exit, FiberRef, Layer, Scope } from "effect"
 import { createRequire } from "node:module"
 import { existsSync } from "node:fs"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -109,9 +109,11 @@ export const make = (
   options: LoadOptions
 ): Effect.Effect<ModelHost, HostProtocol.LoadFailed | HostLost, Scope.Scope> =>
   Effect.gen(function*() {
+    // The worker logs no more than the server does (its minimum level, e.g. a test's `LogLevel.None`).
+    const logLevel = (yield* FiberRef.get(FiberRef.currentMinimumLogLevel)).label
     const worker = new Worker(bootstrap, {
       eval: true,
-      workerData: { host: hostUrl(), tsx: tsxPath(), tsconfig: tsconfigPath(), preload: preload() },
+      workerData: { host: hostUrl(), tsx: tsxPath(), tsconfig: tsconfigPath(), preload: preload(), logLevel },
       stdout: false,
       stderr: false
     })

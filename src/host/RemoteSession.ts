@@ -68,7 +68,10 @@ export const make = (
     const { id, stopDeadlineMs } = options
     const bus = yield* FrameBus.make
     const channel = new MessageChannel()
-    yield* FrameLink.receive(channel.port1, (out) => Effect.runSync(bus.publish(out))).pipe(Effect.forkScoped)
+    yield* FrameLink.receive(channel.port1, (out) => {
+      const queued = bus.unsafePublish(out)
+      if (queued !== undefined) Effect.runSync(queued)
+    }).pipe(Effect.forkScoped)
     // Input frames go the other way on a port of their own, only for a model that declares input tracks.
     let inputsDropped = 0
     const inputChannel = Object.keys(options.inputs).length > 0 ? new MessageChannel() : undefined

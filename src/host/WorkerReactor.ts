@@ -8,7 +8,7 @@
  * The server's thread only imports the model module to read its declarations (`Model.declaredOf`): its name, its
  * commands and their UI schema. The model's config is decoded and its `load` runs only in the workers.
  */
-import { Data, Deferred, Effect, ExecutionStrategy, Exit, FiberMap, Layer, Schedule, Scope } from "effect"
+import { Data, Deferred, Effect, ExecutionStrategy, Exit, FiberMap, Layer, Ref, Schedule, Scope } from "effect"
 import * as ModelModule from "../cli/ModelModule.js"
 import type * as Overrides from "../config/Overrides.js"
 import * as Model from "../model/Model.js"
@@ -70,6 +70,7 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
       maxFps: options.maxFps
     }
     const lives = yield* FiberMap.make<string>()
+    const shuttingDown = yield* Ref.make(false)
     const slots: Array<Slot> = []
     let reserved = 0
 
@@ -114,7 +115,7 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
           { discard: true }
         )
         yield* Scope.close(hostScope, Exit.void)
-        yield* reload(slot)
+        if (!(yield* Ref.get(shuttingDown))) yield* reload(slot)
       })
 
     for (let index = 0; index < workers; index++) {
@@ -166,7 +167,9 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
 
     const stopAll = (reason: EndReason.EndReason) =>
       Effect.forEach(sessionsOf(), (session) => session.stop(reason), { concurrency: "unbounded", discard: true })
-    yield* Effect.addFinalizer(() => stopAll(EndReason.Shutdown()))
+    // Shutdown: no copy is loaded again from here on (a host terminated for a frozen session stays gone), then every
+    // session stops within its deadline.
+    yield* Effect.addFinalizer(() => Effect.zipRight(Ref.set(shuttingDown, true), stopAll(EndReason.Shutdown())))
 
     const service: Reactor.Service = {
       model: declared,

@@ -17,18 +17,22 @@ export const bodyTooLarge = (limit: number, size?: number) =>
     { limit, ...(size !== undefined ? { size } : {}) }
   )
 
-/** Reads the JSON body through `schema`; an empty body is `{}`. */
-export const json = <A, I>(schema: Schema.Schema<A, I>) =>
+/**
+ * Reads the JSON body through `schema`; an empty body is `{}`. `maxBytes` replaces the configured `maxBodyBytes` for
+ * an endpoint whose bodies are larger by nature (an SDP offer).
+ */
+export const json = <A, I>(schema: Schema.Schema<A, I>, options: { readonly maxBytes?: number } = {}) =>
   Effect.gen(function*() {
     const config = yield* ServerConfig.Config
+    const limit = options.maxBytes ?? config.maxBodyBytes
     const request = yield* HttpServerRequest.HttpServerRequest
     const declared = Number(request.headers["content-length"])
-    if (Number.isFinite(declared) && declared > config.maxBodyBytes) return yield* bodyTooLarge(config.maxBodyBytes, declared)
+    if (Number.isFinite(declared) && declared > limit) return yield* bodyTooLarge(limit, declared)
     const text = yield* request.text.pipe(
-      HttpIncomingMessage.withMaxBodySize(Option.some(FileSystem.Size(config.maxBodyBytes))),
+      HttpIncomingMessage.withMaxBodySize(Option.some(FileSystem.Size(limit))),
       Effect.mapError((error) =>
         String((error as { cause?: unknown }).cause).includes("maxBytes")
-          ? bodyTooLarge(config.maxBodyBytes)
+          ? bodyTooLarge(limit)
           : HttpError.invalidRequest("the request body could not be read")
       )
     )

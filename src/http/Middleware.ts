@@ -11,7 +11,7 @@ import * as Cors from "./Cors.js"
 import * as HttpError from "./HttpError.js"
 
 /** A session path the router did not match (ids longer than its parameter limit): still the session's 404. */
-const sessionPath = /^\/sessions\/([^/]+)(\/info|\/transport\/(websocket|rpc))?\/?$/
+const sessionPath = /^\/sessions\/([^/]+)(\/info|\/transport\/(websocket|rpc|webrtc\/(ice_servers|sdp_params)))?\/?$/
 
 const pathOf = (url: string) => new URL(url, "http://x").pathname
 

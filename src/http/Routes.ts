@@ -1,30 +1,34 @@
 /**
  * The HTTP endpoints on `@effect/platform`'s `HttpRouter`: session management in Reactor's shapes, capabilities,
- * health and the browser page. `app` wraps them in middleware every request passes: the origin check and
+ * health, the browser page and the WebRTC signalling (`WebRtcRoutes`). `app` wraps them in middleware every request passes: the origin check and
  * `HttpMiddleware.cors`, the body size limit, version headers, the token; every error answers as JSON.
  * (WebSocket upgrades never reach it: see `transport/Upgrade.ts`.)
  */
 import { HttpMiddleware, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect, Schema } from "effect"
+import { Effect, Either, Schema } from "effect"
 import * as ServerConfig from "../server/ServerConfig.js"
 import * as EndReason from "../session/EndReason.js"
 import * as Reactor from "../session/Reactor.js"
 import type * as Session from "../session/Session.js"
 import * as Registry from "../transport/Registry.js"
+import * as Selection from "../transport/Selection.js"
 import * as Body from "./Body.js"
 import * as Cors from "./Cors.js"
 import * as HttpError from "./HttpError.js"
 import * as Middleware from "./Middleware.js"
 import * as SessionResponse from "./SessionResponse.js"
 import * as Static from "./Static.js"
+import * as WebRtcRoutes from "./WebRtcRoutes.js"
 
 /** `POST /start_session`'s body. */
 export const StartBody = Schema.Struct({
-  extra_args: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), { exact: true })
+  extra_args: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), { exact: true }),
+  /** Reactor's `CreateSessionRequest` list of `{protocol, version}`; checked by `Selection.select`. */
+  supported_transports: Schema.optionalWith(Schema.Unknown, { exact: true })
 })
 
-/** `POST /stop_session`'s body. */
-export const StopBody = Schema.Struct({ session_id: Schema.String })
+/** `POST /stop_session`'s body; without a `session_id` (Reactor's SDK sends none) see `WebRtcRoutes.stopUnnamed`. */
+export const StopBody = Schema.Struct({ session_id: Schema.optionalWith(Schema.String, { exact: true }) })
 
 const findSession = (id: string | undefined) =>
   Effect.gen(function*() {
@@ -46,18 +50,21 @@ const stop = (session: Session.Session, by: string) =>
     }))
 
 const startSession = Effect.gen(function*() {
-  const { extra_args } = yield* Body.json(StartBody)
+  const { extra_args, supported_transports } = yield* Body.json(StartBody)
+  const selected = Selection.select(supported_transports, Selection.offered)
+  if (Either.isLeft(selected)) return yield* HttpError.make(400, selected.left.code, selected.left.message)
   const reactor = yield* Reactor.Reactor
   const registry = yield* Registry.Registry
   const session = yield* reactor.start(extra_args !== undefined ? { extraArgs: extra_args } : {}).pipe(
     Effect.mapError((error) => HttpError.make(503, "too_many_sessions", error.message, { max_sessions: error.max }))
   )
   yield* registry.register(session)
-  return HttpServerResponse.unsafeJson(SessionResponse.started(reactor.model, session))
+  return HttpServerResponse.unsafeJson(SessionResponse.started(reactor.model, session, selected.right))
 })
 
 const stopSession = Effect.gen(function*() {
   const { session_id } = yield* Body.json(StopBody)
+  if (session_id === undefined) return yield* WebRtcRoutes.stopUnnamed((session) => stop(session, "api"))
   return yield* stop(yield* findSession(session_id), "api")
 })
 
@@ -108,6 +115,7 @@ export const router = HttpRouter.empty.pipe(
       "this endpoint is a WebSocket (the @effect/rpc transport): connect with an upgrade request"
     ))
   ),
+  HttpRouter.concat(WebRtcRoutes.router),
   HttpRouter.get("/", Effect.flatMap(ServerConfig.Config, (config) => Static.serve(config.webRoot, "/"))),
   HttpRouter.get(
     "/:file",
@@ -126,7 +134,8 @@ export const app = router.pipe(
   HttpMiddleware.cors({
     // the origin check ran first: any origin that gets here is allowed
     allowedOrigins: (origin) => typeof origin === "string",
-    allowedMethods: ["GET", "POST", "DELETE", "OPTIONS"],
+    // PUT: the SDK's reconnect re-sends its offer with PUT sdp_params
+    allowedMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
     allowedHeaders: Cors.allowHeaders,
     maxAge: 600
   }),

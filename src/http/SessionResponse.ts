@@ -5,12 +5,16 @@
 import * as Capabilities from "../model/Capabilities.js"
 import type * as Model from "../model/Model.js"
 import type * as Session from "../session/Session.js"
+import * as Selection from "../transport/Selection.js"
 import * as ApiVersion from "./ApiVersion.js"
 
 export const serverVersion = "0.1.0"
 
 /** The output track: one video track the client receives. */
 export const mainVideo = { name: "main_video", kind: "video", direction: "recvonly" } as const
+
+/** The output tracks alone (what a model without inputs lists). */
+export const tracks = [mainVideo] as const
 
 /** One capabilities track; `direction` is the client's (`recvonly`: the server sends; `sendonly`: the client does). */
 export interface Track {
@@ -30,9 +34,12 @@ export const tracksOf = (model: Pick<Model.Declared, "inputs">): ReadonlyArray<T
 
 const modelOf = (model: Model.Declared) => ({ name: model.name, version: model.version ?? "1" })
 
+/** The protocol version as Reactor's capabilities carry it: a string (the SDK's zod schema rejects a number). */
+export const protocolVersion = String(ApiVersion.current)
+
 /** The capabilities as a session response carries them (Reactor's shape). */
 export const capabilities = (model: Model.Declared) => ({
-  protocol_version: ApiVersion.current,
+  protocol_version: protocolVersion,
   tracks: tracksOf(model),
   commands: Capabilities.toReactor(model.capabilities),
   emission_fps: null
@@ -41,7 +48,7 @@ export const capabilities = (model: Model.Declared) => ({
 /** `GET /capabilities`: Reactor's shape plus the full JSON Schema and key bindings per command. */
 export const fullCapabilities = (model: Model.Declared) => ({
   model: modelOf(model),
-  protocol_version: ApiVersion.current,
+  protocol_version: protocolVersion,
   tracks: tracksOf(model),
   inputs: Object.entries(model.inputs).map(([name, spec]) => ({
     name,
@@ -73,19 +80,28 @@ export const modelCapabilities = (model: Model.Declared) => ({
 /** Where a session's WebSocket transport is. */
 export const websocketPath = (sessionId: string) => `/sessions/${sessionId}/transport/websocket`
 export const rpcPath = (sessionId: string) => `/sessions/${sessionId}/transport/rpc`
+/** The base of a session's WebRTC signalling (`ice_servers`, `sdp_params`), as Reactor's SDK builds it. */
+export const webrtcPath = (sessionId: string) => `/sessions/${sessionId}/transport/webrtc`
 
-/** `POST /start_session`'s answer. */
-export const started = (model: Model.Declared, session: Session.Session) => ({
+const transportOf = (protocol: Selection.Protocol, sessionId: string) => ({
+  protocol,
+  version: Selection.versions[protocol],
+  url: protocol === "webrtc"
+    ? webrtcPath(sessionId)
+    : protocol === "rpc"
+    ? rpcPath(sessionId)
+    : websocketPath(sessionId)
+})
+
+/** `POST /start_session`'s answer; `selected` is the transport chosen from what the client supports. */
+export const started = (model: Model.Declared, session: Session.Session, selected: Selection.Protocol) => ({
   session_id: session.id,
   state: "running",
   cluster: "local",
   model: modelOf(model),
   server_info: { server_version: serverVersion },
-  selected_transport: { protocol: "websocket", version: String(ApiVersion.current), url: websocketPath(session.id) },
-  transports: [
-    { protocol: "websocket", version: String(ApiVersion.current), url: websocketPath(session.id) },
-    { protocol: "rpc", version: String(ApiVersion.current), url: rpcPath(session.id) }
-  ],
+  selected_transport: transportOf(selected, session.id),
+  transports: Selection.offered.map((protocol) => transportOf(protocol, session.id)),
   capabilities: capabilities(model)
 })
 

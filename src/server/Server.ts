@@ -15,6 +15,7 @@ import * as Reactor from "../session/Reactor.js"
 import * as Routes from "../http/Routes.js"
 import * as Registry from "../transport/Registry.js"
 import * as Upgrade from "../transport/Upgrade.js"
+import * as WebRtc from "../transport/WebRtc.js"
 import * as ServerConfig from "./ServerConfig.js"
 
 /** A running server: where it listens. */
@@ -86,10 +87,11 @@ export const make = Effect.gen(function*() {
   const config = yield* ServerConfig.Config
   const reactor = yield* Reactor.Reactor
   const registry = yield* Registry.make
-  const context = Context.make(ServerConfig.Config, config).pipe(
+  const base = Context.make(ServerConfig.Config, config).pipe(
     Context.add(Reactor.Reactor, reactor),
     Context.add(Registry.Registry, registry)
   )
+  const context = Context.add(base, WebRtc.WebRtc, yield* Effect.provide(WebRtc.make, base))
   const server = createServer()
   // Requests go to the HTTP app (Effect's platform handler); upgrades to the transports' own listener.
   const handler = yield* NodeHttpServer.makeHandler(Routes.app).pipe(

@@ -39,6 +39,11 @@ export interface Subscription {
 /** The fan-out point. */
 export interface FrameBus {
   readonly publish: (frame: OutFrame) => Effect.Effect<void>
+  /**
+   * Publishes from plain code (a port's message callback): hand-off consumers are served at once, and what is left
+   * for queued subscriptions comes back as an effect to run (`undefined` when nothing is left).
+   */
+  readonly unsafePublish: (frame: OutFrame) => Effect.Effect<void> | undefined
   readonly latest: Effect.Effect<OutFrame | undefined>
   /** Subscribes for the life of the scope; `capacity` frames are buffered at most. */
   readonly subscribe: (capacity: number) => Effect.Effect<Subscription, never, Scope.Scope>
@@ -65,27 +70,35 @@ export const make: Effect.Effect<FrameBus> = Effect.sync(() => {
   let latest: OutFrame | undefined
   let droppedTotal = 0
   let closed = false
+  // Consumers with a hand-off get the frame here and now; only queued ones cost an effect (the usual raw-RGB socket
+  // is a hand-off, so the per-frame path of a streaming session allocates nothing beyond the frame).
+  const unsafePublish = (frame: OutFrame): Effect.Effect<void> | undefined => {
+    latest = frame
+    let queued: Array<Subscriber> | undefined
+    for (const sub of subscribers) {
+      if (sub.deliver === undefined) {
+        ;(queued ??= []).push(sub)
+        continue
+      }
+      try {
+        sub.deliver(frame)
+      } catch {
+        // A consumer's failure is its own; the other consumers and the publisher go on.
+      }
+    }
+    if (queued === undefined) return undefined
+    return Effect.forEach(queued, (sub) => {
+      // A full sliding queue drops its oldest frame: a slow consumer always gets the newest ones.
+      if (Option.getOrElse(sub.queue.unsafeSize(), () => 0) >= sub.capacity) {
+        sub.dropped++
+        droppedTotal++
+      }
+      return Queue.offer(sub.queue, frame)
+    }, { discard: true })
+  }
   return {
-    publish: (frame) =>
-      Effect.suspend(() => {
-        latest = frame
-        return Effect.forEach(subscribers, (sub) => {
-          if (sub.deliver !== undefined) {
-            try {
-              sub.deliver(frame)
-            } catch {
-              // A consumer's failure is its own; the other consumers and the publisher go on.
-            }
-            return Effect.void
-          }
-          // A full sliding queue drops its oldest frame: a slow consumer always gets the newest ones.
-          if (Option.getOrElse(sub.queue.unsafeSize(), () => 0) >= sub.capacity) {
-            sub.dropped++
-            droppedTotal++
-          }
-          return Queue.offer(sub.queue, frame)
-        }, { discard: true })
-      }),
+    publish: (frame) => Effect.suspend(() => unsafePublish(frame) ?? Effect.void),
+    unsafePublish,
     latest: Effect.sync(() => latest),
     subscribe: (capacity) =>
       Effect.gen(function*() {

@@ -110,7 +110,7 @@ async function startSession() {
   view.hideNotice()
   setStatus("connecting", "starting…")
   view.overlay("Starting a session…")
-  const res = await api("POST", "start_session", {})
+  const res = await api("POST", "start_session", { supported_transports: [{ protocol: "websocket", version: "1" }] })
   if (res.status === 200 && res.body?.session_id) {
     adopt(res.body.session_id)
     setModel(res.body.model)

@@ -18,7 +18,12 @@ const tables = [
   "### 4. Pacing",
   "### 5. Scale",
   "### 6. Encoding",
-  "### 9. Input frames"
+  "### 7. Flood fairness",
+  "### 8a. The worker boundary",
+  "### 8b. /health while a model's loop spins",
+  "### 8c. --workers 2 on 2 cores",
+  "### 9. WebRTC",
+  "### 10. Input frames"
 ]
 
 const runSmoke = (resultsFile: string) =>
@@ -67,6 +72,7 @@ describe("benchmarks (smoke mode)", () => {
         "isolation-boundary",
         "isolation-health",
         "isolation-workers",
+        "webrtc",
         "input-latency"
       ])
       for (const bench of results.benchmarks) expect(bench.rows.length).toBeGreaterThan(0)

@@ -37,7 +37,9 @@ let counter = 0
 /** Starts a session whose loop beats a file of its own, and connects a socket to it. */
 const open = async (server: Server.Handle, extraArgs: Record<string, unknown> = {}) => {
   const heartbeat = join(dir, `beat-${process.pid}-${counter++}`)
-  const started = await http(server, "POST", "/start_session", { body: { extra_args: { heartbeat, ...extraArgs } } })
+  const started = await http(server, "POST", "/start_session", {
+    body: { extra_args: { heartbeat, ...extraArgs }, supported_transports: [{ protocol: "websocket", version: "1" }] }
+  })
   expect(started.status).toBe(200)
   const client = Client.connect(server, started.body.selected_transport.url)
   await client.next("sessionReady")

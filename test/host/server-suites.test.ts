@@ -1,7 +1,8 @@
 /**
- * The server's end-to-end suites again, with the fixture model in a worker thread (`reactor run`'s default): the
- * transports cannot tell a session in a model host from one in their own thread.
+ * The server's end-to-end suites and the WebRTC transport's suite again, with the fixture model in a worker thread
+ * (`reactor run`'s default): the transports cannot tell a session in a model host from one in their own thread.
  */
 process.env.REACTOR_TEST_ISOLATION = "worker"
 await import("../server/e2e.test.js")
 await import("../server/transport.test.js")
+await import("../transport/webrtc.test.js")

@@ -37,7 +37,7 @@ const open = async (url: string, extraArgs: Record<string, unknown> = {}) => {
   const started = await (await fetch(`${url}/start_session`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ extra_args: extraArgs })
+    body: JSON.stringify({ extra_args: extraArgs, supported_transports: [{ protocol: "websocket", version: "1" }] })
   })).json()
   const client = new Client(new WebSocket(url.replace("http", "ws") + started.selected_transport.url))
   await client.next("sessionReady")

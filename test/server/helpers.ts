@@ -56,7 +56,10 @@ export const http = async (
 }
 
 export const startSession = async (server: Server.Handle, headers: Record<string, string> = {}) => {
-  const answer = await http(server, "POST", "/start_session", { body: {}, headers })
+  const answer = await http(server, "POST", "/start_session", {
+    body: { supported_transports: [{ protocol: "websocket", version: "1" }] },
+    headers
+  })
   if (answer.status !== 200) throw new Error(`start_session: ${answer.status} ${JSON.stringify(answer.body)}`)
   return answer.body as { session_id: string; selected_transport: { url: string } }
 }

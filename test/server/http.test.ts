@@ -22,7 +22,7 @@ describe("server: HTTP endpoints", () => {
   it("GET /capabilities gives Reactor's shape and a full JSON Schema per command", async () => {
     const answer = await http(server, "GET", "/capabilities")
     expect(answer.status).toBe(200)
-    expect(answer.body.protocol_version).toBe(1)
+    expect(answer.body.protocol_version).toBe("1")
     expect(answer.body.tracks).toEqual([{ name: "main_video", kind: "video", direction: "recvonly" }])
     const setColor = answer.body.commands.find((c: any) => c.name === "set_color")
     expect(setColor.schema.r).toMatchObject({ type: "integer", minimum: 0, maximum: 255, required: true })
@@ -31,7 +31,9 @@ describe("server: HTTP endpoints", () => {
   })
 
   it("POST /start_session answers Reactor's session response; info, stop_session and DELETE work", async () => {
-    const answer = await http(server, "POST", "/start_session", { body: { extra_args: { a: 1 } } })
+    const answer = await http(server, "POST", "/start_session", {
+      body: { extra_args: { a: 1 }, supported_transports: [{ protocol: "websocket", version: "1" }] }
+    })
     expect(answer.status).toBe(200)
     const body = answer.body
     expect(body).toMatchObject({
@@ -41,7 +43,7 @@ describe("server: HTTP endpoints", () => {
       server_info: { server_version: expect.any(String) },
       selected_transport: { protocol: "websocket", version: "1", url: `/sessions/${body.session_id}/transport/websocket` },
       capabilities: {
-        protocol_version: 1,
+        protocol_version: "1",
         tracks: [{ name: "main_video", kind: "video", direction: "recvonly" }],
         emission_fps: null
       }
@@ -80,7 +82,9 @@ describe("server: HTTP endpoints", () => {
     expect(bad.status).toBe(400)
     expect(bad.body.code).toBe("invalid_request")
     expect((await http(server, "POST", "/start_session", { body: { extra_args: 3 } })).body.code).toBe("invalid_request")
-    expect((await http(server, "POST", "/stop_session", { body: {} })).body.code).toBe("invalid_request")
+    expect((await http(server, "POST", "/stop_session", { body: { session_id: 7 } })).body.code).toBe("invalid_request")
+    // no session_id (Reactor's SDK sends no body) means the one running session: here there is none
+    expect((await http(server, "POST", "/stop_session", { body: {} })).body.code).toBe("session_not_found")
     const missing = await http(server, "GET", "/no/such/thing")
     expect(missing.status).toBe(404)
     expect(missing.body.code).toBe("not_found")

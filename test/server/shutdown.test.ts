@@ -37,7 +37,9 @@ describe("server: graceful shutdown (subprocess)", () => {
   it("SIGTERM ends every session with sessionEnded(shutdown), releases the model and exits 0", async () => {
     const { child, exited, output, url } = await startSubprocess()
     const started = await (await fetch(`${url}/start_session`, { method: "POST" })).json()
-    const client = new Client(new WebSocket(url.replace("http", "ws") + started.selected_transport.url))
+    const client = new Client(
+      new WebSocket(url.replace("http", "ws") + started.transports.find((t: any) => t.protocol === "websocket").url)
+    )
     await client.next("sessionReady")
     await client.waitFrames(2)
     ;(child as ChildProcess).kill("SIGTERM")
@@ -53,7 +55,11 @@ describe("server: graceful shutdown (subprocess)", () => {
 
   it("SIGTERM with an idle RPC client, a WebSocket client and a session with no client open exits 0", async () => {
     const { child, exited, output, url } = await startSubprocess()
-    const start = async () => (await (await fetch(`${url}/start_session`, { method: "POST" })).json()) as any
+    const start = async () =>
+      (await (await fetch(`${url}/start_session`, {
+        method: "POST",
+        body: JSON.stringify({ supported_transports: [{ protocol: "websocket", version: "1" }] })
+      })).json()) as any
     const [a, b] = [await start(), await start()]
     const client = new Client(new WebSocket(url.replace("http", "ws") + a.selected_transport.url))
     await client.next("sessionReady")

@@ -3,22 +3,17 @@
  * what it received (test/fixtures/web-colors.ts). Assertions read the canvas pixels and the page's test hook
  * (`window.reactorPage`).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { BrowserContext, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Server from "../../src/server/Server.js"
 import * as Fixture from "../fixtures/web-colors.js"
+import * as Chromium from "./Chromium.js"
 
-/** Debian's Chromium (`apt-get install -y chromium`); `CHROMIUM_PATH` points elsewhere. */
-const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
-const haveChromium = existsSync(chromiumPath)
-// In CI a missing browser is a failure (launch says why), never a silent skip.
-const runBrowser = haveChromium || process.env.CI === "true"
-const missing = `${chromiumPath} not found (apt-get install -y chromium)`
-const suiteName = runBrowser ? "browser page (Chromium)" : `browser page: skipped, ${missing}`
-if (!runBrowser) console.warn(`test/web/page.test.ts: browser tests skipped: ${missing}`)
+const suiteName = Chromium.run ? "browser page (Chromium)" : `browser page: skipped, ${Chromium.missing}`
+if (!Chromium.run) console.warn(`test/web/page.test.ts: browser tests skipped: ${Chromium.missing}`)
 
 /** What `window.reactorPage` holds (src/web/app.js). */
 interface Hook {
@@ -51,29 +46,21 @@ type Rgb = ReadonlyArray<number>
 /** Where each region of the fixture's 160x90 frame is sampled. */
 const at = { left: [40, 40], topRight: [120, 20], middleRight: [120, 60] } as const
 
-describe.skipIf(!runBrowser)(suiteName, () => {
+describe.skipIf(!Chromium.run)(suiteName, () => {
   let server: Server.Handle
   let context: BrowserContext
   let profile: string
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`CI=true needs Chromium for the browser tests: ${missing}`)
+    Chromium.ensure()
     const { chromium } = await import("playwright-core")
     server = await Server.listen(Fixture.model, { host: "127.0.0.1", port: 0, maxSessions: 16, graceMs: 5_000 })
     profile = mkdtempSync(join(tmpdir(), "reactor-page-"))
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: chromiumPath,
+      executablePath: Chromium.path,
       headless: true,
       viewport: { width: 1280, height: 820 },
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-quic",
-        "--no-first-run"
-      ]
+      args: Chromium.args("--disable-quic")
     })
   })
 

@@ -1,0 +1,257 @@
+/**
+ * 9. WebRTC: one 640x360 30 fps stream to headless Chromium, over the WebRTC transport (VP8 by libwebrtc) against the
+ * WebSocket transport with JPEG, both from the same runtime serving the same model in one run. The model draws the
+ * wall clock into every frame (ClockPixels.ts); the page reads it back off each frame as it is presented
+ * (`requestVideoFrameCallback` for the video, a decoded bitmap for JPEG), so latency is frame emission to screen,
+ * codec and all. Server CPU is the server process's (the encoder's threads included) over the same window, beside the
+ * model alone with no viewer.
+ */
+import { existsSync } from "node:fs"
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import * as Child from "./lib/Child.js"
+import * as ClockPixels from "./lib/ClockPixels.js"
+import { attempt, type Benchmark, type Config, pick } from "./lib/Harness.js"
+import * as Proc from "./lib/Proc.js"
+import * as Stats from "./lib/Stats.js"
+import * as Table from "./lib/Table.js"
+import type { Clock } from "./servers/Job.js"
+
+const job: Clock = { job: "clock", fps: 30, width: 640, height: 360 }
+const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
+
+/** The viewer page: starts a session over one transport and records each presented frame's age. */
+const page =
+  `<!doctype html><meta charset="utf-8"><video id="v" muted autoplay playsinline></video><canvas id="c"></canvas>
+<script>
+${ClockPixels.decodeSource}
+const params = new URLSearchParams(location.search)
+const server = params.get("server")
+const transport = params.get("transport")
+window.bench = { ages: [], frames: 0, ready: false, error: null }
+const canvas = document.getElementById("c")
+const ctx = canvas.getContext("2d", { willReadFrequently: true })
+const record = (source, width, height) => {
+  canvas.width = width
+  canvas.height = height
+  ctx.drawImage(source, 0, 0)
+  window.bench.ages.push(clockAge(ctx))
+  window.bench.frames++
+}
+const json = { "content-type": "application/json" }
+async function start() {
+  const started = await (await fetch(server + "/start_session", { method: "POST", headers: json,
+    body: JSON.stringify({ supported_transports: [{ protocol: transport }] }) })).json()
+  const id = started.session_id
+  if (transport === "webrtc") {
+    const pc = new RTCPeerConnection({ iceServers: [] })
+    const channel = pc.createDataChannel("data")
+    const video = pc.addTransceiver("video", { direction: "recvonly" })
+    pc.ontrack = (event) => {
+      const element = document.getElementById("v")
+      element.srcObject = new MediaStream([event.track])
+      element.play()
+      const onFrame = () => {
+        record(element, element.videoWidth, element.videoHeight)
+        element.requestVideoFrameCallback(onFrame)
+      }
+      element.requestVideoFrameCallback(onFrame)
+    }
+    await pc.setLocalDescription(await pc.createOffer())
+    await new Promise((resolve) => {
+      if (pc.iceGatheringState === "complete") return resolve()
+      pc.onicegatheringstatechange = () => pc.iceGatheringState === "complete" && resolve()
+      setTimeout(resolve, 3000)
+    })
+    const base = server + "/sessions/" + id + "/transport/webrtc/sdp_params"
+    await fetch(base, { method: "POST", headers: json, body: JSON.stringify({ sdp_offer: pc.localDescription.sdp,
+      track_mapping: [{ name: "main_video", kind: "video", direction: "recvonly", mid: video.mid }] }) })
+    const answer = await (await fetch(base)).json()
+    await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp_answer })
+    channel.onopen = () => {
+      window.bench.ready = true
+      setInterval(() => channel.send(JSON.stringify({ scope: "runtime", data: { type: "ping", data: {} } })), 5000)
+    }
+  } else {
+    const ws = new WebSocket(server.replace("http", "ws") + "/sessions/" + id + "/transport/websocket?format=jpeg&quality=80")
+    ws.binaryType = "arraybuffer"
+    ws.onopen = () => (window.bench.ready = true)
+    ws.onmessage = async (event) => {
+      if (typeof event.data === "string") return
+      const bitmap = await createImageBitmap(new Blob([new Uint8Array(event.data, 24)], { type: "image/jpeg" }))
+      record(bitmap, bitmap.width, bitmap.height)
+      bitmap.close()
+    }
+  }
+}
+start().catch((error) => (window.bench.error = String(error)))
+</script>`
+
+/** Serves the page on a loopback port of its own (an allowed CORS origin for the server). */
+const pageServer = (): Promise<Server> =>
+  new Promise((resolve) => {
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { "content-type": "text/html; charset=utf-8" })
+      response.end(page)
+    })
+    server.listen(0, "127.0.0.1", () => resolve(server))
+  })
+
+interface Measured {
+  readonly ages: Stats.Summary
+  readonly fps: number
+  readonly cpuPercent: number
+}
+
+const windows = (config: Config) => ({ warmupMs: pick(config, 4000, 1500), windowMs: pick(config, 12_000, 1500) })
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+type Browser = import("playwright-core").Browser
+
+/** One transport: a fresh server, one viewer tab, the warm-up (libwebrtc ramps its bitrate), then the window. */
+const measure = async (
+  browser: Browser,
+  pageUrl: string,
+  transport: "webrtc" | "websocket",
+  config: Config
+): Promise<Measured> => {
+  const child = await Child.start("runtime.ts", job)
+  const tab = await browser.newPage()
+  try {
+    const { warmupMs, windowMs } = windows(config)
+    await tab.goto(`${pageUrl}/?transport=${transport}&server=http://127.0.0.1:${child.port}`)
+    await tab.waitForFunction(() => (window as any).bench.frames > 5 || (window as any).bench.error !== null, null, {
+      timeout: 20_000
+    })
+    const error = await tab.evaluate(() => (window as any).bench.error as string | null)
+    if (error !== null) throw new Error(`the page failed: ${error}`)
+    await sleep(warmupMs)
+    await tab.evaluate(() => {
+      ;(window as any).bench.ages = []
+      ;(window as any).bench.frames = 0
+    })
+    const cpu0 = Proc.sample(child.pid)
+    const t0 = performance.now()
+    await sleep(windowMs)
+    const cpu1 = Proc.sample(child.pid)
+    const seconds = (performance.now() - t0) / 1000
+    const { ages, frames } = await tab.evaluate(() => ({
+      ages: (window as any).bench.ages as Array<number>,
+      frames: (window as any).bench.frames as number
+    }))
+    return {
+      ages: Stats.summarize(ages),
+      fps: frames / seconds,
+      cpuPercent: cpu0 !== undefined && cpu1 !== undefined ? Proc.cpuPercent(cpu0, cpu1) : Number.NaN
+    }
+  } finally {
+    await tab.close()
+    await child.stop()
+  }
+}
+
+/** The model alone: a session started, no viewer attached (it generates all the same), over the same window. */
+const modelAlone = async (config: Config): Promise<number> => {
+  const child = await Child.start("runtime.ts", job)
+  try {
+    await fetch(`http://127.0.0.1:${child.port}/start_session`, { method: "POST", body: "{}" })
+    const { warmupMs, windowMs } = windows(config)
+    await sleep(Math.min(warmupMs, 2000))
+    const cpu0 = Proc.sample(child.pid)
+    await sleep(windowMs)
+    const cpu1 = Proc.sample(child.pid)
+    return cpu0 !== undefined && cpu1 !== undefined ? Proc.cpuPercent(cpu0, cpu1) : Number.NaN
+  } finally {
+    await child.stop()
+  }
+}
+
+const title = "9. WebRTC against WebSocket JPEG (640x360, 30 fps, headless Chromium)"
+const columns = {
+  runtime: `the WebRTC transport: VP8 by libwebrtc (@roamhq/wrtc), bitrate ${
+    process.env.REACTOR_WEBRTC_MAX_KBPS
+      ? `capped at ${process.env.REACTOR_WEBRTC_MAX_KBPS} kbit/s`
+      : "libwebrtc's own (no cap)"
+  }`,
+  baseline: "the WebSocket transport, JPEG quality 80 (same runtime, same model, same page)"
+}
+
+/** The table's rows from what was measured (a side that failed or did not run has no figures). */
+const rows = (rtc: Measured | undefined, ws: Measured | undefined): Array<Table.Row> => {
+  const row = (
+    metric: string,
+    unit: string,
+    of: (m: Measured) => number,
+    better: Table.Better,
+    target?: (value: number) => Table.Row["target"]
+  ): Table.Row => {
+    const runtime = rtc === undefined ? undefined : of(rtc)
+    return {
+      metric,
+      unit,
+      runtime,
+      baseline: ws === undefined ? undefined : of(ws),
+      better,
+      ...(target !== undefined && runtime !== undefined ? { target: target(runtime) } : {})
+    }
+  }
+  return [
+    row("frame to screen p50", "ms", (m) => m.ages.p50, "lower", (v) => ({ text: "<= 60 ms", met: v <= 60 })),
+    row("frame to screen p90", "ms", (m) => m.ages.p90, "lower"),
+    row("frame to screen p99", "ms", (m) => m.ages.p99, "lower"),
+    row("frames presented", "fps", (m) => m.fps, "higher"),
+    row("server CPU per stream", "% of a core", (m) => m.cpuPercent, "lower", (v) => ({ text: "<= 35%", met: v <= 35 }))
+  ]
+}
+
+export const benchmark: Benchmark = {
+  name: "webrtc",
+  run: async (config) => {
+    const notes: Array<string> = []
+    if (!existsSync(chromiumPath)) {
+      if (process.env.CI === "true") notes.push(`FAILED: ${chromiumPath} not found (apt-get install -y chromium)`)
+      else notes.push(`skipped: ${chromiumPath} not found (apt-get install -y chromium)`)
+      return [{ name: "webrtc", title, columns, rows: rows(undefined, undefined), notes }]
+    }
+    const { chromium } = await import("playwright-core")
+    const browser = await chromium.launch({
+      executablePath: chromiumPath,
+      headless: true,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--autoplay-policy=no-user-gesture-required"
+      ]
+    })
+    const pages = await pageServer()
+    const pageUrl = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`
+    try {
+      const alone = await attempt("model alone", notes, () => modelAlone(config))
+      const ws = await attempt("websocket", notes, () => measure(browser, pageUrl, "websocket", config))
+      const rtc = await attempt("webrtc", notes, () => measure(browser, pageUrl, "webrtc", config))
+      notes.push(
+        `server CPU with the model alone (a session, no viewer): ${
+          Table.formatNumber(alone)
+        }% of one core; the rows above include it`,
+        `frames: ${rtc?.ages.count ?? 0} presented over WebRTC, ${
+          ws?.ages.count ?? 0
+        } over the WebSocket in the window; ages read off each frame's clock row (same machine clock)`,
+        "the browser's own CPU is not counted; loopback only, so this is the codec and transport cost, not a network's"
+      )
+      return [{
+        name: "webrtc",
+        title,
+        columns,
+        rows: rows(rtc, ws),
+        notes
+      }]
+    } finally {
+      await browser.close()
+      await new Promise((resolve) => pages.close(resolve))
+    }
+  }
+}

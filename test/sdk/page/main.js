@@ -1,0 +1,35 @@
+// The test page: Reactor's official React components as a Reactor app would use them, and a probe that puts the
+// SDK's status, session id and model messages on `window.sdk` for the test. Bundled by test/sdk/Bundle.ts.
+import React from "react"
+import { createRoot } from "react-dom/client"
+import { ReactorController, ReactorProvider, ReactorView, useReactor, useReactorMessage } from "@reactor-team/js-sdk"
+
+const h = React.createElement
+window.sdk = { status: "none", sessionId: null, messages: [], disconnect: null }
+
+function Probe() {
+  const { disconnect, sessionId, status } = useReactor((state) => ({
+    status: state.status,
+    sessionId: state.sessionId,
+    disconnect: state.disconnect
+  }))
+  React.useEffect(() => {
+    window.sdk.status = status
+    window.sdk.sessionId = sessionId ?? null
+    window.sdk.disconnect = () => disconnect(false)
+  }, [status, sessionId, disconnect])
+  useReactorMessage((message) => window.sdk.messages.push(message))
+  return h("div", { id: "status" }, status)
+}
+
+function App() {
+  return h(
+    ReactorProvider,
+    { modelName: "web-colors", local: true, apiUrl: location.origin, jwtToken: "local", connectOptions: { autoConnect: true } },
+    h(Probe),
+    h(ReactorView, { width: 320, height: 192 }),
+    h(ReactorController)
+  )
+}
+
+createRoot(document.getElementById("root")).render(h(App))
