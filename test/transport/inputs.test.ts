@@ -5,13 +5,13 @@
  */
 import wrtc from "@roamhq/wrtc"
 import { Effect, Exit, Logger, LogLevel, Scope } from "effect"
+import { resolve } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Model from "../../src/model/Model.js"
 import * as Server from "../../src/server/Server.js"
 import * as Inputs from "../../src/transport/Inputs.js"
-import { resolve } from "node:path"
-import * as Fixture from "../fixtures/server-model.js"
 import * as InputFixture from "../fixtures/input-model.js"
+import * as Fixture from "../fixtures/server-model.js"
 import { until } from "../sdk/NodeSdk.js"
 
 interface Received {
