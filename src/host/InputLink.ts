@@ -80,12 +80,7 @@ export const sender = (port: MessagePort, onDropped: (track: string) => void) =>
  * event loop. Returns a function that closes the port.
  */
 export const receive = (port: MessagePort, push: (track: string, frame: Input.Incoming) => void): () => void => {
-  let taken = 0
-  const grant = () => {
-    const granted = taken
-    taken = 0
-    if (granted > 0) port.postMessage(granted)
-  }
+  const took = FrameLink.granter(port)
   port.on("message", (wire: Wire) => {
     push(wire.track, {
       width: wire.width,
@@ -93,7 +88,7 @@ export const receive = (port: MessagePort, push: (track: string, frame: Input.In
       data: wire.data,
       ...(wire.capturedAt !== undefined ? { capturedAt: wire.capturedAt } : {})
     })
-    if (taken++ === 0) setImmediate(grant)
+    took()
   })
   return () => port.close()
 }

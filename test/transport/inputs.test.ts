@@ -95,6 +95,18 @@ const connect = async (url: string, sessionId: string, name = "webcam") => {
   return { pc, messages, send, close: () => (track.stop(), pc.close()) }
 }
 
+/** Sends red frames of a size for a while after the first error; the errors the channel got. */
+const errorsWhileSending = async (client: Awaited<ReturnType<typeof connect>>, width: number, height: number) => {
+  const timer = setInterval(() => client.send(width, height, [82, 90, 240]), 33)
+  try {
+    await until("the error", () => client.messages.some((m) => m.type === "error"))
+    await new Promise((resolve) => setTimeout(resolve, 300))
+  } finally {
+    clearInterval(timer)
+  }
+  return client.messages.filter((m) => m.type === "error")
+}
+
 describe("transport: WebRTC input tracks", () => {
   let scope: Scope.CloseableScope
   let server: Server.Service
@@ -132,14 +144,7 @@ describe("transport: WebRTC input tracks", () => {
   it("frames over the size limit are dropped, with one input_too_large error on the channel", async () => {
     const id = await startSession(server.url)
     const client = await connect(server.url, id)
-    const timer = setInterval(() => client.send(800, 96, [82, 90, 240]), 33)
-    try {
-      await until("the error", () => client.messages.some((m) => m.type === "error"))
-      await new Promise((resolve) => setTimeout(resolve, 300))
-    } finally {
-      clearInterval(timer)
-    }
-    const errors = client.messages.filter((m) => m.type === "error")
+    const errors = await errorsWhileSending(client, 800, 96)
     expect(errors).toHaveLength(1)
     expect(errors[0].data).toMatchObject({
       code: "input_too_large",
@@ -204,14 +209,7 @@ describe.each([
   it("frames over the model's declared maximum are dropped with one input_too_large", async () => {
     const id = await startSession(server.url)
     const client = await connect(server.url, id, "cam")
-    const timer = setInterval(() => client.send(640, 480, [82, 90, 240]), 33)
-    try {
-      await until("the error", () => client.messages.some((m) => m.type === "error"))
-      await new Promise((resolve) => setTimeout(resolve, 300))
-    } finally {
-      clearInterval(timer)
-    }
-    const errors = client.messages.filter((m) => m.type === "error")
+    const errors = await errorsWhileSending(client, 640, 480)
     expect(errors).toHaveLength(1)
     expect(errors[0].data).toMatchObject({
       code: "input_too_large",
