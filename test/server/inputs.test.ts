@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { model } from "../../examples/05-webcam-filter.js"
 import * as FrameCodec from "../../src/protocol/FrameCodec.js"
 import * as Server from "../../src/server/Server.js"
+import * as SdkSchemas from "../sdk/SdkSchemas.js"
 import { type Client, connect, http } from "./helpers.js"
 
 const logLevel = process.env.REACTOR_TEST_LOGS === "1" ? LogLevel.Debug : LogLevel.None
@@ -59,6 +60,11 @@ describe.each(servings)("input frames over the WebSocket (%s)", (_name, serving)
       { name: "main_video", kind: "video", direction: "recvonly" },
       { name: "webcam", kind: "video", direction: "sendonly" }
     ])
+    // Reactor's SDK takes the session response with its input track as it is (its own zod schema).
+    const started = await http(server, "POST", "/start_session", { body: {} })
+    expect(SdkSchemas.rejects("SessionResponseSchema", started.body)).toBeUndefined()
+    expect(started.body.capabilities.tracks).toEqual(capabilities.body.tracks)
+    await http(server, "POST", "/stop_session", { body: { session_id: started.body.session_id } })
     expect(capabilities.body.inputs).toEqual([
       { name: "webcam", kind: "video", description: "Your camera", max_width: 1280, max_height: 720 }
     ])
