@@ -11,6 +11,7 @@ import { benchmark as commandToFrame } from "./command-to-frame.js"
 import { benchmark as encoding } from "./encoding.js"
 import { benchmark as isolation } from "./isolation.js"
 import { benchmark as fairness } from "./fairness.js"
+import { benchmark as inputs } from "./inputs.js"
 import type { Benchmark, Config } from "./lib/Harness.js"
 import { shippedNodeArgs } from "./lib/Child.js"
 import * as Machine from "./lib/Machine.js"
@@ -30,7 +31,8 @@ const all: ReadonlyArray<Benchmark> = [
   encoding,
   fairness,
   isolation,
-  webrtc
+  webrtc,
+  inputs
 ]
 
 const args = process.argv.slice(2)

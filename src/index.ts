@@ -4,6 +4,7 @@
 export * as Capabilities from "./model/Capabilities.js"
 export * as Command from "./model/Command.js"
 export * as Frame from "./model/Frame.js"
+export * as Input from "./model/Input.js"
 export * as Model from "./model/Model.js"
 export * as Param from "./model/Param.js"
 export * as Ctx from "./model/SessionContext.js"

@@ -57,7 +57,15 @@ export interface Clock {
   readonly height: number
 }
 
-export type Job = Stream | Echo | Generate | Idle | Spin | Burn | Clock
+/**
+ * Take the client's input frames (binary, RGB, on the first input track) and answer each with a `seen` message
+ * carrying its capture time, from the model (the runtime: `ctx.input`), or straight from the socket (bare).
+ */
+export interface Mirror {
+  readonly job: "mirror"
+}
+
+export type Job = Stream | Echo | Generate | Idle | Spin | Burn | Clock | Mirror
 
 /** The `set` command's payload, for the echo and generate jobs. */
 export interface SetPayload {

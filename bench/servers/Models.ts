@@ -2,9 +2,10 @@
  * The bench models: each benchmark job written as a model, for the runtime side. They do what the bare server does
  * with no runtime around it, through the model-author API only.
  */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Stream } from "effect"
 import * as Command from "../../src/model/Command.js"
 import * as Frame from "../../src/model/Frame.js"
+import * as Input from "../../src/model/Input.js"
 import * as Model from "../../src/model/Model.js"
 import * as Param from "../../src/model/Param.js"
 import { SessionContext } from "../../src/model/SessionContext.js"
@@ -32,6 +33,7 @@ export const make = (job: Job): Layer.Layer<Model.Model, Model.ConfigError | Mod
     version: "1",
     commands: Commands,
     frameSize: sizeOf(job),
+    inputs: job.job === "mirror" ? { cam: Input.video({ description: "The client's frames", maxWidth: 1280, maxHeight: 720 }) } : {},
     session: () =>
       Effect.gen(function*() {
         const ctx = yield* SessionContext
@@ -106,6 +108,12 @@ export const make = (job: Job): Layer.Layer<Model.Model, Model.ConfigError | Mod
               state = x
             })
             return { handlers, run: Effect.forever(Effect.zipRight(step, ctx.emit(frame))) }
+          }
+          case "mirror": {
+            // Every frame the model reads is answered at once: the time from the client's send to this message.
+            yield* Stream.runForEach(ctx.input("cam").frames, (frame) => ctx.send({ type: "seen", capturedAt: frame.capturedAt }))
+              .pipe(Effect.forkScoped)
+            return { handlers, run: Effect.never }
           }
           case "echo":
           case "idle":

@@ -134,7 +134,16 @@ const echo = (ws: WebSocket) => {
   })
 }
 
-const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false, maxPayload: 256 * 1024 })
+/** Answers each binary input frame with `seen` and its capture time (header bytes 16-23), as the mirror model does. */
+const mirror = (ws: WebSocket) =>
+  ws.on("message", (data: Buffer, isBinary) => {
+    if (!isBinary || data.length < Wire.headerBytes) return
+    const capturedAt = data.readDoubleLE(16)
+    ws.send(JSON.stringify({ scope: "application", data: { type: "seen", capturedAt } }))
+  })
+
+// Large enough for a 1280x720 input frame (the mirror job); the other jobs' clients send small text only.
+const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false, maxPayload: 4 * 1024 * 1024 })
 wss.on("connection", (ws) => {
   ready(ws)
   switch (job.job) {
@@ -144,6 +153,8 @@ wss.on("connection", (ws) => {
       return generate(ws, job)
     case "echo":
       return echo(ws)
+    case "mirror":
+      return mirror(ws)
     case "idle":
       return
   }

@@ -80,17 +80,28 @@ export const sender = (port: MessagePort) => {
 }
 
 /**
+ * A receiver's credit: `took()` counts one message taken; the count is granted back to the sender once per turn of
+ * the event loop (one message for however many arrived).
+ */
+export const granter = (port: MessagePort) => {
+  let taken = 0
+  const grant = () => {
+    const granted = taken
+    taken = 0
+    if (granted > 0) port.postMessage(granted)
+  }
+  return () => {
+    if (taken++ === 0) setImmediate(grant)
+  }
+}
+
+/**
  * The server's end: calls `deliver` with every frame in arrival order and grants the credit back once per turn of
  * the event loop (one message for however many frames arrived). Ends when the port closes.
  */
 export const receive = (port: MessagePort, deliver: (frame: FrameBus.OutFrame) => void): Effect.Effect<void> =>
   Effect.async<void>((resume) => {
-    let taken = 0
-    const grant = () => {
-      const granted = taken
-      taken = 0
-      if (granted > 0) port.postMessage(granted)
-    }
+    const took = granter(port)
     port.on("message", (wire: Wire) => {
       deliver({
         index: wire.index,
@@ -98,7 +109,7 @@ export const receive = (port: MessagePort, deliver: (frame: FrameBus.OutFrame) =
         generatedAt: wire.generatedAt,
         emittedAt: wire.emittedAt
       })
-      if (taken++ === 0) setImmediate(grant)
+      took()
     })
     port.once("close", () => resume(Effect.void))
     return Effect.sync(() => port.close())

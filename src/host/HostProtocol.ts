@@ -55,6 +55,7 @@ export const Stats = Schema.Struct({
   framesEmitted: Schema.Number,
   emissionFps: Schema.Number,
   droppedFrames: Schema.Number,
+  droppedInputFrames: Schema.Number,
   commandsApplied: Schema.Number,
   commandsRejected: Schema.Number,
   lastCommandToFrameMs: Schema.UndefinedOr(Schema.Number),
@@ -89,12 +90,16 @@ export class Load extends Rpc.make("Load", {
   error: LoadFailed
 }) {}
 
-/** Starts a session with the server's id and options; its frames go to `frames` (`FrameLink`). */
+/**
+ * Starts a session with the server's id and options; its frames go to `frames` (`FrameLink`), and its input frames
+ * come on `inputs` (`InputLink`, when the model declares input tracks).
+ */
 export class Start extends Rpc.make("Start", {
   payload: {
     id: Schema.String,
     extraArgs: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
-    frames: Transferable.MessagePort
+    frames: Transferable.MessagePort,
+    inputs: Schema.optional(Transferable.MessagePort)
   },
   success: Schema.Struct({ startedAt: Schema.Number }),
   error: LoadFailed

@@ -17,6 +17,7 @@ import * as CommandError from "../session/CommandError.js"
 import * as Reactor from "../session/Reactor.js"
 import type * as Session from "../session/Session.js"
 import * as FrameLink from "./FrameLink.js"
+import * as InputLink from "./InputLink.js"
 import * as HostProtocol from "./HostProtocol.js"
 
 /** What the worker keeps per session: the session, and the frame and message feeds opened when it started. */
@@ -71,7 +72,7 @@ const handlers = Effect.gen(function*() {
         return { name: loaded.value.model.name }
       }),
 
-    Start: ({ extraArgs, frames, id }) =>
+    Start: ({ extraArgs, frames, id, inputs }) =>
       Effect.gen(function*() {
         const r = yield* ready
         // Frames go to the server on their own port; the link does not drop: when its window is full the pacer
@@ -82,6 +83,14 @@ const handlers = Effect.gen(function*() {
         // The message feed opens before the model's first message can be missed; it lives as long as the session.
         const feeds = yield* Scope.fork(scope, ExecutionStrategy.sequential)
         yield* Scope.addFinalizer(feeds, link.close)
+        if (inputs !== undefined) {
+          // Checked on the server already; checked again by the session (a refusal here is dropped: nobody to tell).
+          const close = InputLink.receive(
+            inputs as unknown as MessagePort,
+            (track, frame) => Effect.runFork(Effect.ignore(session.pushInput(track, frame)))
+          )
+          yield* Scope.addFinalizer(feeds, Effect.sync(close))
+        }
         const messages = yield* session.messages.pipe(Scope.extend(feeds))
         hosted.set(id, { session, messages })
         yield* session.ended.pipe(

@@ -10,6 +10,7 @@
  * session end, so its slot is free only once its loop is gone.
  */
 import { Deferred, Effect, Exit, Option, PubSub, Ref, type Scope, Stream } from "effect"
+import * as Input from "../model/Input.js"
 import * as CommandError from "../session/CommandError.js"
 import * as EndReason from "../session/EndReason.js"
 import * as FrameBus from "../session/FrameBus.js"
@@ -17,6 +18,7 @@ import type * as Mailbox from "../session/Mailbox.js"
 import type * as Session from "../session/Session.js"
 import { MessageChannel } from "node:worker_threads"
 import * as FrameLink from "./FrameLink.js"
+import * as InputLink from "./InputLink.js"
 import * as HostProtocol from "./HostProtocol.js"
 import type * as ModelHost from "./ModelHost.js"
 
@@ -28,6 +30,8 @@ export interface Options {
   readonly id: string
   readonly extraArgs: Readonly<Record<string, unknown>>
   readonly stopDeadlineMs: number
+  /** The model's declared input tracks: frames for them are checked here and moved to the host (`InputLink`). */
+  readonly inputs: Input.Inputs
   /** Terminates the session's host (and loads a fresh one); returns once its thread is gone. */
   readonly recycle: (why: string) => Effect.Effect<void>
 }
@@ -45,6 +49,7 @@ const zeroStats: Session.Stats = {
   framesEmitted: 0,
   emissionFps: 0,
   droppedFrames: 0,
+  droppedInputFrames: 0,
   commandsApplied: 0,
   commandsRejected: 0,
   lastCommandToFrameMs: undefined,
@@ -67,14 +72,27 @@ export const make = (
       const queued = bus.unsafePublish(out)
       if (queued !== undefined) Effect.runSync(queued)
     }).pipe(Effect.forkScoped)
+    // Input frames go the other way on a port of their own, only for a model that declares input tracks.
+    let inputsDropped = 0
+    const inputChannel = Object.keys(options.inputs).length > 0 ? new MessageChannel() : undefined
+    const inputLink = inputChannel === undefined ? undefined : InputLink.sender(inputChannel.port1, () => {
+      inputsDropped++
+    })
+    if (inputLink !== undefined) yield* Effect.addFinalizer(() => Effect.sync(inputLink.close))
     const { startedAt } = yield* host.call(
-      host.client.Start({ id, extraArgs: { ...options.extraArgs }, frames: channel.port2 as unknown as globalThis.MessagePort })
+      host.client.Start({
+        id,
+        extraArgs: { ...options.extraArgs },
+        frames: channel.port2 as unknown as globalThis.MessagePort,
+        ...(inputChannel !== undefined ? { inputs: inputChannel.port2 as unknown as globalThis.MessagePort } : {})
+      })
     ).pipe(Effect.catchTag("RpcClientError", (error) => Effect.die(error)))
     const outbox = yield* PubSub.sliding<unknown>(1024)
     const ended = yield* Deferred.make<EndReason.EndReason>()
     const settling = yield* Ref.make(false)
     const stopping = yield* Ref.make(false)
     let lastStats = zeroStats
+    let over = false
 
     const fetchStats = Effect.map(host.call(host.client.GetStats({ session: id })), (stats) => {
       lastStats = stats
@@ -84,6 +102,7 @@ export const make = (
     const settle = (reason: EndReason.EndReason, options_: { readonly recycle: boolean }): Effect.Effect<void> =>
       Effect.uninterruptible(Effect.gen(function*() {
         if (yield* Ref.getAndSet(settling, true)) return yield* Effect.asVoid(Deferred.await(ended))
+        over = true
         if (options_.recycle) {
           yield* Effect.logWarning(`session ${id} did not stop: ${EndReason.describe(reason)}; terminating its model host`)
           yield* options.recycle(`session ${id} did not stop within ${stopDeadlineMs} ms`)
@@ -159,10 +178,25 @@ export const make = (
       startedAt,
       submit,
       frames: (capacity = 8) => bus.subscribe(capacity),
+      pushInput: (track, frame) =>
+        Effect.suspend(() => {
+          const error = Input.check(options.inputs, track, frame)
+          if (error !== undefined) return Effect.fail(error)
+          if (over || inputLink === undefined) {
+            return Effect.fail(
+              new Input.InputError({ code: "session_closed", track, message: "the session has ended; the frame was not used" })
+            )
+          }
+          return Effect.sync(() => inputLink.send(track, frame))
+        }),
       messages: PubSub.subscribe(outbox),
       stats: Effect.gen(function*() {
         if (!(yield* Deferred.isDone(ended))) yield* Effect.ignore(fetchStats)
-        return { ...lastStats, droppedFrames: lastStats.droppedFrames + (yield* bus.dropped) }
+        return {
+          ...lastStats,
+          droppedFrames: lastStats.droppedFrames + (yield* bus.dropped),
+          droppedInputFrames: lastStats.droppedInputFrames + inputsDropped
+        }
       }),
       stop,
       ended: Deferred.await(ended),

@@ -148,6 +148,7 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
             const session = yield* RemoteSession.make(host, {
               id,
               extraArgs: startOptions.extraArgs ?? {},
+              inputs: declared.inputs,
               stopDeadlineMs,
               recycle: (why) => host.terminate(why)
             })

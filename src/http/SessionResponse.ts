@@ -10,8 +10,27 @@ import * as ApiVersion from "./ApiVersion.js"
 
 export const serverVersion = "0.1.0"
 
-/** The output tracks: one video track the client receives. */
-export const tracks = [{ name: "main_video", kind: "video", direction: "recvonly" }] as const
+/** The output track: one video track the client receives. */
+export const mainVideo = { name: "main_video", kind: "video", direction: "recvonly" } as const
+
+/** The output tracks alone (what a model without inputs lists). */
+export const tracks = [mainVideo] as const
+
+/** One capabilities track; `direction` is the client's (`recvonly`: the server sends; `sendonly`: the client does). */
+export interface Track {
+  readonly name: string
+  readonly kind: "video"
+  readonly direction: "recvonly" | "sendonly"
+}
+
+/**
+ * The capabilities tracks: `main_video` first (index 0), then each input track the model declares, in declaration
+ * order, as a `sendonly` video track. A WebSocket frame's header names its track by this index.
+ */
+export const tracksOf = (model: Pick<Model.Declared, "inputs">): ReadonlyArray<Track> => [
+  mainVideo,
+  ...Object.keys(model.inputs).map((name) => ({ name, kind: "video" as const, direction: "sendonly" as const }))
+]
 
 const modelOf = (model: Model.Declared) => ({ name: model.name, version: model.version ?? "1" })
 
@@ -21,7 +40,7 @@ export const protocolVersion = String(ApiVersion.current)
 /** The capabilities as a session response carries them (Reactor's shape). */
 export const capabilities = (model: Model.Declared) => ({
   protocol_version: protocolVersion,
-  tracks,
+  tracks: tracksOf(model),
   commands: Capabilities.toReactor(model.capabilities),
   emission_fps: null
 })
@@ -30,7 +49,14 @@ export const capabilities = (model: Model.Declared) => ({
 export const fullCapabilities = (model: Model.Declared) => ({
   model: modelOf(model),
   protocol_version: protocolVersion,
-  tracks,
+  tracks: tracksOf(model),
+  inputs: Object.entries(model.inputs).map(([name, spec]) => ({
+    name,
+    kind: spec.kind,
+    description: spec.description,
+    max_width: spec.maxWidth,
+    max_height: spec.maxHeight
+  })),
   commands: model.capabilities.map((command) => ({
     name: command.name,
     description: command.description,
@@ -91,6 +117,7 @@ export const stats = (stats: Session.Stats, transport: TransportCounts = { skipp
   frames_emitted: stats.framesEmitted,
   emission_fps: stats.emissionFps,
   dropped_frames: stats.droppedFrames + transport.skippedFrames,
+  dropped_input_frames: stats.droppedInputFrames,
   commands_rate_limited: transport.rateLimited,
   commands_applied: stats.commandsApplied,
   commands_rejected: stats.commandsRejected,

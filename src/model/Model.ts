@@ -9,7 +9,8 @@ import { Context, Data, Effect, JSONSchema, Layer, ParseResult, Schema, SchemaAS
 import * as Overrides from "../config/Overrides.js"
 import * as Capabilities from "./Capabilities.js"
 import type * as Command from "./Command.js"
-import { SessionContext } from "./SessionContext.js"
+import * as Input from "./Input.js"
+import { SessionContext, type Service as SessionContextService } from "./SessionContext.js"
 
 /** What one session of a model is: its command handlers and its generation loop. */
 export interface SessionBehaviour<R extends Rpc.Any> {
@@ -20,13 +21,18 @@ export interface SessionBehaviour<R extends Rpc.Any> {
 }
 
 /** A model definition, as a model author writes it. */
-export interface Definition<R extends Rpc.Any, C, CI, L> {
+export interface Definition<R extends Rpc.Any, C, CI, L, I extends Input.Inputs = {}> {
   /** The model's name, reported in capabilities and session responses. */
   readonly name: string
   readonly version?: string
   readonly description?: string
   /** The commands viewers can send, declared with `@effect/rpc`. */
   readonly commands: RpcGroup.RpcGroup<R>
+  /**
+   * The input tracks viewers may send (e.g. `{ webcam: Input.video({ description: "Your camera" }) }`), listed in
+   * capabilities as `sendonly` tracks and read in a session with `ctx.input(name)`.
+   */
+  readonly inputs?: I
   /** The config schema; defaults live here, so no config file is needed to run. */
   readonly config?: Schema.Schema<C, CI>
   /** The frame size used for a black frame emitted before any real frame. Defaults to 640x360. */
@@ -38,7 +44,12 @@ export interface Definition<R extends Rpc.Any, C, CI, L> {
    * parameter (`({ config }) =>`, or `(_) =>` when unused): TypeScript types an arrow without parameters before it has
    * read `commands`, and every handler's payload then comes out as `never`.
    */
-  readonly session: (input: { readonly config: C; readonly loaded: L }) => Effect.Effect<
+  readonly session: (input: {
+    readonly config: C
+    readonly loaded: L
+    /** The session's context, its `input` typed by the model's `inputs` (the same service `SessionContext` gives). */
+    readonly ctx: SessionContextService<keyof I & string>
+  }) => Effect.Effect<
     SessionBehaviour<R>,
     unknown,
     SessionContext | Scope.Scope
@@ -55,6 +66,8 @@ export interface Declared {
   readonly description: string | undefined
   readonly commands: RpcGroup.RpcGroup<any>
   readonly capabilities: ReadonlyArray<Capabilities.CommandCapability>
+  /** The input tracks, in declaration order. */
+  readonly inputs: Input.Inputs
   readonly frameSize: { readonly width: number; readonly height: number }
 }
 
@@ -145,10 +158,11 @@ export const fillDefaultStructs = (ast: SchemaAST.AST, value: unknown): unknown 
  * Turns a model definition into a layer. The command schema is checked here, at definition time: a parameter the
  * UI schema cannot express throws a `CapabilityError` naming the command and the parameter.
  */
-export const make = <R extends Rpc.Any, C = {}, CI = {}, L = void>(
-  definition: Definition<R, C, CI, L>
+export const make = <R extends Rpc.Any, C = {}, CI = {}, L = void, I extends Input.Inputs = {}>(
+  definition: Definition<R, C, CI, L, I>
 ): Layer.Layer<Model, ConfigError | LoadError, ConfigInput> => {
   const capabilities = Capabilities.ofGroup(definition.commands)
+  const inputs = Input.checkDeclared(definition.name, definition.inputs ?? {})
   const configSchema = (definition.config ?? Schema.Struct({})) as Schema.Schema<C, unknown>
   const declared: Declared = {
     name: definition.name,
@@ -156,6 +170,7 @@ export const make = <R extends Rpc.Any, C = {}, CI = {}, L = void>(
     description: definition.description,
     commands: definition.commands,
     capabilities,
+    inputs,
     frameSize: definition.frameSize ?? { width: 640, height: 360 }
   }
   const layer = Layer.scoped(
@@ -177,7 +192,7 @@ export const make = <R extends Rpc.Any, C = {}, CI = {}, L = void>(
       return {
         ...declared,
         config,
-        startSession: Effect.suspend(() => definition.session({ config, loaded })) as Loaded["startSession"]
+        startSession: Effect.flatMap(SessionContext, (ctx) => definition.session({ config, loaded, ctx })) as Loaded["startSession"]
       }
     })
   )
@@ -186,4 +201,4 @@ export const make = <R extends Rpc.Any, C = {}, CI = {}, L = void>(
 }
 
 /** The config schema of a definition, for tools that print or validate it. */
-export type ConfigOf<D> = D extends Definition<any, infer C, any, any> ? C : never
+export type ConfigOf<D> = D extends Definition<any, infer C, any, any, any> ? C : never

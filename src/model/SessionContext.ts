@@ -3,9 +3,13 @@
  */
 import { Context, Effect } from "effect"
 import type { Emittable, FrameError } from "./Frame.js"
+import type * as Input from "./Input.js"
 
-/** The per-session services a model sees. */
-export interface Service {
+/**
+ * The per-session services a model sees. `Names` are its input tracks' names: the `ctx` a model's `session` receives
+ * is typed by its `inputs` declaration; `yield* SessionContext` gives the untyped view (any name).
+ */
+export interface Service<Names extends string = string> {
   /** This session's unguessable id. */
   readonly sessionId: string
   /** The model's validated config. */
@@ -23,6 +27,11 @@ export interface Service {
   readonly pauseMeasurement: Effect.Effect<void>
   /** Counts time toward the generation rate again. */
   readonly resumeMeasurement: Effect.Effect<void>
+  /**
+   * A declared input track (e.g. the viewer's webcam): its latest frame, or none yet, and a stream of its frames.
+   * Asking for a name the model did not declare is a bug in the model (a defect naming the declared ones).
+   */
+  readonly input: (name: Names) => Input.Track
   /** Aborted as soon as the session starts stopping: hand it to long steps (fetch, workers, loops that poll it). */
   readonly signal: AbortSignal
 }

@@ -113,3 +113,53 @@ export const parseQuery = (
   }
   return { format, quality }
 }
+
+/** An input frame from a client, its header read: the track index, the size and the RGB pixels after the header. */
+export interface InputMessage {
+  readonly track: number
+  readonly width: number
+  readonly height: number
+  readonly capturedAt: number | undefined
+  readonly pixels: Uint8Array
+}
+
+/**
+ * Reads a client's binary input frame (the same 24-byte header, `track` = the index of an input track in
+ * `capabilities.tracks`, codec 0 = raw RGB only); a string says what is wrong with the header.
+ */
+export const readInput = (bytes: Uint8Array): InputMessage | string => {
+  if (bytes.length < headerBytes) {
+    return `a binary message must start with the ${headerBytes}-byte frame header; got ${bytes.length} bytes`
+  }
+  const header = readHeader(bytes)
+  if (header === undefined) return `a binary message must start with the magic bytes "RF" (0x52 0x46)`
+  if (header.version !== headerVersion) return `frame header version ${header.version} is not supported; send ${headerVersion}`
+  const codec = bytes[3]
+  if (codec !== codecId.rgb) return `input frames must be raw RGB (codec 0); got codec ${codec}`
+  return {
+    track: header.track,
+    width: header.width,
+    height: header.height,
+    capturedAt: Number.isFinite(header.capturedAt) && header.capturedAt > 0 ? header.capturedAt : undefined,
+    pixels: bytes.subarray(headerBytes)
+  }
+}
+
+/** Writes a client's input frame: the header (`track` = its index in `capabilities.tracks`), then the RGB pixels. */
+export const encodeInput = (
+  track: number,
+  frame: { readonly width: number; readonly height: number; readonly data: Uint8Array },
+  capturedAt = Date.now(),
+  index = 0
+): Uint8Array => {
+  const out = new Uint8Array(headerBytes + frame.data.length)
+  writeHeader(out, "rgb", { index, frame, generatedAt: capturedAt, emittedAt: capturedAt }, track)
+  out.set(frame.data, headerBytes)
+  return out
+}
+
+/** The largest binary message an input frame of these inputs needs (header included); 0 without inputs. */
+export const maxInputBytes = (
+  inputs: Readonly<Record<string, { readonly maxWidth: number; readonly maxHeight: number }>>
+): number =>
+  Object.values(inputs).reduce((max, spec) => Math.max(max, headerBytes + spec.maxWidth * spec.maxHeight * 3), 0)

@@ -7,10 +7,12 @@
 import { Cause, Clock, Context, Deferred, Effect, ExecutionStrategy, Exit, Fiber, Option, PubSub, Queue, Ref, Scope } from "effect"
 import { randomBytes } from "node:crypto"
 import * as Frame from "../model/Frame.js"
+import type * as Input from "../model/Input.js"
 import type * as Model from "../model/Model.js"
 import { SessionContext } from "../model/SessionContext.js"
 import * as EndReason from "./EndReason.js"
 import * as FrameBus from "./FrameBus.js"
+import * as InputTracks from "./InputTracks.js"
 import * as Mailbox from "./Mailbox.js"
 import * as Pacer from "./Pacer.js"
 
@@ -22,6 +24,8 @@ export interface Stats {
   readonly emissionFps: number
   /** Frames dropped for slow consumers. */
   readonly droppedFrames: number
+  /** Input frames dropped: the model's readers fell behind, or its host did. */
+  readonly droppedInputFrames: number
   readonly commandsApplied: number
   readonly commandsRejected: number
   /** Time from receiving the last applied command to releasing the first frame generated after it (ms). */
@@ -56,6 +60,12 @@ export interface Session {
   readonly submit: Mailbox.Mailbox["submit"]
   /** Subscribes to the frame stream for the life of the scope, behind a drop-oldest buffer of `capacity` frames. */
   readonly frames: (capacity?: number) => Effect.Effect<FrameBus.Subscription, never, Scope.Scope>
+  /**
+   * Hands an input frame (from the client: untrusted) to the model's input `track`. The frame's buffer is handed
+   * over (a model host moves it to its thread): the caller must not touch it afterwards. An unknown track, a wrong
+   * size or format, a frame over the declared maximum, or an ended session is refused with the specific error.
+   */
+  readonly pushInput: (track: string, frame: Input.Incoming) => Effect.Effect<void, Input.InputError>
   /** Subscribes to the model's messages to the client. */
   readonly messages: Effect.Effect<Queue.Dequeue<unknown>, never, Scope.Scope>
   readonly stats: Effect.Effect<Stats>
@@ -99,6 +109,7 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
     const ending = yield* Ref.make(false)
     const bus = yield* FrameBus.make
     const outbox = yield* PubSub.sliding<unknown>(1024)
+    const inputs = yield* InputTracks.make(model.inputs)
     const sink = options.sink
     let lastFrame: Frame.Frame | undefined
     let lastLatency: number | undefined
@@ -131,6 +142,15 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
       send: (message) => Effect.asVoid(PubSub.publish(outbox, message)),
       pauseMeasurement: pacer.pause,
       resumeMeasurement: pacer.resume,
+      input: (name) => {
+        const track = inputs.track(name)
+        if (track !== undefined) return track
+        const known = Object.keys(model.inputs)
+        throw new Error(
+          `ctx.input("${name}"): the model declares no such input track` +
+            (known.length === 0 ? " (it declares none: add `inputs` to Model.make)" : `; it declares ${known.join(", ")}`)
+        )
+      },
       signal: abort.signal
     })
     const provide = <A, E>(effect: Effect.Effect<A, E, any>) =>
@@ -181,6 +201,7 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
           yield* Effect.logWarning(`session ${id}: finalizers still running after ${deadlineMs} ms; left behind`)
         }
         yield* bus.shutdown
+        yield* inputs.shutdown
         yield* PubSub.shutdown(outbox)
         yield* Effect.logInfo(`session ${id} ended: ${EndReason.describe(final)}`)
         yield* Deferred.succeed(ended, final)
@@ -218,6 +239,7 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
       startedAt,
       submit: mailbox.submit,
       frames: (capacity = 8) => bus.subscribe(capacity),
+      pushInput: inputs.push,
       messages: PubSub.subscribe(outbox),
       stats: Effect.gen(function*() {
         const counts = yield* mailbox.counts
@@ -227,6 +249,7 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
           framesEmitted: yield* pacer.emitted,
           emissionFps: yield* pacer.fps,
           droppedFrames: yield* bus.dropped,
+          droppedInputFrames: yield* inputs.dropped,
           commandsApplied: counts.applied,
           commandsRejected: counts.rejected,
           lastCommandToFrameMs: lastLatency,

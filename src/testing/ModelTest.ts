@@ -7,6 +7,7 @@
  * sleeps between frames only moves on when the test calls `advance`; under `it.live` it runs in real time.
  */
 import { Effect, type Either, Fiber, Layer, Logger, LogLevel, Queue, type Scope, TestClock } from "effect"
+import type * as Input from "../model/Input.js"
 import * as Model from "../model/Model.js"
 import type * as CommandError from "../session/CommandError.js"
 import * as EndReason from "../session/EndReason.js"
@@ -49,6 +50,11 @@ export interface TestSession {
   readonly sendAll: (
     commands: Iterable<Command>
   ) => Effect.Effect<ReadonlyArray<Either.Either<Mailbox.Ack, CommandError.CommandError>>>
+  /**
+   * Sends an input frame to the model's input `track` as a client would (checked: an unknown track, a wrong size or
+   * a frame over the declared maximum is refused with the specific `InputError`).
+   */
+  readonly pushInput: (track: string, frame: Input.Incoming) => Effect.Effect<void, Input.InputError>
   /** Every message the model sent to the client so far (`ctx.send`), oldest first. */
   readonly messages: Effect.Effect<ReadonlyArray<unknown>>
   /** Waits for the next frame. */
@@ -99,10 +105,11 @@ export const start = (
 ): Effect.Effect<TestSession, Reactor.TooManySessions, Reactor.Reactor | Scope.Scope> =>
   Effect.gen(function*() {
     const reactor = yield* Reactor.Reactor
-    const session = yield* Effect.acquireRelease(
-      reactor.start(options.extraArgs !== undefined ? { extraArgs: options.extraArgs } : {}),
-      (s) => stopSession(s, EndReason.Stopped({ by: "test" }))
-    )
+    // Started interruptibly (not as an acquireRelease's acquire): a model that forks a fiber in its session set-up
+    // (a reader of its input frames) would otherwise fork it uninterruptible, and no stop could end it. A session
+    // left by an interruption right here is still stopped with the reactor.
+    const session = yield* reactor.start(options.extraArgs !== undefined ? { extraArgs: options.extraArgs } : {})
+    yield* Effect.addFinalizer(() => stopSession(session, EndReason.Stopped({ by: "test" })))
     const inbox = yield* session.messages
     const received: Array<unknown> = []
     const messages = Effect.map(Queue.takeAll(inbox), (chunk) => {
@@ -114,6 +121,7 @@ export const start = (
       session,
       send: (command) => session.submit(command),
       sendAll: (commands) => Effect.forEach(commands, (command) => Effect.either(session.submit(command))),
+      pushInput: session.pushInput,
       messages,
       frame: subscription.take,
       frames: (n) => Effect.replicateEffect(subscription.take, n),

@@ -4,7 +4,8 @@
  * decoded frame to the `Inputs` service, if one is provided; the frame stays I420 until someone asks for RGB, so a
  * frame the model never reads is never converted.
  */
-import { Context } from "effect"
+import { Context, Effect, Exit } from "effect"
+import type * as Model from "../model/Model.js"
 import * as Envelope from "../protocol/Envelope.js"
 import type * as Session from "../session/Session.js"
 import * as I420 from "./I420.js"
@@ -28,14 +29,40 @@ export interface InputFrame {
 export interface Service {
   /** The input tracks (`direction: "sendonly"`, from the client's side, as Reactor's capabilities list them). */
   readonly tracks: ReadonlyArray<WebRtcPeer.Track>
-  /** Receives each decoded frame of a session's input track, synchronously, in the track's order. Must not throw. */
-  readonly deliver: (session: Session.Session, frame: InputFrame) => void
+  /**
+   * Receives each decoded frame of a session's input track, synchronously, in the track's order. Must not throw; a
+   * refusal it returns is sent to the client once per track and code (then its frames are dropped quietly).
+   */
+  readonly deliver: (session: Session.Session, frame: InputFrame) => Envelope.WireError | void
   /** The largest frame side accepted; default `maxDimension`. */
   readonly maxDimension?: number
 }
 
 /** The input service tag; without it the server accepts no input tracks. */
 export class Inputs extends Context.Tag("effect-reactor/transport/Inputs")<Inputs, Service>() {}
+
+/**
+ * The session side as the model declares it (`Model.make({ inputs })`): its input tracks, and each frame handed to the
+ * session (`Session.pushInput`) as RGB, checked there against the declaration; `undefined` for a model without inputs.
+ */
+export const fromModel = (model: Pick<Model.Declared, "inputs">): Service | undefined => {
+  const names = Object.keys(model.inputs)
+  if (names.length === 0) return undefined
+  return {
+    tracks: names.map((name) => ({ name, kind: "video", direction: "sendonly" })),
+    deliver: (session, frame) => {
+      const exit = Effect.runSyncExit(session.pushInput(frame.track, {
+        width: frame.width,
+        height: frame.height,
+        data: frame.rgb()
+      }))
+      if (Exit.isFailure(exit) && exit.cause._tag === "Fail") {
+        const error = exit.cause.error
+        return Envelope.wireError(error.code, error.message, { track: error.track })
+      }
+    }
+  }
+}
 
 /** The largest input frame side accepted by default; bigger frames are dropped with an error to the client. */
 export const maxDimension = 4096
@@ -70,7 +97,7 @@ export const receiver = (
     }
     let rgb: Uint8Array | undefined
     try {
-      inputs.deliver(session, {
+      const error = inputs.deliver(session, {
         track,
         width,
         height,
@@ -78,6 +105,11 @@ export const receiver = (
         i420: frame.data,
         rgb: () => (rgb ??= I420.toRgb(i420ToRgba, frame))
       })
+      // One answer per track and code: a camera sends 30 frames a second, each refused the same way.
+      if (error !== undefined && !refused.has(`${track}\u0000${error.code}`)) {
+        refused.add(`${track}\u0000${error.code}`)
+        refuse(error)
+      }
     } catch {
       // the session side's failure is its own: the transport goes on
     }

@@ -48,7 +48,9 @@ export const make = Effect.gen(function*() {
   const config = yield* ServerConfig.Config
   const reactor = yield* Reactor.Reactor
   const runFork = yield* FiberSet.makeRuntime<ServerConfig.Config | Reactor.Reactor | Registry.Registry>()
-  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes, perMessageDeflate: false })
+  // A model with input tracks takes binary frames from clients: the payload limit grows to fit its largest one.
+  const maxPayload = Math.max(config.maxPayloadBytes, FrameCodec.maxInputBytes(reactor.model.inputs))
+  const wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false })
   const terminateAll = Effect.sync(() => {
     for (const client of wss.clients) client.terminate()
   })

@@ -10,7 +10,7 @@ import * as SessionResponse from "../http/SessionResponse.js"
 import * as Envelope from "../protocol/Envelope.js"
 import * as ServerConfig from "../server/ServerConfig.js"
 import * as EndReason from "../session/EndReason.js"
-import type * as Reactor from "../session/Reactor.js"
+import * as Reactor from "../session/Reactor.js"
 import type * as Session from "../session/Session.js"
 import * as Connection from "./Connection.js"
 import * as Fibers from "./Fibers.js"
@@ -225,7 +225,9 @@ export const make: Effect.Effect<
   Scope.Scope | ServerConfig.Config | Reactor.Reactor | Registry.Registry
 > = Effect.gen(function*() {
   const config = yield* Effect.orElseSucceed(WebRtcConfig.current, () => WebRtcConfig.defaults)
-  const inputs = Option.getOrUndefined(yield* Effect.serviceOption(Inputs.Inputs))
+  // The input tracks: a provided hook (tests), else the model's own declaration (`Model.make({ inputs })`).
+  const { model } = yield* Reactor.Reactor
+  const inputs = Option.getOrElse(yield* Effect.serviceOption(Inputs.Inputs), () => Inputs.fromModel(model))
   const context = yield* Effect.context<ServerConfig.Config | Reactor.Reactor | Registry.Registry>()
   const peers = yield* FiberMap.make<string>()
   // Released before the peers are interrupted: the server has stopped every session by then, so each peer is

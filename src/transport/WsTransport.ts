@@ -9,6 +9,8 @@ import { Deferred, Effect, Exit } from "effect"
 import type { WebSocket } from "ws"
 import * as Envelope from "../protocol/Envelope.js"
 import * as FrameCodec from "../protocol/FrameCodec.js"
+import * as SessionResponse from "../http/SessionResponse.js"
+import * as Reactor from "../session/Reactor.js"
 import * as ServerConfig from "../server/ServerConfig.js"
 import type * as FrameBus from "../session/FrameBus.js"
 import type * as Session from "../session/Session.js"
@@ -22,7 +24,7 @@ export const CloseCode = Connection.CloseCode
 /** What arrived on a socket, as queued for the inbox fiber. */
 type Inbound =
   | { readonly _tag: "Text"; readonly text: string }
-  | { readonly _tag: "Binary" }
+  | { readonly _tag: "Binary"; readonly bytes: Uint8Array }
   | { readonly _tag: "TooLarge"; readonly size: number }
 
 const OPEN = 1
@@ -39,6 +41,18 @@ export interface Adopted {
   onActivity: () => void
 }
 
+/**
+ * A binary message's bytes in a buffer that nothing else uses: an input frame's buffer is handed over to the session
+ * (a model host moves it to its thread). `ws` gives a message that spans several reads a buffer of its own (the
+ * common case for a frame: no copy); a small one may be a view into a shared read buffer, and is copied.
+ */
+const ownBytes = (data: Buffer | ArrayBuffer | ReadonlyArray<Buffer>): Uint8Array => {
+  if (Array.isArray(data)) return Buffer.concat(data as ReadonlyArray<Buffer>)
+  if (data instanceof ArrayBuffer) return new Uint8Array(data)
+  const buffer = data as Buffer
+  return buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength ? buffer : Uint8Array.prototype.slice.call(buffer)
+}
+
 /** Takes over a freshly upgraded socket synchronously: listeners first, then the transport can start. */
 export const adopt = (ws: WebSocket, maxMessageBytes: number): Adopted => {
   const closed = Effect.runSync(Deferred.make<void>())
@@ -50,7 +64,7 @@ export const adopt = (ws: WebSocket, maxMessageBytes: number): Adopted => {
     const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength
     inbox.push(
       isBinary
-        ? { _tag: "Binary" }
+        ? { _tag: "Binary", bytes: ownBytes(data) }
         : size > maxMessageBytes
         ? { _tag: "TooLarge", size }
         : {
@@ -96,7 +110,10 @@ export interface SocketOptions {
 export const serve = (socket: Adopted, session: Session.Session, options: SocketOptions) =>
   Effect.gen(function*() {
     const config = yield* ServerConfig.Config
+    const { model } = yield* Reactor.Reactor
     const { ws } = socket
+    const tracks = SessionResponse.tracksOf(model)
+    const hasInputs = tracks.length > 1
 
     const connection = yield* Connection.make({
       session,
@@ -116,13 +133,40 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
     })
     socket.onActivity = connection.touch
 
+    /** An input frame: its header names the track (an index in `capabilities.tracks`), then RGB pixels. */
+    const input = (bytes: Uint8Array): Effect.Effect<void> => {
+      const message = FrameCodec.readInput(bytes)
+      if (typeof message === "string") return connection.refuse(Envelope.wireError("invalid_input", message))
+      const track = tracks[message.track]
+      if (track === undefined || track.direction !== "sendonly") {
+        const inputs = tracks.flatMap((t, index) => (t.direction === "sendonly" ? [`${index} = "${t.name}"`] : []))
+        return connection.refuse(Envelope.wireError(
+          "unknown_track",
+          `track ${message.track} is ${track === undefined ? "not in capabilities.tracks" : `"${track.name}", which the server sends`}; ` +
+            `the input tracks are ${inputs.join(", ")}`,
+          { track: message.track }
+        ))
+      }
+      return session.pushInput(track.name, {
+        width: message.width,
+        height: message.height,
+        data: message.pixels,
+        ...(message.capturedAt !== undefined ? { capturedAt: message.capturedAt } : {})
+      }).pipe(Effect.catchAll((error) => connection.refuse(Envelope.wireError(error.code, error.message, { track: error.track }))))
+    }
+
     // Commands and runtime messages, strictly in arrival order, one at a time.
     const handle = (item: Inbound): Effect.Effect<void> => {
       switch (item._tag) {
         case "Binary":
           return Effect.zipRight(
             connection.admit,
-            connection.refuse(Envelope.wireError("binary_not_accepted", "binary messages are not accepted from clients; send JSON text"))
+            hasInputs
+              ? input(item.bytes)
+              : connection.refuse(Envelope.wireError(
+                "binary_not_accepted",
+                "binary messages are not accepted from clients: the model has no input tracks; send JSON text"
+              ))
           )
         case "TooLarge":
           return Effect.zipRight(

@@ -4,6 +4,7 @@
  * protocol is docs/PROTOCOL.md. This module owns the session's life (start, resume, reconnect, stop) and the socket.
  */
 import { api, describe, sessionPath, wsUrl } from "./api.js"
+import { inputTrackIndex, startCamera } from "./camera.js"
 import { createControls } from "./controls.js"
 import { byId, short } from "./dom.js"
 import { createKeys } from "./keys.js"
@@ -33,6 +34,8 @@ const hook = {
   acks: [],
   errors: [],
   messages: [],
+  /** Whether the camera is being sent to the model's input track. */
+  camera: false,
   stats: null,
   latencyMs: null,
   endReason: null,
@@ -99,6 +102,7 @@ async function loadCapabilities() {
   const res = await api("GET", "capabilities")
   if (res.status !== 200 || !res.body) return
   setModel(res.body.model)
+  offerCamera(res.body.tracks)
   if (Array.isArray(res.body.commands)) renderCommands(res.body.commands)
 }
 
@@ -474,6 +478,35 @@ function renderCommands(commands) {
 }
 
 byId("stop").addEventListener("click", stop)
+
+/** The camera button, for a model that declares a video input track (its index in `capabilities.tracks`). */
+const camera = { track: -1, stop: null }
+function offerCamera(tracks) {
+  camera.track = inputTrackIndex(tracks)
+  byId("camera").hidden = camera.track < 0 || !navigator.mediaDevices?.getUserMedia
+}
+async function toggleCamera() {
+  const button = byId("camera")
+  if (camera.stop) {
+    camera.stop()
+    camera.stop = null
+    hook.camera = false
+    button.textContent = "Camera"
+    return
+  }
+  button.disabled = true
+  try {
+    camera.stop = await startCamera({ track: camera.track, socket: () => state.ws })
+    hook.camera = true
+    button.textContent = "Stop camera"
+    view.log("sending the camera to the model")
+  } catch (error) {
+    view.notice(`The camera could not start: ${error?.message ?? error}`, { error: true })
+  } finally {
+    button.disabled = false
+  }
+}
+byId("camera").addEventListener("click", toggleCamera)
 byId("restart").addEventListener("click", startSession)
 
 boot()

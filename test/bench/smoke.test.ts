@@ -22,7 +22,8 @@ const tables = [
   "### 8a. The worker boundary",
   "### 8b. /health while a model's loop spins",
   "### 8c. --workers 2 on 2 cores",
-  "### 9. WebRTC"
+  "### 9. WebRTC",
+  "### 10. Input frames"
 ]
 
 const runSmoke = (resultsFile: string) =>
@@ -71,7 +72,8 @@ describe("benchmarks (smoke mode)", () => {
         "isolation-boundary",
         "isolation-health",
         "isolation-workers",
-        "webrtc"
+        "webrtc",
+        "input-latency"
       ])
       for (const bench of results.benchmarks) expect(bench.rows.length).toBeGreaterThan(0)
     } finally {

@@ -2,9 +2,10 @@
  * Type-level tests of the model-author API, checked by `npm run typecheck` (tsc): every `@ts-expect-error` must be an
  * error and every `expectTypeOf` must hold, or the typecheck fails. Nothing here runs.
  */
-import { Effect, Schema } from "effect"
+import { Effect, type Option, Schema, type Stream } from "effect"
 import { expectTypeOf } from "vitest"
 import * as Command from "../../src/model/Command.js"
+import * as Input from "../../src/model/Input.js"
 import * as Model from "../../src/model/Model.js"
 import * as Param from "../../src/model/Param.js"
 
@@ -80,5 +81,47 @@ Model.make({
         reset: () => Effect.void
       },
       run: Effect.never
+    })
+})
+
+// Input tracks: `ctx.input` takes only the declared names, and its frames are typed.
+Model.make({
+  name: "inputs",
+  commands: Commands,
+  inputs: { webcam: Input.video({ description: "camera" }), sketch: Input.video({ description: "pad", maxWidth: 64 }) },
+  session: ({ ctx }) =>
+    Effect.gen(function*() {
+      const webcam = ctx.input("webcam")
+      expectTypeOf(yield* webcam.latest).toEqualTypeOf<Option.Option<Input.InputFrame>>()
+      expectTypeOf(webcam.frames).toEqualTypeOf<Stream.Stream<Input.InputFrame>>()
+      ctx.input("sketch")
+      // @ts-expect-error: not a declared input track
+      ctx.input("webcma")
+      return {
+        handlers: {
+          set_prompt: ({ prompt }) => {
+            expectTypeOf(prompt).toEqualTypeOf<string>()
+            return Effect.void
+          },
+          set_speed: () => Effect.void,
+          reset: () => Effect.void
+        },
+        run: Effect.never
+      }
+    })
+})
+
+// Without inputs, there is no track to ask for.
+Model.make({
+  name: "no-inputs",
+  commands: Commands,
+  session: ({ ctx }) =>
+    Effect.sync(() => {
+      // @ts-expect-error: the model declares no input tracks
+      ctx.input("webcam")
+      return {
+        handlers: { set_prompt: () => Effect.void, set_speed: () => Effect.void, reset: () => Effect.void },
+        run: Effect.never
+      }
     })
 })

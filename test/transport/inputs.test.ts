@@ -5,10 +5,12 @@
  */
 import wrtc from "@roamhq/wrtc"
 import { Effect, Exit, Logger, LogLevel, Scope } from "effect"
+import { resolve } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Model from "../../src/model/Model.js"
 import * as Server from "../../src/server/Server.js"
 import * as Inputs from "../../src/transport/Inputs.js"
+import * as InputFixture from "../fixtures/input-model.js"
 import * as Fixture from "../fixtures/server-model.js"
 import { until } from "../sdk/NodeSdk.js"
 
@@ -64,7 +66,7 @@ const postOffer = async (
 }
 
 /** A client with a video output and a webcam input, as the SDK builds it for such a model. */
-const connect = async (url: string, sessionId: string) => {
+const connect = async (url: string, sessionId: string, name = "webcam") => {
   const pc = new wrtc.RTCPeerConnection({ iceServers: [] })
   const channel = pc.createDataChannel("data")
   const messages: Array<any> = []
@@ -76,7 +78,7 @@ const connect = async (url: string, sessionId: string) => {
   await webcam.sender.replaceTrack(track)
   await pc.setLocalDescription(await pc.createOffer())
   await until("ICE gathering", () => pc.iceGatheringState === "complete", 5_000).catch(() => {})
-  const posted = await postOffer(url, sessionId, pc, { name: "webcam", kind: "video", mid: webcam.mid })
+  const posted = await postOffer(url, sessionId, pc, { name, kind: "video", mid: webcam.mid })
   expect(posted.status).toBe(202)
   const polled = await fetch(`${url}/sessions/${sessionId}/transport/webrtc/sdp_params`, { headers })
   const { sdp_answer } = (await polled.json()) as { sdp_answer: string }
@@ -91,6 +93,18 @@ const connect = async (url: string, sessionId: string) => {
     source.onFrame({ width, height, data })
   }
   return { pc, messages, send, close: () => (track.stop(), pc.close()) }
+}
+
+/** Sends red frames of a size for a while after the first error; the errors the channel got. */
+const errorsWhileSending = async (client: Awaited<ReturnType<typeof connect>>, width: number, height: number) => {
+  const timer = setInterval(() => client.send(width, height, [82, 90, 240]), 33)
+  try {
+    await until("the error", () => client.messages.some((m) => m.type === "error"))
+    await new Promise((resolve) => setTimeout(resolve, 300))
+  } finally {
+    clearInterval(timer)
+  }
+  return client.messages.filter((m) => m.type === "error")
 }
 
 describe("transport: WebRTC input tracks", () => {
@@ -130,14 +144,7 @@ describe("transport: WebRTC input tracks", () => {
   it("frames over the size limit are dropped, with one input_too_large error on the channel", async () => {
     const id = await startSession(server.url)
     const client = await connect(server.url, id)
-    const timer = setInterval(() => client.send(800, 96, [82, 90, 240]), 33)
-    try {
-      await until("the error", () => client.messages.some((m) => m.type === "error"))
-      await new Promise((resolve) => setTimeout(resolve, 300))
-    } finally {
-      clearInterval(timer)
-    }
-    const errors = client.messages.filter((m) => m.type === "error")
+    const errors = await errorsWhileSending(client, 800, 96)
     expect(errors).toHaveLength(1)
     expect(errors[0].data).toMatchObject({
       code: "input_too_large",
@@ -162,4 +169,54 @@ describe("transport: WebRTC input tracks", () => {
     expect(await answer.json()).toMatchObject({ code: "unknown_track", message: expect.stringContaining("webcam") })
     pc.close()
   })
+})
+
+// Without a hook of its own the server takes the model's declared inputs (`Model.make({ inputs })`): frames go to
+// `Session.pushInput`, so the model reads them with `ctx.input`, in this thread or in a model host.
+describe.each([
+  ["in-process", InputFixture.model as Server.Serving],
+  ["worker", { _tag: "Worker", module: resolve("test/fixtures/input-model.ts") } as Server.Serving]
+])("transport: WebRTC into the model's declared inputs (%s)", (_name, serving) => {
+  let scope: Scope.CloseableScope
+  let server: Server.Service
+  beforeAll(async () => {
+    scope = Effect.runSync(Scope.make())
+    server = await Effect.runPromise(
+      Server.start(serving, { host: "127.0.0.1", port: 0, maxSessions: 4 }).pipe(
+        Effect.provideService(Model.ConfigInput, { source: "defaults", value: {} }),
+        Scope.extend(scope),
+        Logger.withMinimumLogLevel(LogLevel.None)
+      )
+    )
+  }, 30_000)
+  afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void).pipe(Logger.withMinimumLogLevel(LogLevel.None))))
+
+  it("the model reads the camera's frames (size, colour) with ctx.input", async () => {
+    const id = await startSession(server.url)
+    const client = await connect(server.url, id, "cam")
+    const timer = setInterval(() => client.send(160, 120, [82, 90, 240]), 33)
+    try {
+      await until("frames in the model", () => client.messages.filter((m) => m.type === "frame").length >= 3)
+    } finally {
+      clearInterval(timer)
+    }
+    const seen = client.messages.filter((m) => m.type === "frame").at(-1)!
+    expect(seen).toMatchObject({ track: "cam", width: 160, height: 120, bytes: 160 * 120 * 3 })
+    expect(seen.first).toBeGreaterThan(200)
+    client.close()
+  }, 30_000)
+
+  it("frames over the model's declared maximum are dropped with one input_too_large", async () => {
+    const id = await startSession(server.url)
+    const client = await connect(server.url, id, "cam")
+    const errors = await errorsWhileSending(client, 640, 480)
+    expect(errors).toHaveLength(1)
+    expect(errors[0].data).toMatchObject({
+      code: "input_too_large",
+      track: "cam",
+      message: `the frame is 640x480; input "cam" accepts at most 320x240`
+    })
+    expect(client.messages.some((m) => m.type === "frame")).toBe(false)
+    client.close()
+  }, 30_000)
 })
