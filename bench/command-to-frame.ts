@@ -89,7 +89,11 @@ export const benchmark: Benchmark = {
           better: "lower"
         }
       )
-      notes.push(`block ${block}: ${runtime?.latency.count ?? bare?.latency.count ?? 0} commands, each followed by a random pause of 0-${playoutMs.toFixed(1)} ms`)
+      notes.push(
+        `block ${block}: ${
+          runtime?.latency.count ?? bare?.latency.count ?? 0
+        } commands, each followed by a random pause of 0-${playoutMs.toFixed(1)} ms`
+      )
     }
     notes.push(
       `model at ${fps} fps, 64x64 RGB frames, a fresh frame per emit whose first pixel is the last value set; ` +

@@ -61,20 +61,29 @@ const measure = async (width: number, height: number, config: Config) => {
   const out: OutFrame = { index: 0, frame: { width, height, data }, generatedAt: Date.now(), emittedAt: Date.now() }
   const windowMs = pick(config, 4000, 300)
   const bare = await rate(windowMs, 100_000, async () => {
-    const jpeg = await sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels: 3 } })
+    const jpeg = await sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), {
+      raw: { width, height, channels: 3 }
+    })
       .jpeg({ quality })
       .toBuffer()
     return jpeg.length
   })
-  const runtime = await rate(windowMs, 100_000, () => Effect.runPromise(FrameCodec.encode(out, "jpeg", quality)).then((b) => b.length))
+  const runtime = await rate(
+    windowMs,
+    100_000,
+    () => Effect.runPromise(FrameCodec.encode(out, "jpeg", quality)).then((b) => b.length)
+  )
   const rgbBare = await rate(pick(config, 1000, 100), 200_000, async () => {
     const message = Buffer.allocUnsafe(Wire.headerBytes + data.length)
     Wire.writeHeader(message, { codec: 0, track: 0, index: 0, width, height, captureMs: 0 })
     message.set(data, Wire.headerBytes)
     return message.length
   })
-  const rgbRuntime = await rate(pick(config, 1000, 100), 200_000, () =>
-    Promise.resolve(Effect.runSync(FrameCodec.encode(out, "rgb", quality)).length))
+  const rgbRuntime = await rate(
+    pick(config, 1000, 100),
+    200_000,
+    () => Promise.resolve(Effect.runSync(FrameCodec.encode(out, "rgb", quality)).length)
+  )
   return { bare, runtime, rgbBare, rgbRuntime }
 }
 
@@ -91,7 +100,13 @@ export const benchmark: Benchmark = {
         const size = `${width}x${height}`
         rows.push(
           Table.ratioTarget(
-            { metric: `${size} JPEG q${quality}`, unit: "frames/s", runtime: m.runtime.fps, baseline: m.bare.fps, better: "higher" },
+            {
+              metric: `${size} JPEG q${quality}`,
+              unit: "frames/s",
+              runtime: m.runtime.fps,
+              baseline: m.bare.fps,
+              better: "higher"
+            },
             { atLeast: 0.9 }
           ),
           {
@@ -101,15 +116,29 @@ export const benchmark: Benchmark = {
             baseline: m.bare.perCpuSecond,
             better: "higher"
           },
-          { metric: `${size} JPEG size`, unit: "KiB", runtime: m.runtime.bytes / 1024, baseline: m.bare.bytes / 1024, better: "neither" },
-          { metric: `${size} RGB message build`, unit: "frames/s", runtime: m.rgbRuntime.fps, baseline: m.rgbBare.fps, better: "higher" }
+          {
+            metric: `${size} JPEG size`,
+            unit: "KiB",
+            runtime: m.runtime.bytes / 1024,
+            baseline: m.bare.bytes / 1024,
+            better: "neither"
+          },
+          {
+            metric: `${size} RGB message build`,
+            unit: "frames/s",
+            runtime: m.rgbRuntime.fps,
+            baseline: m.rgbBare.fps,
+            better: "higher"
+          }
         )
       }
     } finally {
       sharp.concurrency(previous)
     }
     notes.push(
-      `sharp ${sharp.versions.sharp ?? "?"} / libvips ${sharp.versions.vips}, sharp.concurrency(1), one encode in flight: ` +
+      `sharp ${
+        sharp.versions.sharp ?? "?"
+      } / libvips ${sharp.versions.vips}, sharp.concurrency(1), one encode in flight: ` +
         "frames/s is what one core sustains; a synthetic frame with gradients, edges and noise"
     )
     notes.push("per CPU-second counts every thread of the benchmark process (libvips' worker and the main thread)")

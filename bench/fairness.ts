@@ -32,7 +32,9 @@ interface Measured {
 const flood = (url: string, ms: number): Promise<FloodCounts> =>
   new Promise((resolve, reject) => {
     const script = path.join(path.dirname(fileURLToPath(import.meta.url)), "lib", "Flood.ts")
-    const child = spawn(process.execPath, ["--import", "tsx", script, url, String(ms)], { stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, ["--import", "tsx", script, url, String(ms)], {
+      stdio: ["ignore", "pipe", "pipe"]
+    })
     let out = ""
     let err = ""
     child.stdout.on("data", (chunk) => (out += chunk))
@@ -64,7 +66,10 @@ const measure = (config: Config): Promise<Measured> =>
     // the flooder's own session
     const response = await fetch(`http://127.0.0.1:${target.port}/start_session`, { method: "POST", body: "{}" })
     const { session_id } = (await response.json()) as { session_id: string }
-    const flooding = flood(`ws://127.0.0.1:${target.port}/sessions/${session_id}/transport/websocket?format=rgb`, windowMs + 1_000)
+    const flooding = flood(
+      `ws://127.0.0.1:${target.port}/sessions/${session_id}/transport/websocket?format=rgb`,
+      windowMs + 1_000
+    )
     await Client.sleep(500)
     const during = await count(windowMs)
     const counts = await flooding
@@ -80,7 +85,9 @@ export const benchmark: Benchmark = {
     const m = await attempt("runtime", notes, () => measure(config))
     if (m !== undefined) {
       notes.push(
-        `flooder in ${(m.windowMs / 1000).toFixed(1)} s + 1 s: ${m.flood.sent} commands sent, ${m.flood.acked} acked, ` +
+        `flooder in ${
+          (m.windowMs / 1000).toFixed(1)
+        } s + 1 s: ${m.flood.sent} commands sent, ${m.flood.acked} acked, ` +
           `${m.flood.rateLimited} rate_limited, ${m.flood.otherErrors} other errors`,
         `victim after the flood: ${Table.formatNumber(m.after)} fps`
       )

@@ -19,14 +19,15 @@ const worker: Target.RuntimeOptions = { isolation: "worker" }
 const inProcess: Target.RuntimeOptions = { isolation: "none" }
 
 /** A latency row maker: one figure `f` of both sides' summaries (either may be missing after a failure). */
-const latencyRow = (runtime: Stats.Summary | undefined, baseline: Stats.Summary | undefined) =>
-(metric: string, f: (s: Stats.Summary) => number): Table.Row => ({
-  metric,
-  unit: "ms",
-  runtime: runtime && f(runtime),
-  baseline: baseline && f(baseline),
-  better: "lower"
-})
+const latencyRow =
+  (runtime: Stats.Summary | undefined, baseline: Stats.Summary | undefined) =>
+  (metric: string, f: (s: Stats.Summary) => number): Table.Row => ({
+    metric,
+    unit: "ms",
+    runtime: runtime && f(runtime),
+    baseline: baseline && f(baseline),
+    better: "lower"
+  })
 
 /** CPU time per delivered frame, µs: the server's CPU (every thread) over the frames it delivered. */
 const cpuPerFrameUs = (m: Throughput.Measured | undefined) =>
@@ -36,16 +37,23 @@ const boundary = async (config: Config): Promise<Table.Table> => {
   const notes: Array<string> = []
   const hosted = await attempt("worker throughput", notes, () => Throughput.measure("runtime", config, worker))
   const local = await attempt("in-process throughput", notes, () => Throughput.measure("runtime", config, inProcess))
-  const trip = await attempt("round trip", notes, () =>
-    measureBoth(config, { side: "runtime", options: inProcess }, { side: "runtime", options: worker }))
+  const trip = await attempt(
+    "round trip",
+    notes,
+    () => measureBoth(config, { side: "runtime", options: inProcess }, { side: "runtime", options: worker })
+  )
   const hostedCpu = cpuPerFrameUs(hosted)
   const localCpu = cpuPerFrameUs(local)
   const added = hostedCpu !== undefined && localCpu !== undefined ? hostedCpu - localCpu : undefined
   notes.push(
-    `frames are ${Throughput.job.width}x${Throughput.job.height} raw RGB (${Throughput.job.width * Throughput.job.height * 3} bytes), ` +
+    `frames are ${Throughput.job.width}x${Throughput.job.height} raw RGB (${
+      Throughput.job.width * Throughput.job.height * 3
+    } bytes), ` +
       "a model that never sleeps; the worker moves each frame's buffer to the server thread as a transferable (no copy)"
   )
-  notes.push("CPU per frame = the server process's CPU (all threads, from /proc) / frames delivered; added = worker - in-process")
+  notes.push(
+    "CPU per frame = the server process's CPU (all threads, from /proc) / frames delivered; added = worker - in-process"
+  )
   notes.push("round trip: commands sent one at a time, each awaited until acked, both servers in one interleaved loop")
   const row = latencyRow(trip?.runtime.latency, trip?.bare.latency)
   return {
@@ -61,7 +69,13 @@ const boundary = async (config: Config): Promise<Table.Table> => {
         { metric: "frames/s", unit: "1/s", runtime: hosted?.fps, baseline: local?.fps, better: "higher" },
         { atLeast: 0.9 }
       ),
-      { metric: "server CPU", unit: "% core", runtime: hosted?.serverCpu, baseline: local?.serverCpu, better: "neither" },
+      {
+        metric: "server CPU",
+        unit: "% core",
+        runtime: hosted?.serverCpu,
+        baseline: local?.serverCpu,
+        better: "neither"
+      },
       { metric: "CPU per frame", unit: "µs", runtime: hostedCpu, baseline: localCpu, better: "lower" },
       Table.valueTarget(
         { metric: "added CPU per frame", unit: "µs", runtime: added, baseline: undefined, better: "lower" },
@@ -115,10 +129,14 @@ const health = async (config: Config): Promise<Table.Table> => {
   if (local !== undefined) {
     notes.push(
       `for contrast, the same model in the server's thread (--isolation none): ${local.unanswered} of 1 /health ` +
-        `request${local.unanswered === 1 ? " got no answer within 2000 ms" : ` answered in ${local.summary.max.toFixed(1)} ms`}`
+        `request${
+          local.unanswered === 1 ? " got no answer within 2000 ms" : ` answered in ${local.summary.max.toFixed(1)} ms`
+        }`
     )
   }
-  notes.push(`${count} sequential GET /health requests on each side; the spinning model is a loop \`for (;;)\` that never yields`)
+  notes.push(
+    `${count} sequential GET /health requests on each side; the spinning model is a loop \`for (;;)\` that never yields`
+  )
   const row = latencyRow(measured?.spinning.summary, measured?.idle.summary)
   return {
     name: "isolation-health",
@@ -167,10 +185,20 @@ const scaling = async (config: Config): Promise<Table.Table> => {
   const notes: Array<string> = []
   const job: Job = { job: "burn", work: pick(config, 3_000_000, 300_000) }
   const options: Target.RuntimeOptions = { isolation: "worker", workers: 2 }
-  const one = await attempt("one session", notes, () => Target.using("runtime", job, (t) => framesPerSecond(t, 1, config), options))
-  const two = await attempt("two sessions", notes, () => Target.using("runtime", job, (t) => framesPerSecond(t, 2, config), options))
+  const one = await attempt(
+    "one session",
+    notes,
+    () => Target.using("runtime", job, (t) => framesPerSecond(t, 1, config), options)
+  )
+  const two = await attempt(
+    "two sessions",
+    notes,
+    () => Target.using("runtime", job, (t) => framesPerSecond(t, 2, config), options)
+  )
   notes.push(
-    `each step of the model is ${job.work.toLocaleString("en-US")} iterations of integer arithmetic, then a 16x16 frame: ` +
+    `each step of the model is ${
+      job.work.toLocaleString("en-US")
+    } iterations of integer arithmetic, then a 16x16 frame: ` +
       "frames/s counts how much CPU the model got; both columns are `--workers 2` servers, the sessions placed on the least-loaded copy"
   )
   return {
@@ -182,7 +210,9 @@ const scaling = async (config: Config): Promise<Table.Table> => {
       baseline: "one session of the same model on the same kind of server"
     },
     rows: [
-      Table.ratioTarget({ metric: "frames/s", unit: "1/s", runtime: two, baseline: one, better: "higher" }, { atLeast: 1.6 })
+      Table.ratioTarget({ metric: "frames/s", unit: "1/s", runtime: two, baseline: one, better: "higher" }, {
+        atLeast: 1.6
+      })
     ],
     notes
   }

@@ -92,11 +92,17 @@ export const benchmark: Benchmark = {
       better: "lower"
     })
     notes.push(
-      `model emits a block of ${job.block} ${job.width}x${job.height} frames every ${(periodMs * job.block).toFixed(1)} ms ` +
+      `model emits a block of ${job.block} ${job.width}x${job.height} frames every ${
+        (periodMs * job.block).toFixed(1)
+      } ms ` +
         `(absolute schedule); ideal interval ${periodMs.toFixed(2)} ms; ` +
-        `${runtime?.intervals.count ?? bare?.intervals.count ?? 0} intervals over ${windows(config).windowMs / 1000} s after a warm-up`
+        `${runtime?.intervals.count ?? bare?.intervals.count ?? 0} intervals over ${
+          windows(config).windowMs / 1000
+        } s after a warm-up`
     )
-    notes.push(`burst = an interval under ${(periodMs / 2).toFixed(1)} ms; gap = over ${(periodMs * 1.5).toFixed(1)} ms`)
+    notes.push(
+      `burst = an interval under ${(periodMs / 2).toFixed(1)} ms; gap = over ${(periodMs * 1.5).toFixed(1)} ms`
+    )
     notes.push("in-process rows: the same model and Session, frames taken from Session.frames (no server, no socket)")
     return [{
       name: "pacing",

@@ -21,41 +21,46 @@ export const measureBoth = (
   first: { readonly side: Target.Side; readonly options?: Target.RuntimeOptions } = { side: "bare" },
   second: { readonly side: Target.Side; readonly options?: Target.RuntimeOptions } = { side: "runtime" }
 ): Promise<{ readonly bare: Measured; readonly runtime: Measured }> =>
-  Target.using(first.side, { job: "echo" }, (bareTarget) =>
-    Target.using(second.side, { job: "echo" }, async (runtimeTarget) => {
-      const warmup = pick(config, 1000, 50)
-      const count = pick(config, 10_000, 200)
-      const deadline = performance.now() + pick(config, 240_000, 20_000)
-      interface Side {
-        readonly connection: Awaited<ReturnType<typeof bareTarget.open>>
-        readonly samples: Array<number>
-        busyMs: number
-      }
-      const sides: readonly [Side, Side] = [
-        { connection: await bareTarget.open(), samples: [], busyMs: 0 },
-        { connection: await runtimeTarget.open(), samples: [], busyMs: 0 }
-      ]
-      for (let i = 0; i < warmup && performance.now() < deadline; i++) {
-        for (const side of sides) await side.connection.request("set", { value: i & 0xffffff })
-      }
-      ;(globalThis as { gc?: () => void }).gc?.()
-      for (let i = 0; i < count && performance.now() < deadline; i++) {
-        const order = i % 2 === 0 ? sides : [sides[1], sides[0]]
-        for (const side of order) {
-          const sent = performance.now()
-          await side.connection.request("set", { value: i & 0xffffff })
-          const took = performance.now() - sent
-          side.samples.push(took)
-          side.busyMs += took
+  Target.using(
+    first.side,
+    { job: "echo" },
+    (bareTarget) =>
+      Target.using(second.side, { job: "echo" }, async (runtimeTarget) => {
+        const warmup = pick(config, 1000, 50)
+        const count = pick(config, 10_000, 200)
+        const deadline = performance.now() + pick(config, 240_000, 20_000)
+        interface Side {
+          readonly connection: Awaited<ReturnType<typeof bareTarget.open>>
+          readonly samples: Array<number>
+          busyMs: number
         }
-      }
-      for (const side of sides) await side.connection.close()
-      const result = (side: Side): Measured => ({
-        latency: Stats.summarize(side.samples),
-        perSecond: side.samples.length / (side.busyMs / 1000)
-      })
-      return { bare: result(sides[0]), runtime: result(sides[1]) }
-    }, second.options), first.options)
+        const sides: readonly [Side, Side] = [
+          { connection: await bareTarget.open(), samples: [], busyMs: 0 },
+          { connection: await runtimeTarget.open(), samples: [], busyMs: 0 }
+        ]
+        for (let i = 0; i < warmup && performance.now() < deadline; i++) {
+          for (const side of sides) await side.connection.request("set", { value: i & 0xffffff })
+        }
+        ;(globalThis as { gc?: () => void }).gc?.()
+        for (let i = 0; i < count && performance.now() < deadline; i++) {
+          const order = i % 2 === 0 ? sides : [sides[1], sides[0]]
+          for (const side of order) {
+            const sent = performance.now()
+            await side.connection.request("set", { value: i & 0xffffff })
+            const took = performance.now() - sent
+            side.samples.push(took)
+            side.busyMs += took
+          }
+        }
+        for (const side of sides) await side.connection.close()
+        const result = (side: Side): Measured => ({
+          latency: Stats.summarize(side.samples),
+          perSecond: side.samples.length / (side.busyMs / 1000)
+        })
+        return { bare: result(sides[0]), runtime: result(sides[1]) }
+      }, second.options),
+    first.options
+  )
 
 export const benchmark: Benchmark = {
   name: "roundtrip",

@@ -9,11 +9,11 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { benchmark as commandToFrame } from "./command-to-frame.js"
 import { benchmark as encoding } from "./encoding.js"
-import { benchmark as isolation } from "./isolation.js"
 import { benchmark as fairness } from "./fairness.js"
 import { benchmark as inputs } from "./inputs.js"
-import type { Benchmark, Config } from "./lib/Harness.js"
+import { benchmark as isolation } from "./isolation.js"
 import { shippedNodeArgs } from "./lib/Child.js"
+import type { Benchmark, Config } from "./lib/Harness.js"
 import * as Machine from "./lib/Machine.js"
 import * as Table from "./lib/Table.js"
 import { benchmark as pacing } from "./pacing.js"
@@ -61,7 +61,10 @@ const main = async () => {
   console.log("")
   console.log(Machine.format(machine))
   console.log(`started: ${started.toISOString()}`)
-  const serverNodeArgs = [...shippedNodeArgs, ...(process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")]
+  const serverNodeArgs = [
+    ...shippedNodeArgs,
+    ...(process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")
+  ]
   console.log(`server node flags (runtime and bare alike): ${serverNodeArgs.join(" ") || "none"}`)
   const tables: Array<Table.Table & { readonly seconds: number }> = []
   let failures = 0

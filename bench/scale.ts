@@ -136,7 +136,9 @@ export const benchmark: Benchmark = {
     const skipIdle = process.env.BENCH_SCALE_IDLE === "0"
     if (!skipIdle) config.log(`  scale: ${idleN} idle sessions`)
     const bareIdle = skipIdle ? undefined : await attempt("bare, idle", notes, () => idle("bare", idleN, config))
-    const runtimeIdle = skipIdle ? undefined : await attempt("runtime, idle", notes, () => idle("runtime", idleN, config))
+    const runtimeIdle = skipIdle
+      ? undefined
+      : await attempt("runtime, idle", notes, () => idle("runtime", idleN, config))
     rows.push(
       Table.valueTarget({
         metric: `idle: RSS per session (N=${idleN})`,

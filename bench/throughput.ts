@@ -68,7 +68,9 @@ export const benchmark: Benchmark = {
     const runtime = await attempt("runtime", notes, () => measure("runtime", config))
     const bytes = job.width * job.height * 3 + Wire.headerBytes
     notes.push(
-      `frames are ${job.width}x${job.height} raw RGB (${bytes} bytes with header) sent with ?format=${runtime?.format ?? "rgb"}: ` +
+      `frames are ${job.width}x${job.height} raw RGB (${bytes} bytes with header) sent with ?format=${
+        runtime?.format ?? "rgb"
+      }: ` +
         "the server has no pass-through for pre-encoded bytes, so its RGB path stands in (both servers send header and buffer as two fragments of one message, no copy)"
     )
     notes.push("MB = 10^6 bytes; server CPU is % of one core read from /proc; skipped = frame indexes never delivered")
@@ -80,14 +82,38 @@ export const benchmark: Benchmark = {
         baseline: "ws server sending the same header+payload messages while bufferedAmount < 1 MiB"
       },
       rows: [
-        Table.ratioTarget({ metric: "frames/s", unit: "1/s", runtime: runtime?.fps, baseline: bare?.fps, better: "higher" }, {
+        Table.ratioTarget({
+          metric: "frames/s",
+          unit: "1/s",
+          runtime: runtime?.fps,
+          baseline: bare?.fps,
+          better: "higher"
+        }, {
           atLeast: 0.9
         }),
-        Table.ratioTarget({ metric: "throughput", unit: "MB/s", runtime: runtime?.mbps, baseline: bare?.mbps, better: "higher" }, {
+        Table.ratioTarget({
+          metric: "throughput",
+          unit: "MB/s",
+          runtime: runtime?.mbps,
+          baseline: bare?.mbps,
+          better: "higher"
+        }, {
           atLeast: 0.9
         }),
-        { metric: "frames skipped", unit: "%", runtime: runtime?.skippedPct, baseline: bare?.skippedPct, better: "lower" },
-        { metric: "server CPU", unit: "% core", runtime: runtime?.serverCpu, baseline: bare?.serverCpu, better: "neither" }
+        {
+          metric: "frames skipped",
+          unit: "%",
+          runtime: runtime?.skippedPct,
+          baseline: bare?.skippedPct,
+          better: "lower"
+        },
+        {
+          metric: "server CPU",
+          unit: "% core",
+          runtime: runtime?.serverCpu,
+          baseline: bare?.serverCpu,
+          better: "neither"
+        }
       ],
       notes
     }]

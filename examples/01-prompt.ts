@@ -6,7 +6,6 @@ import { Effect, Ref, Schema } from "effect"
 import { Command, Frame, Model, Param, SessionContext } from "effect-reactor"
 import { runIfMain } from "effect-reactor/cli"
 
-
 export const Commands = Command.group(
   Command.make("set_prompt", {
     description: "Describe the scene; its words pick the palette and the motion",

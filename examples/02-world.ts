@@ -19,8 +19,14 @@ export const Commands = Command.group(
     },
     keys: {
       press: {
-        w: walk("forward"), ArrowUp: walk("forward"), s: walk("back"), ArrowDown: walk("back"),
-        a: walk("left"), ArrowLeft: walk("left"), d: walk("right"), ArrowRight: walk("right")
+        w: walk("forward"),
+        ArrowUp: walk("forward"),
+        s: walk("back"),
+        ArrowDown: walk("back"),
+        a: walk("left"),
+        ArrowLeft: walk("left"),
+        d: walk("right"),
+        ArrowRight: walk("right")
       },
       release: walk("none")
     }
@@ -61,7 +67,6 @@ interface World {
   readonly turnSpeed: number
 }
 
-
 /** A maze of `size`² rooms on a (2 size + 1)² grid, carved by a seeded depth-first search, with a few loops. */
 const makeMaze = (size: number, seed: number) => {
   let s = seed >>> 0
@@ -97,7 +102,13 @@ const isWall = (maze: Maze, x: number, y: number) => maze.walls[Math.floor(y) * 
 
 /** The first room, looking down its open corridor, with the controls released. */
 const startOf = (maze: Maze): World => ({
-  x: 1.5, y: 1.5, angle: isWall(maze, 2.5, 1.5) ? Math.PI / 2 : 0, pitch: 0, walk: "none", turn: "none", turnSpeed: 0.5
+  x: 1.5,
+  y: 1.5,
+  angle: isWall(maze, 2.5, 1.5) ? Math.PI / 2 : 0,
+  pitch: 0,
+  walk: "none",
+  turn: "none",
+  turnSpeed: 0.5
 })
 
 /** Advances the world by `dt` seconds of the held controls, sliding along walls. */
@@ -201,7 +212,8 @@ export const model = Model.make({
           ctx.send({ type: "state", walk, turn, turnSpeed, x, y, pitch }))
       return {
         handlers: {
-          move: ({ direction }) => control((w) => ({ ...w, walk: direction })),
+          move: ({ direction }) =>
+            control((w) => ({ ...w, walk: direction })),
           set_camera: ({ direction, speed }) => control((w) => ({ ...w, turn: direction, turnSpeed: speed })),
           reset: () => control(() => start)
         },

@@ -42,7 +42,15 @@ export const start = (script: string, job: unknown, env: Record<string, string> 
     const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "")
     const child: ChildProcess = spawn(
       process.execPath,
-      ["--expose-gc", ...shippedNodeArgs, ...nodeArgs, "--import", "tsx", path.join(benchDir, "servers", script), JSON.stringify(job)],
+      [
+        "--expose-gc",
+        ...shippedNodeArgs,
+        ...nodeArgs,
+        "--import",
+        "tsx",
+        path.join(benchDir, "servers", script),
+        JSON.stringify(job)
+      ],
       { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NODE_ENV: "production", ...env } }
     )
     const tail: Array<string> = []

@@ -13,10 +13,10 @@ let stopAt = Infinity
 ws.on("message", (data: Buffer, binary) => {
   if (binary) return
   const text = data.toString()
-  if (text.includes('"commandAck"')) counts.acked++
-  else if (text.includes('"rate_limited"')) counts.rateLimited++
-  else if (text.includes('"error"')) counts.otherErrors++
-  else if (text.includes('"sessionReady"')) {
+  if (text.includes("\"commandAck\"")) counts.acked++
+  else if (text.includes("\"rate_limited\"")) counts.rateLimited++
+  else if (text.includes("\"error\"")) counts.otherErrors++
+  else if (text.includes("\"sessionReady\"")) {
     stopAt = performance.now() + Number(duration)
     pump()
   }
@@ -35,7 +35,9 @@ const pump = () => {
   // keep the socket's send buffer full, no fuller: the server's reading speed sets the pace
   while (ws.bufferedAmount < 256 * 1024) {
     counts.sent++
-    ws.send(`{"scope":"application","data":{"type":"set","data":{"value":${counts.sent & 0xffff}},"id":${counts.sent}}}`)
+    ws.send(
+      `{"scope":"application","data":{"type":"set","data":{"value":${counts.sent & 0xffff}},"id":${counts.sent}}}`
+    )
   }
   setImmediate(pump)
 }

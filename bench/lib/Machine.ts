@@ -40,4 +40,6 @@ export const describe = (): Machine => ({
 
 /** One line for the top of the output. */
 export const format = (m: Machine): string =>
-  `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}, load ${m.loadAverage.join(" ")}`
+  `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}, load ${
+    m.loadAverage.join(" ")
+  }`

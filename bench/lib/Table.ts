@@ -49,8 +49,7 @@ export const formatNumber = (value: number | undefined): string => {
   return value.toFixed(3)
 }
 
-const pad = (text: string, width: number, right: boolean) =>
-  right ? text.padStart(width, " ") : text.padEnd(width, " ")
+const pad = (text: string, width: number, right: boolean) => right ? text.padStart(width, " ") : text.padEnd(width, " ")
 
 /** Renders a table as aligned text (also valid Markdown). */
 export const render = (table: Table): string => {
@@ -104,7 +103,8 @@ export const valueTarget = (
   bound: { readonly atLeast?: number; readonly atMost?: number; readonly text?: string }
 ): Row => {
   const v = row.runtime
-  const text = bound.text ?? (bound.atMost !== undefined ? `<= ${formatNumber(bound.atMost)}` : `>= ${formatNumber(bound.atLeast)}`)
+  const text = bound.text ??
+    (bound.atMost !== undefined ? `<= ${formatNumber(bound.atMost)}` : `>= ${formatNumber(bound.atLeast)}`)
   const met = v !== undefined && !Number.isNaN(v) &&
     (bound.atLeast === undefined || v >= bound.atLeast) && (bound.atMost === undefined || v <= bound.atMost)
   return { ...row, target: { text, met } }

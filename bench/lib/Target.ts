@@ -3,9 +3,9 @@
  * The runtime side goes through `POST /start_session` then the session's WebSocket transport (docs/PROTOCOL.md);
  * the bare side connects straight to its socket.
  */
+import type { Job } from "../servers/Job.js"
 import * as Child from "./Child.js"
 import * as Client from "./Client.js"
-import type { Job } from "../servers/Job.js"
 
 export type Side = "runtime" | "bare"
 
@@ -55,7 +55,16 @@ export const start = async (side: Side, job: Job, options: RuntimeOptions = {}):
       return Client.connect(`ws://127.0.0.1:${child.port}/sessions/${id}/transport/websocket?format=${child.format}`)
     }
     : () => Client.connect(`ws://127.0.0.1:${child.port}/`)
-  return { side, pid: child.pid, port: child.port, format: child.format, open, stop: child.stop, gc: () => child.command("gc"), stderrTail: child.stderrTail }
+  return {
+    side,
+    pid: child.pid,
+    port: child.port,
+    format: child.format,
+    open,
+    stop: child.stop,
+    gc: () => child.command("gc"),
+    stderrTail: child.stderrTail
+  }
 }
 
 /** Runs `f` with a started target and always stops it. */
@@ -70,7 +79,9 @@ export const using = async <A>(
     return await f(target)
   } catch (error) {
     const tail = target.stderrTail()
-    throw new Error(`${side} server: ${error instanceof Error ? error.message : String(error)}${tail ? `\n${tail}` : ""}`)
+    throw new Error(
+      `${side} server: ${error instanceof Error ? error.message : String(error)}${tail ? `\n${tail}` : ""}`
+    )
   } finally {
     await target.stop()
   }

@@ -69,7 +69,8 @@ export const command = (type: string, data: unknown, id?: string | number): stri
   JSON.stringify({ scope: "application", data: id === undefined ? { type, data } : { type, data, id } })
 
 /** A runtime envelope, as servers send it. */
-export const runtime = (type: string, data: unknown): string => JSON.stringify({ scope: "runtime", data: { type, data } })
+export const runtime = (type: string, data: unknown): string =>
+  JSON.stringify({ scope: "runtime", data: { type, data } })
 
 /** Epoch milliseconds with sub-millisecond precision. */
 export const nowMs = (): number => performance.timeOrigin + performance.now()

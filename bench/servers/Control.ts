@@ -9,7 +9,13 @@ import type { Listening } from "./Job.js"
 /** With `BENCH_GC_STATS=1`, GC pauses are tallied and printed to stderr at exit (see them with `BENCH_VERBOSE=1`). */
 const gcStats = () => {
   const kinds = new Map<string, { count: number; totalMs: number; maxMs: number; over10: number }>()
-  const names: Record<number, string> = { 1: "scavenge", 2: "minor-ms", 4: "mark-compact", 8: "incremental", 16: "weakcb" }
+  const names: Record<number, string> = {
+    1: "scavenge",
+    2: "minor-ms",
+    4: "mark-compact",
+    8: "incremental",
+    16: "weakcb"
+  }
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       const kind = names[(entry as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0] ?? "other"
@@ -25,7 +31,9 @@ const gcStats = () => {
   process.on("exit", () => {
     for (const [kind, k] of kinds) {
       process.stderr.write(
-        `gc ${process.pid} ${kind}: ${k.count}x, total ${k.totalMs.toFixed(0)} ms, max ${k.maxMs.toFixed(1)} ms, >10 ms: ${k.over10}\n`
+        `gc ${process.pid} ${kind}: ${k.count}x, total ${k.totalMs.toFixed(0)} ms, max ${
+          k.maxMs.toFixed(1)
+        } ms, >10 ms: ${k.over10}\n`
       )
     }
   })

@@ -33,7 +33,9 @@ export const make = (job: Job): Layer.Layer<Model.Model, Model.ConfigError | Mod
     version: "1",
     commands: Commands,
     frameSize: sizeOf(job),
-    inputs: job.job === "mirror" ? { cam: Input.video({ description: "The client's frames", maxWidth: 1280, maxHeight: 720 }) } : {},
+    inputs: job.job === "mirror"
+      ? { cam: Input.video({ description: "The client's frames", maxWidth: 1280, maxHeight: 720 }) }
+      : {},
     session: () =>
       Effect.gen(function*() {
         const ctx = yield* SessionContext
@@ -111,7 +113,8 @@ export const make = (job: Job): Layer.Layer<Model.Model, Model.ConfigError | Mod
           }
           case "mirror": {
             // Every frame the model reads is answered at once: the time from the client's send to this message.
-            yield* Stream.runForEach(ctx.input("cam").frames, (frame) => ctx.send({ type: "seen", capturedAt: frame.capturedAt }))
+            yield* Stream.runForEach(ctx.input("cam").frames, (frame) =>
+              ctx.send({ type: "seen", capturedAt: frame.capturedAt }))
               .pipe(Effect.forkScoped)
             return { handlers, run: Effect.never }
           }

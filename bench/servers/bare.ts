@@ -161,5 +161,9 @@ wss.on("connection", (ws) => {
 })
 wss.on("listening", () => {
   const address = wss.address()
-  Control.ready({ port: typeof address === "object" && address !== null ? address.port : 0, pid: process.pid, format: "rgb" })
+  Control.ready({
+    port: typeof address === "object" && address !== null ? address.port : 0,
+    pid: process.pid,
+    format: "rgb"
+  })
 })

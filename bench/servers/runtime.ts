@@ -18,7 +18,11 @@ const job = JSON.parse(process.argv[2] ?? "{}") as Job
 
 const program = Effect.gen(function*() {
   const serving: Server.Serving = process.env.BENCH_ISOLATION === "worker"
-    ? { _tag: "Worker", module: fileURLToPath(new URL("./JobModel.ts", import.meta.url)), workers: Number(process.env.BENCH_WORKERS ?? 1) }
+    ? {
+      _tag: "Worker",
+      module: fileURLToPath(new URL("./JobModel.ts", import.meta.url)),
+      workers: Number(process.env.BENCH_WORKERS ?? 1)
+    }
     : Models.make(job)
   process.env.BENCH_JOB = JSON.stringify(job)
   const server = yield* Server.start(serving, {

@@ -10,10 +10,10 @@ import { Cause, Console, Effect, Layer, Logger, Option } from "effect"
 import { resolve } from "node:path"
 import * as ConfigFile from "../config/ConfigFile.js"
 import * as Overrides from "../config/Overrides.js"
+import * as Isolation from "../host/Isolation.js"
 import * as Model from "../model/Model.js"
 import type * as HttpRunner from "../server/HttpRunner.js"
 import * as EndReason from "../session/EndReason.js"
-import * as Isolation from "../host/Isolation.js"
 import * as Fatal from "./Fatal.js"
 import * as ModelModule from "./ModelModule.js"
 
@@ -30,29 +30,43 @@ const options = {
   module: Args.file({ name: "module" }).pipe(Args.withDescription(`The model module to run. ${modelHelp}`)),
   config: Options.file("config").pipe(
     Options.withAlias("c"),
-    Options.withDescription("A YAML config file: the model's config keys at the top level, plus an optional " +
-      "`server:` section for the HTTP runtime (host, port, max_sessions, token, cors, ...). `--model.key=value` overrides a key (`--model.a.b=1` " +
-      "for nested keys); values are typed by the model's config schema. Defaults come from the schema."),
+    Options.withDescription(
+      "A YAML config file: the model's config keys at the top level, plus an optional " +
+        "`server:` section for the HTTP runtime (host, port, max_sessions, token, cors, ...). `--model.key=value` overrides a key (`--model.a.b=1` " +
+        "for nested keys); values are typed by the model's config schema. Defaults come from the schema."
+    ),
     Options.optional
   ),
   runtime: Options.choice("runtime", ["http", "headless"]).pipe(
-    Options.withDescription("http: serve sessions over HTTP + WebSocket. headless: run one session here, no network: " +
-      "commands are read from stdin, one per line."),
+    Options.withDescription(
+      "http: serve sessions over HTTP + WebSocket. headless: run one session here, no network: " +
+        "commands are read from stdin, one per line."
+    ),
     Options.withDefault("http" as const)
   ),
   isolation: Options.choice("isolation", ["worker", "none"]).pipe(
-    Options.withDescription("worker: the model runs in worker threads, apart from the server, so that it can neither " +
-      "freeze the server nor outlive a stop deadline. none: the model runs in the server's own thread (cheaper, " +
-      "but a model that blocks the thread blocks everything)."),
+    Options.withDescription(
+      "worker: the model runs in worker threads, apart from the server, so that it can neither " +
+        "freeze the server nor outlive a stop deadline. none: the model runs in the server's own thread (cheaper, " +
+        "but a model that blocks the thread blocks everything)."
+    ),
     Options.withDefault("worker" as const)
   ),
   workers: Options.integer("workers").pipe(
-    Options.withDescription("worker isolation: copies of the model, each loaded once in its own thread; each new " +
-      "session goes to the least-loaded copy (default 1)."),
+    Options.withDescription(
+      "worker isolation: copies of the model, each loaded once in its own thread; each new " +
+        "session goes to the least-loaded copy (default 1)."
+    ),
     Options.withDefault(1)
   ),
-  host: Options.text("host").pipe(Options.withDescription("http: the address to listen on (default 127.0.0.1)."), Options.optional),
-  port: Options.integer("port").pipe(Options.withDescription("http: the port to listen on (default 8080)."), Options.optional),
+  host: Options.text("host").pipe(
+    Options.withDescription("http: the address to listen on (default 127.0.0.1)."),
+    Options.optional
+  ),
+  port: Options.integer("port").pipe(
+    Options.withDescription("http: the port to listen on (default 8080)."),
+    Options.optional
+  ),
   maxSessions: Options.integer("max-sessions").pipe(
     Options.withDescription("http: sessions at once (default 1)."),
     Options.optional
@@ -65,7 +79,10 @@ const options = {
     Options.withDescription("headless: seconds between stats lines; 0 turns them off."),
     Options.withDefault(2)
   ),
-  out: Options.directory("out").pipe(Options.withDescription("headless: write frames to this folder as PNG images."), Options.optional),
+  out: Options.directory("out").pipe(
+    Options.withDescription("headless: write frames to this folder as PNG images."),
+    Options.optional
+  ),
   every: Options.integer("every").pipe(
     Options.withDescription("headless, with --out: write every Nth frame only."),
     Options.withDefault(1)
@@ -163,10 +180,14 @@ export const command = (overrides: ReadonlyArray<Overrides.Override> = [], prelo
 
 const footer = HelpDoc.blocks([
   HelpDoc.p(`MODEL MODULES: ${modelHelp}`),
-  HelpDoc.p("CONFIG: `-c config.yaml` holds the model's config keys at the top level and an optional `server:` " +
-    "section; `--model.key=value` (or `--model.key value`) overrides one key, typed by the model's schema."),
-  HelpDoc.p("HEADLESS INPUT: one command per line, `name key=value ...` (quotes allowed) or JSON " +
-    "`{\"type\":\"name\",\"data\":{...}}`; `help` lists the commands; Ctrl-D or Ctrl-C stops.")
+  HelpDoc.p(
+    "CONFIG: `-c config.yaml` holds the model's config keys at the top level and an optional `server:` " +
+      "section; `--model.key=value` (or `--model.key value`) overrides one key, typed by the model's schema."
+  ),
+  HelpDoc.p(
+    "HEADLESS INPUT: one command per line, `name key=value ...` (quotes allowed) or JSON " +
+      "`{\"type\":\"name\",\"data\":{...}}`; `help` lists the commands; Ctrl-D or Ctrl-C stops."
+  )
 ])
 
 const ansi = /\x1b\[[0-9;]*m/g

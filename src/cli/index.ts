@@ -4,8 +4,8 @@
  */
 import type { Layer } from "effect"
 import { realpathSync } from "node:fs"
-import { isMainThread } from "node:worker_threads"
 import { fileURLToPath } from "node:url"
+import { isMainThread } from "node:worker_threads"
 import type * as Model from "../model/Model.js"
 
 const realpath = (path: string): string | undefined => {

@@ -121,7 +121,9 @@ const cache = new WeakMap<RpcGroup.RpcGroup<any>, RpcGroup.RpcGroup<any>>()
  * The group served for a model's commands, and the one its typed client calls: each command with its errors and
  * its ack, plus the runtime's RPCs. Deterministic (and cached), so both sides derive the same schemas.
  */
-export const groupFor = <R extends Rpc.Any>(commands: RpcGroup.RpcGroup<R>): RpcGroup.RpcGroup<RpcsFor<RpcGroup.RpcGroup<R>>> => {
+export const groupFor = <R extends Rpc.Any>(
+  commands: RpcGroup.RpcGroup<R>
+): RpcGroup.RpcGroup<RpcsFor<RpcGroup.RpcGroup<R>>> => {
   const cached = cache.get(commands)
   if (cached !== undefined) return cached
   const rpcs: Array<Rpc.Any> = []

@@ -6,7 +6,20 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
 import { RpcServer } from "@effect/rpc"
-import { Cause, Context, Deferred, Effect, ExecutionStrategy, Exit, Layer, Logger, LogLevel, type Queue, Scope, Stream } from "effect"
+import {
+  Cause,
+  Context,
+  Deferred,
+  Effect,
+  ExecutionStrategy,
+  Exit,
+  Layer,
+  Logger,
+  LogLevel,
+  type Queue,
+  Scope,
+  Stream
+} from "effect"
 import { readlinkSync } from "node:fs"
 import { getPriority, setPriority } from "node:os"
 import { type MessagePort, workerData } from "node:worker_threads"
@@ -17,8 +30,8 @@ import * as CommandError from "../session/CommandError.js"
 import * as Reactor from "../session/Reactor.js"
 import type * as Session from "../session/Session.js"
 import * as FrameLink from "./FrameLink.js"
-import * as InputLink from "./InputLink.js"
 import * as HostProtocol from "./HostProtocol.js"
+import * as InputLink from "./InputLink.js"
 
 /** What the worker keeps per session: the session, and the frame and message feeds opened when it started. */
 interface Hosted {
@@ -31,7 +44,10 @@ const handlers = Effect.gen(function*() {
   const reactor = yield* Deferred.make<Reactor.Service, HostProtocol.LoadFailed>()
   const hosted = new Map<string, Hosted>()
   // Ended sessions' last word (their reason and final figures), for calls that arrive after the end.
-  const ended = new Map<string, { readonly reason: typeof HostProtocol.EndReasonSchema.Type; readonly stats: Session.Stats }>()
+  const ended = new Map<
+    string,
+    { readonly reason: typeof HostProtocol.EndReasonSchema.Type; readonly stats: Session.Stats }
+  >()
 
   const ready = Deferred.await(reactor)
   const find = (id: string) => Effect.sync(() => hosted.get(id))
@@ -64,7 +80,9 @@ const handlers = Effect.gen(function*() {
           Effect.exit
         )
         if (Exit.isFailure(loaded)) {
-          const error = new HostProtocol.LoadFailed({ message: Fatal.describe(Cause.squash(loaded.cause), request.overrides) })
+          const error = new HostProtocol.LoadFailed({
+            message: Fatal.describe(Cause.squash(loaded.cause), request.overrides)
+          })
           yield* Deferred.fail(reactor, error)
           return yield* error
         }
@@ -109,7 +127,9 @@ const handlers = Effect.gen(function*() {
     Submit: ({ data, id, session, type }) =>
       Effect.flatMap(find(session), (entry) =>
         entry === undefined
-          ? Effect.fail(new CommandError.SessionClosed({ message: "the session has ended; the command was not applied" }))
+          ? Effect.fail(
+            new CommandError.SessionClosed({ message: "the session has ended; the command was not applied" })
+          )
           : entry.session.submit({ type, data, id })),
 
     Stop: ({ reason, session }) =>
@@ -121,7 +141,9 @@ const handlers = Effect.gen(function*() {
     Ended: ({ session }) =>
       Effect.flatMap(find(session), (entry) =>
         entry === undefined
-          ? Effect.succeed(ended.get(session)?.reason ?? { _tag: "ModelFailed" as const, error: "no such session in the model host" })
+          ? Effect.succeed(
+            ended.get(session)?.reason ?? { _tag: "ModelFailed" as const, error: "no such session in the model host" }
+          )
           : Effect.map(entry.session.ended, HostProtocol.fromEndReason)),
 
     GetStats: ({ session }) =>
@@ -130,12 +152,15 @@ const handlers = Effect.gen(function*() {
           ? entry.session.stats
           : Effect.suspend(() => {
             const last = ended.get(session)
-            return last !== undefined ? Effect.succeed(last.stats) : Effect.fail(new HostProtocol.NoSuchSession({ session }))
+            return last !== undefined
+              ? Effect.succeed(last.stats)
+              : Effect.fail(new HostProtocol.NoSuchSession({ session }))
           })),
 
     Messages: ({ session }) =>
-      Stream.unwrap(Effect.map(find(session), (entry) =>
-        entry === undefined ? Stream.empty : Stream.fromQueue(entry.messages)))
+      Stream.unwrap(
+        Effect.map(find(session), (entry) => entry === undefined ? Stream.empty : Stream.fromQueue(entry.messages))
+      )
   })
 })
 

@@ -7,8 +7,8 @@
 import * as NodeWorker from "@effect/platform-node/NodeWorker"
 import { RpcClient, type RpcClientError } from "@effect/rpc"
 import { Data, Deferred, Effect, Exit, FiberRef, Layer, Scope } from "effect"
-import { createRequire } from "node:module"
 import { existsSync } from "node:fs"
+import { createRequire } from "node:module"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { Worker } from "node:worker_threads"
 import type * as Overrides from "../config/Overrides.js"
@@ -65,9 +65,11 @@ const preload = (): ReadonlyArray<string> => {
   const resolve = (import.meta as { resolve?: (specifier: string) => string }).resolve
   if (typeof resolve !== "function") return []
   try {
-    return ["effect", "@effect/rpc", "@effect/platform-node/NodeRuntime", "@effect/platform-node/NodeWorkerRunner"].map((
-      specifier
-    ) => resolve(specifier))
+    return ["effect", "@effect/rpc", "@effect/platform-node/NodeRuntime", "@effect/platform-node/NodeWorkerRunner"].map(
+      (
+        specifier
+      ) => resolve(specifier)
+    )
   } catch {
     return []
   }
@@ -163,7 +165,10 @@ export const make = (
       Effect.disconnect,
       call
     )
-    const client = yield* RpcClient.make(HostProtocol.Protocol).pipe(Effect.provide(protocol), Scope.extend(clientScope))
+    const client = yield* RpcClient.make(HostProtocol.Protocol).pipe(
+      Effect.provide(protocol),
+      Scope.extend(clientScope)
+    )
     yield* call(client.Load({
       module: options.module,
       configSource: options.configSource,

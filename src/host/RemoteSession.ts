@@ -10,16 +10,16 @@
  * session end, so its slot is free only once its loop is gone.
  */
 import { Deferred, Effect, Exit, Option, PubSub, Ref, type Scope, Stream } from "effect"
+import { MessageChannel } from "node:worker_threads"
 import * as Input from "../model/Input.js"
 import * as CommandError from "../session/CommandError.js"
 import * as EndReason from "../session/EndReason.js"
 import * as FrameBus from "../session/FrameBus.js"
 import type * as Mailbox from "../session/Mailbox.js"
 import type * as Session from "../session/Session.js"
-import { MessageChannel } from "node:worker_threads"
 import * as FrameLink from "./FrameLink.js"
-import * as InputLink from "./InputLink.js"
 import * as HostProtocol from "./HostProtocol.js"
+import * as InputLink from "./InputLink.js"
 import type * as ModelHost from "./ModelHost.js"
 
 /** How long past the stop deadline the server waits for the worker's answer (the answer's own trip). */
@@ -104,7 +104,9 @@ export const make = (
         if (yield* Ref.getAndSet(settling, true)) return yield* Effect.asVoid(Deferred.await(ended))
         over = true
         if (options_.recycle) {
-          yield* Effect.logWarning(`session ${id} did not stop: ${EndReason.describe(reason)}; terminating its model host`)
+          yield* Effect.logWarning(
+            `session ${id} did not stop: ${EndReason.describe(reason)}; terminating its model host`
+          )
           yield* options.recycle(`session ${id} did not stop within ${stopDeadlineMs} ms`)
         } else if (!(yield* host.isLost)) {
           // The session's final figures, kept by the host after the end.
@@ -136,20 +138,24 @@ export const make = (
     const stop = (reason: EndReason.EndReason): Effect.Effect<EndReason.EndReason> =>
       Effect.uninterruptible(Effect.gen(function*() {
         if (!(yield* Ref.getAndSet(stopping, true)) && !(yield* Deferred.isDone(ended))) {
-          const answer = yield* host.call(host.client.Stop({ session: id, reason: HostProtocol.fromEndReason(reason) })).pipe(
-            Effect.interruptible,
-            Effect.timeout(stopDeadlineMs + answerSlackMs),
-            Effect.option,
-            Effect.catchAllCause(() => Effect.succeedNone)
-          )
+          const answer = yield* host.call(host.client.Stop({ session: id, reason: HostProtocol.fromEndReason(reason) }))
+            .pipe(
+              Effect.interruptible,
+              Effect.timeout(stopDeadlineMs + answerSlackMs),
+              Effect.option,
+              Effect.catchAllCause(() => Effect.succeedNone)
+            )
           if (Option.isSome(answer)) yield* settleFromHost(answer.value)
           else {
             const lost = yield* host.isLost
             yield* lost
               ? Effect.void // the reactor abandons it with the host's fate
-              : settle(EndReason.DeadlineExceeded({ requested: EndReason.describe(reason), deadlineMs: stopDeadlineMs }), {
-                recycle: true
-              })
+              : settle(
+                EndReason.DeadlineExceeded({ requested: EndReason.describe(reason), deadlineMs: stopDeadlineMs }),
+                {
+                  recycle: true
+                }
+              )
           }
         }
         return yield* Deferred.await(ended)
@@ -184,7 +190,11 @@ export const make = (
           if (error !== undefined) return Effect.fail(error)
           if (over || inputLink === undefined) {
             return Effect.fail(
-              new Input.InputError({ code: "session_closed", track, message: "the session has ended; the frame was not used" })
+              new Input.InputError({
+                code: "session_closed",
+                track,
+                message: "the session has ended; the frame was not used"
+              })
             )
           }
           return Effect.sync(() => inputLink.send(track, frame))
@@ -200,10 +210,13 @@ export const make = (
       }),
       stop,
       ended: Deferred.await(ended),
-      endReason: Effect.map(Deferred.poll(ended), Option.match({
-        onNone: () => Effect.succeed(undefined),
-        onSome: (reason) => reason
-      })).pipe(Effect.flatten),
+      endReason: Effect.map(
+        Deferred.poll(ended),
+        Option.match({
+          onNone: () => Effect.succeed(undefined),
+          onSome: (reason) => reason
+        })
+      ).pipe(Effect.flatten),
       abandon: (reason) => settle(reason, { recycle: false })
     }
     return session

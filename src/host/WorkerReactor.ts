@@ -54,7 +54,8 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
     const declared = Model.declaredOf(layer)
     if (declared === undefined) {
       return yield* new HostLoadError({
-        message: `model module ${options.module}: its model is not a layer made by Model.make, so it cannot run in a worker (use --isolation none)`
+        message:
+          `model module ${options.module}: its model is not a layer made by Model.make, so it cannot run in a worker (use --isolation none)`
       })
     }
     const maxSessions = options.maxSessions ?? 1
@@ -96,7 +97,9 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
     /** Keeps trying to load a slot again after its host was lost (a model that fails to load is retried). */
     const reload = (slot: Slot) =>
       spawn(slot).pipe(
-        Effect.tapError((error) => Effect.logError(`worker ${slot.index}: the model did not load again: ${error.message}`)),
+        Effect.tapError((error) =>
+          Effect.logError(`worker ${slot.index}: the model did not load again: ${error.message}`)
+        ),
         Effect.retry(Schedule.exponential("500 millis").pipe(Schedule.union(Schedule.spaced("30 seconds")))),
         Effect.ignore,
         Effect.forkIn(scope)
@@ -108,7 +111,9 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
         slot.host = undefined
         slot.ready = yield* Deferred.make<ModelHost.ModelHost>()
         const orphans = [...slot.sessions.values()]
-        yield* Effect.logWarning(`worker ${slot.index} is gone (${reason}): ${orphans.length} session(s) end; loading it again`)
+        yield* Effect.logWarning(
+          `worker ${slot.index} is gone (${reason}): ${orphans.length} session(s) end; loading it again`
+        )
         yield* Effect.forEach(
           orphans,
           (session) => session.abandon(EndReason.ModelFailed({ error: `its model host is gone: ${reason}` })),
@@ -128,7 +133,9 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
     /** The least-loaded ready copy; waits for one while every copy is loading. */
     const pick: Effect.Effect<Slot> = Effect.suspend(() => {
       const ready = slots.filter((slot) => slot.host !== undefined)
-      if (ready.length === 0) return Effect.zipRight(Effect.raceAll(slots.map((slot) => Deferred.await(slot.ready))), pick)
+      if (ready.length === 0) {
+        return Effect.zipRight(Effect.raceAll(slots.map((slot) => Deferred.await(slot.ready))), pick)
+      }
       return Effect.succeed(ready.reduce((best, slot) => (slot.sessions.size < best.sessions.size ? slot : best)))
     })
 
@@ -139,7 +146,10 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
       Effect.gen(function*() {
         const host = slot.host!
         const id = startOptions.id ?? Session.makeId()
-        const started = yield* Deferred.make<RemoteSession.RemoteSession, ModelHost.HostLost | HostProtocol.LoadFailed>()
+        const started = yield* Deferred.make<
+          RemoteSession.RemoteSession,
+          ModelHost.HostLost | HostProtocol.LoadFailed
+        >()
         // The session's life: its streams from the host in a scope of its own, held in the FiberMap until it ends.
         yield* FiberMap.run(
           lives,
@@ -177,7 +187,9 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
       status: Effect.sync(() => (slots.every((slot) => slot.host !== undefined) ? "ok" : "loading")),
       start: (startOptions = {}) =>
         Effect.gen(function*() {
-          if (sessionsOf().length + reserved >= maxSessions) return yield* new Reactor.TooManySessions({ max: maxSessions })
+          if (sessionsOf().length + reserved >= maxSessions) {
+            return yield* new Reactor.TooManySessions({ max: maxSessions })
+          }
           reserved++
           const session = yield* Effect.gen(function*() {
             // A host lost between the pick and the start: the next pick waits for a fresh one.

@@ -17,7 +17,11 @@ export const check = (requestHeaders: Readonly<Record<string, string | ReadonlyA
     const value = Array.isArray(raw) ? raw[0] : raw
     const version = Number(String(value).trim())
     if (String(value).trim() === "" || !Number.isInteger(version)) {
-      return HttpError.make(400, "invalid_request", `header ${name} must be an integer version, got ${JSON.stringify(value)}`)
+      return HttpError.make(
+        400,
+        "invalid_request",
+        `header ${name} must be an integer version, got ${JSON.stringify(value)}`
+      )
     }
     if (version < current) {
       return HttpError.make(

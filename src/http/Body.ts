@@ -52,10 +52,10 @@ export const json = <A, I>(schema: Schema.Schema<A, I>, options: { readonly maxB
           message: issue.message.slice(0, 200)
         }))
         return HttpError.invalidRequest(
-          "invalid request body: " + issues.map((i) => (i.path === "" ? i.message : `${i.path}: ${i.message}`)).join("; "),
+          "invalid request body: " +
+            issues.map((i) => (i.path === "" ? i.message : `${i.path}: ${i.message}`)).join("; "),
           { issues }
         )
       })
     )
   })
-

@@ -6,7 +6,11 @@
 const loopback = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/i
 
 /** Whether a request's `Origin` may use the server. No `Origin` (not a browser, or same-origin GET) is allowed. */
-export const allowed = (origin: string | undefined, host: string | undefined, extra: ReadonlyArray<string>): boolean => {
+export const allowed = (
+  origin: string | undefined,
+  host: string | undefined,
+  extra: ReadonlyArray<string>
+): boolean => {
   if (origin === undefined) return true
   if (extra.includes("*") || extra.includes(origin)) return true
   if (loopback.test(origin)) return true

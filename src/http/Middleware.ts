@@ -22,7 +22,11 @@ export const gate = HttpMiddleware.make((app) =>
     const request = yield* HttpServerRequest.HttpServerRequest
     const versionError = ApiVersion.check(request.headers)
     if (versionError !== undefined) return yield* versionError
-    const authError = Auth.check(config.token, request.headers.authorization, new URL(request.url, "http://x").searchParams)
+    const authError = Auth.check(
+      config.token,
+      request.headers.authorization,
+      new URL(request.url, "http://x").searchParams
+    )
     if (authError !== undefined) return yield* authError
     return yield* app
   })
@@ -52,7 +56,11 @@ export const errors = HttpMiddleware.make((app) =>
       }),
       Effect.catchAllCause((cause) =>
         Effect.logError("request failed", cause).pipe(
-          Effect.as(HttpServerResponse.unsafeJson({ code: "internal_error", message: "the server failed to answer" }, { status: 500 }))
+          Effect.as(
+            HttpServerResponse.unsafeJson({ code: "internal_error", message: "the server failed to answer" }, {
+              status: 500
+            })
+          )
         )
       )
     )
@@ -73,4 +81,3 @@ export const origins = HttpMiddleware.make((app) =>
     return yield* app
   })
 )
-

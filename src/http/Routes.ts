@@ -99,15 +99,23 @@ export const router = HttpRouter.empty.pipe(
   ),
   HttpRouter.get(
     "/capabilities",
-    Effect.map(Reactor.Reactor, (reactor) => HttpServerResponse.unsafeJson(SessionResponse.fullCapabilities(reactor.model)))
+    Effect.map(
+      Reactor.Reactor,
+      (reactor) => HttpServerResponse.unsafeJson(SessionResponse.fullCapabilities(reactor.model))
+    )
   ),
   HttpRouter.post("/start_session", startSession),
   HttpRouter.post("/stop_session", stopSession),
-  HttpRouter.del("/sessions/:id", Effect.flatMap(Effect.flatMap(sessionIdParam, findSession), (session) => stop(session, "api"))),
+  HttpRouter.del(
+    "/sessions/:id",
+    Effect.flatMap(Effect.flatMap(sessionIdParam, findSession), (session) => stop(session, "api"))
+  ),
   HttpRouter.get("/sessions/:id/info", info),
   HttpRouter.get(
     "/sessions/:id/transport/websocket",
-    upgradeRequired(HttpError.make(426, "upgrade_required", "this endpoint is a WebSocket: connect with Upgrade: websocket"))
+    upgradeRequired(
+      HttpError.make(426, "upgrade_required", "this endpoint is a WebSocket: connect with Upgrade: websocket")
+    )
   ),
   HttpRouter.get(
     "/sessions/:id/transport/rpc",

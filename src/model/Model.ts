@@ -10,7 +10,7 @@ import * as Overrides from "../config/Overrides.js"
 import * as Capabilities from "./Capabilities.js"
 import type * as Command from "./Command.js"
 import * as Input from "./Input.js"
-import { SessionContext, type Service as SessionContextService } from "./SessionContext.js"
+import { type Service as SessionContextService, SessionContext } from "./SessionContext.js"
 
 /** What one session of a model is: its command handlers and its generation loop. */
 export interface SessionBehaviour<R extends Rpc.Any> {
@@ -192,7 +192,10 @@ export const make = <R extends Rpc.Any, C = {}, CI = {}, L = void, I extends Inp
       return {
         ...declared,
         config,
-        startSession: Effect.flatMap(SessionContext, (ctx) => definition.session({ config, loaded, ctx })) as Loaded["startSession"]
+        startSession: Effect.flatMap(
+          SessionContext,
+          (ctx) => definition.session({ config, loaded, ctx })
+        ) as Loaded["startSession"]
       }
     })
   )

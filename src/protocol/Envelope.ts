@@ -27,7 +27,9 @@ export const maxIdLength = 256
 /** A command id chosen by the client, echoed in its ack and errors: a short string or a finite number. */
 export const CommandId = Schema.Union(
   Schema.String.pipe(Schema.maxLength(maxIdLength)),
-  Schema.Number.pipe(Schema.finite({ message: () => "an id must be a finite number (JSON has no Infinity) or a string" }))
+  Schema.Number.pipe(
+    Schema.finite({ message: () => "an id must be a finite number (JSON has no Infinity) or a string" })
+  )
 )
 
 /** The inner message of an envelope: `{type, data?, id?}`. */
@@ -63,7 +65,8 @@ const invalid = (error: ParseResult.ParseError, what: string) => {
   const issues = issuesOf(error)
   return wireError(
     "invalid_envelope",
-    `${what}: ` + issues.map((issue) => (issue.path === "" ? issue.message : `${issue.path}: ${issue.message}`)).join("; "),
+    `${what}: ` +
+      issues.map((issue) => (issue.path === "" ? issue.message : `${issue.path}: ${issue.message}`)).join("; "),
     { issues }
   )
 }
@@ -188,7 +191,9 @@ export const tooDeep = (limit: number, message?: unknown) => {
   const type = inner.type
   return wireError("nesting_too_deep", `the message nests arrays or objects more than ${limit} levels deep`, {
     limit,
-    ...((typeof id === "string" && id.length <= maxIdLength) || (typeof id === "number" && Number.isFinite(id)) ? { id } : {}),
+    ...((typeof id === "string" && id.length <= maxIdLength) || (typeof id === "number" && Number.isFinite(id))
+      ? { id }
+      : {}),
     ...(typeof type === "string" && type.length <= 256 ? { command: type } : {})
   })
 }
@@ -213,7 +218,10 @@ export const decodeText = (
     value = JSON.parse(text)
   } catch (error) {
     return Either.left(
-      wireError("invalid_json", `the message is not valid JSON: ${error instanceof Error ? error.message : String(error)}`)
+      wireError(
+        "invalid_json",
+        `the message is not valid JSON: ${error instanceof Error ? error.message : String(error)}`
+      )
     )
   }
   // JSON.parse itself does not recurse; what comes after it (validation, error formatting) does.

@@ -133,7 +133,9 @@ export const readInput = (bytes: Uint8Array): InputMessage | string => {
   }
   const header = readHeader(bytes)
   if (header === undefined) return `a binary message must start with the magic bytes "RF" (0x52 0x46)`
-  if (header.version !== headerVersion) return `frame header version ${header.version} is not supported; send ${headerVersion}`
+  if (header.version !== headerVersion) {
+    return `frame header version ${header.version} is not supported; send ${headerVersion}`
+  }
   const codec = bytes[3]
   if (codec !== codecId.rgb) return `input frames must be raw RGB (codec 0); got codec ${codec}`
   return {

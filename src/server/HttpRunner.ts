@@ -24,5 +24,7 @@ export const run = (
   isolation: Isolation.Isolation,
   options: Options
 ): Effect.Effect<void, unknown, Model.ConfigInput> =>
-  Effect.flatMap(ServerConfig.withEnv(options), (input) =>
-    Layer.launch(Server.layerWith(Server.isolated(isolation), input))).pipe(Effect.asVoid)
+  Effect.flatMap(
+    ServerConfig.withEnv(options),
+    (input) => Layer.launch(Server.layerWith(Server.isolated(isolation), input))
+  ).pipe(Effect.asVoid)

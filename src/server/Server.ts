@@ -8,11 +8,11 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Data, Effect, Exit, Layer, Logger, type LogLevel, Scope } from "effect"
 import { createServer, type Server as HttpServer } from "node:http"
 import type { AddressInfo } from "node:net"
+import * as Isolation from "../host/Isolation.js"
+import * as Routes from "../http/Routes.js"
 import * as Model from "../model/Model.js"
 import * as EndReason from "../session/EndReason.js"
-import * as Isolation from "../host/Isolation.js"
 import * as Reactor from "../session/Reactor.js"
-import * as Routes from "../http/Routes.js"
 import * as Registry from "../transport/Registry.js"
 import * as Upgrade from "../transport/Upgrade.js"
 import * as WebRtc from "../transport/WebRtc.js"
@@ -150,7 +150,9 @@ export const address: Effect.Effect<Service["address"], never, Server> = Effect.
 export type Serving = Layer.Layer<Model.Model, unknown, Model.ConfigInput> | Isolation.Isolation
 
 const isolationOf = (model: Serving): Isolation.Isolation =>
-  Layer.isLayer(model) ? { _tag: "None", model: model as Layer.Layer<Model.Model, unknown, Model.ConfigInput> } : model as Isolation.Isolation
+  Layer.isLayer(model)
+    ? { _tag: "None", model: model as Layer.Layer<Model.Model, unknown, Model.ConfigInput> }
+    : model as Isolation.Isolation
 
 /** Starts a model's server in the current scope (tests, benchmarks); `port: 0` picks a free port. */
 export const start = (

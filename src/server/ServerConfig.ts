@@ -109,30 +109,59 @@ export class Config extends Context.Tag("effect-reactor/server/ServerConfig")<Co
 /** The settings as a layer, defaults filled in. */
 export const layer = (input: Input = {}) => Layer.succeed(Config, make(input))
 
-const optional = <A>(config: EffectConfig.Config<A>) => EffectConfig.option(config).pipe(EffectConfig.map(Option.getOrUndefined))
+const optional = <A>(config: EffectConfig.Config<A>) =>
+  EffectConfig.option(config).pipe(EffectConfig.map(Option.getOrUndefined))
 
 /**
  * The settings an operator may give in the environment (`REACTOR_GRACE_MS=5000`); the CLI's options win over them.
  * Host, port, session limit and token come from the CLI and its config file (`REACTOR_TOKEN` is read by `make`).
  */
 export const fromEnv: EffectConfig.Config<Input> = EffectConfig.all({
-  graceMs: optional(EffectConfig.integer("REACTOR_GRACE_MS").pipe(EffectConfig.withDescription("orphan grace window (ms)"))),
-  idleTimeoutMs: optional(EffectConfig.integer("REACTOR_IDLE_TIMEOUT_MS").pipe(EffectConfig.withDescription("socket silence limit (ms)"))),
-  maxDurationMs: optional(EffectConfig.integer("REACTOR_MAX_DURATION_MS").pipe(EffectConfig.withDescription("session duration limit (ms)"))),
-  stopDeadlineMs: optional(EffectConfig.integer("REACTOR_STOP_DEADLINE_MS").pipe(EffectConfig.withDescription("cooperative stop deadline (ms)"))),
-  maxFps: optional(EffectConfig.number("REACTOR_MAX_FPS").pipe(EffectConfig.withDescription("frame rate cap per session"))),
+  graceMs: optional(
+    EffectConfig.integer("REACTOR_GRACE_MS").pipe(EffectConfig.withDescription("orphan grace window (ms)"))
+  ),
+  idleTimeoutMs: optional(
+    EffectConfig.integer("REACTOR_IDLE_TIMEOUT_MS").pipe(EffectConfig.withDescription("socket silence limit (ms)"))
+  ),
+  maxDurationMs: optional(
+    EffectConfig.integer("REACTOR_MAX_DURATION_MS").pipe(EffectConfig.withDescription("session duration limit (ms)"))
+  ),
+  stopDeadlineMs: optional(
+    EffectConfig.integer("REACTOR_STOP_DEADLINE_MS").pipe(
+      EffectConfig.withDescription("cooperative stop deadline (ms)")
+    )
+  ),
+  maxFps: optional(
+    EffectConfig.number("REACTOR_MAX_FPS").pipe(EffectConfig.withDescription("frame rate cap per session"))
+  ),
   cors: optional(
     EffectConfig.string("REACTOR_CORS").pipe(
       EffectConfig.map((list) => list.split(",").map((origin) => origin.trim()).filter((origin) => origin !== "")),
       EffectConfig.withDescription("extra allowed origins, comma-separated (* = any)")
     )
   ),
-  maxBufferedBytes: optional(EffectConfig.integer("REACTOR_MAX_BUFFERED_BYTES").pipe(EffectConfig.withDescription("per-socket frame send buffer limit"))),
-  maxCommandsPerSecond: optional(EffectConfig.number("REACTOR_MAX_COMMANDS_PER_SECOND").pipe(EffectConfig.withDescription("command budget per connection"))),
-  commandBurst: optional(EffectConfig.integer("REACTOR_COMMAND_BURST").pipe(EffectConfig.withDescription("commands at once per connection"))),
-  maxBodyBytes: optional(EffectConfig.integer("REACTOR_MAX_BODY_BYTES").pipe(EffectConfig.withDescription("HTTP request body limit"))),
-  jpegQuality: optional(EffectConfig.integer("REACTOR_JPEG_QUALITY").pipe(EffectConfig.withDescription("default JPEG quality 1..100"))),
-  webRoot: optional(EffectConfig.string("REACTOR_WEB_ROOT").pipe(EffectConfig.withDescription("directory of the browser page")))
+  maxBufferedBytes: optional(
+    EffectConfig.integer("REACTOR_MAX_BUFFERED_BYTES").pipe(
+      EffectConfig.withDescription("per-socket frame send buffer limit")
+    )
+  ),
+  maxCommandsPerSecond: optional(
+    EffectConfig.number("REACTOR_MAX_COMMANDS_PER_SECOND").pipe(
+      EffectConfig.withDescription("command budget per connection")
+    )
+  ),
+  commandBurst: optional(
+    EffectConfig.integer("REACTOR_COMMAND_BURST").pipe(EffectConfig.withDescription("commands at once per connection"))
+  ),
+  maxBodyBytes: optional(
+    EffectConfig.integer("REACTOR_MAX_BODY_BYTES").pipe(EffectConfig.withDescription("HTTP request body limit"))
+  ),
+  jpegQuality: optional(
+    EffectConfig.integer("REACTOR_JPEG_QUALITY").pipe(EffectConfig.withDescription("default JPEG quality 1..100"))
+  ),
+  webRoot: optional(
+    EffectConfig.string("REACTOR_WEB_ROOT").pipe(EffectConfig.withDescription("directory of the browser page"))
+  )
 })
 
 /** Explicit settings over the environment's over the defaults. */

@@ -17,7 +17,9 @@ export type EndReason = Data.TaggedEnum<{
   Shutdown: {}
 }>
 
-export const { Stopped, ModelFinished, ModelFailed, DeadlineExceeded, Shutdown, $is, $match } = Data.taggedEnum<EndReason>()
+export const { Stopped, ModelFinished, ModelFailed, DeadlineExceeded, Shutdown, $is, $match } = Data.taggedEnum<
+  EndReason
+>()
 
 /** A one-line human description of the reason. */
 export const describe = (reason: EndReason): string =>

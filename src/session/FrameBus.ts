@@ -109,7 +109,9 @@ export const make: Effect.Effect<FrameBus> = Effect.sync(() => {
           if (latest !== undefined) yield* Queue.offer(queue, latest)
           subscribers.add(sub)
         }
-        yield* Effect.addFinalizer(() => Effect.zipRight(Effect.sync(() => subscribers.delete(sub)), Queue.shutdown(queue)))
+        yield* Effect.addFinalizer(() =>
+          Effect.zipRight(Effect.sync(() => subscribers.delete(sub)), Queue.shutdown(queue))
+        )
         return {
           take: Queue.take(queue),
           takeAll: Effect.map(Queue.takeAll(queue), Chunk.toReadonlyArray),

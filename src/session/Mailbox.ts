@@ -84,7 +84,9 @@ export const decode = (
     return Either.left(new CommandError.InvalidMessage({ message: "a command needs a non-empty string \"type\"" }))
   }
   const rpc = commands.requests.get(incoming.type) as Rpc.AnyWithProps | undefined
-  if (rpc === undefined) return Either.left(CommandError.UnknownCommand.of(incoming.type, [...commands.requests.keys()]))
+  if (rpc === undefined) {
+    return Either.left(CommandError.UnknownCommand.of(incoming.type, [...commands.requests.keys()]))
+  }
   const data = incoming.data === undefined || incoming.data === null ? {} : incoming.data
   // Schema.Struct({}) accepts any value (it is TypeScript's `{}`), so a command without parameters checks by hand.
   const fields = (rpc.payloadSchema as { readonly fields?: object }).fields
@@ -127,11 +129,15 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
     const apply = (item: Item): Effect.Effect<Ack, CommandError.CommandError> =>
       Effect.gen(function*() {
         const { payload, rpc } = yield* decode(options.commands, item.incoming)
-        const handler = (options.handlers as Record<string, (payload: unknown) => Effect.Effect<unknown, unknown, any>>)[
-          rpc._tag
-        ]
+        const handler =
+          (options.handlers as Record<string, (payload: unknown) => Effect.Effect<unknown, unknown, any>>)[
+            rpc._tag
+          ]
         if (handler === undefined) {
-          return yield* new CommandError.HandlerFailed({ command: rpc._tag, message: "the model has no handler for it" })
+          return yield* new CommandError.HandlerFailed({
+            command: rpc._tag,
+            message: "the model has no handler for it"
+          })
         }
         const exit = yield* options.provide(Effect.suspend(() => handler(payload))).pipe(Effect.exit)
         if (Exit.isFailure(exit)) {
@@ -227,7 +233,8 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
       })
 
     return {
-      submit: (incoming, onSettled) => Effect.suspend(() => enqueue(incoming, clock.unsafeCurrentTimeMillis(), onSettled)),
+      submit: (incoming, onSettled) =>
+        Effect.suspend(() => enqueue(incoming, clock.unsafeCurrentTimeMillis(), onSettled)),
       counts: Ref.get(counts)
     }
   })

@@ -124,7 +124,12 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
     const releaseNow: Effect.Effect<void> = Effect.suspend(() => {
       const current = block!
       const at = clock.unsafeCurrentTimeMillis()
-      const out: OutFrame = { index: current.firstIndex + i, frame: current.frames[i]!, generatedAt: current.generatedAt, emittedAt: at }
+      const out: OutFrame = {
+        index: current.firstIndex + i,
+        frame: current.frames[i]!,
+        generatedAt: current.generatedAt,
+        emittedAt: at
+      }
       i++
       emitted++
       if (emitted === nextIndex) idle.unsafeOpen()

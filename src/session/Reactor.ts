@@ -70,7 +70,8 @@ export const make = (options: Options = {}) =>
       Effect.forEach([...sessions.values()], (session) =>
         Effect.map(session.endReason, (reason) => {
           if (reason !== undefined) sessions.delete(session.id)
-        }), { discard: true }))
+        }), { discard: true })
+    )
     const stopAll = (reason: EndReason.EndReason) =>
       Effect.forEach([...sessions.values()], (session) => session.stop(reason), {
         concurrency: "unbounded",
@@ -94,7 +95,11 @@ export const make = (options: Options = {}) =>
             ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {})
           }).pipe(Scope.extend(sessionsScope), Effect.ensuring(Effect.sync(() => reserved--)))
           sessions.set(session.id, session)
-          yield* FiberMap.run(watchers, session.id, Effect.zipRight(session.ended, Effect.sync(() => sessions.delete(session.id))))
+          yield* FiberMap.run(
+            watchers,
+            session.id,
+            Effect.zipRight(session.ended, Effect.sync(() => sessions.delete(session.id)))
+          )
           yield* Effect.logInfo(`session ${session.id} started (${sessions.size}/${maxSessions})`)
           return session
         }).pipe(Effect.withSpan("Reactor.start")),

@@ -4,7 +4,21 @@
  * closes the scope: interruption is the cooperative stop, finalizers are the cleanup, and a stop that outlives its
  * deadline tears the loop down and says so.
  */
-import { Cause, Clock, Context, Deferred, Effect, ExecutionStrategy, Exit, Fiber, Option, PubSub, Queue, Ref, Scope } from "effect"
+import {
+  Cause,
+  Clock,
+  Context,
+  Deferred,
+  Effect,
+  ExecutionStrategy,
+  Exit,
+  Fiber,
+  Option,
+  PubSub,
+  Queue,
+  Ref,
+  Scope
+} from "effect"
 import { randomBytes } from "node:crypto"
 import * as Frame from "../model/Frame.js"
 import type * as Input from "../model/Input.js"
@@ -148,7 +162,9 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
         const known = Object.keys(model.inputs)
         throw new Error(
           `ctx.input("${name}"): the model declares no such input track` +
-            (known.length === 0 ? " (it declares none: add `inputs` to Model.make)" : `; it declares ${known.join(", ")}`)
+            (known.length === 0
+              ? " (it declares none: add `inputs` to Model.make)"
+              : `; it declares ${known.join(", ")}`)
         )
       },
       signal: abort.signal
@@ -190,13 +206,21 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
         abort.abort()
         let final = reason
         if (generation !== undefined) {
-          const interrupted = yield* Fiber.interrupt(generation).pipe(Effect.interruptible, Effect.timeout(deadlineMs), Effect.option)
+          const interrupted = yield* Fiber.interrupt(generation).pipe(
+            Effect.interruptible,
+            Effect.timeout(deadlineMs),
+            Effect.option
+          )
           if (interrupted._tag === "None") {
             final = EndReason.DeadlineExceeded({ requested: EndReason.describe(reason), deadlineMs })
             yield* Effect.logWarning(`session ${id}: ${EndReason.describe(final)}`)
           }
         }
-        const closed = yield* Scope.close(scope, Exit.void).pipe(Effect.interruptible, Effect.timeout(deadlineMs), Effect.option)
+        const closed = yield* Scope.close(scope, Exit.void).pipe(
+          Effect.interruptible,
+          Effect.timeout(deadlineMs),
+          Effect.option
+        )
         if (closed._tag === "None") {
           yield* Effect.logWarning(`session ${id}: finalizers still running after ${deadlineMs} ms; left behind`)
         }
@@ -209,7 +233,10 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
       })).pipe(Effect.annotateLogs("session", id))
 
     if (Exit.isFailure(behaviourExit)) {
-      yield* Effect.forkIn(end(EndReason.ModelFailed({ error: `session set-up: ${describeCause(behaviourExit.cause)}` })), parent)
+      yield* Effect.forkIn(
+        end(EndReason.ModelFailed({ error: `session set-up: ${describeCause(behaviourExit.cause)}` })),
+        parent
+      )
     } else {
       const loop = behaviourExit.value.run.pipe(Effect.provide(context), Effect.annotateLogs("session", id))
       // A fork inherits the caller's interruptibility: a session started inside acquireRelease or a layer would
@@ -221,7 +248,11 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
           Effect.flatMap((exit) => {
             // A loop that returned has its last frames released first (within the deadline), then the session ends.
             if (Exit.isSuccess(exit)) {
-              return pacer.drained.pipe(Effect.timeout(deadlineMs), Effect.ignore, Effect.zipRight(end(EndReason.ModelFinished())))
+              return pacer.drained.pipe(
+                Effect.timeout(deadlineMs),
+                Effect.ignore,
+                Effect.zipRight(end(EndReason.ModelFinished()))
+              )
             }
             if (Cause.isInterruptedOnly(exit.cause)) return Effect.void
             return Effect.logError(`session ${id}: model loop failed`, exit.cause).pipe(

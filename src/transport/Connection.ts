@@ -24,9 +24,9 @@
  * ```
  */
 import { Cause, Effect, Either, Exit, Queue, type Scope } from "effect"
+import * as SessionResponse from "../http/SessionResponse.js"
 import * as Envelope from "../protocol/Envelope.js"
 import * as ServerConfig from "../server/ServerConfig.js"
-import * as SessionResponse from "../http/SessionResponse.js"
 import * as CommandError from "../session/CommandError.js"
 import * as EndReason from "../session/EndReason.js"
 import type * as FrameBus from "../session/FrameBus.js"
@@ -101,7 +101,10 @@ export interface Connection {
   /** Answers a message the transport refused before decoding (binary, over the payload limit). */
   readonly refuse: (error: Envelope.WireError) => Effect.Effect<void>
   /** Submits a command of a typed transport (RPC): the same budget, checks and errors as a text command. */
-  readonly submit: (type: string, data: unknown) => Effect.Effect<Mailbox.Ack, CommandError.CommandError | Envelope.WireError>
+  readonly submit: (
+    type: string,
+    data: unknown
+  ) => Effect.Effect<Mailbox.Ack, CommandError.CommandError | Envelope.WireError>
   /** Waits until the message budget allows one more message, and spends it. */
   readonly admit: Effect.Effect<void>
   /**
@@ -129,7 +132,10 @@ export const rateLimited = (perSecond: number, burst: number) =>
   )
 
 /** A defect while applying a command: the client gets this, the log gets the cause. */
-const internalError = Envelope.wireError("internal_error", "the server failed to handle the command; it was not applied")
+const internalError = Envelope.wireError(
+  "internal_error",
+  "the server failed to handle the command; it was not applied"
+)
 
 /**
  * Opens a connection to a session for the life of the current scope: attaches it in the registry (a newer one
@@ -166,7 +172,8 @@ export const make = (options: Options): Effect.Effect<
       if (!closed) io.send(message)
     }
     const sendRuntime = (type: string, data: unknown) => send(Envelope.runtime(type, data))
-    const sendError = (error: Envelope.WireError | Record<string, unknown>) => send(Envelope.error(error, config.maxErrorBytes))
+    const sendError = (error: Envelope.WireError | Record<string, unknown>) =>
+      send(Envelope.error(error, config.maxErrorBytes))
 
     const touch = () => {
       lastSeen = Date.now()
@@ -187,7 +194,10 @@ export const make = (options: Options): Effect.Effect<
       return false
     }
 
-    const command = (message: Extract<Envelope.ClientMessage, { _tag: "Command" }>, now: number): Effect.Effect<void> => {
+    const command = (
+      message: Extract<Envelope.ClientMessage, { _tag: "Command" }>,
+      now: number
+    ): Effect.Effect<void> => {
       const id = message.id
       const about = () => ({ ...(id !== undefined ? { id } : {}), command: message.type })
       if (!allowCommand(now)) {
@@ -211,7 +221,9 @@ export const make = (options: Options): Effect.Effect<
           ? Effect.void
           : Effect.zipRight(
             Effect.logError(`command "${message.type}" died`, cause),
-            Effect.sync(() => sendError({ ...internalError.toWire(), ...about() }))
+            Effect.sync(() =>
+              sendError({ ...internalError.toWire(), ...about() })
+            )
           ))
     }
 
@@ -244,7 +256,10 @@ export const make = (options: Options): Effect.Effect<
         const wait = spend(now)
         if (wait === 0) return handle(raw, now)
         // over the budget: this fiber waits, its inbox fills up and the transport stops reading
-        return Effect.zipRight(Effect.sleep(wait), Effect.zipRight(admit, Effect.suspend(() => handle(raw, Date.now()))))
+        return Effect.zipRight(
+          Effect.sleep(wait),
+          Effect.zipRight(admit, Effect.suspend(() => handle(raw, Date.now())))
+        )
       }).pipe(
         // Whatever one message does, the connection goes on answering the next: a defect is logged and answered.
         Effect.catchAllCause((cause) =>
@@ -252,12 +267,17 @@ export const make = (options: Options): Effect.Effect<
             ? Effect.failCause(cause)
             : Effect.zipRight(
               Effect.logError("handling a client message failed", cause),
-              Effect.sync(() => sendError(Envelope.wireError("internal_error", "the server failed to handle the message")))
+              Effect.sync(() =>
+                sendError(Envelope.wireError("internal_error", "the server failed to handle the message"))
+              )
             )
         )
       )
 
-    const submit = (type: string, data: unknown): Effect.Effect<Mailbox.Ack, CommandError.CommandError | Envelope.WireError> =>
+    const submit = (
+      type: string,
+      data: unknown
+    ): Effect.Effect<Mailbox.Ack, CommandError.CommandError | Envelope.WireError> =>
       Effect.suspend(() => {
         const now = Date.now()
         lastSeen = now
@@ -334,7 +354,9 @@ export const make = (options: Options): Effect.Effect<
       const messages = yield* session.messages
       yield* Fibers.forkScoped(
         "model message forwarder",
-        Effect.forever(Effect.flatMap(Queue.take(messages), (message) => Effect.sync(() => send(Envelope.application(message)))))
+        Effect.forever(
+          Effect.flatMap(Queue.take(messages), (message) => Effect.sync(() => send(Envelope.application(message))))
+        )
       )
       // Stats every interval.
       yield* Fibers.forkScoped(

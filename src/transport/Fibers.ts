@@ -6,12 +6,13 @@ import { Cause, Effect, type Scope } from "effect"
 
 /** Logs a failure or defect of `self` with its cause (interruption is the normal end and is not logged). */
 export const logged = (what: string) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.tapErrorCause(self, (cause) =>
-    Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError(`${what} failed`, cause))
+  Effect.tapErrorCause(
+    self,
+    (cause) => Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError(`${what} failed`, cause)
+  )
 
 /** `Effect.forkScoped`, logging how the fiber failed. */
-export const forkScoped = <A, E, R>(what: string, self: Effect.Effect<A, E, R>) =>
-  Effect.forkScoped(logged(what)(self))
+export const forkScoped = <A, E, R>(what: string, self: Effect.Effect<A, E, R>) => Effect.forkScoped(logged(what)(self))
 
 /** `Effect.forkIn`, logging how the fiber failed. */
 export const forkIn = (scope: Scope.Scope, what: string) => <A, E, R>(self: Effect.Effect<A, E, R>) =>

@@ -4,9 +4,9 @@
  * cooperatively (`Stopped{by:"orphaned"}`). A new socket replaces the old one. Sessions also get a maximum duration.
  */
 import { Context, Effect, Fiber, Layer } from "effect"
+import * as ServerConfig from "../server/ServerConfig.js"
 import * as EndReason from "../session/EndReason.js"
 import type * as Session from "../session/Session.js"
-import * as ServerConfig from "../server/ServerConfig.js"
 import * as Fibers from "./Fibers.js"
 
 /** A transport connection as the registry sees it: something it can close when a newer one takes over. */
@@ -82,7 +82,13 @@ export const make = Effect.gen(function*() {
   const service: Service = {
     register: (session) =>
       Effect.gen(function*() {
-        const entry: Entry = { session, counters: { skippedFrames: 0, rateLimited: 0 }, connection: undefined, attachedBefore: false, orphanTimer: undefined }
+        const entry: Entry = {
+          session,
+          counters: { skippedFrames: 0, rateLimited: 0 },
+          connection: undefined,
+          attachedBefore: false,
+          orphanTimer: undefined
+        }
         entries.set(session.id, entry)
         yield* startOrphanTimer(entry)
         const maxDuration = config.maxDurationMs

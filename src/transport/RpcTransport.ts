@@ -11,10 +11,10 @@ import { type Rpc, type RpcGroup, RpcSerialization, RpcServer } from "@effect/rp
 import { Cause, Chunk, type Context, Deferred, Effect, Exit, Option, type Scope, Stream } from "effect"
 import type { WebSocket } from "ws"
 import * as Client from "../client/Client.js"
+import type * as Model from "../model/Model.js"
 import * as Envelope from "../protocol/Envelope.js"
 import * as FrameCodec from "../protocol/FrameCodec.js"
 import * as ServerConfig from "../server/ServerConfig.js"
-import type * as Model from "../model/Model.js"
 import type * as FrameBus from "../session/FrameBus.js"
 import type * as Session from "../session/Session.js"
 import * as Waiters from "../session/Waiters.js"
@@ -49,15 +49,18 @@ const makeOrderedSubmit = (connection: Connection.Connection, limit: number) =>
         for (const item of items.splice(0)) item.reply(Exit.fail(dropped))
       })
     )
-    yield* Fibers.forkScoped("rpc command queue", Effect.forever(Effect.suspend(() => {
-      const item = items.shift()
-      if (item === undefined) return Waiters.wait(waiters)
-      return connection.submit(item.type, item.data).pipe(
-        Effect.map((ack): Client.Ack => ({ command: ack.command, frame: ack.frame, receivedAt: ack.receivedAt })),
-        Effect.exit,
-        Effect.flatMap((exit) => Effect.sync(() => item.reply(exit)))
-      )
-    })))
+    yield* Fibers.forkScoped(
+      "rpc command queue",
+      Effect.forever(Effect.suspend(() => {
+        const item = items.shift()
+        if (item === undefined) return Waiters.wait(waiters)
+        return connection.submit(item.type, item.data).pipe(
+          Effect.map((ack): Client.Ack => ({ command: ack.command, frame: ack.frame, receivedAt: ack.receivedAt })),
+          Effect.exit,
+          Effect.flatMap((exit) => Effect.sync(() => item.reply(exit)))
+        )
+      }))
+    )
     return (type: string, data: unknown): Effect.Effect<Client.Ack, Failure> =>
       Effect.async<Client.Ack, Failure>((resume) => {
         if (closed) return resume(Effect.fail(dropped))
@@ -195,11 +198,16 @@ export const serve = (ws: WebSocket, session: Session.Session, model: Pick<Model
     for (const tag of model.commands.requests.keys()) handlers[tag] = (payload: unknown) => submit(tag, payload)
 
     const group = Client.groupFor(model.commands) as unknown as RpcGroup.RpcGroup<Rpc.Any>
-    const context = yield* (group.toHandlersContext(handlers as any) as Effect.Effect<Context.Context<never>, never, Scope.Scope>)
+    const context =
+      yield* (group.toHandlersContext(handlers as any) as Effect.Effect<Context.Context<never>, never, Scope.Scope>)
     const { httpApp, protocol } = yield* RpcServer.makeProtocolWithHttpAppWebsocket.pipe(
       Effect.provideService(RpcSerialization.RpcSerialization, serialization)
     )
-    const server = RpcServer.make(group, { spanPrefix: "RpcTransport" }) as Effect.Effect<never, never, RpcServer.Protocol>
+    const server = RpcServer.make(group, { spanPrefix: "RpcTransport" }) as Effect.Effect<
+      never,
+      never,
+      RpcServer.Protocol
+    >
     yield* Fibers.forkScoped(
       "rpc server",
       server.pipe(Effect.provideService(RpcServer.Protocol, protocol), Effect.provide(context), Effect.interruptible)

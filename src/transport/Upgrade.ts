@@ -7,7 +7,7 @@
  * refusal of a WebSocket.
  */
 import { Effect, FiberSet } from "effect"
-import { STATUS_CODES, type IncomingMessage } from "node:http"
+import { type IncomingMessage, STATUS_CODES } from "node:http"
 import type { Duplex } from "node:stream"
 import { type WebSocket, WebSocketServer } from "ws"
 import * as ApiVersion from "../http/ApiVersion.js"
@@ -79,14 +79,16 @@ export const make = Effect.gen(function*() {
     const authError = Auth.check(config.token, request.headers.authorization, url.searchParams)
     if (match[2] === "rpc") {
       if (authError !== undefined) return refuseHttp(socket, authError)
-      return runFork(Effect.gen(function*() {
-        const session = yield* reactor.get(sessionId)
-        if (session === undefined) return refuseHttp(socket, HttpError.sessionNotFound(sessionId))
-        const ws = yield* Effect.async<WebSocket>((resume) =>
-          wss.handleUpgrade(request, socket, head, (ws) => resume(Effect.succeed(ws)))
-        )
-        yield* RpcTransport.serve(ws, session, reactor.model)
-      }).pipe(Fibers.settled("rpc transport")))
+      return runFork(
+        Effect.gen(function*() {
+          const session = yield* reactor.get(sessionId)
+          if (session === undefined) return refuseHttp(socket, HttpError.sessionNotFound(sessionId))
+          const ws = yield* Effect.async<WebSocket>((resume) =>
+            wss.handleUpgrade(request, socket, head, (ws) => resume(Effect.succeed(ws)))
+          )
+          yield* RpcTransport.serve(ws, session, reactor.model)
+        }).pipe(Fibers.settled("rpc transport"))
+      )
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
       const adopted = WsTransport.adopt(ws, config.maxMessageBytes)
@@ -95,13 +97,19 @@ export const make = Effect.gen(function*() {
       if (typeof query === "string") {
         return WsTransport.refuse(ws, Connection.CloseCode.invalidRequest, { code: "invalid_request", message: query })
       }
-      runFork(Effect.gen(function*() {
-        const session = yield* reactor.get(sessionId)
-        if (session === undefined) {
-          return WsTransport.refuse(ws, Connection.CloseCode.sessionNotFound, HttpError.sessionNotFound(sessionId).body)
-        }
-        yield* WsTransport.serve(adopted, session, query)
-      }).pipe(Fibers.settled("websocket transport")))
+      runFork(
+        Effect.gen(function*() {
+          const session = yield* reactor.get(sessionId)
+          if (session === undefined) {
+            return WsTransport.refuse(
+              ws,
+              Connection.CloseCode.sessionNotFound,
+              HttpError.sessionNotFound(sessionId).body
+            )
+          }
+          yield* WsTransport.serve(adopted, session, query)
+        }).pipe(Fibers.settled("websocket transport"))
+      )
     })
   }
 

@@ -7,12 +7,12 @@
  */
 import { Deferred, Effect, Exit } from "effect"
 import type { WebSocket } from "ws"
+import * as SessionResponse from "../http/SessionResponse.js"
 import * as Envelope from "../protocol/Envelope.js"
 import * as FrameCodec from "../protocol/FrameCodec.js"
-import * as SessionResponse from "../http/SessionResponse.js"
-import * as Reactor from "../session/Reactor.js"
 import * as ServerConfig from "../server/ServerConfig.js"
 import type * as FrameBus from "../session/FrameBus.js"
+import * as Reactor from "../session/Reactor.js"
 import type * as Session from "../session/Session.js"
 import * as Connection from "./Connection.js"
 import * as Fibers from "./Fibers.js"
@@ -50,7 +50,9 @@ const ownBytes = (data: Buffer | ArrayBuffer | ReadonlyArray<Buffer>): Uint8Arra
   if (Array.isArray(data)) return Buffer.concat(data as ReadonlyArray<Buffer>)
   if (data instanceof ArrayBuffer) return new Uint8Array(data)
   const buffer = data as Buffer
-  return buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength ? buffer : Uint8Array.prototype.slice.call(buffer)
+  return buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength
+    ? buffer
+    : Uint8Array.prototype.slice.call(buffer)
 }
 
 /** Takes over a freshly upgraded socket synchronously: listeners first, then the transport can start. */
@@ -69,7 +71,9 @@ export const adopt = (ws: WebSocket, maxMessageBytes: number): Adopted => {
         ? { _tag: "TooLarge", size }
         : {
           _tag: "Text",
-          text: (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString("utf8")
+          text: (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString(
+            "utf8"
+          )
         }
     )
   })
@@ -142,7 +146,9 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
         const inputs = tracks.flatMap((t, index) => (t.direction === "sendonly" ? [`${index} = "${t.name}"`] : []))
         return connection.refuse(Envelope.wireError(
           "unknown_track",
-          `track ${message.track} is ${track === undefined ? "not in capabilities.tracks" : `"${track.name}", which the server sends`}; ` +
+          `track ${message.track} is ${
+            track === undefined ? "not in capabilities.tracks" : `"${track.name}", which the server sends`
+          }; ` +
             `the input tracks are ${inputs.join(", ")}`,
           { track: message.track }
         ))
@@ -152,7 +158,9 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
         height: message.height,
         data: message.pixels,
         ...(message.capturedAt !== undefined ? { capturedAt: message.capturedAt } : {})
-      }).pipe(Effect.catchAll((error) => connection.refuse(Envelope.wireError(error.code, error.message, { track: error.track }))))
+      }).pipe(Effect.catchAll((error) =>
+        connection.refuse(Envelope.wireError(error.code, error.message, { track: error.track }))
+      ))
     }
 
     // Commands and runtime messages, strictly in arrival order, one at a time.
@@ -190,9 +198,13 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
     const frames = yield* connection.subscribe(2)
     /** Sends one frame as one binary message made of `parts` (fragments). */
     const sendFrame = (out: FrameBus.OutFrame, ...parts: ReadonlyArray<Uint8Array>) => {
-      if (ws.readyState !== OPEN) return
+      if (ws.readyState !== OPEN) {
+        return
+      }
       connection.frameSent(out)
-      parts.forEach((part, i) => ws.send(part, { binary: true, fin: i === parts.length - 1 }))
+      parts.forEach((part, i) =>
+        ws.send(part, { binary: true, fin: i === parts.length - 1 })
+      )
     }
     // An RGB frame goes out as one binary message in two fragments, the 24-byte header and then the model's own
     // buffer, so the frame is never copied (the copy cost a quarter of the server's time at full throughput).

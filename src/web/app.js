@@ -463,7 +463,9 @@ const controls = createControls(byId("commands"), { values, send: sendCommand })
 /** A key binding's payload: shown in the command's controls, then sent as it is. */
 const keys = createKeys({
   send(command, payload) {
-    for (const [param, value] of Object.entries(payload ?? {})) if (controls.has(command, param)) values.set(command, param, value)
+    for (const [param, value] of Object.entries(payload ?? {})) {
+      if (controls.has(command, param)) values.set(command, param, value)
+    }
     controls.show(command, payload)
     sendCommand(command, payload ?? {}, null)
   }
@@ -471,7 +473,10 @@ const keys = createKeys({
 
 function renderCommands(commands) {
   for (const command of commands) if (command.keys) state.keysByCommand.set(command.name, command.keys)
-  const merged = commands.map((command) => ({ ...command, keys: command.keys ?? state.keysByCommand.get(command.name) }))
+  const merged = commands.map((command) => ({
+    ...command,
+    keys: command.keys ?? state.keysByCommand.get(command.name)
+  }))
   if (!controls.render(merged)) return
   hook.commands = merged.map((command) => command.name)
   keys.bind(merged)

@@ -49,7 +49,9 @@ export function createControls(root, { values, send }) {
 
   /** Renders the commands; does nothing when they are the ones already shown. Panels keep their open state. */
   function render(commands) {
-    const next = JSON.stringify(commands.map(({ name, description, schema, keys }) => [name, description, schema, keys]))
+    const next = JSON.stringify(
+      commands.map(({ name, description, schema, keys }) => [name, description, schema, keys])
+    )
     if (next === signature) return false
     signature = next
     shown = commands
@@ -71,9 +73,12 @@ export function createControls(root, { values, send }) {
     const badge = el("span", { class: "badge" })
     const error = el("div", { class: "error", role: "alert" })
     const body = el("div", { class: "body" })
-    const details = el("details", { class: "command", "data-command": command.name },
+    const details = el(
+      "details",
+      { class: "command", "data-command": command.name },
       el("summary", {}, el("span", { class: "title" }, command.name), badge),
-      body)
+      body
+    )
     const panel = { el: details, fields: new Map(), error, badge }
     if (command.description && command.description !== command.name) {
       body.append(el("p", { class: "description" }, command.description))
@@ -207,14 +212,24 @@ export function createControls(root, { values, send }) {
       byPayload.set(text, [...(byPayload.get(text) ?? []), key])
     }
     for (const [text, keys] of byPayload) {
-      row.append(el("span", { class: "binding", title: text },
-        ...keys.map((key) => el("kbd", { "data-key": key, "data-command": command.name }, keyLabel(key))),
-        el("span", {}, summarize(JSON.parse(text)))))
+      row.append(
+        el(
+          "span",
+          { class: "binding", title: text },
+          ...keys.map((key) => el("kbd", { "data-key": key, "data-command": command.name }, keyLabel(key))),
+          el("span", {}, summarize(JSON.parse(text)))
+        )
+      )
     }
     if (command.keys.release) {
-      row.append(el("span", { class: "binding", title: JSON.stringify(command.keys.release) },
-        el("span", {}, "release →"),
-        el("span", {}, summarize(command.keys.release))))
+      row.append(
+        el(
+          "span",
+          { class: "binding", title: JSON.stringify(command.keys.release) },
+          el("span", {}, "release →"),
+          el("span", {}, summarize(command.keys.release))
+        )
+      )
     }
     return row
   }

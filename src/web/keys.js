@@ -7,7 +7,16 @@
 const normalize = (key) => (key.length === 1 ? key.toLowerCase() : key)
 
 const controlKeys = new Set([
-  "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown", " ", "Enter"
+  "ArrowUp",
+  "ArrowDown",
+  "ArrowLeft",
+  "ArrowRight",
+  "Home",
+  "End",
+  "PageUp",
+  "PageDown",
+  " ",
+  "Enter"
 ])
 
 /** True when the key belongs to the focused element: any key while typing, arrows on a slider, space on a box. */

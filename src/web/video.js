@@ -45,7 +45,9 @@ export function createScreen(canvas, { onResize, onDrawn, onError }) {
       bitmap.close()
     } else if (codec === CODEC_RGB) {
       if (payload.length < width * height * 3) throw new Error(`short RGB payload (${payload.length} bytes)`)
-      if (!imageData || imageData.width !== width || imageData.height !== height) imageData = new ImageData(width, height)
+      if (!imageData || imageData.width !== width || imageData.height !== height) {
+        imageData = new ImageData(width, height)
+      }
       const out = imageData.data
       for (let i = 0, j = 0; j < out.length; i += 3, j += 4) {
         out[j] = payload[i]

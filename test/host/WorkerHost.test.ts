@@ -125,23 +125,28 @@ describe("model host in a worker thread", () => {
     expect((await http(server, "GET", "/health")).status).toBe(200)
   })
 
-  it.each([
-    ["throw", /crashed: the model blew up/],
-    ["exit", /exited with code 3/]
-  ] as const)("a crash inside the worker (%s) ends the session with a reason the client sees; the model is loaded again", async (how, message) => {
-    const server = await serve()
-    const first = await open(server)
-    const firstThread = await whoami(first.client)
-    first.client.command("crash", { how })
-    const ended = await first.client.next("sessionEnded")
-    expect(ended.data.reason).toBe("model_failed")
-    expect(ended.data.message).toMatch(message)
+  it.each(
+    [
+      ["throw", /crashed: the model blew up/],
+      ["exit", /exited with code 3/]
+    ] as const
+  )(
+    "a crash inside the worker (%s) ends the session with a reason the client sees; the model is loaded again",
+    async (how, message) => {
+      const server = await serve()
+      const first = await open(server)
+      const firstThread = await whoami(first.client)
+      first.client.command("crash", { how })
+      const ended = await first.client.next("sessionEnded")
+      expect(ended.data.reason).toBe("model_failed")
+      expect(ended.data.message).toMatch(message)
 
-    await untilHealthy(server)
-    const second = await open(server)
-    expect(await whoami(second.client)).not.toBe(firstThread)
-    await second.client.waitFrames(3)
-  })
+      await untilHealthy(server)
+      const second = await open(server)
+      expect(await whoami(second.client)).not.toBe(firstThread)
+      await second.client.waitFrames(3)
+    }
+  )
 
   it.each([
     [true, 10],

@@ -12,7 +12,17 @@ import WebSocket from "ws"
 import { Client, sleep } from "../server/helpers.js"
 
 const run = async (model: string) => {
-  const child = spawn(process.execPath, ["bin/reactor.mjs", "run", model, "--port", "0", "--max-sessions", "2", "--workers", "2"], {
+  const child = spawn(process.execPath, [
+    "bin/reactor.mjs",
+    "run",
+    model,
+    "--port",
+    "0",
+    "--max-sessions",
+    "2",
+    "--workers",
+    "2"
+  ], {
     cwd: process.cwd(),
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, REACTOR_TOKEN: "", REACTOR_STOP_DEADLINE_MS: "1000" }

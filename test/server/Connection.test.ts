@@ -35,8 +35,10 @@ const environment = (config: ServerConfig.Input = {}) => {
   return Layer.mergeAll(configLayer, reactor, Registry.layer.pipe(Layer.provide(configLayer)))
 }
 
-const run = <A, E>(effect: Effect.Effect<A, E, Scope.Scope | ServerConfig.Config | Reactor.Reactor | Registry.Registry>, config?: ServerConfig.Input) =>
-  Effect.runPromise(Effect.scoped(effect).pipe(Effect.provide(environment(config))))
+const run = <A, E>(
+  effect: Effect.Effect<A, E, Scope.Scope | ServerConfig.Config | Reactor.Reactor | Registry.Registry>,
+  config?: ServerConfig.Input
+) => Effect.runPromise(Effect.scoped(effect).pipe(Effect.provide(environment(config))))
 
 /** Waits until `check` holds (fibers of the connection run in between). */
 const until = (check: () => boolean): Effect.Effect<void> =>
@@ -81,17 +83,20 @@ describe("Connection (no transport)", () => {
   it("a newer connection replaces the older one (4409) and resumes; the command budget answers rate_limited", async () => {
     const first = recorder()
     const second = recorder()
-    await run(Effect.gen(function*() {
-      const session = yield* started
-      yield* Connection.make({ session, io: first.io, transport: "test" })
-      const connection = yield* Connection.make({ session, io: second.io, transport: "test" })
-      expect(connection.resumed).toBe(true)
-      for (let i = 0; i < 4; i++) {
-        yield* connection.receive(`{"type":"set_color","data":{"r":${i}},"id":${i}}`)
-      }
-      const stats = yield* connection.stats
-      expect(stats.rateLimited).toBe(2)
-    }), { maxCommandsPerSecond: 0.001, commandBurst: 2 })
+    await run(
+      Effect.gen(function*() {
+        const session = yield* started
+        yield* Connection.make({ session, io: first.io, transport: "test" })
+        const connection = yield* Connection.make({ session, io: second.io, transport: "test" })
+        expect(connection.resumed).toBe(true)
+        for (let i = 0; i < 4; i++) {
+          yield* connection.receive(`{"type":"set_color","data":{"r":${i}},"id":${i}}`)
+        }
+        const stats = yield* connection.stats
+        expect(stats.rateLimited).toBe(2)
+      }),
+      { maxCommandsPerSecond: 0.001, commandBurst: 2 }
+    )
     expect(first.closes).toEqual([{ code: 4409, reason: "replaced by a newer connection to the session" }])
     const answers = second.sent.filter((m) => m.type !== "sessionReady")
     expect(answers.map((m) => (m.type === "error" ? m.data.code : m.type))).toEqual([

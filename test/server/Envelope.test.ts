@@ -39,7 +39,13 @@ const types = fc.oneof(
   fc.string()
 )
 const scopes = fc.oneof(fc.constantFrom("application", "runtime", undefined, null, "Runtime"), fc.jsonValue())
-const ids = fc.oneof(fc.string(), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constant(null), fc.jsonValue())
+const ids = fc.oneof(
+  fc.string(),
+  fc.integer(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.constant(null),
+  fc.jsonValue()
+)
 
 /** Messages shaped like envelopes, valid or nearly so. */
 const envelopes = fc.record(
@@ -58,7 +64,10 @@ const envelopes = fc.record(
 /** A valid message with some random edits: dropped, inserted, replaced characters and truncation. */
 const mutated = fc.tuple(
   envelopes.map((value) => JSON.stringify(value)),
-  fc.array(fc.tuple(fc.nat(), fc.constantFrom("delete", "insert", "replace", "truncate"), fc.string({ maxLength: 3 })), { minLength: 1, maxLength: 4 })
+  fc.array(
+    fc.tuple(fc.nat(), fc.constantFrom("delete", "insert", "replace", "truncate"), fc.string({ maxLength: 3 })),
+    { minLength: 1, maxLength: 4 }
+  )
 ).map(([text, edits]) =>
   edits.reduce((acc, [at, kind, chars]) => {
     const i = acc.length === 0 ? 0 : at % acc.length
@@ -157,8 +166,14 @@ describe("Envelope.decodeText", () => {
 
 describe("Envelope encoders", () => {
   it("wraps model messages without a type as {type: message}", () => {
-    expect(JSON.parse(Envelope.application({ type: "hello", n: 1 }))).toEqual({ scope: "application", data: { type: "hello", n: 1 } })
-    expect(JSON.parse(Envelope.application([1, 2]))).toEqual({ scope: "application", data: { type: "message", data: [1, 2] } })
+    expect(JSON.parse(Envelope.application({ type: "hello", n: 1 }))).toEqual({
+      scope: "application",
+      data: { type: "hello", n: 1 }
+    })
+    expect(JSON.parse(Envelope.application([1, 2]))).toEqual({
+      scope: "application",
+      data: { type: "message", data: [1, 2] }
+    })
     expect(JSON.parse(Envelope.error(Envelope.wireError("x", "y", { a: 1 })))).toEqual({
       scope: "runtime",
       data: { type: "error", data: { code: "x", message: "y", a: 1 } }
@@ -171,8 +186,17 @@ describe("Envelope limits", () => {
     const deep = (d: number) => "[".repeat(d) + "]".repeat(d)
     const ok = Envelope.decodeText(`{"type":"a","data":${deep(30)}}`, 1 << 20, 32)
     expect(Either.isRight(ok)).toBe(true)
-    const refused = Envelope.decodeText(`{"scope":"application","data":{"type":"a","id":5,"data":${deep(40)}}}`, 1 << 20, 32)
-    expect(Either.isLeft(refused) && refused.left.toWire()).toMatchObject({ code: "nesting_too_deep", limit: 32, id: 5, command: "a" })
+    const refused = Envelope.decodeText(
+      `{"scope":"application","data":{"type":"a","id":5,"data":${deep(40)}}}`,
+      1 << 20,
+      32
+    )
+    expect(Either.isLeft(refused) && refused.left.toWire()).toMatchObject({
+      code: "nesting_too_deep",
+      limit: 32,
+      id: 5,
+      command: "a"
+    })
     const huge = Envelope.decodeText(`{"type":"a","data":${deep(200_000)}}`, 1 << 20, 32)
     expect(Either.isLeft(huge) && huge.left.code).toBe("nesting_too_deep")
     expect(Envelope.textTooDeep(`{"s":"[[[[[[[["}`, 2)).toBe(false)
@@ -196,7 +220,13 @@ describe("Envelope limits", () => {
     const body = { code: "invalid_payload", message: "y".repeat(100_000), issues, id: "the-id", command: "set" }
     const bounded = Envelope.boundError(body, 4096)
     expect(Buffer.byteLength(JSON.stringify(bounded))).toBeLessThanOrEqual(4096)
-    expect(bounded).toMatchObject({ code: "invalid_payload", id: "the-id", command: "set", truncated: true, issues_omitted: 42 })
+    expect(bounded).toMatchObject({
+      code: "invalid_payload",
+      id: "the-id",
+      command: "set",
+      truncated: true,
+      issues_omitted: 42
+    })
     const small = { code: "rate_limited", message: "short" }
     expect(Envelope.boundError(small, 4096)).toBe(small)
     expect(Buffer.byteLength(Envelope.error(body, 4096))).toBeLessThan(4096 + 100)

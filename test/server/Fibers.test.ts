@@ -8,7 +8,11 @@ import * as Fibers from "../../src/transport/Fibers.js"
 const capture = () => {
   const lines: Array<{ level: LogLevel.LogLevel; message: string; cause: string }> = []
   const logger = Logger.make(({ cause, logLevel, message }) => {
-    lines.push({ level: logLevel, message: String(Array.isArray(message) ? message.join(" ") : message), cause: Cause.pretty(cause) })
+    lines.push({
+      level: logLevel,
+      message: String(Array.isArray(message) ? message.join(" ") : message),
+      cause: Cause.pretty(cause)
+    })
   })
   return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
 }
@@ -16,12 +20,14 @@ const capture = () => {
 describe("Fibers.forkScoped", () => {
   it("logs a defect and a failure with their causes", async () => {
     const { layer, lines } = capture()
-    await Effect.runPromise(Effect.gen(function*() {
-      const died = yield* Fibers.forkScoped("inbox", Effect.die(new RangeError("Maximum call stack size exceeded")))
-      const failed = yield* Fibers.forkScoped("sender", Effect.fail("socket gone"))
-      yield* Fiber.await(died)
-      yield* Fiber.await(failed)
-    }).pipe(Effect.scoped, Effect.provide(layer)))
+    await Effect.runPromise(
+      Effect.gen(function*() {
+        const died = yield* Fibers.forkScoped("inbox", Effect.die(new RangeError("Maximum call stack size exceeded")))
+        const failed = yield* Fibers.forkScoped("sender", Effect.fail("socket gone"))
+        yield* Fiber.await(died)
+        yield* Fiber.await(failed)
+      }).pipe(Effect.scoped, Effect.provide(layer))
+    )
     expect(lines.map((l) => l.message)).toEqual(["inbox failed", "sender failed"])
     expect(lines[0]!.level._tag).toBe("Error")
     expect(lines[0]!.cause).toContain("RangeError: Maximum call stack size exceeded")

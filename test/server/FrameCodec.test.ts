@@ -29,7 +29,15 @@ describe("FrameCodec", () => {
           const frame = { index, frame: { width, height, data: new Uint8Array(0) }, generatedAt: at, emittedAt: at }
           FrameCodec.writeHeader(bytes, format, frame)
           expect([bytes[0], bytes[1], bytes[2], bytes[6], bytes[7]]).toEqual([0x52, 0x46, 1, 0, 0])
-          expect(FrameCodec.readHeader(bytes)).toEqual({ version: 1, codec: format, track: 0, index, width, height, capturedAt: at })
+          expect(FrameCodec.readHeader(bytes)).toEqual({
+            version: 1,
+            codec: format,
+            track: 0,
+            index,
+            width,
+            height,
+            capturedAt: at
+          })
         }
       ),
       { numRuns: 500 }
@@ -54,7 +62,10 @@ describe("FrameCodec", () => {
 
   it("parses ?format and ?quality, naming a bad value", () => {
     expect(FrameCodec.parseQuery(new URLSearchParams(""), 80)).toEqual({ format: "jpeg", quality: 80 })
-    expect(FrameCodec.parseQuery(new URLSearchParams("format=rgb&quality=20"), 80)).toEqual({ format: "rgb", quality: 20 })
+    expect(FrameCodec.parseQuery(new URLSearchParams("format=rgb&quality=20"), 80)).toEqual({
+      format: "rgb",
+      quality: 20
+    })
     expect(FrameCodec.parseQuery(new URLSearchParams("format=webp"), 80)).toContain("webp")
     expect(FrameCodec.parseQuery(new URLSearchParams("quality=0"), 80)).toContain("quality")
   })

@@ -18,7 +18,10 @@ describe("Auth.check", () => {
     expect(Auth.check("t0k", "Bearer t0k", q())).toBeUndefined()
     expect(Auth.check("t0k", "bearer   t0k", q())).toBeUndefined()
     expect(Auth.check("t0k", undefined, q("token=t0k"))).toBeUndefined()
-    expect(Auth.check("t0k", undefined, q())?.body).toMatchObject({ code: "unauthorized", message: expect.stringContaining("Bearer") })
+    expect(Auth.check("t0k", undefined, q())?.body).toMatchObject({
+      code: "unauthorized",
+      message: expect.stringContaining("Bearer")
+    })
     expect(Auth.check("t0k", "Bearer t0", q())?.body.message).toBe("the token is wrong")
     expect(Auth.check("t0k", "Basic dDBr", q())?.status).toBe(401)
   })
@@ -59,7 +62,12 @@ describe("ServerConfig.withEnv", () => {
       process.env.REACTOR_IDLE_TIMEOUT_MS = "99"
       process.env.REACTOR_CORS = "https://a.example, https://b.example"
       const input = await Effect.runPromise(ServerConfig.withEnv({ port: 0, idleTimeoutMs: 5, graceMs: undefined }))
-      expect(input).toEqual({ port: 0, graceMs: 1234, idleTimeoutMs: 5, cors: ["https://a.example", "https://b.example"] })
+      expect(input).toEqual({
+        port: 0,
+        graceMs: 1234,
+        idleTimeoutMs: 5,
+        cors: ["https://a.example", "https://b.example"]
+      })
       process.env.REACTOR_GRACE_MS = "soon"
       await expect(Effect.runPromise(ServerConfig.withEnv({}))).rejects.toThrow(/REACTOR_GRACE_MS/)
     } finally {

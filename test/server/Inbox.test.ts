@@ -8,7 +8,12 @@ import * as Inbox from "../../src/transport/Inbox.js"
 describe("Inbox", () => {
   it("keeps arrival order and pauses / resumes the transport at its bounds", async () => {
     const calls: Array<string> = []
-    const inbox = Inbox.make<number>({ pauseAt: 4, resumeAt: 2, pause: () => calls.push("pause"), resume: () => calls.push("resume") })
+    const inbox = Inbox.make<number>({
+      pauseAt: 4,
+      resumeAt: 2,
+      pause: () => calls.push("pause"),
+      resume: () => calls.push("resume")
+    })
     for (let i = 0; i < 6; i++) inbox.push(i)
     expect(calls).toEqual(["pause"])
     const taken = await Effect.runPromise(Effect.all(Array.from({ length: 6 }, () => inbox.take)))

@@ -7,7 +7,11 @@ import * as RateLimit from "../../src/transport/RateLimit.js"
 describe("RateLimit", () => {
   it("allows the burst at once, then one token per 1/perSecond", () => {
     const bucket = RateLimit.make(10, 3, 0)
-    expect([RateLimit.take(bucket, 0), RateLimit.take(bucket, 0), RateLimit.take(bucket, 0)]).toEqual([true, true, true])
+    expect([RateLimit.take(bucket, 0), RateLimit.take(bucket, 0), RateLimit.take(bucket, 0)]).toEqual([
+      true,
+      true,
+      true
+    ])
     expect(RateLimit.take(bucket, 0)).toBe(false)
     expect(RateLimit.waitMs(bucket, 0)).toBe(100)
     expect(RateLimit.take(bucket, 50)).toBe(false)
@@ -22,7 +26,11 @@ describe("RateLimit", () => {
     RateLimit.take(bucket, 0)
     // an hour later: still only the burst
     const later = 3_600_000
-    expect([RateLimit.take(bucket, later), RateLimit.take(bucket, later), RateLimit.take(bucket, later)]).toEqual([true, true, false])
+    expect([RateLimit.take(bucket, later), RateLimit.take(bucket, later), RateLimit.take(bucket, later)]).toEqual([
+      true,
+      true,
+      false
+    ])
   })
 
   it("a clock going backwards gives nothing back and takes nothing", () => {

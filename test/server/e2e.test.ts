@@ -96,7 +96,9 @@ const rpc: Transport = {
         const result = await send(type, data)
         if (result._tag === "Right") return { ok: true, command: result.right.command, frame: result.right.frame }
         const error = result.left
-        if (error._tag === "RpcClientError") return { ok: false, code: "transport_closed", message: String(error.message) }
+        if (error._tag === "RpcClientError") {
+          return { ok: false, code: "transport_closed", message: String(error.message) }
+        }
         return { ok: false, ...(error.details ?? {}), ...error, code: error.code, message: error.message }
       },
       pixelSoon: async () => {
@@ -165,7 +167,11 @@ for (const transport of [websocket, rpc]) {
       await sleep(1500) // the budget refills
       let deep: unknown = 1
       for (let i = 0; i < 200; i++) deep = [deep]
-      expect(await connection.command("set_color", { r: deep })).toMatchObject({ ok: false, code: "nesting_too_deep", limit: 32 })
+      expect(await connection.command("set_color", { r: deep })).toMatchObject({
+        ok: false,
+        code: "nesting_too_deep",
+        limit: 32
+      })
       expect(await connection.command("set_color", { r: 3 })).toMatchObject({ ok: true })
       await connection.leave()
     })

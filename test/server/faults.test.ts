@@ -48,7 +48,10 @@ describe("faults: HTTP", () => {
         }
       }),
       duplex: "half"
-    } as RequestInit).then(async (response) => ({ status: response.status, body: await response.json() }), () => "reset")
+    } as RequestInit).then(
+      async (response) => ({ status: response.status, body: await response.json() }),
+      () => "reset"
+    )
     if (chunked !== "reset") expect(chunked).toMatchObject({ status: 413, body: { code: "body_too_large" } })
     expect((await http(server, "GET", "/health")).body.sessions).toBe(0)
   })
@@ -129,7 +132,9 @@ describe("faults: WebSocket", () => {
       for (let i = 0; i < 20; i++) client.command("set_color", { r: i }, i)
       const answers = []
       for (let i = 0; i < 20; i++) {
-        answers.push(await client.next((m) => m.type === "commandAck" || (m.type === "error" && m.data.code === "rate_limited")))
+        answers.push(
+          await client.next((m) => m.type === "commandAck" || (m.type === "error" && m.data.code === "rate_limited"))
+        )
       }
       const refused = answers.filter((a) => a.type === "error")
       expect(answers.filter((a) => a.type === "commandAck").length).toBeGreaterThanOrEqual(5)
@@ -170,19 +175,25 @@ describe("faults: WebSocket", () => {
     }
   }, 30_000)
 
-  it("a frozen client (no FIN, no close handshake) is terminated on idle: its session is orphaned at once", async () => {
-    const idle = await startServer({ idleTimeoutMs: 300, graceMs: 60_000 })
-    try {
-      const { client, session } = await connect(idle)
-      ;(client.ws as any)._socket.pause() // the client stops reading: it will never answer the close
-      const orphaned = await eventually(async () =>
-        (await http(idle, "GET", `/sessions/${session.session_id}/info`)).body.state === "orphaned", 10_000)
-      expect(orphaned).toBe(true)
-      client.ws.terminate()
-    } finally {
-      await idle.close()
-    }
-  }, 20_000)
+  it(
+    "a frozen client (no FIN, no close handshake) is terminated on idle: its session is orphaned at once",
+    async () => {
+      const idle = await startServer({ idleTimeoutMs: 300, graceMs: 60_000 })
+      try {
+        const { client, session } = await connect(idle)
+        ;(client.ws as any)._socket.pause() // the client stops reading: it will never answer the close
+        const orphaned = await eventually(
+          async () => (await http(idle, "GET", `/sessions/${session.session_id}/info`)).body.state === "orphaned",
+          10_000
+        )
+        expect(orphaned).toBe(true)
+        client.ws.terminate()
+      } finally {
+        await idle.close()
+      }
+    },
+    20_000
+  )
 
   it("/info's dropped_frames includes the frames the socket skipped for a client that does not read", async () => {
     const slow = await startServer({ statsIntervalMs: 200 }, { width: 320, height: 240, fps: 30, noisy: true })
@@ -213,7 +224,11 @@ describe("faults: RPC", () => {
   it("commands still waiting when the client leaves are dropped, not applied", async () => {
     const session = await startSession(server)
     const program = Effect.gen(function*() {
-      const client = yield* ReactorClient.make(Commands, { url: server.url, sessionId: session.session_id, reconnects: 0 })
+      const client = yield* ReactorClient.make(Commands, {
+        url: server.url,
+        sessionId: session.session_id,
+        reconnects: 0
+      })
       const fibers = yield* Effect.forEach(
         Array.from({ length: 300 }, () => 0),
         () => Effect.fork(client.commands.sleep({ ms: 20 })),
@@ -222,7 +237,8 @@ describe("faults: RPC", () => {
       yield* Fiber.join(fibers[0]!)
     }).pipe(Effect.scoped)
     await Effect.runPromise(program)
-    const applied = async () => (await http(server, "GET", `/sessions/${session.session_id}/info`)).body.stats.commands_applied
+    const applied = async () =>
+      (await http(server, "GET", `/sessions/${session.session_id}/info`)).body.stats.commands_applied
     await sleep(300)
     const first = await applied()
     await sleep(1000)
@@ -234,18 +250,22 @@ describe("faults: RPC", () => {
   it("at most maxPendingRequests commands wait per connection; one more is refused with too_many_requests", async () => {
     const bounded = await startServer({ maxPendingRequests: 16 })
     try {
-      const outcomes = await Effect.runPromise(Effect.gen(function*() {
-        const client = yield* ReactorClient.make(Commands, { url: bounded.url })
-        return yield* Effect.forEach(
-          Array.from({ length: 100 }, () => 0),
-          () => Effect.either(client.commands.sleep({ ms: 5 })),
-          { concurrency: "unbounded" }
-        )
-      }).pipe(Effect.scoped))
+      const outcomes = await Effect.runPromise(
+        Effect.gen(function*() {
+          const client = yield* ReactorClient.make(Commands, { url: bounded.url })
+          return yield* Effect.forEach(
+            Array.from({ length: 100 }, () => 0),
+            () => Effect.either(client.commands.sleep({ ms: 5 })),
+            { concurrency: "unbounded" }
+          )
+        }).pipe(Effect.scoped)
+      )
       const refused = outcomes.filter((o) => o._tag === "Left")
       expect(outcomes.length - refused.length).toBeGreaterThanOrEqual(16)
       expect(refused.length).toBeGreaterThan(0)
-      for (const o of refused) expect(o.left).toMatchObject({ _tag: "WireError", code: "too_many_requests", details: { limit: 16 } })
+      for (const o of refused) {
+        expect(o.left).toMatchObject({ _tag: "WireError", code: "too_many_requests", details: { limit: 16 } })
+      }
     } finally {
       await bounded.close()
     }
@@ -253,14 +273,16 @@ describe("faults: RPC", () => {
 
   it("a deeply nested payload earns nesting_too_deep and the connection goes on", async () => {
     const session = await startSession(server)
-    const result = await Effect.runPromise(Effect.gen(function*() {
-      const client = yield* ReactorClient.make(Commands, { url: server.url, sessionId: session.session_id })
-      let deep: unknown = 1
-      for (let i = 0; i < 1000; i++) deep = [deep]
-      const error = yield* Effect.flip(client.commands.set_color({ r: deep } as any))
-      const ack = yield* client.commands.set_color({ r: 3 })
-      return { error, ack }
-    }).pipe(Effect.scoped))
+    const result = await Effect.runPromise(
+      Effect.gen(function*() {
+        const client = yield* ReactorClient.make(Commands, { url: server.url, sessionId: session.session_id })
+        let deep: unknown = 1
+        for (let i = 0; i < 1000; i++) deep = [deep]
+        const error = yield* Effect.flip(client.commands.set_color({ r: deep } as any))
+        const ack = yield* client.commands.set_color({ r: 3 })
+        return { error, ack }
+      }).pipe(Effect.scoped)
+    )
     expect(result.error).toMatchObject({ _tag: "WireError", code: "nesting_too_deep" })
     expect(result.ack.command).toBe("set_color")
   })
@@ -283,7 +305,10 @@ describe("faults: RPC wire", () => {
       ws.send(Buffer.concat([Buffer.alloc(50_000, 0x91), Buffer.from([0x01])]))
       const request = { _tag: "Request", id: "7", tag: "set_color", payload: { r: 9 }, headers: [] }
       ws.send(parser.encode(request) as Uint8Array)
-      const answered = await eventually(async () => responses.some((r) => r._tag === "Exit" && r.requestId === "7"), 10_000)
+      const answered = await eventually(
+        async () => responses.some((r) => r._tag === "Exit" && r.requestId === "7"),
+        10_000
+      )
       expect(answered).toBe(true)
       const exit = responses.find((r) => r._tag === "Exit" && r.requestId === "7")
       expect(exit.exit._tag).toBe("Success")

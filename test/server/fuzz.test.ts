@@ -28,18 +28,26 @@ const validCommand = fc.oneof(
 
 const text = fc.oneof(
   { weight: 3, arbitrary: validCommand.map((m) => JSON.stringify(m)) },
-  { weight: 1, arbitrary: fc.constantFrom('{"scope":"runtime","data":{"type":"ping"}}', '{"scope":"runtime","data":{"type":"requestCapabilities"}}') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      "{\"scope\":\"runtime\",\"data\":{\"type\":\"ping\"}}",
+      "{\"scope\":\"runtime\",\"data\":{\"type\":\"requestCapabilities\"}}"
+    )
+  },
   { weight: 2, arbitrary: fc.jsonValue().map((v) => JSON.stringify(v)) },
   { weight: 2, arbitrary: fc.string() },
   // nesting around the limit, ids JSON cannot carry back, ids too long
   {
     weight: 1,
-    arbitrary: fc.integer({ min: 28, max: 36 }).map((d) => `{"type":"echo","data":${"[".repeat(d)}${"]".repeat(d)},"id":"n"}`)
+    arbitrary: fc.integer({ min: 28, max: 36 }).map((d) =>
+      `{"type":"echo","data":${"[".repeat(d)}${"]".repeat(d)},"id":"n"}`
+    )
   },
   {
     weight: 1,
     arbitrary: fc.constantFrom(
-      '{"scope":"application","data":{"type":"set_color","data":{"r":1},"id":1e999}}',
+      "{\"scope\":\"application\",\"data\":{\"type\":\"set_color\",\"data\":{\"r\":1},\"id\":1e999}}",
       `{"scope":"application","data":{"type":"set_color","data":{"r":1},"id":"${"i".repeat(300)}"}}`
     )
   },
@@ -56,7 +64,8 @@ const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "obj
 const depthOf = (u: unknown): number =>
   typeof u === "object" && u !== null ? 1 + Math.max(0, ...Object.values(u).map(depthOf)) : 0
 
-const isInt = (u: unknown, min: number, max: number) => typeof u === "number" && Number.isInteger(u) && u >= min && u <= max
+const isInt = (u: unknown, min: number, max: number) =>
+  typeof u === "number" && Number.isInteger(u) && u >= min && u <= max
 
 /** Whether a payload is valid for a fixture command, written from the fixture's declarations (not its schemas). */
 const validPayload: Record<string, (data: Record<string, unknown>) => boolean> = {
@@ -112,7 +121,12 @@ describe("server: live fuzz", () => {
   let server: Server.Handle
   beforeAll(async () => {
     // budgets high enough for the burst: the rate limits have tests of their own
-    server = await startServer({ statsIntervalMs: 60_000, maxCommandsPerSecond: 10_000, commandBurst: 10_000, maxMessagesPerSecond: 10_000 })
+    server = await startServer({
+      statsIntervalMs: 60_000,
+      maxCommandsPerSecond: 10_000,
+      commandBurst: 10_000,
+      maxMessagesPerSecond: 10_000
+    })
   })
   afterAll(() => server.close())
 

@@ -95,7 +95,9 @@ export class Client {
       ws.once("open", () => resolve())
       ws.once("error", reject)
     })
-    this.closed = new Promise((resolve) => ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })))
+    this.closed = new Promise((resolve) =>
+      ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() }))
+    )
     ws.on("error", () => {})
     ws.on("message", (data: Buffer, isBinary) => {
       if (isBinary) {
@@ -145,7 +147,9 @@ export class Client {
       const waiter = { pred: test, resolve: (m: Received) => (clearTimeout(timer), resolve(m)) }
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter)
-        reject(new Error(`timed out waiting for ${String(pred)}; received ${JSON.stringify(this.texts.map((t) => t.type))}`))
+        reject(
+          new Error(`timed out waiting for ${String(pred)}; received ${JSON.stringify(this.texts.map((t) => t.type))}`)
+        )
       }, timeoutMs)
       this.waiters.push(waiter)
     })

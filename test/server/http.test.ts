@@ -16,7 +16,12 @@ describe("server: HTTP endpoints", () => {
   it("GET /health reports the model and the sessions", async () => {
     const answer = await http(server, "GET", "/health")
     expect(answer.status).toBe(200)
-    expect(answer.body).toEqual({ status: "ok", model: { name: "server-fixture", version: "1" }, sessions: 0, max_sessions: 2 })
+    expect(answer.body).toEqual({
+      status: "ok",
+      model: { name: "server-fixture", version: "1" },
+      sessions: 0,
+      max_sessions: 2
+    })
   })
 
   it("GET /capabilities gives Reactor's shape and a full JSON Schema per command", async () => {
@@ -41,7 +46,11 @@ describe("server: HTTP endpoints", () => {
       cluster: "local",
       model: { name: "server-fixture", version: "1" },
       server_info: { server_version: expect.any(String) },
-      selected_transport: { protocol: "websocket", version: "1", url: `/sessions/${body.session_id}/transport/websocket` },
+      selected_transport: {
+        protocol: "websocket",
+        version: "1",
+        url: `/sessions/${body.session_id}/transport/websocket`
+      },
       capabilities: {
         protocol_version: "1",
         tracks: [{ name: "main_video", kind: "video", direction: "recvonly" }],
@@ -54,7 +63,11 @@ describe("server: HTTP endpoints", () => {
 
     const info = await http(server, "GET", `/sessions/${body.session_id}/info`)
     expect(info.status).toBe(200)
-    expect(info.body).toMatchObject({ session_id: body.session_id, state: "orphaned", model: { name: "server-fixture" } })
+    expect(info.body).toMatchObject({
+      session_id: body.session_id,
+      state: "orphaned",
+      model: { name: "server-fixture" }
+    })
     expect(info.body.stats).toHaveProperty("frames_generated")
 
     const stopped = await http(server, "POST", "/stop_session", { body: { session_id: body.session_id } })
@@ -68,12 +81,14 @@ describe("server: HTTP endpoints", () => {
   })
 
   it("unknown sessions are 404 session_not_found; bad bodies are 400 invalid_request", async () => {
-    for (const [method, path, body] of [
-      ["POST", "/stop_session", { session_id: "nope" }],
-      ["DELETE", "/sessions/nope", undefined],
-      ["GET", "/sessions/nope/info", undefined],
-      ["GET", "/sessions/nope/transport/rpc", undefined]
-    ] as const) {
+    for (
+      const [method, path, body] of [
+        ["POST", "/stop_session", { session_id: "nope" }],
+        ["DELETE", "/sessions/nope", undefined],
+        ["GET", "/sessions/nope/info", undefined],
+        ["GET", "/sessions/nope/transport/rpc", undefined]
+      ] as const
+    ) {
       const answer = await http(server, method, path, body === undefined ? {} : { body })
       expect(answer.status, `${method} ${path}`).toBe(404)
       expect(answer.body).toMatchObject({ code: "session_not_found", message: expect.stringContaining("nope") })
@@ -81,7 +96,9 @@ describe("server: HTTP endpoints", () => {
     const bad = await http(server, "POST", "/start_session", { body: "{nope" })
     expect(bad.status).toBe(400)
     expect(bad.body.code).toBe("invalid_request")
-    expect((await http(server, "POST", "/start_session", { body: { extra_args: 3 } })).body.code).toBe("invalid_request")
+    expect((await http(server, "POST", "/start_session", { body: { extra_args: 3 } })).body.code).toBe(
+      "invalid_request"
+    )
     expect((await http(server, "POST", "/stop_session", { body: { session_id: 7 } })).body.code).toBe("invalid_request")
     // no session_id (Reactor's SDK sends no body) means the one running session: here there is none
     expect((await http(server, "POST", "/stop_session", { body: {} })).body.code).toBe("session_not_found")
@@ -95,7 +112,11 @@ describe("server: HTTP endpoints", () => {
     const b = await startSession(server)
     const refused = await http(server, "POST", "/start_session", { body: {} })
     expect(refused.status).toBe(503)
-    expect(refused.body).toMatchObject({ code: "too_many_sessions", max_sessions: 2, message: expect.stringContaining("maximum of 2") })
+    expect(refused.body).toMatchObject({
+      code: "too_many_sessions",
+      max_sessions: 2,
+      message: expect.stringContaining("maximum of 2")
+    })
     await http(server, "DELETE", `/sessions/${a.session_id}`)
     const c = await startSession(server)
     await http(server, "DELETE", `/sessions/${b.session_id}`)
@@ -108,10 +129,15 @@ describe("server: HTTP endpoints", () => {
     expect(old.body).toMatchObject({ code: "client_too_old", message: expect.stringContaining("upgrade the client") })
     const future = await http(server, "GET", "/health", { headers: { "Reactor-API-Accept-Version": "2" } })
     expect(future.status).toBe(501)
-    expect(future.body).toMatchObject({ code: "server_too_old", message: expect.stringContaining("upgrade the server") })
+    expect(future.body).toMatchObject({
+      code: "server_too_old",
+      message: expect.stringContaining("upgrade the server")
+    })
     const garbage = await http(server, "GET", "/health", { headers: { "Reactor-API-Version": "x" } })
     expect(garbage.status).toBe(400)
-    const ok = await http(server, "GET", "/health", { headers: { "Reactor-API-Version": "1", "Reactor-API-Accept-Version": "1" } })
+    const ok = await http(server, "GET", "/health", {
+      headers: { "Reactor-API-Version": "1", "Reactor-API-Accept-Version": "1" }
+    })
     expect(ok.status).toBe(200)
   })
 
@@ -177,7 +203,12 @@ describe("server: HTTP auth", () => {
   afterAll(() => server.close())
 
   it("needs the bearer token on every endpoint", async () => {
-    for (const [method, path] of [["GET", "/health"], ["GET", "/capabilities"], ["POST", "/start_session"], ["GET", "/"]] as const) {
+    for (
+      const [method, path] of [["GET", "/health"], ["GET", "/capabilities"], ["POST", "/start_session"], [
+        "GET",
+        "/"
+      ]] as const
+    ) {
       const answer = await http(server, method, path)
       expect(answer.status, path).toBe(401)
       expect(answer.body.code).toBe("unauthorized")

@@ -4,8 +4,8 @@
  * consumers, oversized and binary input, auth, version headers and origin on the upgrade. (HTTP: http.test.ts.)
  */
 import sharp from "sharp"
-import WebSocket from "ws"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import WebSocket from "ws"
 import type * as Server from "../../src/server/Server.js"
 import { Client, connect, http, sleep, startServer, startSession } from "./helpers.js"
 
@@ -24,7 +24,12 @@ describe("server: WebSocket transport", () => {
   it("says sessionReady, then streams JPEG frames with the 24-byte header", async () => {
     const { client, id, ready } = await open()
     expect(ready.scope).toBe("runtime")
-    expect(ready.data).toEqual({ session_id: id, resumed: false, format: "jpeg", model: { name: "server-fixture", version: "1" } })
+    expect(ready.data).toEqual({
+      session_id: id,
+      resumed: false,
+      format: "jpeg",
+      model: { name: "server-fixture", version: "1" }
+    })
     await client.waitFrames(3)
     const frame = client.frames.at(-1)!
     expect(frame.header).toMatchObject({ version: 1, codec: "jpeg", track: 0, width: 64, height: 48 })
@@ -119,7 +124,11 @@ describe("server: WebSocket transport", () => {
     expect((await client.error("invalid_envelope")).data.known).toEqual(["ping", "requestCapabilities", "stop"])
     client.command("teleport", {}, "t")
     const unknown = await client.error("unknown_command")
-    expect(unknown.data).toMatchObject({ id: "t", command: "teleport", known: ["set_color", "echo", "fail", "sleep", "end"] })
+    expect(unknown.data).toMatchObject({
+      id: "t",
+      command: "teleport",
+      known: ["set_color", "echo", "fail", "sleep", "end"]
+    })
     client.command("set_color", { r: 999, extra: 1 }, "p")
     const invalid = await client.error("invalid_payload")
     expect(invalid.data).toMatchObject({ id: "p", command: "set_color" })
@@ -127,10 +136,16 @@ describe("server: WebSocket transport", () => {
     expect(invalid.data.message).toContain("r:")
     client.command("fail", {}, "f")
     const failed = await client.error("handler_failed")
-    expect(failed.data).toMatchObject({ id: "f", command: "fail", message: expect.stringContaining("the fixture's fail command") })
+    expect(failed.data).toMatchObject({
+      id: "f",
+      command: "fail",
+      message: expect.stringContaining("the fixture's fail command")
+    })
     client.ws.send(Buffer.from([0x52, 0x46, 1, 2, 3]))
     await client.error("binary_not_accepted")
-    client.send(JSON.stringify({ scope: "application", data: { type: "echo", data: { text: "x".repeat(300 * 1024) } } }))
+    client.send(
+      JSON.stringify({ scope: "application", data: { type: "echo", data: { text: "x".repeat(300 * 1024) } } })
+    )
     const large = await client.error("message_too_large")
     expect(large.data).toMatchObject({ limit: 256 * 1024 })
     client.runtime("ping")
@@ -233,12 +248,18 @@ describe("server: WebSocket transport", () => {
   it("a model loop that returns or fails ends the session with model_finished / model_failed", async () => {
     const finished = await open()
     finished.client.command("end", { how: "finish" })
-    expect((await finished.client.next("sessionEnded")).data).toEqual({ reason: "model_finished", message: "model finished" })
+    expect((await finished.client.next("sessionEnded")).data).toEqual({
+      reason: "model_finished",
+      message: "model finished"
+    })
     expect((await finished.client.closed).code).toBe(1000)
     const crashed = await open()
     crashed.client.command("end", { how: "crash" })
     const ended = await crashed.client.next("sessionEnded")
-    expect(ended.data).toMatchObject({ reason: "model_failed", message: expect.stringContaining("the fixture crashed on request") })
+    expect(ended.data).toMatchObject({
+      reason: "model_failed",
+      message: expect.stringContaining("the fixture crashed on request")
+    })
   })
 
   it("stopping over HTTP ends the socket's session with sessionEnded", async () => {

@@ -47,7 +47,12 @@ describe("Mailbox", () => {
     Effect.gen(function*() {
       const { calls, mailbox } = yield* make
       const fibers = []
-      for (const [type, data] of [["slow", { n: 30 }], ["set_speed", { speed: 2 }], ["slow", { n: 10 }], ["reset", {}], ["set_prompt", { prompt: "z" }]] as const) {
+      for (
+        const [type, data] of [["slow", { n: 30 }], ["set_speed", { speed: 2 }], ["slow", { n: 10 }], ["reset", {}], [
+          "set_prompt",
+          { prompt: "z" }
+        ]] as const
+      ) {
         fibers.push(yield* Effect.fork(mailbox.submit({ type, data })))
         yield* Effect.yieldNow()
       }
@@ -66,35 +71,65 @@ describe("Mailbox", () => {
     }).pipe(Effect.scoped))
 
   it.effect.each([
-    [{ type: 42 }, "InvalidMessage", 'a command needs a non-empty string "type"'],
-    [{ type: "" }, "InvalidMessage", 'a command needs a non-empty string "type"'],
-    [{ type: "set_sped", data: { speed: 1 } }, "UnknownCommand", 'unknown command "set_sped"; known commands: set_speed, set_prompt, slow, fail, die, throw, reset'],
-    [{ type: "set_speed", data: { speed: "fast" } }, "InvalidPayload", 'invalid payload for "set_speed": speed: Expected'],
-    [{ type: "set_speed", data: { speed: 9 } }, "InvalidPayload", 'invalid payload for "set_speed": speed: Expected'],
-    [{ type: "set_speed", data: { speed: -1 } }, "InvalidPayload", 'invalid payload for "set_speed": speed: Expected'],
-    [{ type: "set_prompt", data: {} }, "InvalidPayload", 'invalid payload for "set_prompt": prompt: is missing'],
-    [{ type: "set_prompt", data: { prompt: "x".repeat(11) } }, "InvalidPayload", 'invalid payload for "set_prompt": prompt: Expected'],
-    [{ type: "slow", data: { n: 1.5 } }, "InvalidPayload", 'invalid payload for "slow": n: Expected'],
-    [{ type: "set_speed", data: { speed: 1, turbo: true } }, "InvalidPayload", 'invalid payload for "set_speed": turbo: is unexpected'],
-    [{ type: "reset", data: { hard: true } }, "InvalidPayload", 'invalid payload for "reset": hard: is unexpected'],
-    [{ type: "reset", data: "now" }, "InvalidPayload", 'invalid payload for "reset": Expected an object of parameters, actual "now"'],
-    [{ type: "set_speed", data: [1] }, "InvalidPayload", 'invalid payload for "set_speed": Expected']
-  ] as Array<[Mailbox.Incoming, string, string]>)("refuses %o with %s, and no handler runs", ([incoming, tag, message]) =>
-    Effect.gen(function*() {
-      const { calls, mailbox } = yield* make
-      const error = yield* rejection(mailbox, incoming)
-      expect(error._tag).toBe(tag)
-      expect(error.message.startsWith(message)).toBe(true)
-      expect(yield* calls).toEqual([])
-      expect(yield* mailbox.counts).toEqual({ applied: 0, rejected: 1 })
-    }).pipe(Effect.scoped))
+    [{ type: 42 }, "InvalidMessage", "a command needs a non-empty string \"type\""],
+    [{ type: "" }, "InvalidMessage", "a command needs a non-empty string \"type\""],
+    [
+      { type: "set_sped", data: { speed: 1 } },
+      "UnknownCommand",
+      "unknown command \"set_sped\"; known commands: set_speed, set_prompt, slow, fail, die, throw, reset"
+    ],
+    [
+      { type: "set_speed", data: { speed: "fast" } },
+      "InvalidPayload",
+      "invalid payload for \"set_speed\": speed: Expected"
+    ],
+    [{ type: "set_speed", data: { speed: 9 } }, "InvalidPayload", "invalid payload for \"set_speed\": speed: Expected"],
+    [
+      { type: "set_speed", data: { speed: -1 } },
+      "InvalidPayload",
+      "invalid payload for \"set_speed\": speed: Expected"
+    ],
+    [{ type: "set_prompt", data: {} }, "InvalidPayload", "invalid payload for \"set_prompt\": prompt: is missing"],
+    [
+      { type: "set_prompt", data: { prompt: "x".repeat(11) } },
+      "InvalidPayload",
+      "invalid payload for \"set_prompt\": prompt: Expected"
+    ],
+    [{ type: "slow", data: { n: 1.5 } }, "InvalidPayload", "invalid payload for \"slow\": n: Expected"],
+    [
+      { type: "set_speed", data: { speed: 1, turbo: true } },
+      "InvalidPayload",
+      "invalid payload for \"set_speed\": turbo: is unexpected"
+    ],
+    [{ type: "reset", data: { hard: true } }, "InvalidPayload", "invalid payload for \"reset\": hard: is unexpected"],
+    [
+      { type: "reset", data: "now" },
+      "InvalidPayload",
+      "invalid payload for \"reset\": Expected an object of parameters, actual \"now\""
+    ],
+    [{ type: "set_speed", data: [1] }, "InvalidPayload", "invalid payload for \"set_speed\": Expected"]
+  ] as Array<[Mailbox.Incoming, string, string]>)(
+    "refuses %o with %s, and no handler runs",
+    ([incoming, tag, message]) =>
+      Effect.gen(function*() {
+        const { calls, mailbox } = yield* make
+        const error = yield* rejection(mailbox, incoming)
+        expect(error._tag).toBe(tag)
+        expect(error.message.startsWith(message)).toBe(true)
+        expect(yield* calls).toEqual([])
+        expect(yield* mailbox.counts).toEqual({ applied: 0, rejected: 1 })
+      }).pipe(Effect.scoped)
+  )
 
   it.effect("an out-of-range value says what was expected and what came", () =>
     Effect.gen(function*() {
       const { mailbox } = yield* make
       const error = yield* rejection(mailbox, { type: "set_speed", data: { speed: 9 } })
       expect(error).toMatchObject({ _tag: "InvalidPayload", command: "set_speed", code: "invalid_payload" })
-      expect((error as any).issues).toEqual([{ path: "speed", message: expect.stringMatching(/between 0 and 4.*actual 9/) }])
+      expect((error as any).issues).toEqual([{
+        path: "speed",
+        message: expect.stringMatching(/between 0 and 4.*actual 9/)
+      }])
     }).pipe(Effect.scoped))
 
   it.effect.each([

@@ -18,7 +18,10 @@ const Commands = Command.group(
 )
 
 /** A model that logs its life into `events`: load/unload, each session's acquire/release and its AbortSignal. */
-const probe = (run: Effect.Effect<unknown, unknown, SessionContext>, options: { readonly setUp?: Effect.Effect<void, unknown> } = {}) =>
+const probe = (
+  run: Effect.Effect<unknown, unknown, SessionContext>,
+  options: { readonly setUp?: Effect.Effect<void, unknown> } = {}
+) =>
   Effect.gen(function*() {
     const events = yield* Ref.make<ReadonlyArray<string>>([])
     const signals: Array<AbortSignal> = []
@@ -51,7 +54,9 @@ const probe = (run: Effect.Effect<unknown, unknown, SessionContext>, options: { 
     return { model, events: Ref.get(events), signals }
   })
 
-const forever = Effect.forever(Effect.zipRight(Effect.flatMap(SessionContext, (ctx) => ctx.emit(null)), Effect.sleep(10)))
+const forever = Effect.forever(
+  Effect.zipRight(Effect.flatMap(SessionContext, (ctx) => ctx.emit(null)), Effect.sleep(10))
+)
 const stopped = EndReason.Stopped({ by: "test" })
 
 describe("Session stopping", () => {
@@ -171,7 +176,9 @@ describe("Session stopping", () => {
       const reason = yield* Effect.flatMap(Reactor.Reactor, (r) => Effect.flatMap(r.start(), (s) => s.ended)).pipe(
         Effect.provide(Harness.reactor(model))
       )
-      expect(reason).toEqual(EndReason.ModelFailed({ error: "frame 1 of the block: frame data has 5 bytes but 2x2 RGB needs 12" }))
+      expect(reason).toEqual(
+        EndReason.ModelFailed({ error: "frame 1 of the block: frame data has 5 bytes but 2x2 RGB needs 12" })
+      )
     }))
 
   it.effect("a loop that ignores interruption is torn down at the deadline (DeadlineExceeded), on the test clock", () =>
@@ -197,7 +204,10 @@ describe("Session stopping", () => {
     Effect.gen(function*() {
       const { model } = yield* probe(Effect.never)
       yield* Effect.gen(function*() {
-        const session = yield* Effect.acquireRelease(Effect.flatMap(Reactor.Reactor, (r) => r.start()), () => Effect.void)
+        const session = yield* Effect.acquireRelease(
+          Effect.flatMap(Reactor.Reactor, (r) => r.start()),
+          () => Effect.void
+        )
         const began = Date.now()
         expect(yield* session.stop(stopped)).toEqual(stopped)
         expect(Date.now() - began).toBeLessThan(500)
@@ -245,7 +255,9 @@ describe("Reactor", () => {
           second.submit({ type: "set", data: { value: 2 } }),
           third.submit({ type: "set", data: { value: 3 } })
         ], { concurrency: 2 })
-        expect(yield* Effect.all([valueOf(second), valueOf(third)], { concurrency: 2 })).toEqual([{ value: 2 }, { value: 3 }])
+        expect(yield* Effect.all([valueOf(second), valueOf(third)], { concurrency: 2 })).toEqual([{ value: 2 }, {
+          value: 3
+        }])
         expect(new Set([first.id, second.id, third.id]).size).toBe(3)
       }).pipe(Effect.provide(Harness.reactor(model, { maxSessions: 2 })))
       expect(yield* events).toEqual(expect.arrayContaining(["release 1", "release 2", "release 3"]))
@@ -268,7 +280,9 @@ describe("Reactor", () => {
 describe("Session frames", () => {
   it.live("when the model stops emitting the last frame is held: a late subscriber gets it at once", () =>
     Effect.gen(function*() {
-      const { model } = yield* probe(Effect.zipRight(Effect.flatMap(SessionContext, (ctx) => ctx.emit([null, null, null])), Effect.never))
+      const { model } = yield* probe(
+        Effect.zipRight(Effect.flatMap(SessionContext, (ctx) => ctx.emit([null, null, null])), Effect.never)
+      )
       yield* Effect.gen(function*() {
         const session = yield* Harness.session
         yield* Effect.sleep(100)
@@ -281,7 +295,10 @@ describe("Session frames", () => {
 
   it.live("a subscriber that does not keep up loses its oldest frames, and the session counts them", () =>
     Effect.gen(function*() {
-      const twoBlocks = Effect.flatMap(SessionContext, (ctx) => Effect.repeatN(ctx.emit(Array.from({ length: 10 }, () => null)), 1))
+      const twoBlocks = Effect.flatMap(
+        SessionContext,
+        (ctx) => Effect.repeatN(ctx.emit(Array.from({ length: 10 }, () => null)), 1)
+      )
       const { model } = yield* probe(Effect.sleep(30).pipe(Effect.zipRight(twoBlocks), Effect.zipRight(Effect.never)))
       yield* Effect.gen(function*() {
         const session = yield* Harness.session

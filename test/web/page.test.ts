@@ -26,9 +26,13 @@ interface Hook {
   readonly lastDrawnIndex: number
   readonly socketsOpened: number
   readonly commands: ReadonlyArray<string>
-  readonly sent: ReadonlyArray<{ readonly id: string; readonly command: string; readonly payload: Record<string, unknown> }>
+  readonly sent: ReadonlyArray<
+    { readonly id: string; readonly command: string; readonly payload: Record<string, unknown> }
+  >
   readonly acks: ReadonlyArray<{ readonly id: string; readonly command: string; readonly frame: number }>
-  readonly errors: ReadonlyArray<{ readonly code: string; readonly message: string; readonly command: string | null; readonly param: string | null }>
+  readonly errors: ReadonlyArray<
+    { readonly code: string; readonly message: string; readonly command: string | null; readonly param: string | null }
+  >
   readonly stats: { readonly fps: number; readonly dropped: number } | null
   readonly latencyMs: number | null
   readonly endReason: string | null
@@ -81,9 +85,13 @@ describe.skipIf(!Chromium.run)(suiteName, () => {
   }
 
   const live = async (page: Page) => {
-    await page.waitForFunction(() => window.reactorPage?.status === "live" && window.reactorPage.framesDrawn > 0, null, {
-      timeout: 10_000
-    })
+    await page.waitForFunction(
+      () => window.reactorPage?.status === "live" && window.reactorPage.framesDrawn > 0,
+      null,
+      {
+        timeout: 10_000
+      }
+    )
   }
 
   /** Opens the page in a tab whose sessionStorage names a session, as a duplicated tab's would. */
@@ -103,7 +111,8 @@ describe.skipIf(!Chromium.run)(suiteName, () => {
     }, [x, y])
 
   /** Colours match within JPEG's error. */
-  const near = (actual: Rgb, wanted: Rgb, tolerance = 28) => actual.every((v, i) => Math.abs(v - wanted[i]!) <= tolerance)
+  const near = (actual: Rgb, wanted: Rgb, tolerance = 28) =>
+    actual.every((v, i) => Math.abs(v - wanted[i]!) <= tolerance)
 
   const expectColour = (page: Page, where: readonly [number, number], wanted: Rgb, tolerance?: number) =>
     expect.poll(() => pixel(page, where), { timeout: 5_000, interval: 50 }).toSatisfy((rgb: Rgb) =>
@@ -120,7 +129,15 @@ describe.skipIf(!Chromium.run)(suiteName, () => {
     const page = await open()
     const first = await hook(page)
     expect(first.sessionId).toMatch(/^[\w-]{16,}$/)
-    expect(first.commands).toEqual(["set_color", "set_brightness", "set_invert", "set_label", "set_count", "move", "reset"])
+    expect(first.commands).toEqual([
+      "set_color",
+      "set_brightness",
+      "set_invert",
+      "set_label",
+      "set_count",
+      "move",
+      "reset"
+    ])
 
     // Frames keep arriving, and the moving bar makes consecutive frames differ.
     const row = () =>
@@ -189,7 +206,9 @@ describe.skipIf(!Chromium.run)(suiteName, () => {
 
     const state = await hook(page)
     const sent = state.sent.map((s) => s.command)
-    expect(sent).toEqual(expect.arrayContaining(["set_color", "set_brightness", "set_invert", "set_label", "set_count"]))
+    expect(sent).toEqual(
+      expect.arrayContaining(["set_color", "set_brightness", "set_invert", "set_label", "set_count"])
+    )
     for (const s of state.sent) expect(s.id).toBeTruthy()
     expect(state.acks.map((a) => a.id)).toEqual(expect.arrayContaining(state.sent.map((s) => s.id)))
     expect(state.errors).toEqual([])
