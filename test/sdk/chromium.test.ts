@@ -11,6 +11,7 @@ import * as Server from "../../src/server/Server.js"
 import * as Fixture from "../fixtures/web-colors.js"
 import * as Chromium from "../web/Chromium.js"
 import * as Bundle from "./Bundle.js"
+import * as Controller from "./Controller.js"
 
 if (!Chromium.run) console.warn(`test/sdk/chromium.test.ts: browser tests skipped: ${Chromium.missing}`)
 const logLevel = process.env.REACTOR_TEST_LOGS === "1" ? LogLevel.Debug : LogLevel.None
@@ -49,12 +50,7 @@ describe.skipIf(!Chromium.run)(
         undefined,
         logLevel
       )
-      const { chromium } = await import("playwright-core")
-      browser = await chromium.launch({
-        executablePath: Chromium.path,
-        headless: true,
-        args: Chromium.args("--autoplay-policy=no-user-gesture-required")
-      })
+      browser = await Chromium.launch("--autoplay-policy=no-user-gesture-required")
     })
 
     afterAll(async () => {
@@ -95,13 +91,6 @@ describe.skipIf(!Chromium.run)(
         near(rgb, wanted)
       )
 
-    /** Opens a command's panel in ReactorController (they start collapsed). */
-    const expand = (page: Page, command: string) => page.locator("h4", { hasText: new RegExp(`^${command}$`) }).click()
-    const execute = (page: Page, command: string) => page.getByRole("button", { name: `Execute ${command}` }).click()
-    /** A command's box in ReactorController: box > header > title > h4. */
-    const panel = (page: Page, command: string) =>
-      page.locator("h4", { hasText: new RegExp(`^${command}$`) }).locator("xpath=ancestor::div[3]")
-
     it("reaches ready, and ReactorView plays the model's video: currentTime advances and the pixels are the model's", async () => {
       const page = await open()
       const { sessionId } = await probe(page)
@@ -122,49 +111,49 @@ describe.skipIf(!Chromium.run)(
       let state = Fixture.initial
 
       // select (string enum) + Execute
-      await expand(page, "set_color")
-      await panel(page, "set_color").locator("select").selectOption("blue")
-      await execute(page, "set_color")
+      await Controller.expand(page, "set_color")
+      await Controller.panel(page, "set_color").locator("select").selectOption("blue")
+      await Controller.execute(page, "set_color")
       state = { ...state, hue: "blue" }
       await expectColour(page, at.left, Fixture.expected(state).left)
 
       // slider (number with both bounds): it sends on every change, but the value before the change (an SDK bug),
       // so it is moved twice: the second change sends the first value (0.3, not 1)
-      await expand(page, "set_brightness")
-      const slider = panel(page, "set_brightness").locator("input[type=range]")
+      await Controller.expand(page, "set_brightness")
+      const slider = Controller.panel(page, "set_brightness").locator("input[type=range]")
       await slider.fill("0.3")
       await slider.fill("1")
       state = { ...state, level: 0.3 }
       await expectColour(page, at.left, Fixture.expected(state).left)
 
       // checkbox (boolean) + Execute
-      await expand(page, "set_invert")
-      await panel(page, "set_invert").locator("input[type=checkbox]").check()
-      await execute(page, "set_invert")
+      await Controller.expand(page, "set_invert")
+      await Controller.panel(page, "set_invert").locator("input[type=checkbox]").check()
+      await Controller.execute(page, "set_invert")
       state = { ...state, invert: true }
       await expectColour(page, at.left, Fixture.expected(state).left)
 
       // text field (string) + Execute
-      await expand(page, "set_label")
-      await panel(page, "set_label").locator("input[type=text]").fill("abcd")
-      await execute(page, "set_label")
+      await Controller.expand(page, "set_label")
+      await Controller.panel(page, "set_label").locator("input[type=text]").fill("abcd")
+      await Controller.execute(page, "set_label")
       // number input (integer without a maximum) + Execute
-      await expand(page, "set_count")
-      await panel(page, "set_count").locator("input[type=number]").fill("6")
-      await execute(page, "set_count")
+      await Controller.expand(page, "set_count")
+      await Controller.panel(page, "set_count").locator("input[type=number]").fill("6")
+      await Controller.execute(page, "set_count")
       state = { ...state, label: "abcd", count: 6 }
       await expectColour(page, at.topRight, Fixture.expected(state).topRight)
 
       // a second select
-      await expand(page, "move")
-      await panel(page, "move").locator("select").selectOption("up")
-      await execute(page, "move")
+      await Controller.expand(page, "move")
+      await Controller.panel(page, "move").locator("select").selectOption("up")
+      await Controller.execute(page, "move")
       state = { ...state, direction: "up" }
       await expectColour(page, at.middleRight, Fixture.expected(state).middleRight)
 
       // a command without parameters: a button (reset puts every region back)
-      await expand(page, "reset")
-      await execute(page, "reset")
+      await Controller.expand(page, "reset")
+      await Controller.execute(page, "reset")
       await expectColour(page, at.left, Fixture.expected(Fixture.initial).left)
       await expectColour(page, at.middleRight, Fixture.expected(Fixture.initial).middleRight)
       await page.close()
@@ -173,8 +162,8 @@ describe.skipIf(!Chromium.run)(
     it("a model message reaches the page (useReactorMessage)", async () => {
       const page = await open()
       await page.getByText("reset", { exact: true }).waitFor({ timeout: 15_000 })
-      await expand(page, "reset")
-      await execute(page, "reset")
+      await Controller.expand(page, "reset")
+      await Controller.execute(page, "reset")
       await expect.poll(async () => (await probe(page)).messages, { timeout: 10_000 }).toContainEqual({
         type: "reset",
         data: {}
@@ -208,9 +197,9 @@ describe.skipIf(!Chromium.run)(
           load: () => import("../../examples/01-prompt.js"),
           commands: ["set_prompt", "set_speed"],
           act: async (page: Page) => {
-            await expand(page, "set_prompt")
-            await panel(page, "set_prompt").locator("input[type=text]").fill("a rainy night")
-            await execute(page, "set_prompt")
+            await Controller.expand(page, "set_prompt")
+            await Controller.panel(page, "set_prompt").locator("input[type=text]").fill("a rainy night")
+            await Controller.execute(page, "set_prompt")
           }
         },
         {
@@ -218,8 +207,8 @@ describe.skipIf(!Chromium.run)(
           load: () => import("../../examples/02-world.js"),
           commands: ["move", "set_camera", "reset"],
           act: async (page: Page) => {
-            await expand(page, "reset")
-            await execute(page, "reset")
+            await Controller.expand(page, "reset")
+            await Controller.execute(page, "reset")
           }
         },
         {
@@ -227,8 +216,8 @@ describe.skipIf(!Chromium.run)(
           load: () => import("../../examples/03-stopping.js"),
           commands: ["set_steps", "set_seed"],
           act: async (page: Page) => {
-            await expand(page, "set_steps")
-            const slider = panel(page, "set_steps").locator("input[type=range]")
+            await Controller.expand(page, "set_steps")
+            const slider = Controller.panel(page, "set_steps").locator("input[type=range]")
             await slider.fill("5")
             await slider.fill("9") // sends 5 (the slider's previous value)
           }

@@ -4,6 +4,7 @@
  * keep a headless run from reaching the network.
  */
 import { existsSync } from "node:fs"
+import type { Browser } from "playwright-core"
 
 export const path = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
 export const available = existsSync(path)
@@ -25,4 +26,11 @@ export const args = (...extra: ReadonlyArray<string>): Array<string> => [
 /** Fails a suite's setup when CI runs it without a browser. */
 export const ensure = () => {
   if (!available) throw new Error(`CI=true needs Chromium for the browser tests: ${missing}`)
+}
+
+/** Launches a headless Chromium with the test flags and a suite's own (fails in CI without a browser). */
+export const launch = async (...extra: ReadonlyArray<string>): Promise<Browser> => {
+  ensure()
+  const { chromium } = await import("playwright-core")
+  return chromium.launch({ executablePath: path, headless: true, args: args(...extra) })
 }
