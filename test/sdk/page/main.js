@@ -1,8 +1,16 @@
 // The test page: Reactor's official React components as a Reactor app would use them, and a probe that puts the
-// SDK's status, session id and model messages on `window.sdk` for the test. Bundled by test/sdk/Bundle.ts.
+// SDK's status, session id and model messages on `window.sdk` for the test. `?webcam=<track>` adds the SDK's
+// WebcamStream publishing the camera on that input track. Bundled by test/sdk/Bundle.ts.
 import React from "react"
 import { createRoot } from "react-dom/client"
-import { ReactorController, ReactorProvider, ReactorView, useReactor, useReactorMessage } from "@reactor-team/js-sdk"
+import {
+  ReactorController,
+  ReactorProvider,
+  ReactorView,
+  useReactor,
+  useReactorMessage,
+  WebcamStream
+} from "@reactor-team/js-sdk"
 
 const h = React.createElement
 window.sdk = { status: "none", sessionId: null, messages: [], disconnect: null }
@@ -22,13 +30,16 @@ function Probe() {
   return h("div", { id: "status" }, status)
 }
 
+const webcam = new URLSearchParams(location.search).get("webcam")
+
 function App() {
   return h(
     ReactorProvider,
     { modelName: "web-colors", local: true, apiUrl: location.origin, jwtToken: "local", connectOptions: { autoConnect: true } },
     h(Probe),
     h(ReactorView, { width: 320, height: 192 }),
-    h(ReactorController)
+    h(ReactorController),
+    webcam ? h(WebcamStream, { track: webcam, className: "webcam", style: { width: 320, height: 180 } }) : null
   )
 }
 
