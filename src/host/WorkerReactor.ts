@@ -42,6 +42,8 @@ interface Slot {
   host: ModelHost.ModelHost | undefined
   ready: Deferred.Deferred<ModelHost.ModelHost>
   readonly sessions: Map<string, RemoteSession.RemoteSession>
+  /** Sessions placed on this copy and still starting: they count toward its load, so concurrent starts spread out. */
+  starting: number
 }
 
 /** Builds the reactor in the current scope: every copy is loaded before it returns. */
@@ -124,19 +126,22 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
       })
 
     for (let index = 0; index < workers; index++) {
-      slots.push({ index, host: undefined, ready: yield* Deferred.make<ModelHost.ModelHost>(), sessions: new Map() })
+      slots.push({ index, host: undefined, ready: yield* Deferred.make<ModelHost.ModelHost>(), sessions: new Map(), starting: 0 })
     }
     yield* Effect.forEach(slots, spawn, { concurrency: "unbounded", discard: true }).pipe(
       Effect.mapError((error) => new HostLoadError({ message: error.message }))
     )
 
     /** The least-loaded ready copy; waits for one while every copy is loading. */
+    const load = (slot: Slot) => slot.sessions.size + slot.starting
     const pick: Effect.Effect<Slot> = Effect.suspend(() => {
       const ready = slots.filter((slot) => slot.host !== undefined)
       if (ready.length === 0) {
         return Effect.zipRight(Effect.raceAll(slots.map((slot) => Deferred.await(slot.ready))), pick)
       }
-      return Effect.succeed(ready.reduce((best, slot) => (slot.sessions.size < best.sessions.size ? slot : best)))
+      const slot = ready.reduce((best, slot) => (load(slot) < load(best) ? slot : best))
+      slot.starting++
+      return Effect.succeed(slot)
     })
 
     const startOn = (
@@ -194,7 +199,7 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
           const session = yield* Effect.gen(function*() {
             // A host lost between the pick and the start: the next pick waits for a fresh one.
             const slot = yield* pick
-            return yield* startOn(slot, startOptions)
+            return yield* startOn(slot, startOptions).pipe(Effect.ensuring(Effect.sync(() => slot.starting--)))
           }).pipe(
             Effect.retry({ times: 2, while: (error) => error._tag === "HostLost" }),
             Effect.orDie,

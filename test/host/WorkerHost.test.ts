@@ -107,6 +107,12 @@ describe("model host in a worker thread", () => {
     }
   )
 
+  it("sessions started at the same time go to different copies (--workers 2)", async () => {
+    const server = await serve({ maxSessions: 2 }, 2)
+    const [a, b] = await Promise.all([open(server), open(server)])
+    expect(await whoami(a.client)).not.toBe(await whoami(b.client))
+  })
+
   it("another session on another copy keeps answering while one model spins", async () => {
     const server = await serve({ maxSessions: 2 }, 2)
     const spinning = await open(server)
