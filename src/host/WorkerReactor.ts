@@ -126,7 +126,13 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
       })
 
     for (let index = 0; index < workers; index++) {
-      slots.push({ index, host: undefined, ready: yield* Deferred.make<ModelHost.ModelHost>(), sessions: new Map(), starting: 0 })
+      slots.push({
+        index,
+        host: undefined,
+        ready: yield* Deferred.make<ModelHost.ModelHost>(),
+        sessions: new Map(),
+        starting: 0
+      })
     }
     yield* Effect.forEach(slots, spawn, { concurrency: "unbounded", discard: true }).pipe(
       Effect.mapError((error) => new HostLoadError({ message: error.message }))
