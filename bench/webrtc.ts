@@ -9,6 +9,7 @@
 import { existsSync } from "node:fs"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
+import * as Chromium from "../test/web/Chromium.js"
 import * as Child from "./lib/Child.js"
 import * as ClockPixels from "./lib/ClockPixels.js"
 import { attempt, type Benchmark, type Config, pick } from "./lib/Harness.js"
@@ -18,7 +19,7 @@ import * as Table from "./lib/Table.js"
 import type { Clock } from "./servers/Job.js"
 
 const job: Clock = { job: "clock", fps: 30, width: 640, height: 360 }
-const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
+const chromiumPath = Chromium.path
 
 /** The viewer page: starts a session over one transport and records each presented frame's age. */
 const page =
@@ -213,20 +214,8 @@ export const benchmark: Benchmark = {
       else notes.push(`skipped: ${chromiumPath} not found (apt-get install -y chromium)`)
       return [{ name: "webrtc", title, columns, rows: rows(undefined, undefined), notes }]
     }
-    const { chromium } = await import("playwright-core")
-    const browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--autoplay-policy=no-user-gesture-required"
-      ]
-    })
+    // The test suites' launch flags (they keep a headless run off the network), plus autoplay.
+    const browser = await Chromium.launch("--autoplay-policy=no-user-gesture-required")
     const pages = await pageServer()
     const pageUrl = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`
     try {
