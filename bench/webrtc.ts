@@ -102,6 +102,8 @@ interface Measured {
   readonly ages: Stats.Summary
   readonly fps: number
   readonly cpuPercent: number
+  /** The server's busiest threads over the window (libwebrtc names its own: EncoderQueue, PacerQueue, ...). */
+  readonly threads: Array<readonly [string, number]>
 }
 
 const windows = (config: Config) => ({ warmupMs: pick(config, 4000, 1500), windowMs: pick(config, 12_000, 1500) })
@@ -132,9 +134,11 @@ const measure = async (
       ;(window as any).bench.frames = 0
     })
     const cpu0 = Proc.sample(child.pid)
+    const threads0 = Proc.threads(child.pid)
     const t0 = performance.now()
     await sleep(windowMs)
     const cpu1 = Proc.sample(child.pid)
+    const threads1 = Proc.threads(child.pid)
     const seconds = (performance.now() - t0) / 1000
     const { ages, frames } = await tab.evaluate(() => ({
       ages: (window as any).bench.ages as Array<number>,
@@ -143,7 +147,8 @@ const measure = async (
     return {
       ages: Stats.summarize(ages),
       fps: frames / seconds,
-      cpuPercent: cpu0 !== undefined && cpu1 !== undefined ? Proc.cpuPercent(cpu0, cpu1) : Number.NaN
+      cpuPercent: cpu0 !== undefined && cpu1 !== undefined ? Proc.cpuPercent(cpu0, cpu1) : Number.NaN,
+      threads: Proc.threadPercents(threads0, threads1, seconds)
     }
   } finally {
     await tab.close()
@@ -229,6 +234,13 @@ export const benchmark: Benchmark = {
         `frames: ${rtc?.ages.count ?? 0} presented over WebRTC, ${
           ws?.ages.count ?? 0
         } over the WebSocket in the window; ages read off each frame's clock row (same machine clock)`,
+        ...([["WebRTC", rtc], ["WebSocket", ws]] as const).flatMap(([name, m]) =>
+          m === undefined ? [] : [
+            `server threads over the ${name} window (% of a core): ${
+              m.threads.slice(0, 8).map(([thread, percent]) => `${thread} ${Table.formatNumber(percent)}`).join(", ")
+            }`
+          ]
+        ),
         "the browser's own CPU is not counted; loopback only, so this is the codec and transport cost, not a network's"
       )
       return [{

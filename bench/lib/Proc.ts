@@ -39,3 +39,34 @@ export const sample = (pid: number): Sample | undefined => {
 /** CPU use between two readings, in percent of one core (200% = both cores of a 2-core machine). */
 export const cpuPercent = (from: Sample, to: Sample): number =>
   ((to.cpuSeconds - from.cpuSeconds) / ((to.at - from.at) / 1000)) * 100
+
+/** CPU time so far of each thread of a process, by thread name (`/proc/<pid>/task/<tid>/comm`), in seconds. */
+export const threads = (pid: number): Map<string, number> => {
+  const out = new Map<string, number>()
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8")
+        const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+        const seconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond
+        out.set(name, (out.get(name) ?? 0) + seconds)
+      } catch {
+        // the thread ended between the listing and the read
+      }
+    }
+  } catch {
+    // the process is gone
+  }
+  return out
+}
+
+/** Per-thread CPU between two `threads` readings over `seconds`, in percent of one core, busiest first. */
+export const threadPercents = (
+  from: Map<string, number>,
+  to: Map<string, number>,
+  seconds: number
+): Array<readonly [string, number]> =>
+  [...to].map(([name, total]) => [name, ((total - (from.get(name) ?? 0)) / seconds) * 100] as const)
+    .filter(([, percent]) => percent >= 0.5)
+    .sort((a, b) => b[1] - a[1])

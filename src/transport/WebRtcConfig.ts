@@ -28,6 +28,12 @@ export interface WebRtcConfig {
   readonly answerTimeoutMs: number
   /** The last frame is sent again after this long without a new one (keeps the decoder fed). Default 1000 ms. */
   readonly repeatFrameMs: number
+  /**
+   * VP8's temporal denoiser on the outgoing video. Default off: a model's frames carry no sensor noise, and bench 9
+   * measured the denoiser at about a third of the encoder thread's CPU (EncoderQueue 10.2-10.3% of a core with it,
+   * 6.7-7.2% without, 640x360 at 30 fps) for no visible gain.
+   */
+  readonly denoise: boolean
 }
 
 /** The defaults. */
@@ -36,7 +42,8 @@ export const defaults: WebRtcConfig = {
   iceServers: [],
   gatherTimeoutMs: 3000,
   answerTimeoutMs: 5000,
-  repeatFrameMs: 1000
+  repeatFrameMs: 1000,
+  denoise: false
 }
 
 /** Settings as callers give them: any field may be left out for its default. */

@@ -162,7 +162,7 @@ export const answer = (
           }
         })
     )
-    const source = new engine.nonstandard.RTCVideoSource()
+    const source = new engine.nonstandard.RTCVideoSource({ needsDenoising: config.denoise })
     const track = source.createTrack()
     yield* Effect.addFinalizer(() => Effect.sync(() => track.stop()))
 

@@ -95,6 +95,22 @@ describe("transport: I420", () => {
     for (const value of v) expect(Math.abs(value - 240)).toBeLessThanOrEqual(2)
   })
 
+  it("widens word-aligned and unaligned RGB alike, whatever the pixel count", () => {
+    // The aligned path reads three words per four pixels; an unaligned view (and the tail) goes pixel by pixel.
+    for (const [width, height] of [[4, 2], [5, 3], [7, 7], [640, 360]] as const) {
+      const bytes = width * height * 3
+      const backing = new Uint8Array(bytes + 1)
+      for (let i = 0; i < backing.length; i++) backing[i] = (i * 151 + (i >> 3) * 7) & 0xff
+      const aligned = new Uint8Array(backing.buffer, 0, bytes)
+      const unaligned = new Uint8Array(bytes + 1).subarray(1)
+      unaligned.set(aligned)
+      const a = [...I420.make(wrtc.nonstandard.rgbaToI420).convert({ width, height, data: aligned }).data]
+      const b = [...I420.make(wrtc.nonstandard.rgbaToI420).convert({ width, height, data: unaligned }).data]
+      expect(b).toEqual(a)
+      expect(new Set(a).size).toBeGreaterThan(2)
+    }
+  })
+
   it("round-trips a picture within the chroma subsampling's error, and follows a size change", () => {
     const converter = I420.make(wrtc.nonstandard.rgbaToI420)
     for (const [width, height] of [[16, 8], [32, 16]] as const) {
