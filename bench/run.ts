@@ -20,6 +20,7 @@ import { benchmark as pacing } from "./pacing.js"
 import { benchmark as roundtrip } from "./roundtrip.js"
 import { benchmark as scale } from "./scale.js"
 import { benchmark as throughput } from "./throughput.js"
+import { benchmark as webcam } from "./webcam.js"
 import { benchmark as webrtc } from "./webrtc.js"
 
 const all: ReadonlyArray<Benchmark> = [
@@ -32,7 +33,8 @@ const all: ReadonlyArray<Benchmark> = [
   fairness,
   isolation,
   webrtc,
-  inputs
+  inputs,
+  webcam
 ]
 
 const args = process.argv.slice(2)

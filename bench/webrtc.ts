@@ -7,12 +7,11 @@
  * model alone with no viewer.
  */
 import { existsSync } from "node:fs"
-import { createServer, type Server } from "node:http"
-import type { AddressInfo } from "node:net"
 import * as Chromium from "../test/web/Chromium.js"
 import * as Child from "./lib/Child.js"
 import * as ClockPixels from "./lib/ClockPixels.js"
 import { attempt, type Benchmark, type Config, pick } from "./lib/Harness.js"
+import * as Page from "./lib/Page.js"
 import * as Proc from "./lib/Proc.js"
 import * as Stats from "./lib/Stats.js"
 import * as Table from "./lib/Table.js"
@@ -87,16 +86,6 @@ async function start() {
 }
 start().catch((error) => (window.bench.error = String(error)))
 </script>`
-
-/** Serves the page on a loopback port of its own (an allowed CORS origin for the server). */
-const pageServer = (): Promise<Server> =>
-  new Promise((resolve) => {
-    const server = createServer((_request, response) => {
-      response.writeHead(200, { "content-type": "text/html; charset=utf-8" })
-      response.end(page)
-    })
-    server.listen(0, "127.0.0.1", () => resolve(server))
-  })
 
 interface Measured {
   readonly ages: Stats.Summary
@@ -221,8 +210,8 @@ export const benchmark: Benchmark = {
     }
     // The test suites' launch flags (they keep a headless run off the network), plus autoplay.
     const browser = await Chromium.launch("--autoplay-policy=no-user-gesture-required")
-    const pages = await pageServer()
-    const pageUrl = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`
+    const pages = await Page.serve(page)
+    const pageUrl = pages.url
     try {
       const alone = await attempt("model alone", notes, () => modelAlone(config))
       const ws = await attempt("websocket", notes, () => measure(browser, pageUrl, "websocket", config))
@@ -252,7 +241,7 @@ export const benchmark: Benchmark = {
       }]
     } finally {
       await browser.close()
-      await new Promise((resolve) => pages.close(resolve))
+      await pages.close()
     }
   }
 }

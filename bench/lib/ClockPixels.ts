@@ -52,3 +52,47 @@ function clockAge(ctx) {
   return (((Date.now() % modulo) - value) % modulo + modulo) % modulo
 }
 `
+
+/**
+ * Reads the clock row off an RGB frame and returns how many ms ago it was drawn (modulo 2^24 ms); `drawnWidth` is
+ * the width the row was drawn at, so a frame the sender's encoder scaled down still reads (the row scales with it).
+ * `undefined` when the frame is too small to hold the row.
+ */
+export const age = (
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  drawnWidth: number,
+  nowMs = Date.now()
+): number | undefined => {
+  const scale = width / drawnWidth
+  const y = Math.round((4 + (square >> 1)) * scale)
+  if (y >= height || Math.round((4 + (bits - 1) * pitch + (square >> 1)) * scale) >= width) return undefined
+  let value = 0
+  for (let bit = 0; bit < bits; bit++) {
+    const x = Math.round((4 + bit * pitch + (square >> 1)) * scale)
+    const i = (y * width + x) * 3
+    if ((rgb[i]! + rgb[i + 1]! + rgb[i + 2]!) / 3 > 127) value |= 1 << bit
+  }
+  const modulo = 1 << bits
+  return ((((nowMs % modulo) - value) % modulo) + modulo) % modulo
+}
+
+/**
+ * The browser's painter, as source text: `drawClock(ctx, width, height, tick)` paints a moving gradient on a 2D
+ * canvas context and the clock row of `Date.now()` over it (the layout `age` and `clockAge` read).
+ */
+export const drawSource = `
+function drawClock(ctx, width, height, tick) {
+  const gradient = ctx.createLinearGradient((tick * 7) % width, 0, width, height)
+  gradient.addColorStop(0, "rgb(" + ((tick * 3) & 255) + ",60,120)")
+  gradient.addColorStop(1, "rgb(40," + ((tick * 5) & 255) + ",200)")
+  ctx.fillStyle = gradient
+  ctx.fillRect(0, 0, width, height)
+  const value = Date.now() % ${1 << bits}
+  for (let bit = 0; bit < ${bits}; bit++) {
+    ctx.fillStyle = (value >>> bit) & 1 ? "#fff" : "#000"
+    ctx.fillRect(4 + bit * ${pitch}, 4, ${square}, ${square})
+  }
+}
+`

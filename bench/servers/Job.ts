@@ -65,7 +65,16 @@ export interface Mirror {
   readonly job: "mirror"
 }
 
-export type Job = Stream | Echo | Generate | Idle | Spin | Burn | Clock | Mirror
+/**
+ * Read the wall clock off each of the client's input frames (ClockPixels.ts, drawn by the page at capture time, row
+ * drawn at `drawnWidth`) in the model, and answer each with an `input_age` message: capture to `ctx.input`.
+ */
+export interface CamClock {
+  readonly job: "camclock"
+  readonly drawnWidth: number
+}
+
+export type Job = Stream | Echo | Generate | Idle | Spin | Burn | Clock | Mirror | CamClock
 
 /** The `set` command's payload, for the echo and generate jobs. */
 export interface SetPayload {

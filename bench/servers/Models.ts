@@ -33,7 +33,7 @@ export const make = (job: Job): Layer.Layer<Model.Model, Model.ConfigError | Mod
     version: "1",
     commands: Commands,
     frameSize: sizeOf(job),
-    inputs: job.job === "mirror"
+    inputs: job.job === "mirror" || job.job === "camclock"
       ? { cam: Input.video({ description: "The client's frames", maxWidth: 1280, maxHeight: 720 }) }
       : {},
     session: () =>
@@ -115,6 +115,18 @@ export const make = (job: Job): Layer.Layer<Model.Model, Model.ConfigError | Mod
             // Every frame the model reads is answered at once: the time from the client's send to this message.
             yield* Stream.runForEach(ctx.input("cam").frames, (frame) =>
               ctx.send({ type: "seen", capturedAt: frame.capturedAt }))
+              .pipe(Effect.forkScoped)
+            return { handlers, run: Effect.never }
+          }
+          case "camclock": {
+            // Each frame the model reads: how long ago the page drew it (same machine clock), as the model sees it.
+            yield* Stream.runForEach(ctx.input("cam").frames, (frame) =>
+              ctx.send({
+                type: "input_age",
+                age: ClockPixels.age(frame.data, frame.width, frame.height, job.drawnWidth) ?? null,
+                width: frame.width,
+                height: frame.height
+              }))
               .pipe(Effect.forkScoped)
             return { handlers, run: Effect.never }
           }

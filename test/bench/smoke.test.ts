@@ -23,7 +23,8 @@ const tables = [
   "### 8b. /health while a model's loop spins",
   "### 8c. --workers 2 on 2 cores",
   "### 9. WebRTC",
-  "### 10. Input frames"
+  "### 10. Input frames",
+  "### 11. Webcam to model"
 ]
 
 const runSmoke = (resultsFile: string) =>
@@ -73,7 +74,8 @@ describe("benchmarks (smoke mode)", () => {
         "isolation-health",
         "isolation-workers",
         "webrtc",
-        "input-latency"
+        "input-latency",
+        "webcam"
       ])
       for (const bench of results.benchmarks) expect(bench.rows.length).toBeGreaterThan(0)
     } finally {
