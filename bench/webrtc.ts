@@ -45,6 +45,12 @@ async function start() {
   const id = started.session_id
   if (transport === "webrtc") {
     const pc = new RTCPeerConnection({ iceServers: [] })
+    window.bench.receiverStats = async () => {
+      for (const report of (await pc.getStats()).values()) {
+        if (report.type === "inbound-rtp" && report.kind === "video") return report
+      }
+      return null
+    }
     const channel = pc.createDataChannel("data")
     const video = pc.addTransceiver("video", { direction: "recvonly" })
     pc.ontrack = (event) => {
@@ -93,6 +99,29 @@ interface Measured {
   readonly cpuPercent: number
   /** The server's busiest threads over the window (libwebrtc names its own: EncoderQueue, PacerQueue, ...). */
   readonly threads: Array<readonly [string, number]>
+  /** Chromium's own account of its share (WebRTC only): `inbound-rtp` stats, per frame over the session. */
+  readonly receiver?: ReceiverShare | undefined
+}
+
+/** Chromium's receive side, ms per frame, from its `inbound-rtp` stats (totals over the session so far). */
+interface ReceiverShare {
+  /** First to last packet of a frame (the sender's pacing shows here). */
+  readonly assemblyMs: number
+  /** Time a frame waited in the jitter buffer before decoding. */
+  readonly jitterBufferMs: number
+  readonly decodeMs: number
+  /** First packet received to the frame decoded. */
+  readonly processingMs: number
+}
+
+const receiverShare = (stats: Record<string, number>): ReceiverShare => {
+  const per = (total: string, count: string) => (1000 * (stats[total] ?? Number.NaN)) / (stats[count] ?? Number.NaN)
+  return {
+    assemblyMs: per("totalAssemblyTime", "framesAssembledFromMultiplePackets"),
+    jitterBufferMs: per("jitterBufferDelay", "jitterBufferEmittedCount"),
+    decodeMs: per("totalDecodeTime", "framesDecoded"),
+    processingMs: per("totalProcessingDelay", "framesDecoded")
+  }
 }
 
 const windows = (config: Config) => ({ warmupMs: pick(config, 4000, 1500), windowMs: pick(config, 12_000, 1500) })
@@ -133,11 +162,16 @@ const measure = async (
       ages: (window as any).bench.ages as Array<number>,
       frames: (window as any).bench.frames as number
     }))
+    const receiver = await tab.evaluate(async () => {
+      const stats = (window as any).bench.receiverStats
+      return stats === undefined ? null : (await stats()) as Record<string, number> | null
+    })
     return {
       ages: Stats.summarize(ages),
       fps: frames / seconds,
       cpuPercent: cpu0 !== undefined && cpu1 !== undefined ? Proc.cpuPercent(cpu0, cpu1) : Number.NaN,
-      threads: Proc.threadPercents(threads0, threads1, seconds)
+      threads: Proc.threadPercents(threads0, threads1, seconds),
+      receiver: receiver === null ? undefined : receiverShare(receiver)
     }
   } finally {
     await tab.close()
@@ -223,6 +257,13 @@ export const benchmark: Benchmark = {
         `frames: ${rtc?.ages.count ?? 0} presented over WebRTC, ${
           ws?.ages.count ?? 0
         } over the WebSocket in the window; ages read off each frame's clock row (same machine clock)`,
+        ...(rtc?.receiver === undefined ? [] : [
+          `Chromium's share per frame (its inbound-rtp stats): first to last packet ${
+            Table.formatNumber(rtc.receiver.assemblyMs)
+          } ms, jitter buffer ${Table.formatNumber(rtc.receiver.jitterBufferMs)} ms, decode ${
+            Table.formatNumber(rtc.receiver.decodeMs)
+          } ms, first packet to decoded ${Table.formatNumber(rtc.receiver.processingMs)} ms`
+        ]),
         ...([["WebRTC", rtc], ["WebSocket", ws]] as const).flatMap(([name, m]) =>
           m === undefined ? [] : [
             `server threads over the ${name} window (% of a core): ${
