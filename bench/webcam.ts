@@ -30,7 +30,7 @@ ${ClockPixels.drawSource}
 const params = new URLSearchParams(location.search)
 const server = params.get("server")
 const transport = params.get("transport")
-window.bench = { ages: [], sizes: {}, sent: 0, skipped: 0, ready: false, error: null }
+window.bench = { ages: [], sizes: {}, sent: 0, skipped: 0, first: null, last: null, ready: false, error: null }
 const canvas = document.getElementById("c")
 const ctx = canvas.getContext("2d", { willReadFrequently: transport === "websocket" })
 let tick = 0
@@ -39,6 +39,8 @@ const answer = (text) => {
   const data = JSON.parse(text).data
   if (data === undefined || data.type !== "input_age" || data.age === null) return
   window.bench.ages.push(data.age)
+  if (window.bench.first === null) window.bench.first = data.index
+  window.bench.last = data.index
   const size = data.width + "x" + data.height
   window.bench.sizes[size] = (window.bench.sizes[size] || 0) + 1
 }
@@ -49,8 +51,16 @@ async function start() {
   const id = started.session_id
   paint()
   if (transport === "webrtc") {
-    const camera = canvas.captureStream(${fps}).getVideoTracks()[0]
+    // Each painted picture is one camera frame: captured on request, not sampled by a rate limiter (a 30 fps
+    // capture of a canvas painted every 33 ms drops the paints that land a little early).
+    const camera = canvas.captureStream(0).getVideoTracks()[0]
     const pc = new RTCPeerConnection({ iceServers: [] })
+    window.bench.senderStats = async () => {
+      for (const report of (await pc.getStats()).values()) {
+        if (report.type === "outbound-rtp" && report.kind === "video") return report
+      }
+      return null
+    }
     const channel = pc.createDataChannel("data")
     const video = pc.addTransceiver("video", { direction: "recvonly" })
     const cam = pc.addTransceiver(camera, { direction: "sendonly" })
@@ -69,7 +79,7 @@ async function start() {
     channel.onmessage = (event) => answer(event.data)
     channel.onopen = () => {
       window.bench.ready = true
-      setInterval(() => (paint(), window.bench.sent++), ${1000 / fps})
+      setInterval(() => (paint(), camera.requestFrame(), window.bench.sent++), ${1000 / fps})
     }
   } else {
     const tracks = (started.capabilities && started.capabilities.tracks) || []
@@ -107,6 +117,19 @@ interface Measured {
   readonly ages: Stats.Summary
   readonly fps: number
   readonly cpuPercent: number
+  /** The server's busiest threads over the window (the model's worker thread is one of the `node` ones). */
+  readonly threads: Array<readonly [string, number]>
+  /** Frames that reached the session (their track indexes), and frames the page painted (and sent), per second. */
+  readonly arrivedFps: number
+  readonly paintedFps: number
+  /** Chromium's encoder over the window (WebRTC only), from its outbound-rtp stats. */
+  readonly chromium?: {
+    readonly encodedFps: number
+    readonly sentFps: number
+    readonly limitation: string
+    readonly kbps: number
+    readonly encodeMs: number
+  } | undefined
   /** The input sizes the model saw, with their counts (the browser's encoder may scale the camera down). */
   readonly sizes: Record<string, number>
 }
@@ -139,21 +162,46 @@ const measure = async (
     await tab.evaluate(() => {
       ;(window as any).bench.ages = []
       ;(window as any).bench.sizes = {}
+      ;(window as any).bench.first = null
+      ;(window as any).bench.sent = 0
     })
+    const sender = () =>
+      tab.evaluate(async () => {
+        const stats = (window as any).bench.senderStats
+        return stats === undefined ? null : (await stats()) as Record<string, any> | null
+      })
+    const sender0 = await sender()
     const cpu0 = Proc.sample(child.pid)
+    const threads0 = Proc.threads(child.pid)
     const t0 = performance.now()
     await sleep(windowMs)
     const cpu1 = Proc.sample(child.pid)
+    const threads1 = Proc.threads(child.pid)
     const seconds = (performance.now() - t0) / 1000
-    const { ages, sizes } = await tab.evaluate(() => ({
+    const { ages, first, last, sent, sizes } = await tab.evaluate(() => ({
       ages: (window as any).bench.ages as Array<number>,
-      sizes: (window as any).bench.sizes as Record<string, number>
+      sizes: (window as any).bench.sizes as Record<string, number>,
+      first: (window as any).bench.first as number,
+      last: (window as any).bench.last as number,
+      sent: (window as any).bench.sent as number
     }))
+    const sender1 = await sender()
     if (ages.length === 0) throw new Error("the model read no frame in the window")
     return {
       ages: Stats.summarize(ages),
       fps: ages.length / seconds,
+      arrivedFps: (last - first + 1) / seconds,
+      paintedFps: sent / seconds,
+      chromium: sender0 === null || sender1 === null ? undefined : {
+        encodedFps: (sender1.framesEncoded - sender0.framesEncoded) / seconds,
+        sentFps: (sender1.framesSent - sender0.framesSent) / seconds,
+        limitation: sender1.qualityLimitationReason,
+        kbps: ((sender1.bytesSent - sender0.bytesSent) * 8) / seconds / 1000,
+        encodeMs: (1000 * (sender1.totalEncodeTime - sender0.totalEncodeTime)) /
+          (sender1.framesEncoded - sender0.framesEncoded)
+      },
       cpuPercent: cpu0 !== undefined && cpu1 !== undefined ? Proc.cpuPercent(cpu0, cpu1) : Number.NaN,
+      threads: Proc.threadPercents(threads0, threads1, seconds),
       sizes
     }
   } finally {
@@ -182,6 +230,8 @@ const rows = (rtc: Measured | undefined, ws: Measured | undefined): Array<Table.
     row("capture to model p50", "ms", (m) => m.ages.p50, "lower"),
     row("capture to model p90", "ms", (m) => m.ages.p90, "lower"),
     row("capture to model p99", "ms", (m) => m.ages.p99, "lower"),
+    row("frames the page painted", "fps", (m) => m.paintedFps, "higher"),
+    row("frames that reached the session", "fps", (m) => m.arrivedFps, "higher"),
     row("frames the model read", "fps", (m) => m.fps, "higher"),
     row("server CPU", "% of a core", (m) => m.cpuPercent, "lower")
   ]
@@ -205,6 +255,20 @@ export const benchmark: Benchmark = {
       const rtc = await attempt("webrtc", notes, () => measure(browser, served.url, "webrtc", config))
       notes.push(
         `input sizes the model read: WebRTC ${sizes(rtc)}; WebSocket ${sizes(ws)}`,
+        ...(rtc?.chromium === undefined ? [] : [
+          `Chromium's encoder (its outbound-rtp stats): ${Table.formatNumber(rtc.chromium.encodedFps)} fps encoded, ${
+            Table.formatNumber(rtc.chromium.sentFps)
+          } sent, ${Table.formatNumber(rtc.chromium.encodeMs)} ms per frame, ${
+            Table.formatNumber(rtc.chromium.kbps)
+          } kbit/s, quality limited by: ${rtc.chromium.limitation}`
+        ]),
+        ...([["WebRTC", rtc], ["WebSocket", ws]] as const).flatMap(([name, m]) =>
+          m === undefined ? [] : [
+            `server threads over the ${name} window (% of a core): ${
+              m.threads.slice(0, 8).map(([thread, percent]) => `${thread} ${Table.formatNumber(percent)}`).join(", ")
+            }`
+          ]
+        ),
         "ages read off each input frame's clock row in the model (same machine clock); the model runs in a worker " +
           "thread, so the figure includes the frame's hand-off to it",
         "the WebSocket page skips a frame while the socket still holds the previous one, as a client should"

@@ -124,6 +124,7 @@ export const make = (job: Job): Layer.Layer<Model.Model, Model.ConfigError | Mod
               ctx.send({
                 type: "input_age",
                 age: ClockPixels.age(frame.data, frame.width, frame.height, job.drawnWidth) ?? null,
+                index: frame.index,
                 width: frame.width,
                 height: frame.height
               }))

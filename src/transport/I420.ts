@@ -87,16 +87,45 @@ export const make = (rgbaToI420: RgbaToI420): Converter => {
 /** The libyuv conversion back, as `@roamhq/wrtc` exposes it. */
 export type I420ToRgba = (i420: I420Frame, rgba: I420Frame) => void
 
-/** Converts a decoded I420 frame to packed RGB (a fresh buffer) through libyuv's I420->RGBA. */
-export const toRgb = (i420ToRgba: I420ToRgba, frame: I420Frame): Uint8Array => {
-  const { height, width } = frame
-  const rgba = new Uint8Array(width * height * 4)
-  i420ToRgba(frame, { width, height, data: rgba })
-  const rgb = new Uint8Array(width * height * 3)
-  for (let p = 0, s = 0, d = 0; p < width * height; p++, s += 4, d += 3) {
+/** RGBA to packed RGB, `pixels` pixels: four pixels' words become three (little-endian), the rest byte by byte. */
+const narrow = (rgba: Uint8Array, rgba32: Uint32Array, pixels: number, rgb: Uint8Array, little: boolean): void => {
+  let p = 0
+  if (little) {
+    const words = new Uint32Array(rgb.buffer, rgb.byteOffset, (pixels >> 2) * 3)
+    for (let w = 0; w < words.length; w += 3, p += 4) {
+      const p0 = rgba32[p]!
+      const p1 = rgba32[p + 1]!
+      const p2 = rgba32[p + 2]!
+      const p3 = rgba32[p + 3]!
+      words[w] = (p0 & 0xffffff) | (p1 << 24)
+      words[w + 1] = ((p1 >>> 8) & 0xffff) | (p2 << 16)
+      words[w + 2] = ((p2 >>> 16) & 0xff) | (p3 << 8)
+    }
+  }
+  for (let s = p * 4, d = p * 3; p < pixels; p++, s += 4, d += 3) {
     rgb[d] = rgba[s]!
     rgb[d + 1] = rgba[s + 1]!
     rgb[d + 2] = rgba[s + 2]!
   }
-  return rgb
+}
+
+/**
+ * A reader of decoded I420 frames as packed RGB (each a fresh buffer, the model's to keep), through libyuv's
+ * I420->RGBA and a word-at-a-time narrowing; its RGBA scratch is reused while the frame size stays the same.
+ */
+export const reader = (i420ToRgba: I420ToRgba): (frame: I420Frame) => Uint8Array => {
+  let rgba = new Uint8Array(0)
+  let rgba32 = new Uint32Array(0)
+  const little = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
+  return (frame) => {
+    const { height, width } = frame
+    if (rgba.length !== width * height * 4) {
+      rgba = new Uint8Array(width * height * 4)
+      rgba32 = new Uint32Array(rgba.buffer)
+    }
+    i420ToRgba(frame, { width, height, data: rgba })
+    const rgb = new Uint8Array(width * height * 3)
+    narrow(rgba, rgba32, width * height, rgb, little)
+    return rgb
+  }
 }

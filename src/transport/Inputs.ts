@@ -80,6 +80,7 @@ export const receiver = (
 ) => {
   const refused = new Set<string>()
   const limit = inputs.maxDimension ?? maxDimension
+  const toRgb = I420.reader(i420ToRgba)
   return (track: string, frame: I420.I420Frame) => {
     const { height, width } = frame
     if (width > limit || height > limit) {
@@ -103,7 +104,7 @@ export const receiver = (
         height,
         receivedAt: Date.now(),
         i420: frame.data,
-        rgb: () => (rgb ??= I420.toRgb(i420ToRgba, frame))
+        rgb: () => (rgb ??= toRgb(frame))
       })
       // One answer per track and code: a camera sends 30 frames a second, each refused the same way.
       if (error !== undefined && !refused.has(`${track}\u0000${error.code}`)) {

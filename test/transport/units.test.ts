@@ -111,6 +111,22 @@ describe("transport: I420", () => {
     }
   })
 
+  it("reads decoded I420 back as packed RGB: libyuv's RGBA without its alpha, fresh buffers, any size", () => {
+    const read = I420.reader(wrtc.nonstandard.i420ToRgba)
+    for (const [width, height] of [[4, 2], [6, 3], [7, 7], [640, 360], [4, 2]] as const) {
+      const i420 = new Uint8Array(I420.byteLength(width, height))
+      for (let i = 0; i < i420.length; i++) i420[i] = (i * 97 + (i >> 4) * 13) & 0xff
+      const frame = { width, height, data: i420 }
+      const rgba = new Uint8Array(width * height * 4)
+      wrtc.nonstandard.i420ToRgba(frame, { width, height, data: rgba })
+      const expected = rgba.filter((_, i) => i % 4 !== 3)
+      const first = read(frame)
+      expect(first.length).toBe(width * height * 3)
+      expect([...first]).toEqual([...expected])
+      expect(read(frame)).not.toBe(first) // each frame in a buffer of its own, the model's to keep
+    }
+  })
+
   it("round-trips a picture within the chroma subsampling's error, and follows a size change", () => {
     const converter = I420.make(wrtc.nonstandard.rgbaToI420)
     for (const [width, height] of [[16, 8], [32, 16]] as const) {
