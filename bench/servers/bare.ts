@@ -39,7 +39,9 @@ const stream = (ws: WebSocket, spec: Extract<Job, { job: "stream" }>) => {
   let waiting = false
   const pump = () => {
     while (ws.readyState === ws.OPEN && ws.bufferedAmount < bufferLimitBytes) {
-      sendFrame(ws, payload, index++, spec.width, spec.height, Wire.nowMs(), onSent)
+      // A fresh frame per send, as the runtime's stream model emits (a model's `emit` hands its buffer over, so a
+      // model cannot re-send one buffer): both sides pay the same allocation and GC for the frames themselves.
+      sendFrame(ws, payload.slice(), index++, spec.width, spec.height, Wire.nowMs(), onSent)
     }
     waiting = ws.readyState === ws.OPEN
   }
