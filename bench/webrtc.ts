@@ -28,15 +28,23 @@ ${ClockPixels.decodeSource}
 const params = new URLSearchParams(location.search)
 const server = params.get("server")
 const transport = params.get("transport")
-window.bench = { ages: [], frames: 0, ready: false, error: null }
+window.bench = { ages: [], atReceive: [], atDisplay: [], frames: 0, ready: false, error: null }
 const canvas = document.getElementById("c")
 const ctx = canvas.getContext("2d", { willReadFrequently: true })
-const record = (source, width, height) => {
+const record = (source, width, height, metadata) => {
   canvas.width = width
   canvas.height = height
   ctx.drawImage(source, 0, 0)
-  window.bench.ages.push(clockAge(ctx))
+  const age = clockAge(ctx)
+  window.bench.ages.push(age)
   window.bench.frames++
+  // The video frame's own timeline (requestVideoFrameCallback): when its last packet arrived, and when the
+  // compositor expects to show it, each as the frame's age at that moment.
+  if (metadata !== undefined && metadata.receiveTime !== undefined) {
+    const now = performance.now()
+    window.bench.atReceive.push(age - (now - metadata.receiveTime))
+    window.bench.atDisplay.push(age + (metadata.expectedDisplayTime - now))
+  }
 }
 const json = { "content-type": "application/json" }
 async function start() {
@@ -57,8 +65,8 @@ async function start() {
       const element = document.getElementById("v")
       element.srcObject = new MediaStream([event.track])
       element.play()
-      const onFrame = () => {
-        record(element, element.videoWidth, element.videoHeight)
+      const onFrame = (_now, metadata) => {
+        record(element, element.videoWidth, element.videoHeight, metadata)
         element.requestVideoFrameCallback(onFrame)
       }
       element.requestVideoFrameCallback(onFrame)
@@ -95,6 +103,9 @@ start().catch((error) => (window.bench.error = String(error)))
 
 interface Measured {
   readonly ages: Stats.Summary
+  /** The frame's age when its last packet reached the browser, and at its expected display (WebRTC only). */
+  readonly atReceive?: Stats.Summary | undefined
+  readonly atDisplay?: Stats.Summary | undefined
   readonly fps: number
   readonly cpuPercent: number
   /** The server's busiest threads over the window (libwebrtc names its own: EncoderQueue, PacerQueue, ...). */
@@ -149,6 +160,8 @@ const measure = async (
     await sleep(warmupMs)
     await tab.evaluate(() => {
       ;(window as any).bench.ages = []
+      ;(window as any).bench.atReceive = []
+      ;(window as any).bench.atDisplay = []
       ;(window as any).bench.frames = 0
     })
     const cpu0 = Proc.sample(child.pid)
@@ -158,8 +171,10 @@ const measure = async (
     const cpu1 = Proc.sample(child.pid)
     const threads1 = Proc.threads(child.pid)
     const seconds = (performance.now() - t0) / 1000
-    const { ages, frames } = await tab.evaluate(() => ({
+    const { ages, atDisplay, atReceive, frames } = await tab.evaluate(() => ({
       ages: (window as any).bench.ages as Array<number>,
+      atReceive: (window as any).bench.atReceive as Array<number>,
+      atDisplay: (window as any).bench.atDisplay as Array<number>,
       frames: (window as any).bench.frames as number
     }))
     const receiver = await tab.evaluate(async () => {
@@ -168,6 +183,8 @@ const measure = async (
     })
     return {
       ages: Stats.summarize(ages),
+      atReceive: atReceive.length > 0 ? Stats.summarize(atReceive) : undefined,
+      atDisplay: atDisplay.length > 0 ? Stats.summarize(atDisplay) : undefined,
       fps: frames / seconds,
       cpuPercent: cpu0 !== undefined && cpu1 !== undefined ? Proc.cpuPercent(cpu0, cpu1) : Number.NaN,
       threads: Proc.threadPercents(threads0, threads1, seconds),
@@ -257,6 +274,13 @@ export const benchmark: Benchmark = {
         `frames: ${rtc?.ages.count ?? 0} presented over WebRTC, ${
           ws?.ages.count ?? 0
         } over the WebSocket in the window; ages read off each frame's clock row (same machine clock)`,
+        ...(rtc?.atReceive === undefined || rtc.atDisplay === undefined ? [] : [
+          `a WebRTC frame's age p50 (requestVideoFrameCallback's metadata): ${
+            Table.formatNumber(rtc.atReceive.p50)
+          } ms when its last packet reached Chromium, ${
+            Table.formatNumber(rtc.atDisplay.p50)
+          } ms at its expected display, ${Table.formatNumber(rtc.ages.p50)} ms when the page read it`
+        ]),
         ...(rtc?.receiver === undefined ? [] : [
           `Chromium's share per frame (its inbound-rtp stats): first to last packet ${
             Table.formatNumber(rtc.receiver.assemblyMs)
