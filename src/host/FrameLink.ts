@@ -12,6 +12,7 @@
 import { Effect } from "effect"
 import type { MessagePort } from "node:worker_threads"
 import type * as FrameBus from "../session/FrameBus.js"
+import * as Pacer from "../session/Pacer.js"
 
 /** Frames the worker may send ahead of the server. */
 export const window = 16
@@ -98,19 +99,59 @@ export const granter = (port: MessagePort) => {
 /**
  * The server's end: calls `deliver` with every frame in arrival order and grants the credit back once per turn of
  * the event loop (one message for however many frames arrived). Ends when the port closes.
+ *
+ * The worker's pacer spaced the frames; a stall of the server's thread (a GC pause, a burst of I/O) would bunch them
+ * on the port, and they would leave as a burst. So the pacer's catch-up rule holds here too: a frame goes no sooner
+ * than `Pacer.catchUp` of its emission interval after the frame before it (never held for under a millisecond, so a
+ * fast stream is not slowed by timer granularity). Bench 4 with the model in a worker saw one burst in two of three
+ * 10 s windows before this rule, against none in-process. Frames still held when the port closes are delivered then.
  */
 export const receive = (port: MessagePort, deliver: (frame: FrameBus.OutFrame) => void): Effect.Effect<void> =>
   Effect.async<void>((resume) => {
     const took = granter(port)
+    const held: Array<FrameBus.OutFrame> = []
+    let timer: ReturnType<typeof setTimeout> | undefined
+    let lastAt = 0
+    let lastEmittedAt: number | undefined
+    const forward = (out: FrameBus.OutFrame) => {
+      lastAt = Date.now()
+      lastEmittedAt = out.emittedAt
+      deliver(out)
+      took()
+    }
+    const drain = () => {
+      timer = undefined
+      while (held.length > 0) {
+        const next = held[0]!
+        if (lastEmittedAt !== undefined) {
+          const wait = lastAt + Pacer.catchUp * Math.max(0, next.emittedAt - lastEmittedAt) - Date.now()
+          if (wait >= 1) {
+            timer = setTimeout(drain, wait)
+            return
+          }
+        }
+        forward(held.shift()!)
+      }
+    }
     port.on("message", (wire: Wire) => {
-      deliver({
+      held.push({
         index: wire.index,
         frame: { width: wire.width, height: wire.height, data: wire.data },
         generatedAt: wire.generatedAt,
         emittedAt: wire.emittedAt
       })
-      took()
+      if (timer === undefined) drain()
     })
-    port.once("close", () => resume(Effect.void))
-    return Effect.sync(() => port.close())
+    port.once("close", () => {
+      if (timer !== undefined) clearTimeout(timer)
+      timer = undefined
+      while (held.length > 0) forward(held.shift()!)
+      resume(Effect.void)
+    })
+    return Effect.sync(() => {
+      // interrupted: the session's frames are no longer wanted
+      if (timer !== undefined) clearTimeout(timer)
+      held.length = 0
+      port.close()
+    })
   })

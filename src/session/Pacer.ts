@@ -48,7 +48,7 @@ interface Block {
 
 const smoothing = 0.3
 /** While catching up after a stall, frames are at least this fraction of an interval apart (no bursts). */
-const catchUp = 0.75
+export const catchUp = 0.75
 
 /** Resumes on the next event-loop turn, after pending I/O (`setImmediate`). */
 const nextTurn: Effect.Effect<void> = Effect.async<void>((resume) => {
