@@ -11,7 +11,7 @@ import { existsSync } from "node:fs"
 import * as Chromium from "../test/web/Chromium.js"
 import * as Child from "./lib/Child.js"
 import * as ClockPixels from "./lib/ClockPixels.js"
-import { attempt, type Benchmark, type Config, pick } from "./lib/Harness.js"
+import { attempt, type Benchmark, type Config } from "./lib/Harness.js"
 import * as Page from "./lib/Page.js"
 import * as Proc from "./lib/Proc.js"
 import * as Stats from "./lib/Stats.js"
@@ -134,13 +134,9 @@ interface Measured {
   readonly sizes: Record<string, number>
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-type Browser = import("playwright-core").Browser
-
 /** One transport: a fresh server (model in a worker), one camera tab, the warm-up, then the window. */
 const measure = async (
-  browser: Browser,
+  browser: Page.Browser,
   pageUrl: string,
   transport: "webrtc" | "websocket",
   config: Config
@@ -148,8 +144,7 @@ const measure = async (
   const child = await Child.start("runtime.ts", job, { BENCH_ISOLATION: "worker" })
   const tab = await browser.newPage()
   try {
-    const warmupMs = pick(config, 4000, 1500)
-    const windowMs = pick(config, 12_000, 1500)
+    const { warmupMs, windowMs } = Page.windows(config)
     await tab.goto(`${pageUrl}/?transport=${transport}&server=http://127.0.0.1:${child.port}`)
     await tab.waitForFunction(
       () => (window as any).bench.ages.length > 5 || (window as any).bench.error !== null,
@@ -158,7 +153,7 @@ const measure = async (
     )
     const error = await tab.evaluate(() => (window as any).bench.error as string | null)
     if (error !== null) throw new Error(`the page failed: ${error}`)
-    await sleep(warmupMs)
+    await Page.sleep(warmupMs)
     await tab.evaluate(() => {
       ;(window as any).bench.ages = []
       ;(window as any).bench.sizes = {}
@@ -174,7 +169,7 @@ const measure = async (
     const cpu0 = Proc.sample(child.pid)
     const threads0 = Proc.threads(child.pid)
     const t0 = performance.now()
-    await sleep(windowMs)
+    await Page.sleep(windowMs)
     const cpu1 = Proc.sample(child.pid)
     const threads1 = Proc.threads(child.pid)
     const seconds = (performance.now() - t0) / 1000
@@ -263,11 +258,7 @@ export const benchmark: Benchmark = {
           } kbit/s, quality limited by: ${rtc.chromium.limitation}`
         ]),
         ...([["WebRTC", rtc], ["WebSocket", ws]] as const).flatMap(([name, m]) =>
-          m === undefined ? [] : [
-            `server threads over the ${name} window (% of a core): ${
-              m.threads.slice(0, 8).map(([thread, percent]) => `${thread} ${Table.formatNumber(percent)}`).join(", ")
-            }`
-          ]
+          m === undefined ? [] : [Proc.threadsNote(name, m.threads)]
         ),
         "ages read off each input frame's clock row in the model (same machine clock); the model runs in a worker " +
           "thread, so the figure includes the frame's hand-off to it",

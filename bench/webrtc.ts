@@ -10,7 +10,7 @@ import { existsSync } from "node:fs"
 import * as Chromium from "../test/web/Chromium.js"
 import * as Child from "./lib/Child.js"
 import * as ClockPixels from "./lib/ClockPixels.js"
-import { attempt, type Benchmark, type Config, pick } from "./lib/Harness.js"
+import { attempt, type Benchmark, type Config } from "./lib/Harness.js"
 import * as Page from "./lib/Page.js"
 import * as Proc from "./lib/Proc.js"
 import * as Stats from "./lib/Stats.js"
@@ -135,14 +135,9 @@ const receiverShare = (stats: Record<string, number>): ReceiverShare => {
   }
 }
 
-const windows = (config: Config) => ({ warmupMs: pick(config, 4000, 1500), windowMs: pick(config, 12_000, 1500) })
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-type Browser = import("playwright-core").Browser
-
 /** One transport: a fresh server, one viewer tab, the warm-up (libwebrtc ramps its bitrate), then the window. */
 const measure = async (
-  browser: Browser,
+  browser: Page.Browser,
   pageUrl: string,
   transport: "webrtc" | "websocket",
   config: Config
@@ -150,14 +145,14 @@ const measure = async (
   const child = await Child.start("runtime.ts", job)
   const tab = await browser.newPage()
   try {
-    const { warmupMs, windowMs } = windows(config)
+    const { warmupMs, windowMs } = Page.windows(config)
     await tab.goto(`${pageUrl}/?transport=${transport}&server=http://127.0.0.1:${child.port}`)
     await tab.waitForFunction(() => (window as any).bench.frames > 5 || (window as any).bench.error !== null, null, {
       timeout: 20_000
     })
     const error = await tab.evaluate(() => (window as any).bench.error as string | null)
     if (error !== null) throw new Error(`the page failed: ${error}`)
-    await sleep(warmupMs)
+    await Page.sleep(warmupMs)
     await tab.evaluate(() => {
       ;(window as any).bench.ages = []
       ;(window as any).bench.atReceive = []
@@ -167,7 +162,7 @@ const measure = async (
     const cpu0 = Proc.sample(child.pid)
     const threads0 = Proc.threads(child.pid)
     const t0 = performance.now()
-    await sleep(windowMs)
+    await Page.sleep(windowMs)
     const cpu1 = Proc.sample(child.pid)
     const threads1 = Proc.threads(child.pid)
     const seconds = (performance.now() - t0) / 1000
@@ -201,10 +196,10 @@ const modelAlone = async (config: Config): Promise<number> => {
   const child = await Child.start("runtime.ts", job)
   try {
     await fetch(`http://127.0.0.1:${child.port}/start_session`, { method: "POST", body: "{}" })
-    const { warmupMs, windowMs } = windows(config)
-    await sleep(Math.min(warmupMs, 2000))
+    const { warmupMs, windowMs } = Page.windows(config)
+    await Page.sleep(Math.min(warmupMs, 2000))
     const cpu0 = Proc.sample(child.pid)
-    await sleep(windowMs)
+    await Page.sleep(windowMs)
     const cpu1 = Proc.sample(child.pid)
     return cpu0 !== undefined && cpu1 !== undefined ? Proc.cpuPercent(cpu0, cpu1) : Number.NaN
   } finally {
@@ -289,11 +284,7 @@ export const benchmark: Benchmark = {
           } ms, first packet to decoded ${Table.formatNumber(rtc.receiver.processingMs)} ms`
         ]),
         ...([["WebRTC", rtc], ["WebSocket", ws]] as const).flatMap(([name, m]) =>
-          m === undefined ? [] : [
-            `server threads over the ${name} window (% of a core): ${
-              m.threads.slice(0, 8).map(([thread, percent]) => `${thread} ${Table.formatNumber(percent)}`).join(", ")
-            }`
-          ]
+          m === undefined ? [] : [Proc.threadsNote(name, m.threads)]
         ),
         "the browser's own CPU is not counted; loopback only, so this is the codec and transport cost, not a network's"
       )

@@ -3,6 +3,7 @@
  */
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
+import { type Config, pick } from "./Harness.js"
 
 /** A served page: its address, and how to stop serving it. */
 export interface Served {
@@ -23,3 +24,14 @@ export const serve = (html: string): Promise<Served> =>
         close: () => new Promise((done) => server.close(() => done()))
       }))
   })
+
+/** The browser the page benchmarks drive (playwright-core's). */
+export type Browser = import("playwright-core").Browser
+
+/** A page benchmark's warm-up and measured window: 4 s and 12 s, 1.5 s each in smoke mode. */
+export const windows = (config: Config) => ({
+  warmupMs: pick(config, 4000, 1500),
+  windowMs: pick(config, 12_000, 1500)
+})
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

@@ -2,6 +2,7 @@
  * CPU time and resident memory of a process, read from `/proc/<pid>/stat` and `/proc/<pid>/status` (Linux).
  */
 import * as fs from "node:fs"
+import * as Table from "./Table.js"
 
 /** Clock ticks per second of `/proc/<pid>/stat` times (`getconf CLK_TCK`, 100 on Linux). */
 const ticksPerSecond = 100
@@ -70,3 +71,9 @@ export const threadPercents = (
   [...to].map(([name, total]) => [name, ((total - (from.get(name) ?? 0)) / seconds) * 100] as const)
     .filter(([, percent]) => percent >= 0.5)
     .sort((a, b) => b[1] - a[1])
+
+/** A note line naming a window's busiest threads (`threadPercents`), at most eight. */
+export const threadsNote = (window: string, percents: ReadonlyArray<readonly [string, number]>): string =>
+  `server threads over the ${window} window (% of a core): ${
+    percents.slice(0, 8).map(([thread, percent]) => `${thread} ${Table.formatNumber(percent)}`).join(", ")
+  }`

@@ -28,11 +28,14 @@ export interface Converter {
   readonly convert: (frame: Frame.Frame) => I420Frame
 }
 
+/** Whether this machine stores words little-endian (the word-at-a-time paths assume it). */
+const little = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
+
 /** The alpha byte of a little-endian RGBA word, as an int32 (a Uint32 constant would make every store a double). */
 const opaque = -16777216 // 0xff000000 | 0
 
 /** Packed RGB to RGBA, `pixels` pixels of `rgb` into `rgba` (and `out`, its 32-bit view). */
-const widen = (rgb: Uint8Array, pixels: number, rgba: Uint8Array, out: Int32Array, little: boolean): void => {
+const widen = (rgb: Uint8Array, pixels: number, rgba: Uint8Array, out: Int32Array): void => {
   if (!little) {
     for (let p = 0, s = 0; p < pixels; p++, s += 3) {
       rgba[p * 4] = rgb[s]!
@@ -66,7 +69,6 @@ export const make = (rgbaToI420: RgbaToI420): Converter => {
   let rgba = new Uint8Array(0)
   let rgba32 = new Int32Array(0)
   let i420 = new Uint8Array(0)
-  const little = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
   return {
     convert: (frame) => {
       if (frame.width !== width || frame.height !== height) {
@@ -76,7 +78,7 @@ export const make = (rgbaToI420: RgbaToI420): Converter => {
         rgba32 = new Int32Array(rgba.buffer)
         i420 = new Uint8Array(byteLength(width, height))
       }
-      widen(frame.data, width * height, rgba, rgba32, little)
+      widen(frame.data, width * height, rgba, rgba32)
       const out = { width, height, data: i420 }
       rgbaToI420({ width, height, data: rgba }, out)
       return out
@@ -88,7 +90,7 @@ export const make = (rgbaToI420: RgbaToI420): Converter => {
 export type I420ToRgba = (i420: I420Frame, rgba: I420Frame) => void
 
 /** RGBA to packed RGB, `pixels` pixels: four pixels' words become three (little-endian), the rest byte by byte. */
-const narrow = (rgba: Uint8Array, rgba32: Uint32Array, pixels: number, rgb: Uint8Array, little: boolean): void => {
+const narrow = (rgba: Uint8Array, rgba32: Uint32Array, pixels: number, rgb: Uint8Array): void => {
   let p = 0
   if (little) {
     const words = new Uint32Array(rgb.buffer, rgb.byteOffset, (pixels >> 2) * 3)
@@ -116,7 +118,6 @@ const narrow = (rgba: Uint8Array, rgba32: Uint32Array, pixels: number, rgb: Uint
 export const reader = (i420ToRgba: I420ToRgba): (frame: I420Frame) => Uint8Array => {
   let rgba = new Uint8Array(0)
   let rgba32 = new Uint32Array(0)
-  const little = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
   return (frame) => {
     const { height, width } = frame
     if (rgba.length !== width * height * 4) {
@@ -125,7 +126,7 @@ export const reader = (i420ToRgba: I420ToRgba): (frame: I420Frame) => Uint8Array
     }
     i420ToRgba(frame, { width, height, data: rgba })
     const rgb = new Uint8Array(width * height * 3)
-    narrow(rgba, rgba32, width * height, rgb, little)
+    narrow(rgba, rgba32, width * height, rgb)
     return rgb
   }
 }

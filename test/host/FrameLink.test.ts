@@ -24,12 +24,17 @@ const link = () => {
   const channel = new MessageChannel()
   const delivered: Array<FrameBus.OutFrame> = []
   const fiber = Effect.runFork(FrameLink.receive(channel.port1, (out) => void delivered.push(out)))
-  return { channel, delivered, fiber }
+  /** Closes the worker's end and waits for the link to end. */
+  const close = () => {
+    channel.port2.close()
+    return Effect.runPromise(Fiber.join(fiber))
+  }
+  return { channel, close, delivered }
 }
 
 describe("FrameLink.receive", () => {
   it("holds frames that arrive bunched to the pacer's catch-up spacing, then delivers them all in order", async () => {
-    const { channel, delivered, fiber } = link()
+    const { channel, close, delivered } = link()
     const t0 = Date.now()
     // Three frames the worker released 400 ms apart, arriving together.
     for (const [i, at] of [[0, t0], [1, t0 + 400], [2, t0 + 800]] as const) channel.port2.postMessage(wire(i, at))
@@ -43,27 +48,24 @@ describe("FrameLink.receive", () => {
     expect(delivered.map((d) => d.index)).toEqual([0])
     await expect.poll(() => delivered.length, { timeout: 5000 }).toBe(3)
     expect(delivered.map((d) => d.index)).toEqual([0, 1, 2])
-    channel.port2.close()
-    await Effect.runPromise(Fiber.join(fiber))
+    await close()
   })
 
   it("passes a fast stream straight through (intervals under a millisecond are never held)", async () => {
-    const { channel, delivered, fiber } = link()
+    const { channel, close, delivered } = link()
     const t0 = Date.now()
     for (let i = 0; i < 20; i++) channel.port2.postMessage(wire(i, t0 + i * 0.05))
     await expect.poll(() => delivered.length, { timeout: 5000 }).toBe(20)
     expect(delivered.map((d) => d.index)).toEqual(Array.from({ length: 20 }, (_, i) => i))
-    channel.port2.close()
-    await Effect.runPromise(Fiber.join(fiber))
+    await close()
   })
 
   it("delivers the frames still held when the port closes", async () => {
-    const { channel, delivered, fiber } = link()
+    const { channel, close, delivered } = link()
     const t0 = Date.now()
     for (let i = 0; i < 4; i++) channel.port2.postMessage(wire(i, t0 + i * 1000))
     await expect.poll(() => delivered.length, { timeout: 5000 }).toBe(1)
-    channel.port2.close()
-    await Effect.runPromise(Fiber.join(fiber))
+    await close()
     expect(delivered.map((d) => d.index)).toEqual([0, 1, 2, 3])
   })
 })
