@@ -3,6 +3,28 @@
 import * as effectEslint from "@effect/eslint-plugin"
 import tseslint from "typescript-eslint"
 
+// One direction through the house (STYLE.md): each folder of src/ imports only the folders below it in this list.
+// An import of a folder further up is a lint error. `cli`, `client` and `testing` are entry points side by side.
+const layers = ["model", "protocol", "config", "session", "host", "transport", "http", "server"]
+const entries = ["cli", "client", "testing"]
+const above = (folder) => {
+  const index = layers.indexOf(folder)
+  return index >= 0 ? [...layers.slice(index + 1), ...entries] : entries.filter((entry) => entry !== folder)
+}
+const layering = [...layers, ...entries].map((folder) => ({
+  files: [`src/${folder}/**/*.ts`],
+  rules: {
+    "no-restricted-imports": ["error", {
+      patterns: [{
+        group: above(folder).flatMap((up) => [`../${up}/*`, `../${up}`]),
+        message: `src/${folder} may import only the layers below it (${
+          layers.slice(0, Math.max(0, layers.indexOf(folder))).join(", ") || "none"
+        }): see the layer order in eslint.config.mjs`
+      }]
+    }]
+  }
+}))
+
 export default tseslint.config(
   {
     ignores: [
@@ -34,5 +56,6 @@ export default tseslint.config(
       }],
       "no-debugger": "error"
     }
-  }
+  },
+  ...layering
 )

@@ -5,8 +5,8 @@
  */
 import { Effect } from "effect"
 import sharp from "sharp"
-import * as FrameCodec from "../src/protocol/FrameCodec.js"
 import type { OutFrame } from "../src/session/FrameBus.js"
+import * as FrameCodec from "../src/transport/FrameCodec.js"
 import { type Benchmark, type Config, pick } from "./lib/Harness.js"
 import * as Table from "./lib/Table.js"
 import * as Wire from "./lib/Wire.js"

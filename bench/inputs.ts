@@ -4,7 +4,7 @@
  * message about that frame (`ctx.input` in the model, `ctx.send` back): the runtime with the model in a worker thread
  * (the default) and in the server's thread, against a bare `ws` server that answers each binary message itself.
  */
-import * as FrameCodec from "../src/protocol/FrameCodec.js"
+import * as FrameHeader from "../src/protocol/FrameHeader.js"
 import { attempt, type Benchmark, type Config, pick } from "./lib/Harness.js"
 import * as Stats from "./lib/Stats.js"
 import type * as Table from "./lib/Table.js"
@@ -36,7 +36,7 @@ const measure = (side: Target.Side, config: Config, options: Target.RuntimeOptio
         )
         waiting.set(marker, () => (clearTimeout(timer), resolve()))
         // The capture time is the frame's marker: the model answers with it.
-        connection.ws.send(FrameCodec.encodeInput(1, pixels, marker))
+        connection.ws.send(FrameHeader.encodeInput(1, pixels, marker))
       })
     const warmup = pick(config, 30, 3)
     const count = pick(config, 300, 10)

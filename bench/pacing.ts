@@ -4,7 +4,7 @@
  */
 import { Effect, Logger, LogLevel } from "effect"
 import * as Model from "../src/model/Model.js"
-import * as EndReason from "../src/session/EndReason.js"
+import * as EndReason from "../src/protocol/EndReason.js"
 import * as Session from "../src/session/Session.js"
 import * as Client from "./lib/Client.js"
 import { attempt, type Benchmark, type Config, pick } from "./lib/Harness.js"

@@ -9,13 +9,13 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Console, Effect, Layer, Logger, Option } from "effect"
 import { resolve } from "node:path"
 import * as ConfigFile from "../config/ConfigFile.js"
-import * as Overrides from "../config/Overrides.js"
 import * as Isolation from "../host/Isolation.js"
+import * as ModelModule from "../host/ModelModule.js"
 import * as Model from "../model/Model.js"
+import * as Overrides from "../model/Overrides.js"
+import * as EndReason from "../protocol/EndReason.js"
 import type * as HttpRunner from "../server/HttpRunner.js"
-import * as EndReason from "../session/EndReason.js"
 import * as Fatal from "./Fatal.js"
-import * as ModelModule from "./ModelModule.js"
 
 /** A model already in memory (the entry module of `runIfMain`), used instead of importing its file again. */
 export interface Preloaded {

@@ -6,8 +6,8 @@
  */
 import { Console, Deferred, Effect, Either, Exit, Fiber, Schedule, Stream } from "effect"
 import { createInterface } from "node:readline"
-import * as CommandError from "../session/CommandError.js"
-import * as EndReason from "../session/EndReason.js"
+import * as CommandError from "../protocol/CommandError.js"
+import * as EndReason from "../protocol/EndReason.js"
 import * as Reactor from "../session/Reactor.js"
 import type * as Session from "../session/Session.js"
 import * as CommandLine from "./CommandLine.js"

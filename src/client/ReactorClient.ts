@@ -18,7 +18,7 @@ import * as Socket from "@effect/platform/Socket"
 import { type Rpc, RpcClient, type RpcClientError, type RpcGroup, RpcSerialization } from "@effect/rpc"
 import { Data, Effect, Layer, Schedule, type Scope, Stream } from "effect"
 import * as WS from "ws"
-import * as Client from "./Client.js"
+import * as Client from "../protocol/RpcContract.js"
 
 /** Where the server is and which session to drive. */
 export interface Options {

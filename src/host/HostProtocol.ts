@@ -10,57 +10,16 @@
 import * as Transferable from "@effect/platform/Transferable"
 import { Rpc, RpcGroup } from "@effect/rpc"
 import { Schema } from "effect"
-import * as CommandError from "../session/CommandError.js"
-import * as EndReason from "../session/EndReason.js"
-
-/** The end reason as a schema (the session core's `EndReason` is a `Data.TaggedEnum`). */
-export const EndReasonSchema = Schema.Union(
-  Schema.TaggedStruct("Stopped", { by: Schema.String }),
-  Schema.TaggedStruct("ModelFinished", {}),
-  Schema.TaggedStruct("ModelFailed", { error: Schema.String }),
-  Schema.TaggedStruct("DeadlineExceeded", { requested: Schema.String, deadlineMs: Schema.Number }),
-  Schema.TaggedStruct("Shutdown", {})
-)
-
-/** Rebuilds a session-core end reason from its wire form. */
-export const toEndReason = (reason: typeof EndReasonSchema.Type): EndReason.EndReason => {
-  switch (reason._tag) {
-    case "Stopped":
-      return EndReason.Stopped({ by: reason.by })
-    case "ModelFinished":
-      return EndReason.ModelFinished()
-    case "ModelFailed":
-      return EndReason.ModelFailed({ error: reason.error })
-    case "DeadlineExceeded":
-      return EndReason.DeadlineExceeded({ requested: reason.requested, deadlineMs: reason.deadlineMs })
-    case "Shutdown":
-      return EndReason.Shutdown()
-  }
-}
-
-/** A session-core end reason in its wire form. */
-export const fromEndReason = (reason: EndReason.EndReason): typeof EndReasonSchema.Type => ({ ...reason })
+import * as AckSchema from "../protocol/Ack.js"
+import * as CommandError from "../protocol/CommandError.js"
+import * as EndReason from "../protocol/EndReason.js"
+import * as StatsSchema from "../protocol/Stats.js"
 
 /** An applied command (`Mailbox.Ack`). */
-export const Ack = Schema.Struct({
-  command: Schema.String,
-  id: Schema.optional(Schema.Union(Schema.String, Schema.Number)),
-  frame: Schema.Number,
-  receivedAt: Schema.Number
-})
+export const Ack = AckSchema.Ack
 
 /** A session's live figures (`Session.Stats`). */
-export const Stats = Schema.Struct({
-  framesGenerated: Schema.Number,
-  framesEmitted: Schema.Number,
-  emissionFps: Schema.Number,
-  droppedFrames: Schema.Number,
-  droppedInputFrames: Schema.Number,
-  commandsApplied: Schema.Number,
-  commandsRejected: Schema.Number,
-  lastCommandToFrameMs: Schema.UndefinedOr(Schema.Number),
-  uptimeMs: Schema.Number
-})
+export const Stats = StatsSchema.Stats
 
 /** The model could not be loaded in the worker (bad config, a failing `load`, a module without a model). */
 export class LoadFailed extends Schema.TaggedError<LoadFailed>()("LoadFailed", { message: Schema.String }) {}
@@ -119,12 +78,12 @@ export class Submit extends Rpc.make("Submit", {
 
 /** Stops a session cooperatively; answers the reason it ended with. */
 export class Stop extends Rpc.make("Stop", {
-  payload: { ...session, reason: EndReasonSchema },
-  success: EndReasonSchema
+  payload: { ...session, reason: EndReason.EndReasonSchema },
+  success: EndReason.EndReasonSchema
 }) {}
 
 /** Waits for a session to end; answers why. */
-export class Ended extends Rpc.make("Ended", { payload: session, success: EndReasonSchema }) {}
+export class Ended extends Rpc.make("Ended", { payload: session, success: EndReason.EndReasonSchema }) {}
 
 /** A session's live figures. */
 export class GetStats extends Rpc.make("GetStats", { payload: session, success: Stats, error: NoSuchSession }) {}

@@ -23,15 +23,16 @@ import {
 import { readlinkSync } from "node:fs"
 import { getPriority, setPriority } from "node:os"
 import { type MessagePort, workerData } from "node:worker_threads"
-import * as Fatal from "../cli/Fatal.js"
-import * as ModelModule from "../cli/ModelModule.js"
+import * as ErrorText from "../model/ErrorText.js"
 import * as Model from "../model/Model.js"
-import * as CommandError from "../session/CommandError.js"
+import * as CommandError from "../protocol/CommandError.js"
+import type * as EndReason from "../protocol/EndReason.js"
 import * as Reactor from "../session/Reactor.js"
 import type * as Session from "../session/Session.js"
 import * as FrameLink from "./FrameLink.js"
 import * as HostProtocol from "./HostProtocol.js"
 import * as InputLink from "./InputLink.js"
+import * as ModelModule from "./ModelModule.js"
 
 /** What the worker keeps per session: the session, and the frame and message feeds opened when it started. */
 interface Hosted {
@@ -46,7 +47,7 @@ const handlers = Effect.gen(function*() {
   // Ended sessions' last word (their reason and final figures), for calls that arrive after the end.
   const ended = new Map<
     string,
-    { readonly reason: typeof HostProtocol.EndReasonSchema.Type; readonly stats: Session.Stats }
+    { readonly reason: EndReason.EndReason; readonly stats: Session.Stats }
   >()
 
   const ready = Deferred.await(reactor)
@@ -81,7 +82,7 @@ const handlers = Effect.gen(function*() {
         )
         if (Exit.isFailure(loaded)) {
           const error = new HostProtocol.LoadFailed({
-            message: Fatal.describe(Cause.squash(loaded.cause), request.overrides)
+            message: ErrorText.describe(Cause.squash(loaded.cause), request.overrides)
           })
           yield* Deferred.fail(reactor, error)
           return yield* error
@@ -114,7 +115,7 @@ const handlers = Effect.gen(function*() {
         yield* session.ended.pipe(
           Effect.flatMap((reason) =>
             Effect.map(session.stats, (stats) => {
-              ended.set(id, { reason: HostProtocol.fromEndReason(reason), stats })
+              ended.set(id, { reason: reason, stats })
               hosted.delete(id)
             })
           ),
@@ -136,7 +137,7 @@ const handlers = Effect.gen(function*() {
       Effect.flatMap(find(session), (entry) =>
         entry === undefined
           ? Effect.succeed(ended.get(session)?.reason ?? reason)
-          : Effect.map(entry.session.stop(HostProtocol.toEndReason(reason)), HostProtocol.fromEndReason)),
+          : entry.session.stop(reason)),
 
     Ended: ({ session }) =>
       Effect.flatMap(find(session), (entry) =>
@@ -144,7 +145,7 @@ const handlers = Effect.gen(function*() {
           ? Effect.succeed(
             ended.get(session)?.reason ?? { _tag: "ModelFailed" as const, error: "no such session in the model host" }
           )
-          : Effect.map(entry.session.ended, HostProtocol.fromEndReason)),
+          : entry.session.ended),
 
     GetStats: ({ session }) =>
       Effect.flatMap(find(session), (entry) =>

@@ -11,7 +11,7 @@ import { existsSync } from "node:fs"
 import { createRequire } from "node:module"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { Worker } from "node:worker_threads"
-import type * as Overrides from "../config/Overrides.js"
+import type * as Overrides from "../model/Overrides.js"
 import * as HostProtocol from "./HostProtocol.js"
 
 /** Where the model comes from and how its sessions run, as the worker loads it. */

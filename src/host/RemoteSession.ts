@@ -12,8 +12,8 @@
 import { Deferred, Effect, Exit, Option, PubSub, Ref, type Scope, Stream } from "effect"
 import { MessageChannel } from "node:worker_threads"
 import * as Input from "../model/Input.js"
-import * as CommandError from "../session/CommandError.js"
-import * as EndReason from "../session/EndReason.js"
+import * as CommandError from "../protocol/CommandError.js"
+import * as EndReason from "../protocol/EndReason.js"
 import * as FrameBus from "../session/FrameBus.js"
 import type * as Mailbox from "../session/Mailbox.js"
 import type * as Session from "../session/Session.js"
@@ -117,8 +117,8 @@ export const make = (
         yield* Deferred.succeed(ended, reason)
       }))
 
-    const settleFromHost = (wire: typeof HostProtocol.EndReasonSchema.Type) => {
-      const reason = HostProtocol.toEndReason(wire)
+    const settleFromHost = (wire: EndReason.EndReason) => {
+      const reason = wire
       return settle(reason, { recycle: EndReason.$is("DeadlineExceeded")(reason) })
     }
 
@@ -138,7 +138,7 @@ export const make = (
     const stop = (reason: EndReason.EndReason): Effect.Effect<EndReason.EndReason> =>
       Effect.uninterruptible(Effect.gen(function*() {
         if (!(yield* Ref.getAndSet(stopping, true)) && !(yield* Deferred.isDone(ended))) {
-          const answer = yield* host.call(host.client.Stop({ session: id, reason: HostProtocol.fromEndReason(reason) }))
+          const answer = yield* host.call(host.client.Stop({ session: id, reason: reason }))
             .pipe(
               Effect.interruptible,
               Effect.timeout(stopDeadlineMs + answerSlackMs),

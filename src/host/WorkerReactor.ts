@@ -9,14 +9,14 @@
  * commands and their UI schema. The model's config is decoded and its `load` runs only in the workers.
  */
 import { Data, Deferred, Effect, ExecutionStrategy, Exit, FiberMap, Layer, Ref, Schedule, Scope } from "effect"
-import * as ModelModule from "../cli/ModelModule.js"
-import type * as Overrides from "../config/Overrides.js"
 import * as Model from "../model/Model.js"
-import * as EndReason from "../session/EndReason.js"
+import type * as Overrides from "../model/Overrides.js"
+import * as EndReason from "../protocol/EndReason.js"
 import * as Reactor from "../session/Reactor.js"
 import * as Session from "../session/Session.js"
 import type * as HostProtocol from "./HostProtocol.js"
 import * as ModelHost from "./ModelHost.js"
+import * as ModelModule from "./ModelModule.js"
 import * as RemoteSession from "./RemoteSession.js"
 
 /** Options of a worker-hosted reactor. */

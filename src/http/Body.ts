@@ -4,8 +4,8 @@
  */
 import { FileSystem, HttpIncomingMessage, HttpServerRequest } from "@effect/platform"
 import { Effect, Option, ParseResult, Schema } from "effect"
+import * as ServerConfig from "../config/ServerConfig.js"
 import * as Envelope from "../protocol/Envelope.js"
-import * as ServerConfig from "../server/ServerConfig.js"
 import * as HttpError from "./HttpError.js"
 
 /** The 413 of a body over the limit. */

@@ -3,6 +3,7 @@
  */
 import { HttpServerResponse } from "@effect/platform"
 import { Schema } from "effect"
+import * as WireError from "../protocol/WireError.js"
 
 /** An HTTP error answer. */
 export class HttpError extends Schema.TaggedError<HttpError>()("HttpError", {
@@ -13,7 +14,7 @@ export class HttpError extends Schema.TaggedError<HttpError>()("HttpError", {
 }) {
   /** The wire body. */
   get body(): Record<string, unknown> {
-    return { code: this.code, message: this.message, ...this.details }
+    return WireError.toWire(this)
   }
 }
 

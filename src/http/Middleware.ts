@@ -4,11 +4,11 @@
  */
 import { HttpMiddleware, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
-import * as ServerConfig from "../server/ServerConfig.js"
-import * as ApiVersion from "./ApiVersion.js"
+import * as ServerConfig from "../config/ServerConfig.js"
 import * as Auth from "./Auth.js"
 import * as Cors from "./Cors.js"
 import * as HttpError from "./HttpError.js"
+import * as VersionCheck from "./VersionCheck.js"
 
 /** A session path the router did not match (ids longer than its parameter limit): still the session's 404. */
 const sessionPath = /^\/sessions\/([^/]+)(\/info|\/transport\/(websocket|rpc|webrtc\/(ice_servers|sdp_params)))?\/?$/
@@ -20,7 +20,7 @@ export const gate = HttpMiddleware.make((app) =>
   Effect.gen(function*() {
     const config = yield* ServerConfig.Config
     const request = yield* HttpServerRequest.HttpServerRequest
-    const versionError = ApiVersion.check(request.headers)
+    const versionError = VersionCheck.check(request.headers)
     if (versionError !== undefined) return yield* versionError
     const authError = Auth.check(
       config.token,

@@ -87,12 +87,7 @@ export class InputError extends Schema.TaggedError<InputError>()("InputError", {
   code: InputErrorCode,
   message: Schema.String,
   track: Schema.String
-}) {
-  /** The plain wire object. */
-  toWire(): Record<string, unknown> {
-    return { code: this.code, message: this.message, track: this.track }
-  }
-}
+}) {}
 
 const isSize = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n > 0
 

@@ -6,10 +6,10 @@
 import type * as Rpc from "@effect/rpc/Rpc"
 import type * as RpcGroup from "@effect/rpc/RpcGroup"
 import { Context, Data, Effect, JSONSchema, Layer, ParseResult, Schema, SchemaAST, type Scope } from "effect"
-import * as Overrides from "../config/Overrides.js"
 import * as Capabilities from "./Capabilities.js"
 import type * as Command from "./Command.js"
 import * as Input from "./Input.js"
+import * as Overrides from "./Overrides.js"
 import { type Service as SessionContextService, SessionContext } from "./SessionContext.js"
 
 /** What one session of a model is: its command handlers and its generation loop. */

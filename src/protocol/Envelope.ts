@@ -4,22 +4,7 @@
  * with a specific code; it never throws.
  */
 import { Either, ParseResult, Schema } from "effect"
-
-/** An error that crosses the wire: `{code, message, ...details}`. */
-export class WireError extends Schema.TaggedError<WireError>()("WireError", {
-  code: Schema.String,
-  message: Schema.String,
-  details: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), { exact: true })
-}) {
-  /** The plain wire object. */
-  toWire(): Record<string, unknown> {
-    return { code: this.code, message: this.message, ...this.details }
-  }
-}
-
-/** Builds a wire error. */
-export const wireError = (code: string, message: string, details?: Record<string, unknown>) =>
-  new WireError(details === undefined ? { code, message } : { code, message, details })
+import { make as wireError, WireError } from "./WireError.js"
 
 /** Longest string command id: ids are echoed in every answer. */
 export const maxIdLength = 256

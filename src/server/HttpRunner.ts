@@ -3,10 +3,10 @@
  * then stops every session cooperatively within the stop deadline and releases the model.
  */
 import { Effect, Layer } from "effect"
+import * as ServerConfig from "../config/ServerConfig.js"
 import type * as Isolation from "../host/Isolation.js"
 import type * as Model from "../model/Model.js"
 import * as Server from "./Server.js"
-import * as ServerConfig from "./ServerConfig.js"
 
 /** Options of the HTTP runtime, from the CLI and the config's `server` section (see `ServerConfig` for the rest). */
 export interface Options extends ServerConfig.Input {

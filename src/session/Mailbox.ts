@@ -8,7 +8,8 @@ import type * as RpcGroup from "@effect/rpc/RpcGroup"
 import { Cause, Effect, Either, Exit, Queue, Ref, Schema, type Scope } from "effect"
 import type * as Command from "../model/Command.js"
 import { formatIssues } from "../model/Model.js"
-import * as CommandError from "./CommandError.js"
+import type * as AckSchema from "../protocol/Ack.js"
+import * as CommandError from "../protocol/CommandError.js"
 
 /** A command as a client sent it, not yet validated. */
 export interface Incoming {
@@ -19,14 +20,7 @@ export interface Incoming {
 }
 
 /** A command that was applied. */
-export interface Ack {
-  readonly command: string
-  readonly id?: string | number | undefined
-  /** Index of the first frame generated after the handler ran. */
-  readonly frame: number
-  /** When the command was received (epoch ms). */
-  readonly receivedAt: number
-}
+export type Ack = AckSchema.Ack
 
 /** The mailbox of one session. */
 export interface Mailbox {

@@ -4,7 +4,7 @@
  */
 import { Context, Data, Effect, ExecutionStrategy, FiberMap, Layer, Scope } from "effect"
 import * as Model from "../model/Model.js"
-import * as EndReason from "./EndReason.js"
+import * as EndReason from "../protocol/EndReason.js"
 import * as Session from "./Session.js"
 
 /** Options of the reactor. */

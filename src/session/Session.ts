@@ -24,28 +24,15 @@ import * as Frame from "../model/Frame.js"
 import type * as Input from "../model/Input.js"
 import type * as Model from "../model/Model.js"
 import { SessionContext } from "../model/SessionContext.js"
-import * as EndReason from "./EndReason.js"
+import * as EndReason from "../protocol/EndReason.js"
+import type * as StatsSchema from "../protocol/Stats.js"
 import * as FrameBus from "./FrameBus.js"
 import * as InputTracks from "./InputTracks.js"
 import * as Mailbox from "./Mailbox.js"
 import * as Pacer from "./Pacer.js"
 
 /** Live figures of a session. */
-export interface Stats {
-  readonly framesGenerated: number
-  readonly framesEmitted: number
-  /** Frames released in the last second. */
-  readonly emissionFps: number
-  /** Frames dropped for slow consumers. */
-  readonly droppedFrames: number
-  /** Input frames dropped: the model's readers fell behind, or its host did. */
-  readonly droppedInputFrames: number
-  readonly commandsApplied: number
-  readonly commandsRejected: number
-  /** Time from receiving the last applied command to releasing the first frame generated after it (ms). */
-  readonly lastCommandToFrameMs: number | undefined
-  readonly uptimeMs: number
-}
+export type Stats = StatsSchema.Stats
 
 /** Options of one session. */
 export interface Options {

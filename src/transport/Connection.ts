@@ -24,30 +24,20 @@
  * ```
  */
 import { Cause, Effect, Either, Exit, Queue, type Scope } from "effect"
-import * as SessionResponse from "../http/SessionResponse.js"
+import * as ServerConfig from "../config/ServerConfig.js"
+import * as CloseCode from "../protocol/CloseCode.js"
+import * as CommandError from "../protocol/CommandError.js"
+import * as EndReason from "../protocol/EndReason.js"
 import * as Envelope from "../protocol/Envelope.js"
-import * as ServerConfig from "../server/ServerConfig.js"
-import * as CommandError from "../session/CommandError.js"
-import * as EndReason from "../session/EndReason.js"
+import * as SessionResponse from "../protocol/SessionResponse.js"
+import * as WireError from "../protocol/WireError.js"
+import * as Fibers from "../session/Fibers.js"
 import type * as FrameBus from "../session/FrameBus.js"
 import type * as Mailbox from "../session/Mailbox.js"
 import * as Reactor from "../session/Reactor.js"
+import * as Registry from "../session/Registry.js"
 import type * as Session from "../session/Session.js"
-import * as Fibers from "./Fibers.js"
 import * as RateLimit from "./RateLimit.js"
-import * as Registry from "./Registry.js"
-
-/** Close codes (WebSocket's numbering; other transports map them): 1000 = the session ended. */
-export const CloseCode = {
-  normal: 1000,
-  shutdown: 1001,
-  invalidRequest: 4400,
-  unauthorized: 4401,
-  sessionNotFound: 4404,
-  idle: 4408,
-  replaced: 4409,
-  tooSlow: 4429
-} as const
 
 /** What the core needs from a transport. */
 export interface Io {
@@ -99,12 +89,12 @@ export interface Connection {
    */
   readonly receive: (text: string) => Effect.Effect<void>
   /** Answers a message the transport refused before decoding (binary, over the payload limit). */
-  readonly refuse: (error: Envelope.WireError) => Effect.Effect<void>
+  readonly refuse: (error: WireError.WireError) => Effect.Effect<void>
   /** Submits a command of a typed transport (RPC): the same budget, checks and errors as a text command. */
   readonly submit: (
     type: string,
     data: unknown
-  ) => Effect.Effect<Mailbox.Ack, CommandError.CommandError | Envelope.WireError>
+  ) => Effect.Effect<Mailbox.Ack, CommandError.CommandError | WireError.WireError>
   /** Waits until the message budget allows one more message, and spends it. */
   readonly admit: Effect.Effect<void>
   /**
@@ -125,14 +115,14 @@ export interface Connection {
 
 /** The error of a command over its connection's budget. */
 export const rateLimited = (perSecond: number, burst: number) =>
-  Envelope.wireError(
+  WireError.make(
     "rate_limited",
     `too many commands: this connection may send ${perSecond} a second (${burst} at once); the command was not applied`,
     { limit: perSecond, burst }
   )
 
 /** A defect while applying a command: the client gets this, the log gets the cause. */
-const internalError = Envelope.wireError(
+const internalError = WireError.make(
   "internal_error",
   "the server failed to handle the command; it was not applied"
 )
@@ -172,7 +162,7 @@ export const make = (options: Options): Effect.Effect<
       if (!closed) io.send(message)
     }
     const sendRuntime = (type: string, data: unknown) => send(Envelope.runtime(type, data))
-    const sendError = (error: Envelope.WireError | Record<string, unknown>) =>
+    const sendError = (error: WireError.WireError | Record<string, unknown>) =>
       send(Envelope.error(error, config.maxErrorBytes))
 
     const touch = () => {
@@ -267,9 +257,7 @@ export const make = (options: Options): Effect.Effect<
             ? Effect.failCause(cause)
             : Effect.zipRight(
               Effect.logError("handling a client message failed", cause),
-              Effect.sync(() =>
-                sendError(Envelope.wireError("internal_error", "the server failed to handle the message"))
-              )
+              Effect.sync(() => sendError(WireError.make("internal_error", "the server failed to handle the message")))
             )
         )
       )
@@ -277,7 +265,7 @@ export const make = (options: Options): Effect.Effect<
     const submit = (
       type: string,
       data: unknown
-    ): Effect.Effect<Mailbox.Ack, CommandError.CommandError | Envelope.WireError> =>
+    ): Effect.Effect<Mailbox.Ack, CommandError.CommandError | WireError.WireError> =>
       Effect.suspend(() => {
         const now = Date.now()
         lastSeen = now

@@ -6,7 +6,7 @@
  */
 import { Context, Effect, Exit } from "effect"
 import type * as Model from "../model/Model.js"
-import * as Envelope from "../protocol/Envelope.js"
+import * as WireError from "../protocol/WireError.js"
 import type * as Session from "../session/Session.js"
 import * as I420 from "./I420.js"
 import type * as WebRtcPeer from "./WebRtcPeer.js"
@@ -33,7 +33,7 @@ export interface Service {
    * Receives each decoded frame of a session's input track, synchronously, in the track's order. Must not throw; a
    * refusal it returns is sent to the client once per track and code (then its frames are dropped quietly).
    */
-  readonly deliver: (session: Session.Session, frame: InputFrame) => Envelope.WireError | void
+  readonly deliver: (session: Session.Session, frame: InputFrame) => WireError.WireError | void
   /** The largest frame side accepted; default `maxDimension`. */
   readonly maxDimension?: number
 }
@@ -58,7 +58,7 @@ export const fromModel = (model: Pick<Model.Declared, "inputs">): Service | unde
       }))
       if (Exit.isFailure(exit) && exit.cause._tag === "Fail") {
         const error = exit.cause.error
-        return Envelope.wireError(error.code, error.message, { track: error.track })
+        return WireError.make(error.code, error.message, { track: error.track })
       }
     }
   }
@@ -76,7 +76,7 @@ export const receiver = (
   session: Session.Session,
   i420ToRgba: I420.I420ToRgba,
   /** Answers the client with an error (the connection's `refuse`). */
-  refuse: (error: Envelope.WireError) => void
+  refuse: (error: WireError.WireError) => void
 ) => {
   const refused = new Set<string>()
   const limit = inputs.maxDimension ?? maxDimension
@@ -86,7 +86,7 @@ export const receiver = (
     if (width > limit || height > limit) {
       if (!refused.has(track)) {
         refused.add(track)
-        refuse(Envelope.wireError(
+        refuse(WireError.make(
           "input_too_large",
           `input track ${
             JSON.stringify(track)

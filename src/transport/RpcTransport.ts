@@ -10,16 +10,17 @@ import * as Socket from "@effect/platform/Socket"
 import { type Rpc, type RpcGroup, RpcSerialization, RpcServer } from "@effect/rpc"
 import { Cause, Chunk, type Context, Deferred, Effect, Exit, Option, type Scope, Stream } from "effect"
 import type { WebSocket } from "ws"
-import * as Client from "../client/Client.js"
+import * as ServerConfig from "../config/ServerConfig.js"
 import type * as Model from "../model/Model.js"
-import * as Envelope from "../protocol/Envelope.js"
-import * as FrameCodec from "../protocol/FrameCodec.js"
-import * as ServerConfig from "../server/ServerConfig.js"
+import * as CloseCode from "../protocol/CloseCode.js"
+import * as Client from "../protocol/RpcContract.js"
+import * as WireError from "../protocol/WireError.js"
+import * as Fibers from "../session/Fibers.js"
 import type * as FrameBus from "../session/FrameBus.js"
 import type * as Session from "../session/Session.js"
-import * as Waiters from "../session/Waiters.js"
 import * as Connection from "./Connection.js"
-import * as Fibers from "./Fibers.js"
+import * as FrameCodec from "./FrameCodec.js"
+import * as Waiters from "./Waiters.js"
 import * as WsTransport from "./WsTransport.js"
 
 type Failure = Client.CommandFailure
@@ -42,7 +43,7 @@ const makeOrderedSubmit = (connection: Connection.Connection, limit: number) =>
     const items: Array<Pending> = []
     const waiters = Waiters.make()
     let closed = false
-    const dropped = Envelope.wireError("session_closed", "the connection closed before the command was applied")
+    const dropped = WireError.make("session_closed", "the connection closed before the command was applied")
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         closed = true
@@ -65,7 +66,7 @@ const makeOrderedSubmit = (connection: Connection.Connection, limit: number) =>
       Effect.async<Client.Ack, Failure>((resume) => {
         if (closed) return resume(Effect.fail(dropped))
         if (items.length >= limit) {
-          return resume(Effect.fail(Envelope.wireError(
+          return resume(Effect.fail(WireError.make(
             "too_many_requests",
             `this connection already has ${items.length} commands waiting; wait for their answers`,
             { limit }
@@ -169,7 +170,7 @@ export const serve = (ws: WebSocket, session: Session.Session, model: Pick<Model
       io: {
         send: () => {},
         close: (code, reason) => {
-          if (code === Connection.CloseCode.normal) setTimeout(() => WsTransport.closeSocket(ws, code, reason), flushMs)
+          if (code === CloseCode.normal) setTimeout(() => WsTransport.closeSocket(ws, code, reason), flushMs)
           else WsTransport.closeSocket(ws, code, reason)
         }
       }

@@ -6,19 +6,20 @@
  * orphans its session and a new one within the grace window resumes it.
  */
 import { Context, Deferred, Effect, Exit, FiberMap, Option, type Scope } from "effect"
-import * as SessionResponse from "../http/SessionResponse.js"
-import * as Envelope from "../protocol/Envelope.js"
-import * as ServerConfig from "../server/ServerConfig.js"
-import * as EndReason from "../session/EndReason.js"
+import * as ServerConfig from "../config/ServerConfig.js"
+import * as WebRtcConfig from "../config/WebRtcConfig.js"
+import * as CloseCode from "../protocol/CloseCode.js"
+import * as EndReason from "../protocol/EndReason.js"
+import * as SessionResponse from "../protocol/SessionResponse.js"
+import * as WireError from "../protocol/WireError.js"
+import * as Fibers from "../session/Fibers.js"
 import * as Reactor from "../session/Reactor.js"
+import type * as Registry from "../session/Registry.js"
 import type * as Session from "../session/Session.js"
 import * as Connection from "./Connection.js"
-import * as Fibers from "./Fibers.js"
 import type * as I420 from "./I420.js"
 import * as Inbox from "./Inbox.js"
 import * as Inputs from "./Inputs.js"
-import type * as Registry from "./Registry.js"
-import * as WebRtcConfig from "./WebRtcConfig.js"
 import * as WebRtcPeer from "./WebRtcPeer.js"
 import * as Wrtc from "./Wrtc.js"
 
@@ -67,11 +68,11 @@ type Done = WebRtcPeer.Closed | "idle" | "replaced" | "session_ended"
 
 /** What the connection core's close codes mean for a peer (1001 is the scope's own end: nothing left to do). */
 const doneOf = (code: number): Done =>
-  code === Connection.CloseCode.replaced
+  code === CloseCode.replaced
     ? "replaced"
-    : code === Connection.CloseCode.idle
+    : code === CloseCode.idle
     ? "idle"
-    : code === Connection.CloseCode.normal
+    : code === CloseCode.normal
     ? "session_ended"
     : "closed"
 
@@ -101,7 +102,7 @@ const serve = (
   Effect.gen(function*() {
     const server = yield* ServerConfig.Config
     const engine = yield* Wrtc.load
-    let refuse: (error: Envelope.WireError) => void = () => {}
+    let refuse: (error: WireError.WireError) => void = () => {}
     const onInput = inputs === undefined
       ? undefined
       : Inputs.receiver(inputs, session, engine.nonstandard.i420ToRgba as I420.I420ToRgba, (error) => refuse(error))
@@ -134,13 +135,13 @@ const serve = (
     // Envelopes in arrival order through the core, one at a time. Past `inboxCapacity` waiting, a message is dropped.
     // (No pause/resume: nothing stops a channel's sender; the capacity check below is the bound.)
     const inbox = Inbox.make<Inbound>({ pauseAt: Number.POSITIVE_INFINITY, pause: () => {}, resume: () => {} })
-    const tooMany = Envelope.wireError(
+    const tooMany = WireError.make(
       "too_many_messages",
       `more than ${inboxCapacity} messages are waiting to be handled; this one was dropped`,
       { limit: inboxCapacity }
     )
     const binary = (size: number) =>
-      Envelope.wireError(
+      WireError.make(
         "binary_not_accepted",
         `a binary message of ${size} bytes arrived; the data channel carries JSON text envelopes only`
       )

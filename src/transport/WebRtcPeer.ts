@@ -5,9 +5,9 @@
  * through an `RTCVideoSource`, and never opens data channels of its own (the SDK would swap its channel for it).
  */
 import { Data, Deferred, Effect, Exit, type Scope } from "effect"
+import type * as WebRtcConfig from "../config/WebRtcConfig.js"
 import * as I420 from "./I420.js"
 import * as Sdp from "./Sdp.js"
-import type * as WebRtcConfig from "./WebRtcConfig.js"
 import type * as Wrtc from "./Wrtc.js"
 
 /** One entry of the client's `track_mapping`; `direction` is from the client's side. */

@@ -7,19 +7,19 @@
  */
 import { Deferred, Effect, Exit } from "effect"
 import type { WebSocket } from "ws"
-import * as SessionResponse from "../http/SessionResponse.js"
+import * as ServerConfig from "../config/ServerConfig.js"
+import * as CloseCode from "../protocol/CloseCode.js"
 import * as Envelope from "../protocol/Envelope.js"
-import * as FrameCodec from "../protocol/FrameCodec.js"
-import * as ServerConfig from "../server/ServerConfig.js"
+import * as FrameHeader from "../protocol/FrameHeader.js"
+import * as SessionResponse from "../protocol/SessionResponse.js"
+import * as WireError from "../protocol/WireError.js"
+import * as Fibers from "../session/Fibers.js"
 import type * as FrameBus from "../session/FrameBus.js"
 import * as Reactor from "../session/Reactor.js"
 import type * as Session from "../session/Session.js"
 import * as Connection from "./Connection.js"
-import * as Fibers from "./Fibers.js"
+import * as FrameCodec from "./FrameCodec.js"
 import * as Inbox from "./Inbox.js"
-
-/** Close codes (see `Connection.CloseCode`; 1009 = a message over `maxPayloadBytes`, sent by `ws` itself). */
-export const CloseCode = Connection.CloseCode
 
 /** What arrived on a socket, as queued for the inbox fiber. */
 type Inbound =
@@ -139,12 +139,12 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
 
     /** An input frame: its header names the track (an index in `capabilities.tracks`), then RGB pixels. */
     const input = (bytes: Uint8Array): Effect.Effect<void> => {
-      const message = FrameCodec.readInput(bytes)
-      if (typeof message === "string") return connection.refuse(Envelope.wireError("invalid_input", message))
+      const message = FrameHeader.readInput(bytes)
+      if (typeof message === "string") return connection.refuse(WireError.make("invalid_input", message))
       const track = tracks[message.track]
       if (track === undefined || track.direction !== "sendonly") {
         const inputs = tracks.flatMap((t, index) => (t.direction === "sendonly" ? [`${index} = "${t.name}"`] : []))
-        return connection.refuse(Envelope.wireError(
+        return connection.refuse(WireError.make(
           "unknown_track",
           `track ${message.track} is ${
             track === undefined ? "not in capabilities.tracks" : `"${track.name}", which the server sends`
@@ -158,9 +158,9 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
         height: message.height,
         data: message.pixels,
         ...(message.capturedAt !== undefined ? { capturedAt: message.capturedAt } : {})
-      }).pipe(Effect.catchAll((error) =>
-        connection.refuse(Envelope.wireError(error.code, error.message, { track: error.track }))
-      ))
+      }).pipe(
+        Effect.catchAll((error) => connection.refuse(WireError.make(error.code, error.message, { track: error.track })))
+      )
     }
 
     // Commands and runtime messages, strictly in arrival order, one at a time.
@@ -171,7 +171,7 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
             connection.admit,
             hasInputs
               ? input(item.bytes)
-              : connection.refuse(Envelope.wireError(
+              : connection.refuse(WireError.make(
                 "binary_not_accepted",
                 "binary messages are not accepted from clients: the model has no input tracks; send JSON text"
               ))
@@ -179,7 +179,7 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
         case "TooLarge":
           return Effect.zipRight(
             connection.admit,
-            connection.refuse(Envelope.wireError(
+            connection.refuse(WireError.make(
               "message_too_large",
               `the message has ${item.size} bytes; the limit is ${config.maxMessageBytes} bytes`,
               { size: item.size, limit: config.maxMessageBytes }
@@ -202,9 +202,7 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
         return
       }
       connection.frameSent(out)
-      parts.forEach((part, i) =>
-        ws.send(part, { binary: true, fin: i === parts.length - 1 })
-      )
+      parts.forEach((part, i) => ws.send(part, { binary: true, fin: i === parts.length - 1 }))
     }
     // An RGB frame goes out as one binary message in two fragments, the 24-byte header and then the model's own
     // buffer, so the frame is never copied (the copy cost a quarter of the server's time at full throughput).

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Fatal from "../../src/cli/Fatal.js"
-import * as Overrides from "../../src/config/Overrides.js"
 import * as Model from "../../src/model/Model.js"
+import * as Overrides from "../../src/model/Overrides.js"
 
 describe("Fatal.describe", () => {
   it("puts a config error on one line, marking the keys that came from --model overrides", () => {

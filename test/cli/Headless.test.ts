@@ -8,7 +8,7 @@ import * as Command from "../../src/model/Command.js"
 import * as Frame from "../../src/model/Frame.js"
 import * as Model from "../../src/model/Model.js"
 import { SessionContext } from "../../src/model/SessionContext.js"
-import * as EndReason from "../../src/session/EndReason.js"
+import * as EndReason from "../../src/protocol/EndReason.js"
 import * as Reactor from "../../src/session/Reactor.js"
 import { model as fixture } from "../fixtures/cli-released.js"
 

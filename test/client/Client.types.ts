@@ -4,10 +4,10 @@
  */
 import { Effect } from "effect"
 import { expectTypeOf } from "vitest"
-import type * as Client from "../../src/client/Client.js"
 import type * as ReactorClient from "../../src/client/ReactorClient.js"
 import type * as Command from "../../src/model/Command.js"
-import type * as CommandError from "../../src/session/CommandError.js"
+import type * as CommandError from "../../src/protocol/CommandError.js"
+import type * as Client from "../../src/protocol/RpcContract.js"
 import type * as Fixture from "../fixtures/client-model.js"
 
 declare const commands: ReactorClient.Commands<Command.CommandsOf<typeof Fixture.Commands>>

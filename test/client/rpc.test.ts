@@ -2,8 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Stream } from "effect"
 import { ReactorClient } from "../../src/client/index.js"
 import * as Model from "../../src/model/Model.js"
+import * as CommandError from "../../src/protocol/CommandError.js"
 import * as Server from "../../src/server/Server.js"
-import * as CommandError from "../../src/session/CommandError.js"
 import * as Fixture from "../fixtures/client-model.js"
 
 const server = (options: { readonly token?: string } = {}) =>

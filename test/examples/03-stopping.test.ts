@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Logger, Ref } from "effect"
 import { Commands, model } from "../../examples/03-stopping.js"
-import * as EndReason from "../../src/session/EndReason.js"
+import * as EndReason from "../../src/protocol/EndReason.js"
 import { ModelTest } from "../../src/testing/index.js"
 import { commandProperties } from "../fixtures/core-properties.js"
 

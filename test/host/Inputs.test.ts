@@ -10,7 +10,7 @@ import { join, resolve } from "node:path"
 import { describe, expect, it } from "vitest"
 import * as WorkerReactor from "../../src/host/WorkerReactor.js"
 import type * as Input from "../../src/model/Input.js"
-import * as EndReason from "../../src/session/EndReason.js"
+import * as EndReason from "../../src/protocol/EndReason.js"
 import type * as Session from "../../src/session/Session.js"
 
 const fixture = resolve("test/fixtures/input-model.ts")

@@ -8,8 +8,8 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
+import type * as ServerConfig from "../../src/config/ServerConfig.js"
 import * as Server from "../../src/server/Server.js"
-import type * as ServerConfig from "../../src/server/ServerConfig.js"
 import { Client, http, sleep } from "../server/helpers.js"
 
 const fixture = resolve("test/fixtures/host-model.ts")

@@ -2,10 +2,10 @@
  * The request gate's pure parts: the token check, CORS origins, version headers.
  */
 import { describe, expect, it } from "vitest"
-import * as ApiVersion from "../../src/http/ApiVersion.js"
+import * as ServerConfig from "../../src/config/ServerConfig.js"
 import * as Auth from "../../src/http/Auth.js"
 import * as Cors from "../../src/http/Cors.js"
-import * as ServerConfig from "../../src/server/ServerConfig.js"
+import * as VersionCheck from "../../src/http/VersionCheck.js"
 
 const q = (s = "") => new URLSearchParams(s)
 
@@ -43,13 +43,13 @@ describe("Cors.allowed", () => {
   })
 })
 
-describe("ApiVersion.check", () => {
+describe("VersionCheck.check", () => {
   it("accepts version 1 or no header, answers 426 / 501 / 400 otherwise", () => {
-    expect(ApiVersion.check({})).toBeUndefined()
-    expect(ApiVersion.check({ "reactor-api-version": "1", "reactor-api-accept-version": "1" })).toBeUndefined()
-    expect(ApiVersion.check({ "reactor-api-version": "0" })?.status).toBe(426)
-    expect(ApiVersion.check({ "reactor-api-accept-version": "2" })?.status).toBe(501)
-    expect(ApiVersion.check({ "reactor-api-version": "1.5" })?.status).toBe(400)
+    expect(VersionCheck.check({})).toBeUndefined()
+    expect(VersionCheck.check({ "reactor-api-version": "1", "reactor-api-accept-version": "1" })).toBeUndefined()
+    expect(VersionCheck.check({ "reactor-api-version": "0" })?.status).toBe(426)
+    expect(VersionCheck.check({ "reactor-api-accept-version": "2" })?.status).toBe(501)
+    expect(VersionCheck.check({ "reactor-api-version": "1.5" })?.status).toBe(400)
   })
 })
 

@@ -5,9 +5,9 @@
 import { LogLevel } from "effect"
 import { fileURLToPath } from "node:url"
 import WebSocket from "ws"
-import * as FrameCodec from "../../src/protocol/FrameCodec.js"
+import type * as ServerConfig from "../../src/config/ServerConfig.js"
+import * as FrameHeader from "../../src/protocol/FrameHeader.js"
 import * as Server from "../../src/server/Server.js"
-import type * as ServerConfig from "../../src/server/ServerConfig.js"
 import * as Fixture from "../fixtures/server-model.js"
 
 /** Set `REACTOR_TEST_LOGS=1` to see the server's logs. */
@@ -72,7 +72,7 @@ export interface Received {
 }
 
 export interface FrameReceived {
-  readonly header: FrameCodec.Header
+  readonly header: FrameHeader.Header
   readonly payload: Buffer
 }
 
@@ -81,7 +81,7 @@ export class Client {
   readonly texts: Array<Received> = []
   readonly frames: Array<FrameReceived> = []
   /** Every frame header received (the payloads are kept only for the last 50 frames). */
-  readonly headers: Array<FrameCodec.Header> = []
+  readonly headers: Array<FrameHeader.Header> = []
   private unread: Array<Received> = []
   private waiters: Array<{ pred: (m: Received) => boolean; resolve: (m: Received) => void }> = []
   private frameWaiters: Array<() => void> = []
@@ -102,10 +102,10 @@ export class Client {
     ws.on("message", (data: Buffer, isBinary) => {
       if (isBinary) {
         this.frameCount++
-        const header = FrameCodec.readHeader(data)
+        const header = FrameHeader.readHeader(data)
         if (header !== undefined) this.headers.push(header)
         if (this.keepFrames && header !== undefined) {
-          this.frames.push({ header, payload: data.subarray(FrameCodec.headerBytes) })
+          this.frames.push({ header, payload: data.subarray(FrameHeader.headerBytes) })
           if (this.frames.length > 50) this.frames.shift()
         }
         for (const wake of this.frameWaiters.splice(0)) wake()

@@ -8,7 +8,7 @@ import { LogLevel } from "effect"
 import { resolve } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { model } from "../../examples/05-webcam-filter.js"
-import * as FrameCodec from "../../src/protocol/FrameCodec.js"
+import * as FrameHeader from "../../src/protocol/FrameHeader.js"
 import * as Server from "../../src/server/Server.js"
 import * as SdkSchemas from "../sdk/SdkSchemas.js"
 import { type Client, connect, http } from "./helpers.js"
@@ -77,9 +77,9 @@ describe.each(servings)("input frames over the WebSocket (%s)", (_name, serving)
     expect(first.header).toMatchObject({ width: 32, height: 18, track: 0 })
     await ack(client, "set_strength", { strength: 0 }, "s0")
     // Strength 0: the camera as it is, scaled to 32x18 (any input size within 1280x720 goes).
-    client.ws.send(FrameCodec.encodeInput(1, solid(64, 48, [255, 0, 0])))
+    client.ws.send(FrameHeader.encodeInput(1, solid(64, 48, [255, 0, 0])))
     await untilPixel(client, [255, 0, 0])
-    client.ws.send(FrameCodec.encodeInput(1, solid(640, 360, [0, 0, 255])))
+    client.ws.send(FrameHeader.encodeInput(1, solid(640, 360, [0, 0, 255])))
     await untilPixel(client, [0, 0, 255])
     // Full edge filter over a flat picture: no edges anywhere, black.
     await ack(client, "set_strength", { strength: 1 }, "s1")
@@ -98,29 +98,29 @@ describe.each(servings)("input frames over the WebSocket (%s)", (_name, serving)
       return (await client.error(code)).data
     }
     const good = solid(8, 8, [9, 9, 9])
-    expect(await refused(FrameCodec.encodeInput(0, good), "unknown_track")).toMatchObject({
+    expect(await refused(FrameHeader.encodeInput(0, good), "unknown_track")).toMatchObject({
       track: 0,
       message: `track 0 is "main_video", which the server sends; the input tracks are 1 = "webcam"`
     })
-    expect((await refused(FrameCodec.encodeInput(7, good), "unknown_track")).message).toContain(
+    expect((await refused(FrameHeader.encodeInput(7, good), "unknown_track")).message).toContain(
       "not in capabilities.tracks"
     )
     expect((await refused(new Uint8Array([1, 2, 3]), "invalid_input")).message).toContain("24-byte frame header")
-    const jpeg = FrameCodec.encodeInput(1, good)
+    const jpeg = FrameHeader.encodeInput(1, good)
     jpeg[3] = 1
     expect((await refused(jpeg, "invalid_input")).message).toBe("input frames must be raw RGB (codec 0); got codec 1")
-    const short = FrameCodec.encodeInput(1, good).subarray(0, 24 + 100)
+    const short = FrameHeader.encodeInput(1, good).subarray(0, 24 + 100)
     expect(await refused(short, "invalid_input")).toMatchObject({
       track: "webcam",
       message: "the frame has 100 bytes of pixels but 8x8 RGB needs 192"
     })
-    expect(await refused(FrameCodec.encodeInput(1, solid(1281, 2, [0, 0, 0])), "input_too_large")).toMatchObject({
+    expect(await refused(FrameHeader.encodeInput(1, solid(1281, 2, [0, 0, 0])), "input_too_large")).toMatchObject({
       track: "webcam",
       message: `the frame is 1281x2; input "webcam" accepts at most 1280x720`
     })
     // A 1280x720 frame (2.7 MB, over the 1 MiB of text limits) is taken: the payload limit fits the largest input.
     await ack(client, "set_strength", { strength: 0 }, "s0")
-    client.ws.send(FrameCodec.encodeInput(1, solid(1280, 720, [0, 200, 0])))
+    client.ws.send(FrameHeader.encodeInput(1, solid(1280, 720, [0, 200, 0])))
     await untilPixel(client, [0, 200, 0])
     expect(client.texts.filter((m) => m.type === "sessionEnded")).toEqual([])
     const info = await http(server, "GET", `/sessions/${session.session_id}/info`)

@@ -5,7 +5,7 @@ import * as Frame from "../../src/model/Frame.js"
 import * as Model from "../../src/model/Model.js"
 import * as Param from "../../src/model/Param.js"
 import { SessionContext } from "../../src/model/SessionContext.js"
-import * as EndReason from "../../src/session/EndReason.js"
+import * as EndReason from "../../src/protocol/EndReason.js"
 import { CommandArbitrary, ModelTest } from "../../src/testing/index.js"
 
 const Commands = Command.group(

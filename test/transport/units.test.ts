@@ -4,9 +4,9 @@
 import wrtc from "@roamhq/wrtc"
 import { Either } from "effect"
 import { describe, expect, it } from "vitest"
+import * as Selection from "../../src/protocol/Selection.js"
 import * as I420 from "../../src/transport/I420.js"
 import * as Sdp from "../../src/transport/Sdp.js"
-import * as Selection from "../../src/transport/Selection.js"
 
 /** The first index where two byte arrays differ (-1 when equal), so a mismatch says where without a huge diff. */
 const firstDifference = (a: Uint8Array, b: Uint8Array) =>

@@ -4,9 +4,9 @@
  */
 import * as Capabilities from "../model/Capabilities.js"
 import type * as Model from "../model/Model.js"
-import type * as Session from "../session/Session.js"
-import * as Selection from "../transport/Selection.js"
 import * as ApiVersion from "./ApiVersion.js"
+import * as Selection from "./Selection.js"
+import type * as Stats from "./Stats.js"
 
 export const serverVersion = "0.1.0"
 
@@ -31,6 +31,12 @@ export const tracksOf = (model: Pick<Model.Declared, "inputs">): ReadonlyArray<T
   mainVideo,
   ...Object.keys(model.inputs).map((name) => ({ name, kind: "video" as const, direction: "sendonly" as const }))
 ]
+
+/** What a response says of a session: its id and when it started (epoch ms). */
+export interface SessionRef {
+  readonly id: string
+  readonly startedAt: number
+}
 
 const modelOf = (model: Model.Declared) => ({ name: model.name, version: model.version ?? "1" })
 
@@ -94,7 +100,7 @@ const transportOf = (protocol: Selection.Protocol, sessionId: string) => ({
 })
 
 /** `POST /start_session`'s answer; `selected` is the transport chosen from what the client supports. */
-export const started = (model: Model.Declared, session: Session.Session, selected: Selection.Protocol) => ({
+export const started = (model: Model.Declared, session: SessionRef, selected: Selection.Protocol) => ({
   session_id: session.id,
   state: "running",
   cluster: "local",
@@ -112,7 +118,7 @@ export interface TransportCounts {
 }
 
 /** Session figures in snake_case; dropped frames include those the transports skipped for a client not reading. */
-export const stats = (stats: Session.Stats, transport: TransportCounts = { skippedFrames: 0, rateLimited: 0 }) => ({
+export const stats = (stats: Stats.Stats, transport: TransportCounts = { skippedFrames: 0, rateLimited: 0 }) => ({
   frames_generated: stats.framesGenerated,
   frames_emitted: stats.framesEmitted,
   emission_fps: stats.emissionFps,
@@ -128,9 +134,9 @@ export const stats = (stats: Session.Stats, transport: TransportCounts = { skipp
 /** `GET /sessions/{id}/info`'s answer. */
 export const info = (
   model: Model.Declared,
-  session: Session.Session,
+  session: SessionRef,
   state: string,
-  figures: Session.Stats,
+  figures: Stats.Stats,
   transport?: TransportCounts
 ) => ({
   session_id: session.id,

@@ -3,23 +3,28 @@
  * `message` saying exactly what was wrong.
  */
 import { Schema } from "effect"
+import * as WireError from "./WireError.js"
+
+/** The error's `code` as a schema field with its one value as the constructor's default: it is encoded like the rest. */
+const coded = <C extends string>(code: C) =>
+  Schema.Literal(code).pipe(Schema.propertySignature, Schema.withConstructorDefault(() => code))
 
 const Issue = Schema.Struct({ path: Schema.String, message: Schema.String })
 
 /** The message is not a command: not an object with a string `type`. */
 export class InvalidMessage extends Schema.TaggedError<InvalidMessage>()("InvalidMessage", {
+  code: coded("invalid_message"),
   message: Schema.String
 }) {
-  readonly code = "invalid_message"
 }
 
 /** No command of that name; `known` lists the ones there are. */
 export class UnknownCommand extends Schema.TaggedError<UnknownCommand>()("UnknownCommand", {
+  code: coded("unknown_command"),
   command: Schema.String,
   known: Schema.Array(Schema.String),
   message: Schema.String
 }) {
-  readonly code = "unknown_command"
   static readonly of = (command: string, known: ReadonlyArray<string>) =>
     new UnknownCommand({
       command,
@@ -30,11 +35,11 @@ export class UnknownCommand extends Schema.TaggedError<UnknownCommand>()("Unknow
 
 /** The payload does not match the command's schema; `issues` give each field path and what was expected. */
 export class InvalidPayload extends Schema.TaggedError<InvalidPayload>()("InvalidPayload", {
+  code: coded("invalid_payload"),
   command: Schema.String,
   issues: Schema.Array(Issue),
   message: Schema.String
 }) {
-  readonly code = "invalid_payload"
   static readonly of = (command: string, issues: ReadonlyArray<{ path: string; message: string }>) =>
     new InvalidPayload({
       command,
@@ -46,17 +51,17 @@ export class InvalidPayload extends Schema.TaggedError<InvalidPayload>()("Invali
 
 /** The command's handler failed or died; the session goes on. */
 export class HandlerFailed extends Schema.TaggedError<HandlerFailed>()("HandlerFailed", {
+  code: coded("handler_failed"),
   command: Schema.String,
   message: Schema.String
 }) {
-  readonly code = "handler_failed"
 }
 
 /** The session has ended (or is ending): the command was not applied. */
 export class SessionClosed extends Schema.TaggedError<SessionClosed>()("SessionClosed", {
+  code: coded("session_closed"),
   message: Schema.String
 }) {
-  readonly code = "session_closed"
 }
 
 /** Any error a submitted command can get. */
@@ -65,8 +70,5 @@ export type CommandError = InvalidMessage | UnknownCommand | InvalidPayload | Ha
 /** The schema of every command error, for clients that decode them. */
 export const CommandError = Schema.Union(InvalidMessage, UnknownCommand, InvalidPayload, HandlerFailed, SessionClosed)
 
-/** The plain wire object of an error: `{code, message, ...fields}` without the tag. */
-export const toWire = (error: CommandError): Record<string, unknown> => {
-  const { _tag, ...fields } = { ...error } as Record<string, unknown>
-  return { code: error.code, message: error.message, ...fields }
-}
+/** The plain wire object of an error: `{code, message, ...fields}` without the tag (`WireError.toWire`). */
+export const toWire = (error: CommandError): Record<string, unknown> => WireError.toWire(error)

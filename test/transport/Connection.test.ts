@@ -4,12 +4,12 @@
  */
 import { Effect, Layer, Scope } from "effect"
 import { describe, expect, it } from "vitest"
+import * as ServerConfig from "../../src/config/ServerConfig.js"
 import * as Model from "../../src/model/Model.js"
-import * as ServerConfig from "../../src/server/ServerConfig.js"
-import * as EndReason from "../../src/session/EndReason.js"
+import * as EndReason from "../../src/protocol/EndReason.js"
 import * as Reactor from "../../src/session/Reactor.js"
+import * as Registry from "../../src/session/Registry.js"
 import * as Connection from "../../src/transport/Connection.js"
-import * as Registry from "../../src/transport/Registry.js"
 import * as Fixture from "../fixtures/server-model.js"
 
 /** What a transport's `Io` saw. */

@@ -5,6 +5,7 @@
 import { Either, FastCheck as fc } from "effect"
 import { describe, expect, it } from "vitest"
 import * as Envelope from "../../src/protocol/Envelope.js"
+import * as WireError from "../../src/protocol/WireError.js"
 
 const limit = 256 * 1024
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
@@ -27,7 +28,7 @@ const oracle = (value: unknown): string => {
   return "error:invalid_envelope"
 }
 
-const classify = (result: Either.Either<Envelope.ClientMessage, Envelope.WireError>): string =>
+const classify = (result: Either.Either<Envelope.ClientMessage, WireError.WireError>): string =>
   Either.isLeft(result)
     ? `error:${result.left.code}`
     : result.right._tag === "Command"
@@ -174,7 +175,7 @@ describe("Envelope encoders", () => {
       scope: "application",
       data: { type: "message", data: [1, 2] }
     })
-    expect(JSON.parse(Envelope.error(Envelope.wireError("x", "y", { a: 1 })))).toEqual({
+    expect(JSON.parse(Envelope.error(WireError.make("x", "y", { a: 1 })))).toEqual({
       scope: "runtime",
       data: { type: "error", data: { code: "x", message: "y", a: 1 } }
     })

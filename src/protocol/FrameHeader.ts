@@ -1,10 +1,16 @@
 /**
- * The binary frame message: a 24-byte little-endian header, then the frame as JPEG (sharp) or raw RGB.
- * See docs/PROTOCOL.md, "Binary messages".
+ * The binary frame message's header, the one definition both directions use (frames to a client, a client's input
+ * frames to the model): 24 bytes, little-endian. See docs/PROTOCOL.md, "Binary messages". The page's copy in JavaScript
+ * is `src/web/frameHeader.js`, tested against this one.
  */
-import { Effect } from "effect"
-import sharp from "sharp"
-import type { OutFrame } from "../session/FrameBus.js"
+
+/** What the header says of a frame. */
+export interface HeaderFields {
+  readonly index: number
+  readonly frame: { readonly width: number; readonly height: number }
+  /** When the model emitted the frame's block (epoch ms). */
+  readonly generatedAt: number
+}
 
 /** The frame codecs a socket can pick with `?format=`. */
 export type Format = "jpeg" | "rgb"
@@ -29,7 +35,7 @@ export interface Header {
 }
 
 /** Writes the header of a frame into the first 24 bytes of `out`. */
-export const writeHeader = (out: Uint8Array, format: Format, frame: OutFrame, track = 0): void => {
+export const writeHeader = (out: Uint8Array, format: Format, frame: HeaderFields, track = 0): void => {
   const view = new DataView(out.buffer, out.byteOffset, headerBytes)
   view.setUint8(0, magic[0])
   view.setUint8(1, magic[1])
@@ -57,61 +63,6 @@ export const readHeader = (bytes: Uint8Array): Header | undefined => {
     height: view.getUint16(14, true),
     capturedAt: view.getFloat64(16, true)
   }
-}
-
-/**
- * The RGB message of a frame, synchronously: header + pixels in one uninitialised buffer (`Buffer.allocUnsafe`, not a
- * zero-filled array: every byte is written), so the only per-frame cost is the one copy of the pixels.
- */
-export const encodeRgb = (frame: OutFrame): Uint8Array => {
-  const data = frame.frame.data
-  const out = Buffer.allocUnsafe(headerBytes + data.length)
-  writeHeader(out, "rgb", frame)
-  out.set(data, headerBytes)
-  return out
-}
-
-/** The header of a raw RGB frame alone, for sending it in front of the frame's own buffer without a copy. */
-export const rgbHeader = (frame: OutFrame): Uint8Array => {
-  const out = Buffer.allocUnsafe(headerBytes)
-  writeHeader(out, "rgb", frame)
-  return out
-}
-
-/** Encodes a frame's pixels to JPEG, off the main thread (libvips). */
-export const jpeg = (frame: OutFrame["frame"], quality: number): Effect.Effect<Uint8Array> =>
-  Effect.promise(() =>
-    sharp(Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength), {
-      raw: { width: frame.width, height: frame.height, channels: 3 }
-    })
-      .jpeg({ quality })
-      .toBuffer()
-  )
-
-/** Encodes a frame into one binary message: the header, then JPEG or raw RGB. */
-export const encode = (frame: OutFrame, format: Format, quality: number): Effect.Effect<Uint8Array> => {
-  if (format === "rgb") return Effect.sync(() => encodeRgb(frame))
-  return Effect.map(jpeg(frame.frame, quality), (bytes) => {
-    const out = Buffer.allocUnsafe(headerBytes + bytes.length)
-    writeHeader(out, format, frame)
-    out.set(bytes, headerBytes)
-    return out
-  })
-}
-
-/** Parses `?format=` and `?quality=`; `undefined` fields mean "not given". Errors name the bad value. */
-export const parseQuery = (
-  params: URLSearchParams,
-  defaultQuality: number
-): { readonly format: Format; readonly quality: number } | string => {
-  const format = params.get("format") ?? "jpeg"
-  if (format !== "jpeg" && format !== "rgb") return `format must be "jpeg" or "rgb", got ${JSON.stringify(format)}`
-  const rawQuality = params.get("quality")
-  const quality = rawQuality === null ? defaultQuality : Number(rawQuality)
-  if (!Number.isInteger(quality) || quality < 1 || quality > 100) {
-    return `quality must be an integer from 1 to 100, got ${JSON.stringify(rawQuality)}`
-  }
-  return { format, quality }
 }
 
 /** An input frame from a client, its header read: the track index, the size and the RGB pixels after the header. */
@@ -155,7 +106,7 @@ export const encodeInput = (
   index = 0
 ): Uint8Array => {
   const out = new Uint8Array(headerBytes + frame.data.length)
-  writeHeader(out, "rgb", { index, frame, generatedAt: capturedAt, emittedAt: capturedAt }, track)
+  writeHeader(out, "rgb", { index, frame, generatedAt: capturedAt }, track)
   out.set(frame.data, headerBytes)
   return out
 }

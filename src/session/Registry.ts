@@ -4,10 +4,10 @@
  * cooperatively (`Stopped{by:"orphaned"}`). A new socket replaces the old one. Sessions also get a maximum duration.
  */
 import { Context, Effect, Fiber, Layer } from "effect"
-import * as ServerConfig from "../server/ServerConfig.js"
-import * as EndReason from "../session/EndReason.js"
-import type * as Session from "../session/Session.js"
+import * as ServerConfig from "../config/ServerConfig.js"
+import * as EndReason from "../protocol/EndReason.js"
 import * as Fibers from "./Fibers.js"
+import type * as Session from "./Session.js"
 
 /** A transport connection as the registry sees it: something it can close when a newer one takes over. */
 export interface Connection {

@@ -1,8 +1,8 @@
 import type { Rpc } from "@effect/rpc"
 import { describe, expect, it } from "@effect/vitest"
 import { Schema } from "effect"
-import * as Client from "../../src/client/Client.js"
 import * as Command from "../../src/model/Command.js"
+import * as Client from "../../src/protocol/RpcContract.js"
 import * as Fixture from "../fixtures/client-model.js"
 
 const encodePayload = (tag: string, value: unknown) => {

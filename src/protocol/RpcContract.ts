@@ -9,24 +9,20 @@
  */
 import { Rpc, RpcGroup } from "@effect/rpc"
 import { Either, ParseResult, Schema } from "effect"
-import * as Envelope from "../protocol/Envelope.js"
-import * as CommandError from "../session/CommandError.js"
+import * as AckSchema from "./Ack.js"
+import * as CommandError from "./CommandError.js"
+import * as WireError from "./WireError.js"
 
 /**
  * Why a command was not applied: the session's `CommandError`, or a `WireError` from the connection (`rate_limited`,
  * `nesting_too_deep`, `too_many_requests`, `internal_error`).
  */
-export const CommandFailure = Schema.Union(CommandError.CommandError, Envelope.WireError)
+export const CommandFailure = Schema.Union(CommandError.CommandError, WireError.WireError)
 export type CommandFailure = typeof CommandFailure.Type
 
 /** A command was applied: `frame` is the index of the first frame generated after its handler ran. */
-export const Ack = Schema.Struct({
-  command: Schema.String,
-  frame: Schema.Number,
-  /** When the session received the command (epoch ms). */
-  receivedAt: Schema.Number
-})
-export type Ack = typeof Ack.Type
+export const Ack = AckSchema.Ack
+export type Ack = AckSchema.Ack
 
 /** The frame codecs of the frame stream. */
 export const Codec = Schema.Literal("rgb", "jpeg")

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Effect, Exit, JSONSchema, Schema } from "effect"
-import * as Overrides from "../../src/config/Overrides.js"
 import * as Command from "../../src/model/Command.js"
 import * as Model from "../../src/model/Model.js"
+import * as Overrides from "../../src/model/Overrides.js"
 import * as Param from "../../src/model/Param.js"
 
 const Config = Schema.Struct({

@@ -3,7 +3,7 @@
  */
 import { Cause, Effect, Fiber, Logger, type LogLevel } from "effect"
 import { describe, expect, it } from "vitest"
-import * as Fibers from "../../src/transport/Fibers.js"
+import * as Fibers from "../../src/session/Fibers.js"
 
 const capture = () => {
   const lines: Array<{ level: LogLevel.LogLevel; message: string; cause: string }> = []

@@ -5,8 +5,9 @@ import { Effect, FastCheck as fc } from "effect"
 import sharp from "sharp"
 import { describe, expect, it } from "vitest"
 import * as Frame from "../../src/model/Frame.js"
-import * as FrameCodec from "../../src/protocol/FrameCodec.js"
+import * as FrameHeader from "../../src/protocol/FrameHeader.js"
 import type { OutFrame } from "../../src/session/FrameBus.js"
+import * as FrameCodec from "../../src/transport/FrameCodec.js"
 
 const out = (index: number, width: number, height: number, fill = 0, generatedAt = 1_700_000_000_123.5): OutFrame => ({
   index,
@@ -25,11 +26,11 @@ describe("FrameCodec", () => {
         fc.constantFrom<FrameCodec.Format>("jpeg", "rgb"),
         fc.double({ min: 0, max: 4e12, noNaN: true }),
         (index, width, height, format, at) => {
-          const bytes = new Uint8Array(FrameCodec.headerBytes)
+          const bytes = new Uint8Array(FrameHeader.headerBytes)
           const frame = { index, frame: { width, height, data: new Uint8Array(0) }, generatedAt: at, emittedAt: at }
-          FrameCodec.writeHeader(bytes, format, frame)
+          FrameHeader.writeHeader(bytes, format, frame)
           expect([bytes[0], bytes[1], bytes[2], bytes[6], bytes[7]]).toEqual([0x52, 0x46, 1, 0, 0])
-          expect(FrameCodec.readHeader(bytes)).toEqual({
+          expect(FrameHeader.readHeader(bytes)).toEqual({
             version: 1,
             codec: format,
             track: 0,
@@ -42,7 +43,7 @@ describe("FrameCodec", () => {
       ),
       { numRuns: 500 }
     )
-    expect(FrameCodec.readHeader(new Uint8Array(10))).toBeUndefined()
+    expect(FrameHeader.readHeader(new Uint8Array(10))).toBeUndefined()
   })
 
   it("encodes raw RGB after the header", async () => {
@@ -54,7 +55,7 @@ describe("FrameCodec", () => {
 
   it("encodes JPEG that decodes to the frame's size", async () => {
     const bytes = await Effect.runPromise(FrameCodec.encode(out(3, 64, 32, 200), "jpeg", 90))
-    expect(FrameCodec.readHeader(bytes)).toMatchObject({ codec: "jpeg", index: 3, width: 64, height: 32 })
+    expect(FrameHeader.readHeader(bytes)).toMatchObject({ codec: "jpeg", index: 3, width: 64, height: 32 })
     const { data, info } = await sharp(bytes.subarray(24)).raw().toBuffer({ resolveWithObject: true })
     expect(info).toMatchObject({ width: 64, height: 32, channels: 3 })
     expect(Math.abs(data[0]! - 200)).toBeLessThan(4)

@@ -10,18 +10,19 @@ import { Effect, FiberSet } from "effect"
 import { type IncomingMessage, STATUS_CODES } from "node:http"
 import type { Duplex } from "node:stream"
 import { type WebSocket, WebSocketServer } from "ws"
-import * as ApiVersion from "../http/ApiVersion.js"
-import * as Auth from "../http/Auth.js"
-import * as Cors from "../http/Cors.js"
-import * as HttpError from "../http/HttpError.js"
-import * as FrameCodec from "../protocol/FrameCodec.js"
-import * as ServerConfig from "../server/ServerConfig.js"
+import * as ServerConfig from "../config/ServerConfig.js"
+import * as CloseCode from "../protocol/CloseCode.js"
+import * as FrameHeader from "../protocol/FrameHeader.js"
+import * as Fibers from "../session/Fibers.js"
 import * as Reactor from "../session/Reactor.js"
-import * as Connection from "./Connection.js"
-import * as Fibers from "./Fibers.js"
-import type * as Registry from "./Registry.js"
-import * as RpcTransport from "./RpcTransport.js"
-import * as WsTransport from "./WsTransport.js"
+import type * as Registry from "../session/Registry.js"
+import * as FrameCodec from "../transport/FrameCodec.js"
+import * as RpcTransport from "../transport/RpcTransport.js"
+import * as WsTransport from "../transport/WsTransport.js"
+import * as Auth from "./Auth.js"
+import * as Cors from "./Cors.js"
+import * as HttpError from "./HttpError.js"
+import * as VersionCheck from "./VersionCheck.js"
 
 const route = /^\/sessions\/([^/]+)\/transport\/(websocket|rpc)\/?$/
 
@@ -49,7 +50,7 @@ export const make = Effect.gen(function*() {
   const reactor = yield* Reactor.Reactor
   const runFork = yield* FiberSet.makeRuntime<ServerConfig.Config | Reactor.Reactor | Registry.Registry>()
   // A model with input tracks takes binary frames from clients: the payload limit grows to fit its largest one.
-  const maxPayload = Math.max(config.maxPayloadBytes, FrameCodec.maxInputBytes(reactor.model.inputs))
+  const maxPayload = Math.max(config.maxPayloadBytes, FrameHeader.maxInputBytes(reactor.model.inputs))
   const wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false })
   const terminateAll = Effect.sync(() => {
     for (const client of wss.clients) client.terminate()
@@ -66,7 +67,7 @@ export const make = Effect.gen(function*() {
     } catch {
       return refuseHttp(socket, HttpError.invalidRequest("the session id in the path is not valid"))
     }
-    const versionError = ApiVersion.check(request.headers)
+    const versionError = VersionCheck.check(request.headers)
     if (versionError !== undefined) return refuseHttp(socket, versionError)
     const origin = request.headers.origin
     if (!Cors.allowed(origin, request.headers.host, config.cors)) {
@@ -92,10 +93,10 @@ export const make = Effect.gen(function*() {
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
       const adopted = WsTransport.adopt(ws, config.maxMessageBytes)
-      if (authError !== undefined) return WsTransport.refuse(ws, Connection.CloseCode.unauthorized, authError.body)
+      if (authError !== undefined) return WsTransport.refuse(ws, CloseCode.unauthorized, authError.body)
       const query = FrameCodec.parseQuery(url.searchParams, config.jpegQuality)
       if (typeof query === "string") {
-        return WsTransport.refuse(ws, Connection.CloseCode.invalidRequest, { code: "invalid_request", message: query })
+        return WsTransport.refuse(ws, CloseCode.invalidRequest, { code: "invalid_request", message: query })
       }
       runFork(
         Effect.gen(function*() {
@@ -103,7 +104,7 @@ export const make = Effect.gen(function*() {
           if (session === undefined) {
             return WsTransport.refuse(
               ws,
-              Connection.CloseCode.sessionNotFound,
+              CloseCode.sessionNotFound,
               HttpError.sessionNotFound(sessionId).body
             )
           }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
-import * as Waiters from "../../src/session/Waiters.js"
+import * as Waiters from "../../src/transport/Waiters.js"
 
 describe("Waiters", () => {
   it.effect("wakeAll resumes every parked fiber, and an interrupted one leaves the list", () =>

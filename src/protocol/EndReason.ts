@@ -1,7 +1,7 @@
 /**
  * Why a session ended. Every session end carries exactly one of these.
  */
-import { Data } from "effect"
+import { Data, Schema } from "effect"
 
 /** The typed reason a session ended. */
 export type EndReason = Data.TaggedEnum<{
@@ -20,6 +20,20 @@ export type EndReason = Data.TaggedEnum<{
 export const { Stopped, ModelFinished, ModelFailed, DeadlineExceeded, Shutdown, $is, $match } = Data.taggedEnum<
   EndReason
 >()
+
+/**
+ * The reason as a schema, for what crosses a boundary (a model host's RPC): the wire form is the tagged struct, and it
+ * decodes back into the same `Data` values the constructors above make.
+ */
+const Wire = Schema.Union(
+  Schema.TaggedStruct("Stopped", { by: Schema.String }),
+  Schema.TaggedStruct("ModelFinished", {}),
+  Schema.TaggedStruct("ModelFailed", { error: Schema.String }),
+  Schema.TaggedStruct("DeadlineExceeded", { requested: Schema.String, deadlineMs: Schema.Number }),
+  Schema.TaggedStruct("Shutdown", {})
+)
+
+export const EndReasonSchema: Schema.Schema<EndReason, typeof Wire.Encoded> = Schema.Data(Wire)
 
 /** A one-line human description of the reason. */
 export const describe = (reason: EndReason): string =>

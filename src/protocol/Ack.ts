@@ -1,0 +1,18 @@
+/**
+ * A command that was applied: what its sender gets back on every path (the WebSocket's `commandAck`, the RPC
+ * transport's success value, a model host's answer to the server).
+ */
+import { Schema } from "effect"
+
+/** An applied command. */
+export const Ack = Schema.Struct({
+  /** The command's name. */
+  command: Schema.String,
+  /** The id the client chose for it, echoed. */
+  id: Schema.optional(Schema.Union(Schema.String, Schema.Number)),
+  /** Index of the first frame generated after its handler ran. */
+  frame: Schema.Number,
+  /** When the session received the command (epoch ms). */
+  receivedAt: Schema.Number
+})
+export type Ack = typeof Ack.Type
