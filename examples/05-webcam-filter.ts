@@ -9,7 +9,7 @@
  * cores at load 7-8, BENCHMARKS.md issue 22): edges 165 -> 5.5, sketch 165 -> 5.6, posterize 18 -> 5.8 (a closure
  * and `Math.hypot` per pixel before, float luma and mixing).
  */
-import { Effect, Option, Ref, Schema } from "effect"
+import { Effect, Option, Ref, Schedule, Schema } from "effect"
 import { Command, Frame, Input, Model, Param } from "effect-reactor"
 import { runIfMain } from "effect-reactor/cli"
 
@@ -151,6 +151,7 @@ export const model = Model.make({
     Effect.gen(function*() {
       const webcam = ctx.input("webcam")
       const settings = yield* Ref.make(initial)
+      let frame = 0
       const set = (patch: Partial<Settings>) =>
         Effect.flatMap(
           Ref.updateAndGet(settings, (s) => ({ ...s, ...patch })),
@@ -161,17 +162,16 @@ export const model = Model.make({
           set_strength: ({ strength }) => set({ strength }),
           set_filter: ({ filter }) => set({ filter })
         },
+        // A frame per tick of a fixed schedule: the filter's own time is part of the frame's, so the rate holds.
         run: Effect.gen(function*() {
-          for (let frame = 0;; frame++) {
-            const camera = yield* webcam.latest
-            const now = yield* Ref.get(settings)
-            yield* ctx.emit(Option.match(camera, {
-              onNone: () => testPattern(config.width, config.height, frame / config.fps),
-              onSome: (picture) => apply(picture, now, config.width, config.height)
-            }))
-            yield* Effect.sleep(1000 / config.fps)
-          }
-        })
+          const t = frame++ / config.fps
+          const camera = yield* webcam.latest
+          const now = yield* Ref.get(settings)
+          yield* ctx.emit(Option.match(camera, {
+            onNone: () => testPattern(config.width, config.height, t),
+            onSome: (picture) => apply(picture, now, config.width, config.height)
+          }))
+        }).pipe(Effect.repeat(Schedule.fixed(1000 / config.fps)))
       }
     })
 })
