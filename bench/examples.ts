@@ -4,9 +4,10 @@
  * session at the transport's default format (JPEG), a command every few hundred ms, and for the webcam example a
  * 640x360 camera picture sent as binary input frames at the camera's 30 fps. Each example should deliver its own
  * declared frame rate; an example that delivers no frame at all fails the run (the smoke run in CI included).
- * 04 is a client of 01, not a model: it has no row.
+ * 04 is a client of 01, not a model: it has no row. `BENCH_EXAMPLES=05,01` measures some examples only.
  */
 import { Schema } from "effect"
+import * as os from "node:os"
 import * as FrameCodec from "../src/protocol/FrameCodec.js"
 import * as Child from "./lib/Child.js"
 import * as Client from "./lib/Client.js"
@@ -140,6 +141,10 @@ interface Measured {
   readonly droppedInputFrames: number
   /** The benchmark process's own CPU (the viewer), in % of a core: a starved viewer reads late. */
   readonly viewerCpuPercent: number
+  /** How long the server's threads were runnable but waiting for a CPU, per second of the window (ms). */
+  readonly waitingMsPerSecond: number
+  /** The machine's 1-minute load average at the window's end. */
+  readonly load: number
 }
 
 interface Info {
@@ -162,7 +167,9 @@ const viewer = async (port: number) => {
   let frames = 0
   let lastIndex = -1
   const arrivals = new Map<number, number>()
-  const waiting = new Set<{ readonly frame: number; readonly done: (at: number) => void }>()
+  const waiting = new Set<
+    { readonly frame: number; readonly done: (at: number) => void; readonly fail: (error: Error) => void }
+  >()
   connection.onFrame = (message, at) => {
     const header = Wire.readHeader(message)
     if (header === undefined) return
@@ -179,11 +186,21 @@ const viewer = async (port: number) => {
         const at = [...arrivals].find(([index]) => index >= frame)?.[1]
         return at === undefined ? reject(new Error(`frame ${frame} arrived but was not recorded`)) : resolve(at)
       }
-      const timer = setTimeout(() => reject(new Error(`no frame at or after ${frame} within 5 s`)), 5000)
-      const entry = { frame, done: (at: number) => (clearTimeout(timer), resolve(at)) }
+      const timer = setTimeout(() => {
+        waiting.delete(entry)
+        reject(new Error(`no frame at or after ${frame} within 5 s`))
+      }, 5000)
+      const entry = {
+        frame,
+        done: (at: number) => (clearTimeout(timer), resolve(at)),
+        fail: (error: Error) => (clearTimeout(timer), reject(error))
+      }
       waiting.add(entry)
-      connection.ws.once("close", () => (clearTimeout(timer), waiting.delete(entry), reject(new Error("closed"))))
     })
+  connection.ws.once("close", () => {
+    for (const entry of waiting) entry.fail(new Error("the socket closed"))
+    waiting.clear()
+  })
   /** Sends a command and resolves with the time from its send to the first frame generated after it. */
   const timed = async ({ data, type }: Command) => {
     const t0 = performance.now()
@@ -193,15 +210,21 @@ const viewer = async (port: number) => {
   return { session, connection, frames: () => frames, timed }
 }
 
+/** Starts an example's server (it loads the model in its worker before it listens). */
+const serve = (example: Example): Promise<Child.Child> => {
+  const job: Job = { module: example.module }
+  return Child.start("example.ts", job)
+}
+
 /**
- * Measures one example on a fresh server: a viewer's session, a command every 150-450 ms throughout, the camera fed
- * if it reads one; then for each variant (or once) its setup command, a warm-up and a window.
+ * Measures one example on its own fresh server, stopped at the end: a viewer's session, a command every 150-450 ms
+ * throughout, the camera fed if it reads one; then for each variant (or once) its setup command, a warm-up and a
+ * window.
  */
-const measure = async (example: Example, config: Config): Promise<Array<Measured>> => {
+const measure = async (example: Example, config: Config, started: Promise<Child.Child>): Promise<Array<Measured>> => {
   const module = (await import(`../${example.module}`)) as { Config: Schema.Schema<Record<string, number>, any> }
   const declaredFps = example.declared(Schema.decodeUnknownSync(module.Config)({}))
-  const job: Job = { module: example.module }
-  const child = await Child.start("example.ts", job)
+  const child = await started
   const timers: Array<NodeJS.Timeout> = []
   let connection: Client.Connection | undefined
   let running = true
@@ -244,22 +267,24 @@ const measure = async (example: Example, config: Config): Promise<Array<Measured
     const out: Array<Measured> = []
     for (const variant of example.variants ?? [undefined]) {
       if (variant !== undefined) await v.timed(variant.setup)
-      await Client.sleep(pick(config, 3000, 800))
+      await Client.sleep(pick(config, 3000, 500))
       const frames0 = v.frames()
       const sent0 = sent
       const cpu0 = Proc.sample(child.pid)
       const threads0 = Proc.threads(child.pid)
       const info0 = await info(child.port, v.session.id)
       const viewer0 = process.cpuUsage()
+      const waiting0 = Proc.waitingSeconds(child.pid)
       const latencies: Array<number> = []
       samples = latencies
       const t0 = performance.now()
-      await Client.sleep(pick(config, 12_000, 1200))
+      await Client.sleep(pick(config, 12_000, 800))
       samples = undefined
       const seconds = (performance.now() - t0) / 1000
       const cpu1 = Proc.sample(child.pid)
       const threads1 = Proc.threads(child.pid)
       const viewer1 = process.cpuUsage(viewer0)
+      const waiting1 = Proc.waitingSeconds(child.pid)
       const info1 = await info(child.port, v.session.id)
       const delivered = v.frames() - frames0
       const name = variant === undefined ? example.name : `${example.name} ${variant.name}`
@@ -279,7 +304,9 @@ const measure = async (example: Example, config: Config): Promise<Array<Measured
         generatedFps: (info1.frames_generated - info0.frames_generated) / seconds,
         droppedFrames: info1.dropped_frames - info0.dropped_frames,
         droppedInputFrames: info1.dropped_input_frames - info0.dropped_input_frames,
-        viewerCpuPercent: ((viewer1.user + viewer1.system) / 1e6 / seconds) * 100
+        viewerCpuPercent: ((viewer1.user + viewer1.system) / 1e6 / seconds) * 100,
+        waitingMsPerSecond: ((waiting1 - waiting0) * 1000) / seconds,
+        load: os.loadavg()[0]!
       })
     }
     running = false
@@ -331,12 +358,30 @@ export const benchmark: Benchmark = {
     const notes: Array<string> = []
     const all: Array<Table.Row> = []
     const measured: Array<Measured> = []
-    for (const example of examples) {
-      config.log(`bench: examples: ${example.name}...`)
-      const ms = await attempt(example.name, notes, () => measure(example, config))
-      const names = example.variants?.map((variant) => `${example.name} ${variant.name}`) ?? [example.name]
-      for (const name of names) all.push(...rows(name, ms?.find((m) => m.name === name)))
-      measured.push(...(ms ?? []))
+    const only = process.env.BENCH_EXAMPLES?.split(",")
+    const selected = examples.filter((e) => only === undefined || only.some((o) => e.name.startsWith(o)))
+    // Servers start one at a time, so a starting one (transpiling, loading its worker) never shares the machine
+    // with a measurement; except in a smoke run, whose figures mean nothing: there the next one starts meanwhile.
+    const servers: Array<Promise<Child.Child>> = []
+    const server = (i: number) => {
+      if (servers[i] === undefined && i < selected.length) {
+        servers[i] = serve(selected[i]!)
+        servers[i]!.catch(() => undefined) // a failed start is reported by its measure
+      }
+      return servers[i]!
+    }
+    try {
+      for (const [i, example] of selected.entries()) {
+        config.log(`bench: examples: ${example.name}...`)
+        const started = server(i)
+        if (config.smoke) void started.then(() => server(i + 1), () => server(i + 1))
+        const ms = await attempt(example.name, notes, () => measure(example, config, started))
+        const names = example.variants?.map((variant) => `${example.name} ${variant.name}`) ?? [example.name]
+        for (const name of names) all.push(...rows(name, ms?.find((m) => m.name === name)))
+        measured.push(...(ms ?? []))
+      }
+    } finally {
+      await Promise.allSettled(servers.map((server) => server.then((child) => child.stop())))
     }
     const groups = all.length / rows("", undefined).length
     const met = measured.filter((m) => m.deliveredFps >= target * m.declaredFps).length
@@ -363,6 +408,10 @@ export const benchmark: Benchmark = {
         ).join("; "),
       "the viewer's own CPU (this process), in % of a core: " +
         measured.map((m) => `${m.name} ${Table.formatNumber(m.viewerCpuPercent)}`).join(", "),
+      "how busy the machine was: the server's threads' time runnable but waiting for a CPU (ms per second of the " +
+        "window; near 0 on a quiet machine) and the 1-minute load average: " +
+        measured.map((m) => `${m.name} ${Table.formatNumber(m.waitingMsPerSecond)} ms/s, load ${m.load.toFixed(1)}`)
+          .join("; "),
       // The busiest one's threads: how its CPU splits between the server and the model's worker.
       ...[...measured].sort((a, b) => b.cpuPercent - a.cpuPercent).slice(0, 1).map((m) =>
         Proc.threadsNote(m.name, m.threads)
