@@ -9,6 +9,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { benchmark as commandToFrame } from "./command-to-frame.js"
 import { benchmark as encoding } from "./encoding.js"
+import { benchmark as examples } from "./examples.js"
 import { benchmark as fairness } from "./fairness.js"
 import { benchmark as inputs } from "./inputs.js"
 import { benchmark as isolation } from "./isolation.js"
@@ -34,7 +35,8 @@ const all: ReadonlyArray<Benchmark> = [
   isolation,
   webrtc,
   inputs,
-  webcam
+  webcam,
+  examples
 ]
 
 const args = process.argv.slice(2)

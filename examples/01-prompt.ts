@@ -2,7 +2,7 @@
  * 01: a prompt-driven generator. Animated procedural video whose palette and motion follow the prompt, with a speed
  * slider. Run it headless: `npx tsx examples/01-prompt.ts`, or serve it: `npx reactor run examples/01-prompt.ts`.
  */
-import { Effect, Ref, Schema } from "effect"
+import { Effect, Ref, Schedule, Schema } from "effect"
 import { Command, Frame, Model, Param, SessionContext } from "effect-reactor"
 import { runIfMain } from "effect-reactor/cli"
 
@@ -38,7 +38,7 @@ const render = (width: number, height: number, prompt: string, t: number): Frame
     for (let x = 0; x < width; x++) {
       const u = x / width - 0.5
       const v = y / height - 0.5
-      const wave = Math.sin(swirl * 6 * Math.hypot(u, v) - t + Math.atan2(v, u) * swirl)
+      const wave = Math.sin(swirl * 6 * Math.sqrt(u * u + v * v) - t + Math.atan2(v, u) * swirl)
       const i = (y * width + x) * 3
       for (let c = 0; c < 3; c++) data[i + c] = 128 + 127 * Math.sin(6.283 * hues[c]! + wave * 2 + t * 0.3 * (c + 1))
     }
@@ -54,6 +54,7 @@ export const model = Model.make({
     Effect.gen(function*() {
       const ctx = yield* SessionContext
       const state = yield* Ref.make({ prompt: "a calm sea at dawn", speed: 1 })
+      let t = 0 // animation time
       // Each command tells the client what the model now renders, so a page can show it.
       const set = (patch: Partial<{ prompt: string; speed: number }>) =>
         Effect.flatMap(Ref.updateAndGet(state, (s) => ({ ...s, ...patch })), (s) => ctx.send({ type: "state", ...s }))
@@ -62,15 +63,12 @@ export const model = Model.make({
           set_prompt: ({ prompt }) => set({ prompt }),
           set_speed: ({ speed }) => set({ speed })
         },
+        // A frame per tick of a fixed schedule: rendering time is part of the frame's, so the rate holds.
         run: Effect.gen(function*() {
-          let t = 0
-          while (true) {
-            const { prompt, speed } = yield* Ref.get(state)
-            t += speed / config.fps * 2
-            yield* ctx.emit(render(config.width, config.height, prompt, t))
-            yield* Effect.sleep(1000 / config.fps)
-          }
-        })
+          const { prompt, speed } = yield* Ref.get(state)
+          t += speed / config.fps * 2
+          yield* ctx.emit(render(config.width, config.height, prompt, t))
+        }).pipe(Effect.repeat(Schedule.fixed(1000 / config.fps)))
       }
     })
 })

@@ -4,7 +4,7 @@
  * which step it was noticed, and the resources are always released, whatever ended the session.
  * `npx tsx examples/03-stopping.ts`, then stop it and read the log.
  */
-import { Effect, Ref, Schema } from "effect"
+import { Clock, Effect, Ref, Schema } from "effect"
 import { Command, Ctx, Frame, Model, Param, SessionContext } from "effect-reactor"
 import { runIfMain } from "effect-reactor/cli"
 
@@ -95,14 +95,21 @@ export const model = Model.make({
         run: Effect.gen(function*() {
           let at = "before the first block" // where the loop is, for the log when a stop interrupts it
           return yield* Effect.gen(function*() {
+            // The simulated GPU keeps its own clock: each step ends `stepMs` after the previous one, whatever the
+            // CPU spent in between (the target, the decode), so a block takes `steps x stepMs` as on a device.
+            let gpu = yield* Clock.currentTimeMillis
             while (true) {
               const { seed, steps } = yield* Ref.get(state)
+              const now = yield* Clock.currentTimeMillis
+              if (now - gpu > steps * config.stepMs) gpu = now // a whole block behind: start afresh, do not rush
               const goal = target(width, height, seed + context.block * 0.05)
               for (let i = 0; i < latent.length; i++) latent[i] = context.previous[i]! * 0.5 + Math.random() * 128
               for (let step = 0; step < steps; step++) {
                 at = `at step ${step + 1}/${steps} of block ${context.block}`
                 denoise(latent, goal, step, steps)
-                yield* Effect.sleep(config.stepMs) // the GPU's time; the fiber yields here and a stop can land
+                gpu += config.stepMs
+                // The GPU's time; the fiber yields here and a stop can land.
+                yield* Effect.sleep(Math.max(0, gpu - (yield* Clock.currentTimeMillis)))
               }
               at = `while decoding block ${context.block}`
               const frame = yield* Ctx.step((signal) => decode(latent, width, height, signal))

@@ -77,3 +77,23 @@ export const threadsNote = (window: string, percents: ReadonlyArray<readonly [st
   `server threads over the ${window} window (% of a core): ${
     percents.slice(0, 8).map(([thread, percent]) => `${thread} ${Table.formatNumber(percent)}`).join(", ")
   }`
+
+/**
+ * Time the threads of a process have spent runnable but waiting for a CPU so far, in seconds (the second field of
+ * `/proc/<pid>/task/<tid>/schedstat`): near 0 on a quiet machine, large when other work holds the cores.
+ */
+export const waitingSeconds = (pid: number): number => {
+  let total = 0
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        total += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[1]) / 1e9
+      } catch {
+        // the thread ended between the listing and the read
+      }
+    }
+  } catch {
+    return Number.NaN
+  }
+  return total
+}

@@ -24,7 +24,8 @@ const tables = [
   "### 8c. --workers 2 on 2 cores",
   "### 9. WebRTC",
   "### 10. Input frames",
-  "### 11. Webcam to model"
+  "### 11. Webcam to model",
+  "### 12. Examples at their defaults"
 ]
 
 const runSmoke = (resultsFile: string) =>
@@ -75,7 +76,8 @@ describe("benchmarks (smoke mode)", () => {
         "isolation-workers",
         "webrtc",
         "input-latency",
-        "webcam"
+        "webcam",
+        "examples"
       ])
       for (const bench of results.benchmarks) expect(bench.rows.length).toBeGreaterThan(0)
     } finally {

@@ -4,6 +4,7 @@ import {
   apply,
   Commands,
   edgeMagnitude,
+  type Filter,
   filters,
   initial,
   model,
@@ -30,6 +31,47 @@ const picture = FastCheck.record({
     }))
   )
 const size = FastCheck.integer({ min: 1, max: 40 })
+
+/**
+ * The filters as plain floating-point formulas, written for clarity rather than speed: the example's integer fast
+ * path must agree with them.
+ */
+const reference = {
+  edgeMagnitude: ({ data, height, width }: { width: number; height: number; data: Uint8Array }) => {
+    const luma = (x: number, y: number) => {
+      const i = (y * width + x) * 3
+      return 0.299 * data[i]! + 0.587 * data[i + 1]! + 0.114 * data[i + 2]!
+    }
+    const out = new Array<number>(width * height).fill(0)
+    for (let y = 1; y < height - 1; y++) {
+      for (let x = 1; x < width - 1; x++) {
+        const at = (dx: number, dy: number) => luma(x + dx, y + dy)
+        const gx = at(1, -1) + 2 * at(1, 0) + at(1, 1) - at(-1, -1) - 2 * at(-1, 0) - at(-1, 1)
+        const gy = at(-1, 1) + 2 * at(0, 1) + at(1, 1) - at(-1, -1) - 2 * at(0, -1) - at(1, -1)
+        out[y * width + x] = Math.min(255, Math.floor(Math.hypot(gx, gy) / 4))
+      }
+    }
+    return out
+  },
+  apply: (camera: { width: number; height: number; data: Uint8Array }, filter: Filter, strength: number) => {
+    const edges = reference.edgeMagnitude(camera)
+    return Array.from(camera.data, (value, i) => {
+      const filtered = filter === "posterize"
+        ? Math.round(value / 85) * 85
+        : filter === "edges"
+        ? edges[Math.floor(i / 3)]!
+        : 255 - edges[Math.floor(i / 3)]!
+      return Math.round(value * (1 - strength) + filtered * strength)
+    })
+  }
+}
+
+/** The largest difference between two pictures' bytes. */
+const maxDifference = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let max = 0
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!))
+  return max
+}
 
 const solid = (width: number, height: number, value: number) => ({
   width,
@@ -100,6 +142,27 @@ describe("examples/05-webcam-filter", () => {
     expect(edges[3 * 8 + 4]).toBeGreaterThan(200)
     expect(edges[3 * 8 + 1]).toBe(0)
     expect(edges[3 * 8 + 6]).toBe(0)
+  })
+
+  it.prop("the integer fast path agrees with the floating-point formulas: edges within 1, every filter within 2", [
+    picture,
+    FastCheck.constantFrom(...filters),
+    FastCheck.double({ min: 0, max: 1, noNaN: true })
+  ], ([camera, filter, strength]) => {
+    expect(maxDifference(edgeMagnitude(camera), reference.edgeMagnitude(camera))).toBeLessThanOrEqual(1)
+    const out = apply(camera, { filter, strength }, camera.width, camera.height)
+    expect(maxDifference(out.data, reference.apply(camera, filter, strength))).toBeLessThanOrEqual(2)
+  })
+
+  it("at full strength the poster filter is exact, and strong edges reach white at their full size", () => {
+    const ramp = { width: 256, height: 1, data: Uint8Array.from({ length: 768 }, (_, i) => Math.floor(i / 3)) }
+    expect([...apply(ramp, { filter: "posterize", strength: 1 }, 256, 1).data]).toEqual(
+      reference.apply(ramp, "posterize", 1)
+    )
+    // A black-white step: its Sobel magnitude is 4 * 255 / 4 = 255 across the step, 0 away from it.
+    const step = solid(6, 3, 0)
+    for (let y = 0; y < 3; y++) step.data.fill(255, (y * 6 + 3) * 3, (y * 6 + 6) * 3)
+    expect([...edgeMagnitude(step).subarray(6, 12)]).toEqual([0, 0, 255, 255, 0, 0])
   })
 
   it.effect("emits a moving test pattern until a camera frame arrives, then the filtered camera", () =>
