@@ -8,7 +8,7 @@
  */
 import { Schema } from "effect"
 import * as os from "node:os"
-import * as FrameCodec from "../src/protocol/FrameCodec.js"
+import * as FrameHeader from "../src/protocol/FrameHeader.js"
 import * as Child from "./lib/Child.js"
 import * as Client from "./lib/Client.js"
 import { attempt, type Benchmark, type Config, pick } from "./lib/Harness.js"
@@ -237,7 +237,7 @@ const measure = async (example: Example, config: Config, started: Promise<Child.
       const track = v.session.tracks.indexOf(example.camera)
       if (track < 0) throw new Error(`the session lists no track ${example.camera}: ${v.session.tracks.join(", ")}`)
       // The same picture every time, encoded once (the client's `ws` masks a copy): the viewer's cost stays small.
-      const message = FrameCodec.encodeInput(track, cameraPicture(cameraWidth, cameraHeight))
+      const message = FrameHeader.encodeInput(track, cameraPicture(cameraWidth, cameraHeight))
       timers.push(setInterval(() => {
         // A camera that cannot send skips a frame rather than queue it, as the browser's page does.
         if (ws.bufferedAmount > 0) return
