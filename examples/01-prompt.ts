@@ -46,9 +46,8 @@ const render = (width: number, height: number, prompt: string, t: number): Frame
   return Frame.make(width, height, data)
 }
 
-export const model = Model.make({
+export const model = Model.make(Commands, {
   name: "prompt-art",
-  commands: Commands,
   config: Config,
   session: ({ config }) =>
     Effect.gen(function*() {

@@ -194,10 +194,9 @@ const drawMinimap = (data: Uint8Array, width: number, maze: Maze, w: World) => {
   for (let k = 0; k < 4; k++) dot(4 + w.x * cell + (k & 1), 4 + w.y * cell + (k >> 1), 255, 40, 40)
 }
 
-export const model = Model.make({
+export const model = Model.make(Commands, {
   name: "maze-world",
   description: "A raycast maze to walk through, generated in blocks of frames like a world model",
-  commands: Commands,
   config: Config,
   frameSize: { width: 320, height: 180 },
   session: ({ config }) =>

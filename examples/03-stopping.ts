@@ -57,10 +57,9 @@ const decode = (latent: Float32Array, width: number, height: number, signal: Abo
     slice(0)
   })
 
-export const model = Model.make({
+export const model = Model.make(Commands, {
   name: "slow-diffusion",
   description: "A multi-step generator that stops mid-step and always cleans up",
-  commands: Commands,
   config: Config,
   frameSize: { width: 320, height: 180 },
   // Loaded once per process: released when the runtime shuts down, after every session has ended.

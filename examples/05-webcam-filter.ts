@@ -141,10 +141,9 @@ export const testPattern = (width: number, height: number, t: number): Frame.Fra
   return { width, height, data }
 }
 
-export const model = Model.make({
+export const model = Model.make(Commands, {
   name: "webcam-filter",
   description: "Filters the viewer's webcam in real time",
-  commands: Commands,
   inputs: { webcam: Input.video({ description: "Your camera", maxWidth: 1280, maxHeight: 720 }) },
   config: Config,
   session: ({ config, ctx }) =>

@@ -9,12 +9,12 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Console, Effect, Layer, Logger, Option } from "effect"
 import { resolve } from "node:path"
 import * as ConfigFile from "../config/ConfigFile.js"
+import * as ServerConfig from "../config/ServerConfig.js"
 import * as Isolation from "../host/Isolation.js"
 import * as ModelModule from "../host/ModelModule.js"
 import * as Model from "../model/Model.js"
 import * as Overrides from "../model/Overrides.js"
 import * as EndReason from "../protocol/EndReason.js"
-import type * as HttpRunner from "../server/HttpRunner.js"
 import * as Fatal from "./Fatal.js"
 
 /** A model already in memory (the entry module of `runIfMain`), used instead of importing its file again. */
@@ -60,15 +60,19 @@ const options = {
     Options.withDefault(1)
   ),
   host: Options.text("host").pipe(
-    Options.withDescription("http: the address to listen on (default 127.0.0.1)."),
+    Options.withDescription(
+      `http: the address to listen on (default ${ServerConfig.defaults.host}; env REACTOR_HOST).`
+    ),
     Options.optional
   ),
   port: Options.integer("port").pipe(
-    Options.withDescription("http: the port to listen on (default 8080)."),
+    Options.withDescription(`http: the port to listen on (default ${ServerConfig.defaults.port}; env REACTOR_PORT).`),
     Options.optional
   ),
   maxSessions: Options.integer("max-sessions").pipe(
-    Options.withDescription("http: sessions at once (default 1)."),
+    Options.withDescription(
+      `http: sessions at once (default ${ServerConfig.defaults.maxSessions}; env REACTOR_MAX_SESSIONS).`
+    ),
     Options.optional
   ),
   token: Options.text("token").pipe(
@@ -99,6 +103,10 @@ const options = {
 
 type RunArgs = Command.Command.ParseConfig<typeof options>
 
+/** The settings actually given (an option left out is no setting, so it does not hide the file's). */
+const given = (options: ServerConfig.Input): ServerConfig.Input =>
+  Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined))
+
 const fail = (message: string) => Effect.fail(new Fatal.Fatal({ message }))
 
 const positive = (name: string, value: number | undefined, { zero = false } = {}) =>
@@ -123,7 +131,7 @@ const execute = (args: RunArgs, overrides: ReadonlyArray<Overrides.Override>, pr
 
     const file = Option.getOrUndefined(args.config)
     const { model: value, server } = file === undefined
-      ? { model: {}, server: {} as ConfigFile.ServerSection }
+      ? { model: {}, server: {} }
       : yield* Effect.flatMap(ConfigFile.load(file), (loaded) => ConfigFile.sections(file, loaded))
     const source = file ?? (overrides.length > 0 ? "command line" : "defaults")
     const configInput = Model.ConfigInput.layer({ source, value, overrides })
@@ -146,16 +154,19 @@ const execute = (args: RunArgs, overrides: ReadonlyArray<Overrides.Override>, pr
       if (!Headless.isClean(reason)) return yield* fail(`session ended: ${EndReason.describe(reason)}`)
       return
     }
-    const token = Option.getOrUndefined(args.token) ?? server.token ?? process.env.REACTOR_TOKEN
     const HttpRunner = yield* Effect.promise((): Promise<typeof import("../server/HttpRunner.js")> =>
       import("../server/HttpRunner.js")
     )
-    const httpOptions: HttpRunner.Options = {
+    // The command line over the file's `server:` section; the environment and the defaults fill in the rest.
+    const token = Option.getOrUndefined(args.token)
+    const httpOptions: ServerConfig.Input = {
       ...server,
-      host: Option.getOrUndefined(args.host) ?? server.host ?? "127.0.0.1",
-      port: Option.getOrUndefined(args.port) ?? server.port ?? 8080,
-      maxSessions: Option.getOrUndefined(args.maxSessions) ?? server.maxSessions ?? 1,
-      ...(token !== undefined && token !== "" ? { token } : {})
+      ...given({
+        host: Option.getOrUndefined(args.host),
+        port: Option.getOrUndefined(args.port),
+        maxSessions: Option.getOrUndefined(args.maxSessions),
+        token: token === "" ? undefined : token
+      })
     }
     yield* HttpRunner.run(isolation, httpOptions).pipe(Effect.provide(configInput))
   }).pipe(

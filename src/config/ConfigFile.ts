@@ -1,9 +1,11 @@
 /**
- * Reads a model's YAML config file. Errors name the file and, for syntax errors, the line.
+ * Reads a model's YAML config file: the model's keys, and the runtime's `server:` section (any `ServerConfig` field,
+ * in snake_case). Errors name the file and, for syntax errors, the line.
  */
 import { Data, Effect } from "effect"
 import { readFile } from "node:fs/promises"
 import { parse as parseYaml, YAMLParseError } from "yaml"
+import * as ServerConfig from "./ServerConfig.js"
 
 /** The config file is missing, unreadable, not YAML, or not a mapping. */
 export class ConfigFileError
@@ -44,51 +46,17 @@ export const load = (file: string): Effect.Effect<Record<string, unknown>, Confi
     return value as Record<string, unknown>
   })
 
-/** The HTTP runtime's settings from a config file's optional `server:` section (snake_case in the file). */
-export interface ServerSection {
-  readonly host?: string
-  readonly port?: number
-  readonly maxSessions?: number
-  readonly token?: string
-  readonly cors?: ReadonlyArray<string>
-  readonly maxFps?: number
-  readonly stopDeadlineMs?: number
-  readonly graceMs?: number
-  readonly idleTimeoutMs?: number
-  readonly maxDurationMs?: number
-  readonly jpegQuality?: number
-}
+/** The HTTP runtime's settings from a config file's optional `server:` section: a partial of `ServerConfig`. */
+export type ServerSection = ServerConfig.Input
 
-type Kind = "string" | "port" | "count" | "ms" | "origins" | "fps" | "quality"
+/** A field's key in the file: `maxSessions` is `max_sessions`. */
+export const fileKey = (key: keyof ServerConfig.ServerConfig): string =>
+  key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)
 
-const serverKeys: Record<string, readonly [keyof ServerSection, Kind]> = {
-  host: ["host", "string"],
-  port: ["port", "port"],
-  max_sessions: ["maxSessions", "count"],
-  token: ["token", "string"],
-  cors: ["cors", "origins"],
-  max_fps: ["maxFps", "fps"],
-  stop_deadline_ms: ["stopDeadlineMs", "ms"],
-  grace_ms: ["graceMs", "ms"],
-  idle_timeout_ms: ["idleTimeoutMs", "ms"],
-  max_duration_ms: ["maxDurationMs", "ms"],
-  jpeg_quality: ["jpegQuality", "quality"]
-}
-
-const isInt = (value: unknown): value is number => typeof value === "number" && Number.isInteger(value)
-
-const check: Record<Kind, readonly [(value: unknown) => boolean, string]> = {
-  string: [(value) => typeof value === "string", "a string"],
-  port: [(value) => isInt(value) && value >= 0 && value <= 65535, "an integer from 0 to 65535"],
-  count: [(value) => isInt(value) && value >= 1, "an integer >= 1"],
-  ms: [(value) => isInt(value) && value >= 0, "a whole number of milliseconds >= 0"],
-  origins: [
-    (value) => Array.isArray(value) && value.every((item) => typeof item === "string"),
-    "a list of origins (strings)"
-  ],
-  fps: [(value) => typeof value === "number" && Number.isFinite(value) && value > 0, "a number > 0"],
-  quality: [(value) => isInt(value) && value >= 1 && value <= 100, "an integer from 1 to 100"]
-}
+/** The `server:` keys, derived from `ServerConfig.fields` (every setting may be given in the file). */
+const serverKeys: ReadonlyMap<string, keyof ServerConfig.ServerConfig> = new Map(
+  ServerConfig.keys.map((key) => [fileKey(key), key])
+)
 
 /**
  * Splits a loaded config file into the model's config (every top-level key but `server`) and the runtime's `server:`
@@ -106,16 +74,15 @@ export const sections = (
     }
     const out: Record<string, unknown> = {}
     for (const [key, raw] of Object.entries(server)) {
-      const known = serverKeys[key]
-      if (known === undefined) {
+      const field = serverKeys.get(key)
+      if (field === undefined) {
         return yield* new ConfigFileError({
           file,
-          reason: `server.${key}: unknown setting; known: ${Object.keys(serverKeys).join(", ")}`
+          reason: `server.${key}: unknown setting; known: ${[...serverKeys.keys()].join(", ")}`
         })
       }
-      const [field, kind] = known
-      const [ok, expected] = check[kind]
-      if (!ok(raw)) {
+      const { expected, valid } = ServerConfig.kinds[ServerConfig.fields[field].kind]
+      if (!valid(raw)) {
         return yield* new ConfigFileError({
           file,
           reason: `server.${key}: expected ${expected}, got ${JSON.stringify(raw)}`

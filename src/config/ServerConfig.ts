@@ -1,5 +1,8 @@
 /**
- * The HTTP runtime's settings: documented fields, their defaults, and a layer. Every timing the protocol mentions
+ * The HTTP runtime's settings, in one place: documented fields, one default each (`defaults`), how each is checked and
+ * described (`fields`), a layer over a partial (`layer`), and every field read from the environment (`config`,
+ * `layerFromEnv`: `graceMs` is `REACTOR_GRACE_MS`). The CLI's options and the config file's `server:` section
+ * (`ConfigFile`, snake_case keys derived from these fields) supply a partial. Every timing the protocol mentions
  * (liveness, grace, stop deadline) is here so tests can shorten it.
  */
 import { Config as EffectConfig, type ConfigError, Context, Effect, Layer, Option } from "effect"
@@ -7,7 +10,7 @@ import { fileURLToPath } from "node:url"
 
 /** Settings of the HTTP runtime. */
 export interface ServerConfig {
-  /** Interface to listen on. Default `localhost`. */
+  /** Interface to listen on. Default `127.0.0.1`. */
   readonly host: string
   /** Port to listen on; 0 picks a free one (tests, benchmarks). Default 8080. */
   readonly port: number
@@ -62,9 +65,9 @@ export interface ServerConfig {
   readonly webRoot: string
 }
 
-/** The defaults; `token` is read from `REACTOR_TOKEN` when not given. */
+/** The defaults, one per field; `token` falls back to `REACTOR_TOKEN` when not given (see `make`). */
 export const defaults: ServerConfig = {
-  host: "localhost",
+  host: "127.0.0.1",
   port: 8080,
   maxSessions: 1,
   token: undefined,
@@ -94,12 +97,80 @@ export const defaults: ServerConfig = {
 /** Settings as callers give them: any field may be left out (or `undefined`) for its default. */
 export type Input = { readonly [K in keyof ServerConfig]?: ServerConfig[K] | undefined }
 
-/** Fills in the defaults; an empty token counts as none. */
+/** What values a field takes: the check applied to the environment and to the config file alike. */
+export type Kind = "text" | "port" | "count" | "ms" | "interval" | "bytes" | "rate" | "quality" | "origins"
+
+const isInt = (value: unknown): value is number => typeof value === "number" && Number.isInteger(value)
+
+/** Each kind's check, and what it expects in words (for error messages). */
+export const kinds: {
+  readonly [K in Kind]: { readonly valid: (value: unknown) => boolean; readonly expected: string }
+} = {
+  text: { valid: (value) => typeof value === "string", expected: "a string" },
+  port: { valid: (value) => isInt(value) && value >= 0 && value <= 65535, expected: "an integer from 0 to 65535" },
+  count: { valid: (value) => isInt(value) && value >= 1, expected: "an integer >= 1" },
+  ms: { valid: (value) => isInt(value) && value >= 0, expected: "a whole number of milliseconds >= 0" },
+  interval: { valid: (value) => isInt(value) && value >= 1, expected: "a whole number of milliseconds >= 1" },
+  bytes: { valid: (value) => isInt(value) && value >= 1, expected: "a whole number of bytes >= 1" },
+  rate: {
+    valid: (value) => typeof value === "number" && Number.isFinite(value) && value > 0,
+    expected: "a number > 0"
+  },
+  quality: { valid: (value) => isInt(value) && value >= 1 && value <= 100, expected: "an integer from 1 to 100" },
+  origins: {
+    valid: (value) => Array.isArray(value) && value.every((item) => typeof item === "string"),
+    expected: "a list of origins (strings)"
+  }
+}
+
+/** How one field is checked and described. */
+export interface Field {
+  readonly kind: Kind
+  readonly description: string
+}
+
+/** Every field's kind and description, in the order of `ServerConfig`; the env and the file are derived from it. */
+export const fields: { readonly [K in keyof ServerConfig]-?: Field } = {
+  host: { kind: "text", description: "the address to listen on" },
+  port: { kind: "port", description: "the port to listen on (0 = any free port)" },
+  maxSessions: { kind: "count", description: "sessions at once" },
+  token: { kind: "text", description: "a bearer token every request must carry (none = open)" },
+  cors: { kind: "origins", description: "extra allowed origins, comma-separated in the environment (* = any)" },
+  graceMs: { kind: "ms", description: "orphan grace window (ms)" },
+  idleTimeoutMs: { kind: "ms", description: "socket silence limit (ms)" },
+  maxDurationMs: { kind: "ms", description: "session duration limit (ms; none = no limit)" },
+  stopDeadlineMs: { kind: "ms", description: "cooperative stop deadline (ms)" },
+  maxFps: { kind: "rate", description: "frame rate cap per session (none = the model's pace)" },
+  maxMessageBytes: { kind: "bytes", description: "largest text message accepted" },
+  maxPayloadBytes: { kind: "bytes", description: "largest WebSocket message read at all" },
+  maxBufferedBytes: { kind: "bytes", description: "per-socket frame send buffer limit" },
+  maxBufferedTextBytes: { kind: "bytes", description: "per-socket text send buffer limit" },
+  maxBodyBytes: { kind: "bytes", description: "HTTP request body limit" },
+  maxDepth: { kind: "count", description: "deepest nesting of a client message" },
+  maxErrorBytes: { kind: "bytes", description: "largest error reply" },
+  maxCommandsPerSecond: { kind: "rate", description: "command budget per connection (per second)" },
+  commandBurst: { kind: "count", description: "commands at once per connection" },
+  maxMessagesPerSecond: { kind: "rate", description: "messages read per second per connection" },
+  maxPendingRequests: { kind: "count", description: "RPC commands waiting per connection" },
+  statsIntervalMs: { kind: "interval", description: "interval of the stats message (ms)" },
+  lateMs: { kind: "ms", description: "a frame sent later than this after its release counts as late (ms)" },
+  jpegQuality: { kind: "quality", description: "default JPEG quality 1..100" },
+  webRoot: { kind: "text", description: "directory of the browser page" }
+}
+
+/** The field names, in order. */
+export const keys = Object.keys(fields) as ReadonlyArray<keyof ServerConfig>
+
+/** A field's environment variable: `graceMs` is `REACTOR_GRACE_MS`. */
+export const envName = (key: keyof ServerConfig): string =>
+  `REACTOR_${key.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`
+
+/** Fills in the defaults; an empty token counts as none, and no token falls back to `REACTOR_TOKEN`. */
 export const make = (input: Input = {}): ServerConfig => {
   const out: Record<string, unknown> = { ...defaults }
   for (const [key, value] of Object.entries(input)) if (value !== undefined) out[key] = value
   const config = out as unknown as ServerConfig
-  const token = config.token ?? process.env.REACTOR_TOKEN
+  const token = config.token ?? process.env[envName("token")]
   return { ...config, token: token === undefined || token === "" ? undefined : token }
 }
 
@@ -107,68 +178,58 @@ export const make = (input: Input = {}): ServerConfig => {
 export class Config extends Context.Tag("effect-reactor/server/ServerConfig")<Config, ServerConfig>() {}
 
 /** The settings as a layer, defaults filled in. */
-export const layer = (input: Input = {}) => Layer.succeed(Config, make(input))
+export const layer = (input: Input = {}): Layer.Layer<Config> => Layer.succeed(Config, make(input))
 
-const optional = <A>(config: EffectConfig.Config<A>) =>
-  EffectConfig.option(config).pipe(EffectConfig.map(Option.getOrUndefined))
+/** The settings with every default (tests, embedding). */
+export const layerDefaults: Layer.Layer<Config> = layer()
 
-/**
- * The settings an operator may give in the environment (`REACTOR_GRACE_MS=5000`); the CLI's options win over them.
- * Host, port, session limit and token come from the CLI and its config file (`REACTOR_TOKEN` is read by `make`).
- */
-export const fromEnv: EffectConfig.Config<Input> = EffectConfig.all({
-  graceMs: optional(
-    EffectConfig.integer("REACTOR_GRACE_MS").pipe(EffectConfig.withDescription("orphan grace window (ms)"))
-  ),
-  idleTimeoutMs: optional(
-    EffectConfig.integer("REACTOR_IDLE_TIMEOUT_MS").pipe(EffectConfig.withDescription("socket silence limit (ms)"))
-  ),
-  maxDurationMs: optional(
-    EffectConfig.integer("REACTOR_MAX_DURATION_MS").pipe(EffectConfig.withDescription("session duration limit (ms)"))
-  ),
-  stopDeadlineMs: optional(
-    EffectConfig.integer("REACTOR_STOP_DEADLINE_MS").pipe(
-      EffectConfig.withDescription("cooperative stop deadline (ms)")
+/** One field read from its environment variable (`REACTOR_GRACE_MS`), checked by its kind and described. */
+const fromVariable = (key: keyof ServerConfig): EffectConfig.Config<unknown> => {
+  const { description, kind } = fields[key]
+  const name = envName(key)
+  const base: EffectConfig.Config<unknown> = kind === "text"
+    ? EffectConfig.string(name)
+    : kind === "origins"
+    ? EffectConfig.map(
+      EffectConfig.string(name),
+      (list) => list.split(",").map((origin) => origin.trim()).filter((origin) => origin !== "")
     )
-  ),
-  maxFps: optional(
-    EffectConfig.number("REACTOR_MAX_FPS").pipe(EffectConfig.withDescription("frame rate cap per session"))
-  ),
-  cors: optional(
-    EffectConfig.string("REACTOR_CORS").pipe(
-      EffectConfig.map((list) => list.split(",").map((origin) => origin.trim()).filter((origin) => origin !== "")),
-      EffectConfig.withDescription("extra allowed origins, comma-separated (* = any)")
-    )
-  ),
-  maxBufferedBytes: optional(
-    EffectConfig.integer("REACTOR_MAX_BUFFERED_BYTES").pipe(
-      EffectConfig.withDescription("per-socket frame send buffer limit")
-    )
-  ),
-  maxCommandsPerSecond: optional(
-    EffectConfig.number("REACTOR_MAX_COMMANDS_PER_SECOND").pipe(
-      EffectConfig.withDescription("command budget per connection")
-    )
-  ),
-  commandBurst: optional(
-    EffectConfig.integer("REACTOR_COMMAND_BURST").pipe(EffectConfig.withDescription("commands at once per connection"))
-  ),
-  maxBodyBytes: optional(
-    EffectConfig.integer("REACTOR_MAX_BODY_BYTES").pipe(EffectConfig.withDescription("HTTP request body limit"))
-  ),
-  jpegQuality: optional(
-    EffectConfig.integer("REACTOR_JPEG_QUALITY").pipe(EffectConfig.withDescription("default JPEG quality 1..100"))
-  ),
-  webRoot: optional(
-    EffectConfig.string("REACTOR_WEB_ROOT").pipe(EffectConfig.withDescription("directory of the browser page"))
+    : kind === "rate"
+    ? EffectConfig.number(name)
+    : EffectConfig.integer(name)
+  return base.pipe(
+    EffectConfig.validate({ message: `expected ${kinds[kind].expected}`, validation: kinds[kind].valid }),
+    EffectConfig.withDescription(description)
   )
-})
+}
 
-/** Explicit settings over the environment's over the defaults. */
+const everyField = <A>(f: (key: keyof ServerConfig) => EffectConfig.Config<A>) =>
+  EffectConfig.all(Object.fromEntries(keys.map((key) => [key, f(key)])))
+
+/** Every setting, each from its environment variable (`REACTOR_GRACE_MS`) or else its default. */
+export const config: EffectConfig.Config<ServerConfig> = EffectConfig.map(
+  everyField((key) => EffectConfig.withDefault(fromVariable(key), defaults[key])),
+  (values) => make(values as Input)
+)
+
+/** The settings given in the environment, and only those: a partial to lay under explicit settings. */
+export const fromEnv: EffectConfig.Config<Input> = EffectConfig.map(
+  everyField((key) => EffectConfig.option(fromVariable(key))),
+  (values) => {
+    const out: Record<string, unknown> = {}
+    for (const [key, value] of Object.entries(values)) if (Option.isSome(value)) out[key] = value.value
+    return out as Input
+  }
+)
+
+/** Explicit settings over the environment's (fields left `undefined` are not explicit). */
 export const withEnv = (input: Input): Effect.Effect<Input, ConfigError.ConfigError> =>
   Effect.map(fromEnv, (env) => {
-    const out: Record<string, unknown> = {}
-    for (const [key, value] of Object.entries(env)) if (value !== undefined) out[key] = value
+    const out: Record<string, unknown> = { ...env }
     for (const [key, value] of Object.entries(input)) if (value !== undefined) out[key] = value
     return out as Input
   })
+
+/** The settings as a layer: explicit ones over the environment's over the defaults. */
+export const layerFromEnv = (input: Input = {}): Layer.Layer<Config, ConfigError.ConfigError> =>
+  Layer.effect(Config, Effect.map(withEnv(input), make))

@@ -1,9 +1,10 @@
 /**
  * Settings of the WebRTC transport: the bitrate cap, the ICE servers handed to clients, and how long signalling may
- * take. Liveness and the orphan window are the server's (`ServerConfig.idleTimeoutMs`, `graceMs`), as for every
- * transport.
+ * take. In the shape of `ServerConfig`: documented fields, one default each, `layer` over a partial, every field read
+ * from the environment (`config`, `layerFromEnv`). Liveness and the orphan window are the server's
+ * (`ServerConfig.idleTimeoutMs`, `graceMs`), as for every transport.
  */
-import { Config as EffectConfig, type ConfigError, Context, Effect, Layer, Option } from "effect"
+import { Config as EffectConfig, ConfigError, Context, Effect, Either, Layer, Option, Schema } from "effect"
 
 /** One ICE server in Reactor's shape (`uris`, not `urls`). */
 export interface IceServer {
@@ -36,7 +37,7 @@ export interface WebRtcConfig {
   readonly denoise: boolean
 }
 
-/** The defaults. */
+/** The defaults, one per field. */
 export const defaults: WebRtcConfig = {
   maxBitrateKbps: undefined,
   iceServers: [],
@@ -56,23 +57,94 @@ export const make = (input: Input = {}): WebRtcConfig => {
   return out as unknown as WebRtcConfig
 }
 
-/** The settings service; the server falls back to `fromEnv` over the defaults when none is provided. */
+/** The settings service; the transport falls back to the environment's over the defaults when none is provided. */
 export class Config extends Context.Tag("effect-reactor/transport/WebRtcConfig")<Config, WebRtcConfig>() {}
 
 /** The settings as a layer, defaults filled in. */
-export const layer = (input: Input = {}) => Layer.succeed(Config, make(input))
+export const layer = (input: Input = {}): Layer.Layer<Config> => Layer.succeed(Config, make(input))
 
-/** The settings an operator may give in the environment. */
-export const fromEnv: EffectConfig.Config<Input> = EffectConfig.all({
-  maxBitrateKbps: EffectConfig.option(
-    EffectConfig.integer("REACTOR_WEBRTC_MAX_KBPS").pipe(
-      EffectConfig.withDescription("WebRTC video bitrate cap (kbit/s)")
-    )
-  ).pipe(EffectConfig.map(Option.getOrUndefined))
+const IceServers = Schema.parseJson(Schema.Array(Schema.Struct({
+  uris: Schema.Array(Schema.String),
+  credentials: Schema.optionalWith(Schema.Struct({ username: Schema.String, password: Schema.String }), {
+    exact: true
+  })
+})))
+
+const milliseconds = (name: string, description: string) =>
+  EffectConfig.integer(name).pipe(
+    EffectConfig.validate({ message: "expected a whole number of milliseconds >= 1", validation: (ms) => ms >= 1 }),
+    EffectConfig.withDescription(description)
+  )
+
+/** Each field from its environment variable (`REACTOR_WEBRTC_*`), checked and described; absent = none. */
+const variables = {
+  maxBitrateKbps: EffectConfig.integer("REACTOR_WEBRTC_MAX_KBPS").pipe(
+    EffectConfig.validate({ message: "expected an integer >= 1 (kbit/s)", validation: (kbps) => kbps >= 1 }),
+    EffectConfig.withDescription("WebRTC video bitrate cap (kbit/s)")
+  ),
+  iceServers: EffectConfig.string("REACTOR_WEBRTC_ICE_SERVERS").pipe(
+    EffectConfig.mapOrFail((text) =>
+      Either.mapLeft(
+        Schema.decodeUnknownEither(IceServers)(text),
+        () =>
+          ConfigError.InvalidData(
+            [],
+            "expected JSON: a list of {\"uris\": [...], \"credentials\"?: {\"username\", \"password\"}}"
+          )
+      )
+    ),
+    EffectConfig.withDescription("ICE servers for clients, as JSON in Reactor's shape")
+  ),
+  gatherTimeoutMs: milliseconds("REACTOR_WEBRTC_GATHER_TIMEOUT_MS", "ICE gathering limit for an answer (ms)"),
+  answerTimeoutMs: milliseconds("REACTOR_WEBRTC_ANSWER_TIMEOUT_MS", "how long sdp_params is held for the answer (ms)"),
+  repeatFrameMs: milliseconds("REACTOR_WEBRTC_REPEAT_FRAME_MS", "the last frame is sent again after this long (ms)"),
+  denoise: EffectConfig.boolean("REACTOR_WEBRTC_DENOISE").pipe(
+    EffectConfig.withDescription("VP8's temporal denoiser on the outgoing video")
+  )
+} satisfies { readonly [K in keyof WebRtcConfig]-?: EffectConfig.Config<unknown> }
+
+/** Every setting, each from its environment variable or else its default. */
+export const config: EffectConfig.Config<WebRtcConfig> = EffectConfig.all({
+  maxBitrateKbps: EffectConfig.withDefault(variables.maxBitrateKbps, defaults.maxBitrateKbps),
+  iceServers: EffectConfig.withDefault(variables.iceServers, defaults.iceServers),
+  gatherTimeoutMs: EffectConfig.withDefault(variables.gatherTimeoutMs, defaults.gatherTimeoutMs),
+  answerTimeoutMs: EffectConfig.withDefault(variables.answerTimeoutMs, defaults.answerTimeoutMs),
+  repeatFrameMs: EffectConfig.withDefault(variables.repeatFrameMs, defaults.repeatFrameMs),
+  denoise: EffectConfig.withDefault(variables.denoise, defaults.denoise)
 })
+
+/** The settings given in the environment, and only those. */
+export const fromEnv: EffectConfig.Config<Input> = EffectConfig.map(
+  EffectConfig.all({
+    maxBitrateKbps: EffectConfig.option(variables.maxBitrateKbps),
+    iceServers: EffectConfig.option(variables.iceServers),
+    gatherTimeoutMs: EffectConfig.option(variables.gatherTimeoutMs),
+    answerTimeoutMs: EffectConfig.option(variables.answerTimeoutMs),
+    repeatFrameMs: EffectConfig.option(variables.repeatFrameMs),
+    denoise: EffectConfig.option(variables.denoise)
+  }),
+  (values) => {
+    const out: Record<string, unknown> = {}
+    for (const [key, value] of Object.entries(values) as Array<[string, Option.Option<unknown>]>) {
+      if (Option.isSome(value)) out[key] = value.value
+    }
+    return out as Input
+  }
+)
+
+/** The settings as a layer: explicit ones over the environment's over the defaults. */
+export const layerFromEnv = (input: Input = {}): Layer.Layer<Config, ConfigError.ConfigError> =>
+  Layer.effect(
+    Config,
+    Effect.map(fromEnv, (env) => {
+      const out: Record<string, unknown> = { ...env }
+      for (const [key, value] of Object.entries(input)) if (value !== undefined) out[key] = value
+      return make(out as Input)
+    })
+  )
 
 /** The provided settings, or the environment's over the defaults. */
 export const current: Effect.Effect<WebRtcConfig, ConfigError.ConfigError> = Effect.flatMap(
   Effect.serviceOption(Config),
-  Option.match({ onSome: Effect.succeed, onNone: () => Effect.map(fromEnv, make) })
+  Option.match({ onSome: Effect.succeed, onNone: () => config })
 )

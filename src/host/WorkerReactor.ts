@@ -5,7 +5,7 @@
  * session did not stop within its deadline, takes its sessions with it (they end with a reason that says so) and is
  * loaded again in a fresh thread before it takes a new session; meanwhile `status` is `loading`.
  *
- * The server's thread only imports the model module to read its declarations (`Model.declaredOf`): its name, its
+ * The server's thread only imports the model module to read its declarations (`Model.declarations`): its name, its
  * commands and their UI schema. The model's config is decoded and its `load` runs only in the workers.
  */
 import { Data, Deferred, Effect, ExecutionStrategy, Exit, FiberMap, Layer, Ref, Schedule, Scope } from "effect"
@@ -53,13 +53,17 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
     const layer = yield* ModelModule.load(options.module).pipe(
       Effect.mapError((error) => new HostLoadError({ message: error.message }))
     )
-    const declared = Model.declaredOf(layer)
-    if (declared === undefined) {
-      return yield* new HostLoadError({
-        message:
-          `model module ${options.module}: its model is not a layer made by Model.make, so it cannot run in a worker (use --isolation none)`
-      })
-    }
+    const declared = yield* Model.declarations(layer).pipe(
+      Effect.mapError((error) =>
+        new HostLoadError({
+          message: error instanceof Model.NotAModel
+            ? `model module ${options.module}: its model is not a layer made by Model.make, so it cannot run in a worker (use --isolation none)`
+            : `model module ${options.module}: its declarations could not be read: ${
+              error instanceof Error ? error.message : String(error)
+            }`
+        })
+      )
+    )
     const maxSessions = options.maxSessions ?? 1
     const stopDeadlineMs = options.stopDeadlineMs ?? 5000
     const workers = Math.max(1, Math.floor(options.workers ?? 1))

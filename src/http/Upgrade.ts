@@ -6,7 +6,7 @@
  * session and query are answered on the socket (`error` then a 44xx close), since a browser cannot read an HTTP
  * refusal of a WebSocket.
  */
-import { Effect, FiberSet } from "effect"
+import { Context, Effect, FiberSet, Layer } from "effect"
 import { type IncomingMessage, STATUS_CODES } from "node:http"
 import type { Duplex } from "node:stream"
 import { type WebSocket, WebSocketServer } from "ws"
@@ -40,6 +40,9 @@ export interface Upgrades {
   /** Terminates every socket still open (after the sessions said `sessionEnded`). */
   readonly terminateAll: Effect.Effect<void>
 }
+
+/** The upgrade listener's tag. */
+export class Upgrade extends Context.Tag("effect-reactor/http/Upgrade")<Upgrade, Upgrades>() {}
 
 /**
  * Builds the upgrade listener. The transports' fibers live in a `FiberSet` of the current scope; closing the scope
@@ -125,3 +128,7 @@ export const make = Effect.gen(function*() {
   }
   return { listener, terminateAll } satisfies Upgrades
 })
+
+/** The upgrade listener as a layer; its sockets are terminated when the layer is released. */
+export const layer: Layer.Layer<Upgrade, never, ServerConfig.Config | Reactor.Reactor | Registry.Registry> = Layer
+  .scoped(Upgrade, make)

@@ -5,7 +5,7 @@
  */
 import type * as Rpc from "@effect/rpc/Rpc"
 import type * as RpcGroup from "@effect/rpc/RpcGroup"
-import { Context, Data, Effect, JSONSchema, Layer, ParseResult, Schema, SchemaAST, type Scope } from "effect"
+import { Context, Data, Effect, JSONSchema, Layer, Option, ParseResult, Schema, SchemaAST, type Scope } from "effect"
 import * as Capabilities from "./Capabilities.js"
 import type * as Command from "./Command.js"
 import * as Input from "./Input.js"
@@ -20,14 +20,16 @@ export interface SessionBehaviour<R extends Rpc.Any> {
   readonly run: Effect.Effect<unknown, unknown, SessionContext>
 }
 
-/** A model definition, as a model author writes it. */
+/**
+ * A model definition, as a model author writes it after its commands: `Model.make(Commands, { name, session })`.
+ * The commands come first so that every handler's payload is typed from them however `session` is written
+ * (`() =>`, `(_) =>`, `({ config }) =>`).
+ */
 export interface Definition<R extends Rpc.Any, C, CI, L, I extends Input.Inputs = {}> {
   /** The model's name, reported in capabilities and session responses. */
   readonly name: string
   readonly version?: string
   readonly description?: string
-  /** The commands viewers can send, declared with `@effect/rpc`. */
-  readonly commands: RpcGroup.RpcGroup<R>
   /**
    * The input tracks viewers may send (e.g. `{ webcam: Input.video({ description: "Your camera" }) }`), listed in
    * capabilities as `sendonly` tracks and read in a session with `ctx.input(name)`.
@@ -39,11 +41,7 @@ export interface Definition<R extends Rpc.Any, C, CI, L, I extends Input.Inputs 
   readonly frameSize?: { readonly width: number; readonly height: number }
   /** Loads the model once per process (weights, pipelines). Scoped resources are released at shutdown. */
   readonly load?: (config: C) => Effect.Effect<L, unknown, Scope.Scope>
-  /**
-   * Starts one session: builds its state and returns its handlers and loop. Scoped to the session. Give it its
-   * parameter (`({ config }) =>`, or `(_) =>` when unused): TypeScript types an arrow without parameters before it has
-   * read `commands`, and every handler's payload then comes out as `never`.
-   */
+  /** Starts one session: builds its state and returns its handlers and loop. Scoped to the session. */
   readonly session: (input: {
     readonly config: C
     readonly loaded: L
@@ -54,6 +52,18 @@ export interface Definition<R extends Rpc.Any, C, CI, L, I extends Input.Inputs 
     unknown,
     SessionContext | Scope.Scope
   >
+}
+
+/**
+ * The one-argument form, `Model.make({ name, commands, session })`. Its `session` must take its parameter
+ * (`(_) =>` when unused): TypeScript types an arrow without parameters before it has read `commands`, and every
+ * handler's payload then comes out as `never`. `Model.make(Commands, { ... })` has no such rule.
+ */
+export interface DefinitionWithCommands<R extends Rpc.Any, C, CI, L, I extends Input.Inputs = {}>
+  extends Definition<R, C, CI, L, I>
+{
+  /** The commands viewers can send, declared with `@effect/rpc`. */
+  readonly commands: RpcGroup.RpcGroup<R>
 }
 
 /**
@@ -77,11 +87,51 @@ export interface Loaded extends Declared {
   readonly startSession: Effect.Effect<SessionBehaviour<any>, unknown, SessionContext | Scope.Scope>
 }
 
-const declarations = new WeakMap<object, Declared>()
+/**
+ * What `Model.make` returns: the model's layer, its declarations carried as a field so the server can read them
+ * without building it (a model hosted in a worker is loaded only there).
+ */
+export interface ModelLayer extends Layer.Layer<Model, ConfigError | LoadError, ConfigInput> {
+  readonly declared: Declared
+}
 
-/** The declarations of a layer made by `Model.make`, read without building it (undefined for any other layer). */
+/** The declarations a layer carries (`Model.make`'s own layer), or undefined for any other layer. */
 export const declaredOf = (layer: Layer.Layer<Model, unknown, ConfigInput>): Declared | undefined =>
-  declarations.get(layer)
+  "declared" in layer ? (layer as ModelLayer).declared : undefined
+
+/**
+ * Present while a layer is built only to read its declarations: a layer made by `Model.make` then neither decodes
+ * its config nor runs `load`, and its sessions cannot start.
+ */
+class DeclareOnly extends Context.Tag("effect-reactor/Model/DeclareOnly")<DeclareOnly, true>() {}
+
+/** The layer is not a model made by `Model.make` (nor one piped or provided from it). */
+export class NotAModel extends Data.TaggedError("NotAModel")<{ readonly message: string }> {}
+
+const declaredOnly = new WeakSet<Loaded>()
+
+/**
+ * The declarations of any model layer without loading the model: read from the field of `Model.make`'s layer, or,
+ * for a layer made from it (`Layer.provide`, `Layer.tap`, ...), by building that layer in a mode where the model's
+ * own layer only declares itself (the layers provided to it are built, and released at once).
+ */
+export const declarations = (
+  layer: Layer.Layer<Model, unknown, ConfigInput>
+): Effect.Effect<Declared, unknown> => {
+  const declared = declaredOf(layer)
+  if (declared !== undefined) return Effect.succeed(declared)
+  return Layer.build(layer).pipe(
+    Effect.flatMap((context) => {
+      const model = Context.get(context, Model)
+      return declaredOnly.has(model)
+        ? Effect.succeed(model as Declared)
+        : Effect.fail(new NotAModel({ message: "its model is not a layer made by Model.make" }))
+    }),
+    Effect.provideService(DeclareOnly, true),
+    Effect.provide(ConfigInput.empty),
+    Effect.scoped
+  )
+}
 
 /** The loaded model service, provided by the layer `Model.make` returns. */
 export class Model extends Context.Tag("effect-reactor/Model")<Model, Loaded>() {}
@@ -155,15 +205,27 @@ export const fillDefaultStructs = (ast: SchemaAST.AST, value: unknown): unknown 
 }
 
 /**
- * Turns a model definition into a layer. The command schema is checked here, at definition time: a parameter the
- * UI schema cannot express throws a `CapabilityError` naming the command and the parameter.
+ * Turns a model definition into a layer: `Model.make(Commands, { name, session })`, or the one-argument form with
+ * `commands` inside. The command schema is checked here, at definition time: a parameter the UI schema cannot
+ * express throws a `CapabilityError` naming the command and the parameter.
  */
-export const make = <R extends Rpc.Any, C = {}, CI = {}, L = void, I extends Input.Inputs = {}>(
+export function make<R extends Rpc.Any, C = {}, CI = {}, L = void, I extends Input.Inputs = {}>(
+  commands: RpcGroup.RpcGroup<R>,
   definition: Definition<R, C, CI, L, I>
-): Layer.Layer<Model, ConfigError | LoadError, ConfigInput> => {
+): ModelLayer
+export function make<R extends Rpc.Any, C = {}, CI = {}, L = void, I extends Input.Inputs = {}>(
+  definition: DefinitionWithCommands<R, C, CI, L, I>
+): ModelLayer
+export function make(
+  first: RpcGroup.RpcGroup<Rpc.Any> | DefinitionWithCommands<Rpc.Any, unknown, unknown, unknown>,
+  second?: Definition<Rpc.Any, unknown, unknown, unknown>
+): ModelLayer {
+  const definition = second === undefined
+    ? first as DefinitionWithCommands<Rpc.Any, unknown, unknown, unknown>
+    : { ...second, commands: first as RpcGroup.RpcGroup<Rpc.Any> }
   const capabilities = Capabilities.ofGroup(definition.commands)
   const inputs = Input.checkDeclared(definition.name, definition.inputs ?? {})
-  const configSchema = (definition.config ?? Schema.Struct({})) as Schema.Schema<C, unknown>
+  const configSchema = (definition.config ?? Schema.Struct({})) as Schema.Schema<unknown, unknown>
   const declared: Declared = {
     name: definition.name,
     version: definition.version,
@@ -176,6 +238,15 @@ export const make = <R extends Rpc.Any, C = {}, CI = {}, L = void, I extends Inp
   const layer = Layer.scoped(
     Model,
     Effect.gen(function*() {
+      if (Option.isSome(yield* Effect.serviceOption(DeclareOnly))) {
+        const only: Loaded = {
+          ...declared,
+          config: undefined,
+          startSession: Effect.dieMessage(`model "${declared.name}" was built for its declarations only`)
+        }
+        declaredOnly.add(only)
+        return only
+      }
       const input = yield* ConfigInput
       const merged = fillDefaultStructs(
         SchemaAST.encodedAST(configSchema.ast),
@@ -184,7 +255,7 @@ export const make = <R extends Rpc.Any, C = {}, CI = {}, L = void, I extends Inp
       const config = yield* Schema.decodeUnknown(configSchema, { errors: "all", onExcessProperty: "error" })(merged)
         .pipe(Effect.mapError((error) => new ConfigError({ source: input.source, issues: formatIssues(error) })))
       const loaded = definition.load === undefined
-        ? (undefined as L)
+        ? undefined
         : yield* definition.load(config).pipe(
           Effect.mapError((cause) => new LoadError({ model: definition.name, cause }))
         )
@@ -199,8 +270,7 @@ export const make = <R extends Rpc.Any, C = {}, CI = {}, L = void, I extends Inp
       }
     })
   )
-  declarations.set(layer, declared)
-  return layer
+  return Object.assign(layer, { declared })
 }
 
 /** The config schema of a definition, for tools that print or validate it. */

@@ -1,11 +1,12 @@
 /**
- * The HTTP runtime, composed: a reactor over the loaded model, the session registry (liveness), the endpoints on
- * Effect's platform HTTP handler and the socket transports on the same Node HTTP server's upgrades. Acquired in that order, released in
- * reverse: at shutdown the server stops accepting, every session is stopped cooperatively (clients get
- * `sessionEnded`), remaining sockets are closed, then the model is released.
+ * The HTTP runtime, composed of layers: a reactor over the loaded model, the session registry (liveness), the WebRTC
+ * transport and the upgrade listener (the socket transports), and the endpoints on Effect's platform HTTP handler, on
+ * one Node HTTP server. Acquired in that order, released in reverse: at shutdown the server stops accepting, every
+ * session is stopped cooperatively (clients get `sessionEnded`), remaining sockets are closed, then the model is
+ * released.
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { Context, Data, Effect, Exit, Layer, Logger, type LogLevel, Scope } from "effect"
+import { type ConfigError, Context, Data, Effect, Exit, Layer, Logger, type LogLevel, Scope } from "effect"
 import { createServer, type Server as HttpServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import * as ServerConfig from "../config/ServerConfig.js"
@@ -82,22 +83,17 @@ export const isolated = (
 ): Layer.Layer<Reactor.Reactor, unknown, Model.ConfigInput | ServerConfig.Config> =>
   Layer.unwrapEffect(Effect.map(ServerConfig.Config, (config) => Isolation.reactor(isolation, reactorOptions(config))))
 
-/** Starts the server over the reactor in context, in the current scope; closing the scope shuts it down gracefully. */
+/**
+ * Starts listening over the reactor, registry, transports and upgrade listener in context, in the current scope;
+ * closing the scope shuts it down gracefully.
+ */
 export const make = Effect.gen(function*() {
   const config = yield* ServerConfig.Config
   const reactor = yield* Reactor.Reactor
-  const registry = yield* Registry.make
-  const base = Context.make(ServerConfig.Config, config).pipe(
-    Context.add(Reactor.Reactor, reactor),
-    Context.add(Registry.Registry, registry)
-  )
-  const context = Context.add(base, WebRtc.WebRtc, yield* Effect.provide(WebRtc.make, base))
+  const upgrades = yield* Upgrade.Upgrade
   const server = createServer()
   // Requests go to the HTTP app (Effect's platform handler); upgrades to the transports' own listener.
-  const handler = yield* NodeHttpServer.makeHandler(Routes.app).pipe(
-    Effect.provide(Layer.merge(NodeHttpServer.layerContext, Layer.succeedContext(context)))
-  )
-  const upgrades = yield* Upgrade.make.pipe(Effect.provide(context))
+  const handler = yield* NodeHttpServer.makeHandler(Routes.app).pipe(Effect.provide(NodeHttpServer.layerContext))
   server.on("request", handler)
   server.on("upgrade", upgrades.listener)
   yield* Effect.acquireRelease(bind(server, config.host, config.port), () =>
@@ -132,16 +128,30 @@ export const make = Effect.gen(function*() {
   return service
 })
 
+/**
+ * The server over a reactor layer (`inProcess`, `isolated`), its settings left to provide (`ServerConfig.layer`,
+ * `layerFromEnv`). Built in order reactor, registry, transports, listener; released in reverse, so the model is
+ * released after every session has stopped.
+ */
+export const layerFrom = <E, R>(
+  reactor: Layer.Layer<Reactor.Reactor, E, R>
+): Layer.Layer<Server, E | ListenError | ConfigError.ConfigError, R | ServerConfig.Config> =>
+  Layer.scoped(Server, make).pipe(
+    Layer.provide(Layer.merge(WebRtc.layer, Upgrade.layer)),
+    Layer.provide(Registry.layer),
+    Layer.provide(reactor)
+  )
+
 /** The server as a layer over a model, its sessions in this process. */
 export const layer = (options: ServerConfig.Input = {}): Layer.Layer<Server, unknown, Model.Model> =>
   layerWith(inProcess, options)
 
-/** The server as a layer over a reactor (`inProcess`, `hosted`); the reactor is released after the server. */
+/** The server as a layer over a reactor (`inProcess`, `isolated`) and the given settings. */
 export const layerWith = <E, R>(
   reactor: Layer.Layer<Reactor.Reactor, E, R | ServerConfig.Config>,
   options: ServerConfig.Input = {}
 ): Layer.Layer<Server, unknown, Exclude<R, ServerConfig.Config>> =>
-  Layer.scoped(Server, make).pipe(Layer.provide(reactor), Layer.provide(ServerConfig.layer(options)))
+  layerFrom(reactor).pipe(Layer.provide(ServerConfig.layer(options)))
 
 /** Where the running server listens. */
 export const address: Effect.Effect<Service["address"], never, Server> = Effect.map(Server, (server) => server.address)

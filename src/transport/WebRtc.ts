@@ -5,7 +5,7 @@
  * reconnect) replaces the current peer, and the session registry sees each peer as a connection, so a lost peer
  * orphans its session and a new one within the grace window resumes it.
  */
-import { Context, Deferred, Effect, Exit, FiberMap, Option, type Scope } from "effect"
+import { type ConfigError, Context, Deferred, Effect, Exit, FiberMap, Layer, Option, type Scope } from "effect"
 import * as ServerConfig from "../config/ServerConfig.js"
 import * as WebRtcConfig from "../config/WebRtcConfig.js"
 import * as CloseCode from "../protocol/CloseCode.js"
@@ -219,13 +219,16 @@ const serve = (
     Effect.withSpan("WebRtc.serve")
   )
 
-/** Builds the transport; its peers live in the current scope (closed when the server shuts down). */
+/**
+ * Builds the transport; its peers live in the current scope (closed when the server shuts down). A setting the
+ * environment gives badly (`REACTOR_WEBRTC_MAX_KBPS=fast`) fails it with a message that names the variable.
+ */
 export const make: Effect.Effect<
   Service,
-  never,
+  ConfigError.ConfigError,
   Scope.Scope | ServerConfig.Config | Reactor.Reactor | Registry.Registry
 > = Effect.gen(function*() {
-  const config = yield* Effect.orElseSucceed(WebRtcConfig.current, () => WebRtcConfig.defaults)
+  const config = yield* WebRtcConfig.current
   // The input tracks: a provided hook (tests), else the model's own declaration (`Model.make({ inputs })`).
   const { model } = yield* Reactor.Reactor
   const inputs = Option.getOrElse(yield* Effect.serviceOption(Inputs.Inputs), () => Inputs.fromModel(model))
@@ -299,3 +302,10 @@ export const make: Effect.Effect<
     })
   } satisfies Service
 })
+
+/** The transport as a layer: its settings from `WebRtcConfig` (provided, or the environment's over the defaults). */
+export const layer: Layer.Layer<
+  WebRtc,
+  ConfigError.ConfigError,
+  ServerConfig.Config | Reactor.Reactor | Registry.Registry
+> = Layer.scoped(WebRtc, make)

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import { ConfigError } from "effect"
 import * as Fatal from "../../src/cli/Fatal.js"
 import * as Model from "../../src/model/Model.js"
 import * as Overrides from "../../src/model/Overrides.js"
@@ -26,5 +27,12 @@ describe("Fatal.describe", () => {
     )
     expect(Fatal.describe({ message: "a\nb" })).toBe("a b")
     expect(Fatal.describe("plain")).toBe("plain")
+  })
+
+  it("names the environment variable of a bad setting", () => {
+    const error = ConfigError.InvalidData(["REACTOR_PORT"], "expected an integer from 0 to 65535")
+    expect(Fatal.describe(error)).toBe(
+      "bad setting: Invalid data at REACTOR_PORT: \"expected an integer from 0 to 65535\""
+    )
   })
 })

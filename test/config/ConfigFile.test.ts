@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as ConfigFile from "../../src/config/ConfigFile.js"
+import * as ServerConfig from "../../src/config/ServerConfig.js"
 
 const dir = mkdtempSync(join(tmpdir(), "cli-config-"))
 const file = (name: string, text: string) => {
@@ -82,5 +83,35 @@ describe("ConfigFile.sections", () => {
       expect(yield* failure(ConfigFile.sections("c.yaml", { server: [1] }))).toBe(
         "config file c.yaml: server: expected a mapping of server settings"
       )
+    }))
+})
+
+describe("ConfigFile's server section, derived from ServerConfig", () => {
+  it.effect("takes every ServerConfig field under its snake_case key, checked as the environment checks it", () =>
+    Effect.gen(function*() {
+      expect(ConfigFile.fileKey("maxCommandsPerSecond")).toBe("max_commands_per_second")
+      const server = {
+        host: "0.0.0.0",
+        max_sessions: 3,
+        max_buffered_text_bytes: 1024,
+        max_messages_per_second: 50,
+        stats_interval_ms: 250,
+        late_ms: 20,
+        web_root: "/srv/page"
+      }
+      expect((yield* ConfigFile.sections("c.yaml", { server })).server).toEqual({
+        host: "0.0.0.0",
+        maxSessions: 3,
+        maxBufferedTextBytes: 1024,
+        maxMessagesPerSecond: 50,
+        statsIntervalMs: 250,
+        lateMs: 20,
+        webRoot: "/srv/page"
+      })
+      expect(yield* failure(ConfigFile.sections("c.yaml", { server: { stats_interval_ms: 0 } }))).toBe(
+        "config file c.yaml: server.stats_interval_ms: expected a whole number of milliseconds >= 1, got 0"
+      )
+      const known = (yield* failure(ConfigFile.sections("c.yaml", { server: { nope: 1 } }))).split("known: ")[1]!
+      expect(known.split(", ")).toEqual(ServerConfig.keys.map(ConfigFile.fileKey))
     }))
 })

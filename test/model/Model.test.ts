@@ -107,3 +107,37 @@ describe("Model", () => {
       expect(error.message).toBe("model \"broken\" failed to load: weights not found")
     }))
 })
+
+describe("Model declarations", () => {
+  it("travel as a field of what Model.make returns", () => {
+    const made = model()
+    expect(made.declared.name).toBe("config-test")
+    expect(made.declared.capabilities.map((command) => command.name)).toEqual(["noop"])
+    expect(Model.declaredOf(made)).toBe(made.declared)
+  })
+
+  it.effect("are read from a piped or provided model layer without decoding its config or loading it", () =>
+    Effect.gen(function*() {
+      const events = yield* Ref.make<ReadonlyArray<string>>([])
+      const tapped = yield* Ref.make(0)
+      const piped = Layer.provide(
+        model(events).pipe(Layer.tap(() => Ref.update(tapped, (n) => n + 1))),
+        Layer.succeed(Model.ConfigInput, { source: "bad.yaml", value: { fps: "not a number" } })
+      )
+      expect(Model.declaredOf(piped)).toBeUndefined()
+      const declared = yield* Model.declarations(piped)
+      expect(declared.name).toBe("config-test")
+      expect(declared.capabilities.map((command) => command.name)).toEqual(["noop"])
+      expect(yield* Ref.get(events)).toEqual([])
+      // the same layer, built for real, still decodes its config (and fails on this one)
+      const exit = yield* Effect.exit(Layer.build(piped).pipe(Effect.scoped))
+      expect(Exit.isFailure(exit)).toBe(true)
+    }))
+
+  it.effect("a layer not made by Model.make is refused", () =>
+    Effect.gen(function*() {
+      const handMade = Layer.succeed(Model.Model, { ...model().declared, config: {}, startSession: Effect.never })
+      const error = yield* Effect.flip(Model.declarations(handMade))
+      expect(error).toBeInstanceOf(Model.NotAModel)
+    }))
+})

@@ -15,8 +15,126 @@ const Commands = Command.group(
   Command.make("reset", { description: "reset" })
 )
 
-// A session that ignores its parameter still takes it (`(_) =>`): TypeScript types a parameterless arrow before it has
-// read `commands` (the payloads would be `never`; see Model.Definition.session and docs/writing-a-model.md).
+// The commands first (`Model.make(Commands, { ... })`): every natural way of writing `session` types every handler's
+// payload from them, including an arrow without parameters.
+Model.make(Commands, {
+  name: "no-parameter",
+  session: () =>
+    Effect.gen(function*() {
+      yield* Effect.void
+      return {
+        handlers: {
+          set_prompt: (payload) => {
+            expectTypeOf(payload).toEqualTypeOf<{ readonly prompt: string }>()
+            return Effect.log(payload.prompt.toUpperCase())
+          },
+          set_speed: ({ speed }) => {
+            expectTypeOf(speed).toEqualTypeOf<number>()
+            return Effect.void
+          },
+          reset: () => Effect.void
+        },
+        run: Effect.never
+      }
+    })
+})
+
+Model.make(Commands, {
+  name: "no-parameter-succeed",
+  session: () =>
+    Effect.succeed({
+      handlers: {
+        set_prompt: ({ prompt }) => Effect.log(prompt.toUpperCase()),
+        set_speed: ({ speed }) => Effect.log(speed.toFixed(1)),
+        reset: () => Effect.void
+      },
+      run: Effect.never
+    })
+})
+
+Model.make(Commands, {
+  name: "unused-parameter",
+  session: (_) =>
+    Effect.succeed({
+      handlers: {
+        set_prompt: (payload) => {
+          expectTypeOf(payload).toEqualTypeOf<{ readonly prompt: string }>()
+          return Effect.void
+        },
+        set_speed: () => Effect.void,
+        reset: () => Effect.void
+      },
+      run: Effect.never
+    })
+})
+
+Model.make(Commands, {
+  name: "config-and-load",
+  config: Schema.Struct({ fps: Param.int({ default: 30 }) }),
+  load: (config) => Effect.succeed({ weights: config.fps * 2 }),
+  session: ({ config, loaded }) =>
+    Effect.gen(function*() {
+      expectTypeOf(config.fps).toEqualTypeOf<number>()
+      expectTypeOf(loaded.weights).toEqualTypeOf<number>()
+      return {
+        handlers: {
+          set_prompt: ({ prompt }) => {
+            expectTypeOf(prompt).toEqualTypeOf<string>()
+            return Effect.void
+          },
+          set_speed: () => Effect.void,
+          reset: () => Effect.void
+        },
+        run: Effect.never
+      }
+    })
+})
+
+Model.make(Commands, {
+  name: "wrong-payload-no-parameter",
+  session: () =>
+    // @ts-expect-error: prompt is a string, not a number
+    Effect.succeed({
+      handlers: {
+        set_prompt: ({ prompt }: { readonly prompt: number }) => Effect.log(prompt),
+        set_speed: () => Effect.void,
+        reset: () => Effect.void
+      },
+      run: Effect.never
+    })
+})
+
+Model.make(Commands, {
+  name: "missing-handler-no-parameter",
+  session: () =>
+    // @ts-expect-error: the reset handler is missing
+    Effect.succeed({
+      handlers: { set_prompt: () => Effect.void, set_speed: () => Effect.void },
+      run: Effect.never
+    })
+})
+
+Model.make(Commands, {
+  name: "unused-payload-typo",
+  session: () =>
+    Effect.succeed({
+      handlers: {
+        // @ts-expect-error: the payload has no `promt`
+        set_prompt: ({ promt }) => Effect.log(promt),
+        set_speed: () => Effect.void,
+        reset: () => Effect.void
+      },
+      run: Effect.never
+    })
+})
+
+// The declarations travel as a field of what `Model.make` returns.
+expectTypeOf(
+  Model.make(Commands, { name: "declared", session: () => Effect.never }).declared
+).toEqualTypeOf<Model.Declared>()
+
+// The one-argument form (commands inside) still compiles; its session must take its parameter (`(_) =>`), since
+// TypeScript types a parameterless arrow there before it has read `commands`.
 Model.make({
   name: "unused-parameter",
   commands: Commands,

@@ -1,0 +1,64 @@
+import { describe, expect, it } from "@effect/vitest"
+import { ConfigProvider, Context, Effect, Layer } from "effect"
+import * as WebRtcConfig from "../../src/config/WebRtcConfig.js"
+
+const withEnv = <A, E>(effect: Effect.Effect<A, E>, env: Record<string, string>) =>
+  Effect.withConfigProvider(effect, ConfigProvider.fromMap(new Map(Object.entries(env))))
+
+const fromEnv = (env: Record<string, string>, input: WebRtcConfig.Input = {}) =>
+  withEnv(
+    Effect.scoped(Effect.map(Layer.build(WebRtcConfig.layerFromEnv(input)), Context.get(WebRtcConfig.Config))),
+    env
+  )
+
+describe("WebRtcConfig", () => {
+  it.effect("layerFromEnv reads every field from its REACTOR_WEBRTC_* variable", () =>
+    Effect.gen(function*() {
+      const iceServers = [{ uris: ["turn:turn.example:3478"], credentials: { username: "u", password: "p" } }]
+      const config = yield* fromEnv({
+        REACTOR_WEBRTC_MAX_KBPS: "800",
+        REACTOR_WEBRTC_ICE_SERVERS: JSON.stringify(iceServers),
+        REACTOR_WEBRTC_GATHER_TIMEOUT_MS: "1500",
+        REACTOR_WEBRTC_ANSWER_TIMEOUT_MS: "2500",
+        REACTOR_WEBRTC_REPEAT_FRAME_MS: "400",
+        REACTOR_WEBRTC_DENOISE: "true"
+      })
+      const expected: WebRtcConfig.WebRtcConfig = {
+        maxBitrateKbps: 800,
+        iceServers,
+        gatherTimeoutMs: 1500,
+        answerTimeoutMs: 2500,
+        repeatFrameMs: 400,
+        denoise: true
+      }
+      expect(config).toEqual(expected)
+      expect(Object.keys(config).sort()).toEqual(Object.keys(WebRtcConfig.defaults).sort())
+      for (const key of Object.keys(expected) as Array<keyof WebRtcConfig.WebRtcConfig>) {
+        expect(expected[key]).not.toEqual(WebRtcConfig.defaults[key])
+      }
+    }))
+
+  it.effect("explicit settings win; without an environment the defaults hold; current reads the same", () =>
+    Effect.gen(function*() {
+      expect(yield* fromEnv({ REACTOR_WEBRTC_MAX_KBPS: "800" }, { maxBitrateKbps: 300 })).toMatchObject({
+        maxBitrateKbps: 300
+      })
+      expect(yield* fromEnv({})).toEqual(WebRtcConfig.defaults)
+      expect(yield* withEnv(WebRtcConfig.current, { REACTOR_WEBRTC_REPEAT_FRAME_MS: "400" })).toMatchObject({
+        repeatFrameMs: 400
+      })
+      expect(yield* withEnv(Effect.provide(WebRtcConfig.current, WebRtcConfig.layer({ denoise: true })), {})).toEqual(
+        { ...WebRtcConfig.defaults, denoise: true }
+      )
+    }))
+
+  it.effect("a bad value names its variable", () =>
+    Effect.gen(function*() {
+      const message = (env: Record<string, string>) => Effect.map(Effect.flip(fromEnv(env)), String)
+      expect(yield* message({ REACTOR_WEBRTC_MAX_KBPS: "fast" })).toContain("REACTOR_WEBRTC_MAX_KBPS")
+      expect(yield* message({ REACTOR_WEBRTC_ICE_SERVERS: "[{\"urls\": []}]" })).toContain(
+        "REACTOR_WEBRTC_ICE_SERVERS"
+      )
+      expect(yield* message({ REACTOR_WEBRTC_ANSWER_TIMEOUT_MS: "0" })).toContain("REACTOR_WEBRTC_ANSWER_TIMEOUT_MS")
+    }))
+})
