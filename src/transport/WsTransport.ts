@@ -123,6 +123,7 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
       session,
       transport: "websocket",
       ready: { format: options.format },
+      backlog: socket.inbox.size,
       io: {
         // A client that lets text pile up (it never reads) is disconnected.
         send: (text) => {
