@@ -5,8 +5,11 @@
  * (The issue's case was 4096x4096 RGB at 5 fps with the default budgets; here the budgets are lowered through the
  * config so that the same condition arises with frames a CI machine can afford.)
  */
+import { Chunk, Effect, Fiber, Stream } from "effect"
 import { describe, expect, it } from "vitest"
-import { Client, connect, http, sleep, startServer } from "./helpers.js"
+import { ReactorClient } from "../../src/client/index.js"
+import { Commands } from "../fixtures/server-model.js"
+import { Client, connect, http, sleep, startServer, startSession } from "./helpers.js"
 
 /** Settles with "closed <code>" if the socket closes first. */
 const orClosed = <A>(client: Client, promise: Promise<A>): Promise<A | string> =>
@@ -106,4 +109,43 @@ describe("large frames and the text channel", () => {
       await server.close()
     }
   }, 60_000)
+
+  it(
+    "RPC: a frame over maxFrameBytes is skipped and counted; smaller ones flow and commands are answered",
+    async () => {
+      // the fixture's 64x48 RGB frame is 9,216 bytes, its flat JPEG a few hundred
+      const server = await startServer({ maxFrameBytes: 4096 }, { fps: 30 })
+      try {
+        const session = await startSession(server)
+        const dropped = async () =>
+          (await http(server, "GET", `/sessions/${session.session_id}/info`)).body.stats.dropped_frames as number
+        const outcome = await Effect.runPromise(
+          Effect.gen(function*() {
+            const client = yield* ReactorClient.make(Commands, { url: server.url, sessionId: session.session_id })
+            const rgb: Array<unknown> = []
+            const reader = yield* Effect.fork(
+              client.framesWith({ format: "rgb" }).pipe(
+                Stream.runForEach((frame) => Effect.sync(() => rgb.push(frame)))
+              )
+            )
+            const ack = yield* client.commands.set_color({ r: 5 })
+            // a round trip of frames: the JPEG stream delivers while every RGB frame is skipped
+            const jpeg = Chunk.toReadonlyArray(
+              yield* client.framesWith({ format: "jpeg" }).pipe(Stream.take(3), Stream.runCollect)
+            )
+            for (let i = 0; i < 100 && (yield* Effect.promise(dropped)) < 5; i++) yield* Effect.sleep(100)
+            yield* Fiber.interrupt(reader)
+            return { ack, jpeg, rgb: rgb.length, dropped: yield* Effect.promise(dropped) }
+          }).pipe(Effect.scoped)
+        )
+        expect(outcome.ack.command).toBe("set_color")
+        expect(outcome.jpeg.map((frame) => frame.codec)).toEqual(["jpeg", "jpeg", "jpeg"])
+        expect(outcome.rgb).toBe(0)
+        expect(outcome.dropped).toBeGreaterThanOrEqual(5)
+      } finally {
+        await server.close()
+      }
+    },
+    30_000
+  )
 })
