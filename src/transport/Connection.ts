@@ -67,8 +67,9 @@ export interface Options {
   /** Silence after which the connection is closed (4408); default `idleTimeoutMs` of the config. */
   readonly idleTimeoutMs?: number
   /**
-   * How many messages the transport has received and not yet handed to `receive` (its inbox): when the session
-   * ends, they are answered (a command `session_closed`) before `sessionEnded`. Default: none.
+   * How many messages the transport has received and not yet handed to `receive` (its inbox; a message leaves it
+   * as it is handed over): when the session ends, they are answered (a command `session_closed`) before
+   * `sessionEnded`. Default: none.
    */
   readonly backlog?: () => number
 }
