@@ -19,7 +19,9 @@ describe("large frames and the text channel", () => {
   it("a client that reads gets its pongs and acks while RGB frames bigger than its text budget flow", async () => {
     // 2048x2048 RGB is 12 MiB a frame, above a 1 MiB text budget: today's rule closed the client as "does not read"
     const server = await startServer(
-      { maxBufferedTextBytes: 1024 * 1024, statsIntervalMs: 200 },
+      // (a long idle timeout: on a loaded machine a 12 MiB frame may take a while to make, and liveness is not
+      // what this checks)
+      { maxBufferedTextBytes: 1024 * 1024, statsIntervalMs: 200, idleTimeoutMs: 60_000 },
       { width: 2048, height: 2048, fps: 5 }
     )
     try {
