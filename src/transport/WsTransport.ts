@@ -1,7 +1,8 @@
 /**
  * The WebSocket transport: framing and I/O on top of the connection core (`Connection`). Text messages in, in arrival
  * order, to `Connection.receive`; text replies out; frames out as binary messages (the 24-byte header, then JPEG or
- * raw RGB), skipped while the socket's send buffer is over its limit (newest kept). Reading is paused (`ws.pause()`)
+ * raw RGB), skipped while the socket's send buffer is over its limit (newest kept) and when over `maxFrameBytes`, so
+ * text replies never wait behind much. Reading is paused (`ws.pause()`)
  * while the inbox is full, which is how a flooding client gets slowed down to its message budget. The raw `ws`
  * socket is used because it exposes `bufferedAmount` (slow clients), `maxPayload` and `pause()`/`resume()`.
  */
