@@ -38,6 +38,11 @@ export interface ServerConfig {
   readonly maxBufferedBytes: number
   /** A socket that has this many bytes of text messages waiting (it does not read) is closed. Default 16 MiB. */
   readonly maxBufferedTextBytes: number
+  /**
+   * Largest frame message a socket sends: a larger one is skipped (counted in `stats.dropped`), so text messages
+   * never wait behind more than `maxBufferedBytes + maxFrameBytes` of frames. Default 16 MiB (2048x2048 raw RGB fits).
+   */
+  readonly maxFrameBytes: number
   /** Largest HTTP request body; a larger one is refused with 413 `body_too_large`. Default 64 KiB. */
   readonly maxBodyBytes: number
   /** Deepest nesting of arrays and objects in a client message; deeper earns `nesting_too_deep`. Default 32. */
@@ -81,6 +86,7 @@ export const defaults: ServerConfig = {
   maxPayloadBytes: 1024 * 1024,
   maxBufferedBytes: 1024 * 1024,
   maxBufferedTextBytes: 16 * 1024 * 1024,
+  maxFrameBytes: 16 * 1024 * 1024,
   maxBodyBytes: 64 * 1024,
   maxDepth: 32,
   maxErrorBytes: 4 * 1024,
@@ -145,6 +151,7 @@ export const fields: { readonly [K in keyof ServerConfig]-?: Field } = {
   maxPayloadBytes: { kind: "bytes", description: "largest WebSocket message read at all" },
   maxBufferedBytes: { kind: "bytes", description: "per-socket frame send buffer limit" },
   maxBufferedTextBytes: { kind: "bytes", description: "per-socket text send buffer limit" },
+  maxFrameBytes: { kind: "bytes", description: "largest frame message a socket sends; larger ones are skipped" },
   maxBodyBytes: { kind: "bytes", description: "HTTP request body limit" },
   maxDepth: { kind: "count", description: "deepest nesting of a client message" },
   maxErrorBytes: { kind: "bytes", description: "largest error reply" },

@@ -165,7 +165,12 @@ export const make = (
       incoming: Mailbox.Incoming,
       onSettled?: (exit: Exit.Exit<Mailbox.Ack, CommandError.CommandError>) => void
     ): Effect.Effect<Mailbox.Ack, CommandError.CommandError> =>
-      host.call(host.client.Submit({ session: id, type: incoming.type, data: incoming.data, id: incoming.id })).pipe(
+      // once the session is over, refused here: no round trip to the host per command a client had queued
+      Effect.suspend(() =>
+        over
+          ? Effect.fail(closed)
+          : host.call(host.client.Submit({ session: id, type: incoming.type, data: incoming.data, id: incoming.id }))
+      ).pipe(
         Effect.catchTags({ HostLost: () => Effect.fail(closed), RpcClientError: () => Effect.fail(closed) }),
         Effect.onExit((exit) =>
           Effect.sync(() => {

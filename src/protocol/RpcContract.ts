@@ -39,7 +39,7 @@ export const FrameMessage = Schema.Struct({
   codec: Codec,
   /** Raw RGB (`width * height * 3` bytes, row-major) or a JPEG file. */
   bytes: Schema.Uint8ArrayFromSelf,
-  /** Frames this subscription has dropped so far because its reader was too slow. */
+  /** Frames this subscription has dropped so far: its reader was too slow, or the frame was over `maxFrameBytes`. */
   dropped: Schema.Number
 })
 export type FrameMessage = typeof FrameMessage.Type

@@ -38,6 +38,7 @@ import * as Reactor from "../session/Reactor.js"
 import * as Registry from "../session/Registry.js"
 import type * as Session from "../session/Session.js"
 import * as RateLimit from "./RateLimit.js"
+import * as Waiters from "./Waiters.js"
 
 /** What the core needs from a transport. */
 export interface Io {
@@ -65,6 +66,12 @@ export interface Options {
   readonly ready?: Readonly<Record<string, unknown>>
   /** Silence after which the connection is closed (4408); default `idleTimeoutMs` of the config. */
   readonly idleTimeoutMs?: number
+  /**
+   * How many messages the transport has received and not yet handed to `receive` (its inbox; a message leaves it
+   * as it is handed over): when the session ends, they are answered (a command `session_closed`) before
+   * `sessionEnded`. Default: none.
+   */
+  readonly backlog?: () => number
 }
 
 /** Figures of one connection (the `stats` message). */
@@ -121,6 +128,12 @@ export const rateLimited = (perSecond: number, burst: number) =>
     { limit: perSecond, burst }
   )
 
+/**
+ * How long, once the session has ended, the connection goes on answering what the client had sent (each command
+ * `session_closed`) before it says `sessionEnded`: a bound for a client that keeps sending.
+ */
+export const drainMs = 2000
+
 /** A defect while applying a command: the client gets this, the log gets the cause. */
 const internalError = WireError.make(
   "internal_error",
@@ -152,6 +165,31 @@ export const make = (options: Options): Effect.Effect<
     let skipped = 0
     let late = 0
     let limited = 0
+    // Messages being handled (`receive`, `submit`) and whoever waits for them all to be answered.
+    let handling = 0
+    const handled = Waiters.make()
+    const backlog = options.backlog ?? (() => 0)
+    const tracked = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+      Effect.suspend(() => {
+        handling++
+        return Effect.ensuring(
+          effect,
+          Effect.sync(() => {
+            handling--
+            Waiters.wakeAll(handled)
+          })
+        )
+      })
+    /** Waits until nothing the client sent waits for its answer: none being handled, none in the backlog. */
+    const answered: Effect.Effect<void> = Effect.suspend(() => {
+      if (handling > 0 || backlog() > 0) return Effect.zipRight(Waiters.wait(handled), answered)
+      // one more turn of the scheduler: a message handed to a transport's waiting fiber is not in its backlog
+      // any more, and that fiber has not called `receive` yet
+      return Effect.zipRight(
+        Effect.yieldNow(),
+        Effect.suspend(() => (handling > 0 || backlog() > 0 ? answered : Effect.void))
+      )
+    })
 
     const close = (code: number, reason: string) => {
       if (closed) return
@@ -240,7 +278,7 @@ export const make = (options: Options): Effect.Effect<
       }
     }
 
-    const receive = (raw: string): Effect.Effect<void> =>
+    const receiveOne = (raw: string): Effect.Effect<void> =>
       Effect.suspend(() => {
         const now = Date.now()
         const wait = spend(now)
@@ -261,8 +299,9 @@ export const make = (options: Options): Effect.Effect<
             )
         )
       )
+    const receive = (raw: string): Effect.Effect<void> => tracked(receiveOne(raw))
 
-    const submit = (
+    const submitOne = (
       type: string,
       data: unknown
     ): Effect.Effect<Mailbox.Ack, CommandError.CommandError | WireError.WireError> =>
@@ -277,6 +316,7 @@ export const make = (options: Options): Effect.Effect<
           )
         )
       })
+    const submit = (type: string, data: unknown) => tracked(submitOne(type, data))
 
     const stats = Effect.suspend(() =>
       Effect.map(
@@ -380,14 +420,20 @@ export const make = (options: Options): Effect.Effect<
       }))
     )
 
-    // The session's end: say why, then close.
+    // The session's end: answer what the client had sent (the mailbox now refuses each command with
+    // `session_closed`), then say why, then close.
     yield* Fibers.forkScoped(
       "session end watcher",
       Effect.flatMap(session.ended, (reason) =>
-        Effect.sync(() => {
-          if (text) sendRuntime("sessionEnded", { reason: EndReason.code(reason), message: EndReason.describe(reason) })
-          close(CloseCode.normal, `session ended: ${EndReason.describe(reason)}`)
-        }))
+        Effect.zipRight(
+          Effect.ignore(Effect.timeout(answered, drainMs)),
+          Effect.sync(() => {
+            if (text) {
+              sendRuntime("sessionEnded", { reason: EndReason.code(reason), message: EndReason.describe(reason) })
+            }
+            close(CloseCode.normal, `session ended: ${EndReason.describe(reason)}`)
+          })
+        ))
     )
     return { ...connection, resumed }
   }).pipe(Effect.withSpan("Connection.make"))

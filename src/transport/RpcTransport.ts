@@ -109,32 +109,45 @@ export const serialization: RpcSerialization.RpcSerialization["Type"] = RpcSeria
   }
 })
 
-/** The frame stream of one subscription: batches what queued up while the reader acked the previous chunk. */
-const frames = (connection: Connection.Connection, options: Client.FramesOptions): Stream.Stream<Client.FrameMessage> =>
+/**
+ * The frame stream of one subscription: batches what queued up while the reader acked the previous chunk. A frame
+ * over `maxFrameBytes` is skipped and counted (as on the WebSocket), so command answers never wait behind it.
+ */
+const frames = (
+  connection: Connection.Connection,
+  options: Client.FramesOptions,
+  maxFrameBytes: number
+): Stream.Stream<Client.FrameMessage> =>
   Stream.unwrapScoped(Effect.map(connection.subscribe(options.buffer ?? 8), (subscription) => {
     const codec = options.format ?? "rgb"
     const quality = options.quality ?? 80
-    const toMessage = (out: FrameBus.OutFrame, dropped: number): Effect.Effect<Client.FrameMessage> =>
+    let oversize = 0
+    const toMessage = (out: FrameBus.OutFrame, dropped: number): Effect.Effect<ReadonlyArray<Client.FrameMessage>> =>
       Effect.map(
         codec === "jpeg" ? FrameCodec.jpeg(out.frame, quality) : Effect.succeed(out.frame.data),
         (bytes) => {
+          if (bytes.byteLength > maxFrameBytes) {
+            oversize++
+            connection.frameSkipped()
+            return []
+          }
           connection.frameSent(out)
-          return {
+          return [{
             index: out.index,
             width: out.frame.width,
             height: out.frame.height,
             capturedAt: out.generatedAt,
             codec,
             bytes,
-            dropped
-          }
+            dropped: dropped + oversize
+          }]
         }
       )
     const next = Effect.gen(function*() {
       const first = yield* subscription.take
       const rest = yield* subscription.takeAll
       const dropped = yield* subscription.dropped
-      return Chunk.unsafeFromArray(yield* Effect.forEach([first, ...rest], (out) => toMessage(out, dropped)))
+      return Chunk.unsafeFromArray((yield* Effect.forEach([first, ...rest], (out) => toMessage(out, dropped))).flat())
     }).pipe(
       // the subscription ends (its queue shut down) when the session does: end the stream cleanly
       Effect.catchAllCause((cause) =>
@@ -194,7 +207,7 @@ export const serve = (ws: WebSocket, session: Session.Session, model: Pick<Model
 
     const submit = yield* makeOrderedSubmit(connection, config.maxPendingRequests)
     const handlers: Record<string, (payload: any) => unknown> = {
-      [Client.Frames._tag]: (options: Client.FramesOptions) => frames(connection, options)
+      [Client.Frames._tag]: (options: Client.FramesOptions) => frames(connection, options, config.maxFrameBytes)
     }
     for (const tag of model.commands.requests.keys()) handlers[tag] = (payload: unknown) => submit(tag, payload)
 

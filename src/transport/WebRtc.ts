@@ -125,16 +125,16 @@ const serve = (
     )
 
     // The core must not wait on the client: closing only says why; this fiber then ends and its scope closes the peer.
-    const connection = yield* Connection.make({
-      session,
-      transport: "webrtc",
-      io: { send: peer.send, close: (code) => Deferred.unsafeDone(done, Exit.succeed(doneOf(code))) }
-    })
-    refuse = (error) => Effect.runSync(connection.refuse(error))
-
     // Envelopes in arrival order through the core, one at a time. Past `inboxCapacity` waiting, a message is dropped.
     // (No pause/resume: nothing stops a channel's sender; the capacity check below is the bound.)
     const inbox = Inbox.make<Inbound>({ pauseAt: Number.POSITIVE_INFINITY, pause: () => {}, resume: () => {} })
+    const connection = yield* Connection.make({
+      session,
+      transport: "webrtc",
+      io: { send: peer.send, close: (code) => Deferred.unsafeDone(done, Exit.succeed(doneOf(code))) },
+      backlog: inbox.size
+    })
+    refuse = (error) => Effect.runSync(connection.refuse(error))
     const tooMany = WireError.make(
       "too_many_messages",
       `more than ${inboxCapacity} messages are waiting to be handled; this one was dropped`,

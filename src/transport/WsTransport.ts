@@ -1,11 +1,12 @@
 /**
  * The WebSocket transport: framing and I/O on top of the connection core (`Connection`). Text messages in, in arrival
  * order, to `Connection.receive`; text replies out; frames out as binary messages (the 24-byte header, then JPEG or
- * raw RGB), skipped while the socket's send buffer is over its limit (newest kept). Reading is paused (`ws.pause()`)
+ * raw RGB), skipped while the socket's send buffer is over its limit (newest kept) and when over `maxFrameBytes`, so
+ * text replies never wait behind much. Reading is paused (`ws.pause()`)
  * while the inbox is full, which is how a flooding client gets slowed down to its message budget. The raw `ws`
  * socket is used because it exposes `bufferedAmount` (slow clients), `maxPayload` and `pause()`/`resume()`.
  */
-import { Deferred, Effect, Exit } from "effect"
+import { Deferred, Effect, Exit, Runtime } from "effect"
 import type { WebSocket } from "ws"
 import * as ServerConfig from "../config/ServerConfig.js"
 import * as CloseCode from "../protocol/CloseCode.js"
@@ -29,7 +30,10 @@ type Inbound =
 
 const OPEN = 1
 
-/** How long a closing socket may take to answer the closing handshake before it is terminated. */
+/**
+ * How long a closing socket may go without reading before it is terminated: once what was queued before the close
+ * frame has been read, the client has this long to answer the closing handshake.
+ */
 export const closeGraceMs = 1000
 
 /** A socket adopted by the transport: its listeners are attached at once so no early message is lost. */
@@ -84,15 +88,26 @@ export const adopt = (ws: WebSocket, maxMessageBytes: number): Adopted => {
   return adopted
 }
 
-/** Closes a socket, and terminates it if the closing handshake is not answered within `closeGraceMs`. */
+/**
+ * Closes a socket, and terminates it if the client stops reading: a client still reading what was queued before the
+ * close (a large frame, `sessionEnded`) gets it, and then `closeGraceMs` to answer the closing handshake; one that
+ * reads nothing for `closeGraceMs` is terminated.
+ */
 export const closeSocket = (ws: WebSocket, code: number, reason: string) => {
   if (ws.readyState === OPEN || ws.readyState === 0) {
     ws.close(code, Buffer.from(reason).subarray(0, 120).toString())
   }
   if (ws.readyState !== 3) {
-    const timer = setTimeout(() => ws.terminate(), closeGraceMs)
+    let waiting = ws.bufferedAmount
+    let drained = waiting === 0
+    const timer = setInterval(() => {
+      const now = ws.bufferedAmount
+      if (drained || now >= waiting) return ws.terminate()
+      drained = now === 0
+      waiting = now
+    }, closeGraceMs)
     timer.unref()
-    ws.once("close", () => clearTimeout(timer))
+    ws.once("close", () => clearInterval(timer))
   }
 }
 
@@ -123,11 +138,13 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
       session,
       transport: "websocket",
       ready: { format: options.format },
+      backlog: socket.inbox.size,
       io: {
-        // A client that lets text pile up (it never reads) is disconnected.
+        // A client that lets text pile up (it does not read) is disconnected. Frames are only sent while at most
+        // maxBufferedBytes waits and are at most maxFrameBytes each, so beyond their sum what waits is text.
         send: (text) => {
           if (ws.readyState !== OPEN) return
-          if (ws.bufferedAmount > config.maxBufferedTextBytes) {
+          if (ws.bufferedAmount > config.maxBufferedTextBytes + config.maxBufferedBytes + config.maxFrameBytes) {
             return closeSocket(ws, CloseCode.tooSlow, "client too slow: it does not read its messages")
           }
           ws.send(text)
@@ -196,6 +213,30 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
     // (no fiber wake-up per frame; a frame held from before is sent first). JPEG is encoded off the main thread by
     // a sender fiber that wakes once per batch (whatever was buffered when it woke).
     const frames = yield* connection.subscribe(2)
+    const runtime = yield* Effect.runtime<never>()
+    let warned = false
+    /**
+     * Whether a frame message of `bytes` may go out now: not while more than maxBufferedBytes waits on the socket
+     * (the client is behind), and never when it is over maxFrameBytes (text would wait behind it); else skipped.
+     */
+    const fits = (bytes: number) => {
+      if (bytes > config.maxFrameBytes) {
+        if (!warned) {
+          warned = true
+          Runtime.runFork(runtime)(Effect.logWarning(
+            `a ${bytes}-byte frame message is over maxFrameBytes (${config.maxFrameBytes}): such frames are ` +
+              `skipped on this socket (format=${options.format}); use JPEG or raise maxFrameBytes`
+          ))
+        }
+        connection.frameSkipped()
+        return false
+      }
+      if (ws.bufferedAmount > config.maxBufferedBytes) {
+        connection.frameSkipped()
+        return false
+      }
+      return true
+    }
     /** Sends one frame as one binary message made of `parts` (fragments). */
     const sendFrame = (out: FrameBus.OutFrame, ...parts: ReadonlyArray<Uint8Array>) => {
       if (ws.readyState !== OPEN) {
@@ -207,8 +248,9 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
     // An RGB frame goes out as one binary message in two fragments, the 24-byte header and then the model's own
     // buffer, so the frame is never copied (the copy cost a quarter of the server's time at full throughput).
     const sendRgb = (out: FrameBus.OutFrame) => {
-      if (ws.bufferedAmount > config.maxBufferedBytes) connection.frameSkipped()
-      else sendFrame(out, FrameCodec.rgbHeader(out), out.frame.data)
+      if (fits(FrameHeader.headerBytes + out.frame.data.byteLength)) {
+        sendFrame(out, FrameCodec.rgbHeader(out), out.frame.data)
+      }
     }
     if (options.format === "rgb") {
       for (const out of yield* frames.takeAll) sendRgb(out)
@@ -220,7 +262,9 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
             connection.frameSkipped()
             return Effect.void
           }
-          return Effect.map(FrameCodec.encode(out, options.format, options.quality), (bytes) => sendFrame(out, bytes))
+          return Effect.map(FrameCodec.encode(out, options.format, options.quality), (bytes) => {
+            if (fits(bytes.byteLength)) sendFrame(out, bytes)
+          })
         }, { discard: true })
       yield* Fibers.forkScoped("websocket frame sender", Effect.forever(Effect.flatMap(frames.takeBatch, sendBatch)))
     }

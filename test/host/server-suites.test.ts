@@ -5,4 +5,5 @@
 process.env.REACTOR_TEST_ISOLATION = "worker"
 await import("../server/e2e.test.js")
 await import("../server/transport.test.js")
+await import("../server/end-answers.test.js")
 await import("../transport/webrtc.test.js")

@@ -2,7 +2,7 @@
  * The connection core on its own, as a new transport would drive it: no socket, text in through `receive`, replies
  * and closes captured from the `Io`. A session of the fixture model runs underneath (reactor + registry in-process).
  */
-import { Effect, Layer, Scope } from "effect"
+import { Effect, Fiber, Layer, Scope } from "effect"
 import { describe, expect, it } from "vitest"
 import * as ServerConfig from "../../src/config/ServerConfig.js"
 import * as Model from "../../src/model/Model.js"
@@ -124,5 +124,34 @@ describe("Connection (no transport)", () => {
     expect(outcome.ack).toMatchObject({ command: "set_color", frame: expect.any(Number) })
     expect(outcome.deep).toMatchObject({ _tag: "WireError", code: "nesting_too_deep" })
     expect(outcome.invalid).toMatchObject({ _tag: "InvalidPayload", code: "invalid_payload" })
+  })
+
+  it("when the session ends, what waits in the transport's backlog is answered session_closed before sessionEnded", async () => {
+    const { closes, io, sent } = recorder()
+    await run(Effect.gen(function*() {
+      const session = yield* started
+      // a transport's inbox: received, not yet handed to `receive`
+      const inbox: Array<string> = []
+      const connection = yield* Connection.make({ session, io, transport: "test", backlog: () => inbox.length })
+      for (let i = 0; i < 10; i++) inbox.push(`{"type":"sleep","data":{"ms":30},"id":${i}}`)
+      // it hands them over one at a time, a little apart (as I/O would), each taken out only as it is handed over
+      const reader = yield* Effect.fork(Effect.forever(Effect.zipRight(
+        Effect.sleep(5),
+        Effect.suspend(() => {
+          const next = inbox.shift()
+          return next === undefined ? Effect.void : connection.receive(next)
+        })
+      )))
+      yield* until(() => sent.some((m) => m.type === "commandAck"))
+      yield* session.stop(EndReason.Stopped({ by: "test" }))
+      yield* until(() => closes.length > 0)
+      yield* Fiber.interrupt(reader)
+    }))
+    const end = sent.findIndex((m) => m.type === "sessionEnded")
+    const answered = sent.slice(0, end).filter((m) => m.type === "commandAck" || m.type === "error")
+    expect(answered.map((m) => m.data.id)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].slice(0, answered.length))
+    expect(answered).toHaveLength(10)
+    expect(answered.slice(2).map((m) => m.data.code)).toEqual(Array(8).fill("session_closed"))
+    expect(closes[0]).toMatchObject({ code: 1000 })
   })
 })
