@@ -1,7 +1,8 @@
 /**
  * A flooding client, in a process of its own (so its sending loop does not share the measuring client's event loop):
  * `node --import tsx bench/lib/Flood.ts <ws url> <ms>` sends valid `set` commands with ids as fast as the socket takes
- * them for `ms`, then prints `{sent, acked, rateLimited, otherErrors}` as one JSON line and exits.
+ * them for `ms` from the line `flooding` on stderr, then prints `{sent, acked, rateLimited, otherErrors}` as one JSON
+ * line and exits.
  */
 import WebSocket from "ws"
 
@@ -17,6 +18,8 @@ ws.on("message", (data: Buffer, binary) => {
   else if (text.includes("\"rate_limited\"")) counts.rateLimited++
   else if (text.includes("\"error\"")) counts.otherErrors++
   else if (text.includes("\"sessionReady\"")) {
+    // the measuring side starts counting at this line
+    process.stderr.write("flooding\n")
     stopAt = performance.now() + Number(duration)
     pump()
   }

@@ -7,6 +7,8 @@
 export const normal = 1000
 /** The server or the transport is shutting down. */
 export const shutdown = 1001
+/** The server failed to go on reading the connection (a bug, logged): the session is orphaned and can be resumed. */
+export const internalError = 1011
 /** The upgrade request was malformed. */
 export const invalidRequest = 4400
 /** The token was missing or wrong. */

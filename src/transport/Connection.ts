@@ -97,7 +97,15 @@ export interface Connection {
   readonly receive: (text: string) => Effect.Effect<void>
   /** Answers a message the transport refused before decoding (binary, over the payload limit). */
   readonly refuse: (error: WireError.WireError) => Effect.Effect<void>
-  /** Submits a command of a typed transport (RPC): the same budget, checks and errors as a text command. */
+  /**
+   * Spends one command of the budget for a typed transport (RPC), when the command arrives (before it waits for
+   * its turn, as a text command is checked when read): `undefined`, or the `rate_limited` error, counted in `stats`.
+   */
+  readonly allowCommand: () => WireError.WireError | undefined
+  /**
+   * Submits a command of a typed transport (RPC), after `allowCommand` admitted it: the same checks and errors as a
+   * text command.
+   */
   readonly submit: (
     type: string,
     data: unknown
@@ -105,10 +113,11 @@ export interface Connection {
   /** Waits until the message budget allows one more message, and spends it. */
   readonly admit: Effect.Effect<void>
   /**
-   * Spends one message of the budget without waiting, for a transport whose library reads by itself (RPC): 0 when
-   * there was room, else how long (ms) until there is, for which the transport stops reading its socket.
+   * Spends `count` messages of the budget at once without waiting, for a transport that reads many in one frame
+   * (RPC: each request of a message counts): 0 when there is room for more, else how long (ms) until there is, for
+   * which the transport stops reading its socket.
    */
-  readonly spend: () => number
+  readonly spend: (count: number) => number
   /** Marks the client alive (liveness) without a message to handle, e.g. a WebSocket ping. */
   readonly touch: () => void
   /** Subscribes to the session's frames; what the subscription drops counts in this connection's `stats`. */
@@ -157,6 +166,8 @@ export const make = (options: Options): Effect.Effect<
     const text = options.text ?? true
     const counters = registry.counters(session.id)
     const commandBucket = RateLimit.make(config.maxCommandsPerSecond, config.commandBurst)
+    // one error for every refusal: a flood is refused thousands of times a second, an error object is not free
+    const overBudget = rateLimited(commandBucket.perSecond, commandBucket.burst)
     const messageBucket = RateLimit.make(config.maxMessagesPerSecond, config.maxMessagesPerSecond)
     const subscriptions: Array<FrameBus.Subscription> = []
     let lastSeen = Date.now()
@@ -229,7 +240,7 @@ export const make = (options: Options): Effect.Effect<
       const id = message.id
       const about = () => ({ ...(id !== undefined ? { id } : {}), command: message.type })
       if (!allowCommand(now)) {
-        sendError({ ...rateLimited(commandBucket.perSecond, commandBucket.burst).toWire(), ...about() })
+        sendError({ ...overBudget.toWire(), ...about() })
         return Effect.void
       }
       // The answer goes out from the mailbox actor the moment the command is settled (no hop back to this fiber
@@ -309,7 +320,6 @@ export const make = (options: Options): Effect.Effect<
         const now = Date.now()
         lastSeen = now
         if (Envelope.valueTooDeep(data, config.maxDepth)) return Effect.fail(Envelope.tooDeep(config.maxDepth))
-        if (!allowCommand(now)) return Effect.fail(rateLimited(commandBucket.perSecond, commandBucket.burst))
         return session.submit({ type, data }).pipe(
           Effect.catchAllDefect((defect) =>
             Effect.zipRight(Effect.logError(`command "${type}" died`, defect), Effect.fail(internalError))
@@ -337,7 +347,8 @@ export const make = (options: Options): Effect.Effect<
       refuse: (error) => Effect.sync(() => sendError(error)),
       submit,
       admit,
-      spend: () => spend(Date.now()),
+      allowCommand: () => (allowCommand(Date.now()) ? undefined : overBudget),
+      spend: (count) => RateLimit.charge(messageBucket, count, Date.now()),
       touch,
       subscribe: (capacity) =>
         Effect.tap(session.frames(capacity), (subscription) =>

@@ -41,3 +41,13 @@ export const waitMs = (bucket: Bucket, now: number = Date.now()): number => {
   if (bucket.tokens >= 1) return 0
   return Math.ceil(((1 - bucket.tokens) * 1000) / bucket.perSecond)
 }
+
+/**
+ * Spends `count` tokens at once, going into debt if there are not that many (a message that carried many requests
+ * has already been read): how long until a token is there again (0 = now), which the reader waits before reading on.
+ */
+export const charge = (bucket: Bucket, count: number, now: number = Date.now()): number => {
+  refill(bucket, now)
+  bucket.tokens -= count
+  return waitMs(bucket, now)
+}

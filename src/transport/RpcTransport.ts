@@ -5,9 +5,7 @@
  * order their requests arrived; at most `maxPendingRequests` wait (one more is refused), and what still waits when
  * the client leaves is dropped. Frame streams read `Connection.subscribe`.
  */
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as Socket from "@effect/platform/Socket"
-import { type Rpc, type RpcGroup, RpcSerialization, RpcServer } from "@effect/rpc"
+import { type Rpc, type RpcGroup, RpcServer } from "@effect/rpc"
 import { Cause, Chunk, type Context, Deferred, Effect, Exit, Option, type Scope, Stream } from "effect"
 import type { WebSocket } from "ws"
 import * as ServerConfig from "../config/ServerConfig.js"
@@ -20,6 +18,7 @@ import type * as FrameBus from "../session/FrameBus.js"
 import type * as Session from "../session/Session.js"
 import * as Connection from "./Connection.js"
 import * as FrameCodec from "./FrameCodec.js"
+import * as RpcSocket from "./RpcSocket.js"
 import * as Waiters from "./Waiters.js"
 import * as WsTransport from "./WsTransport.js"
 
@@ -44,6 +43,12 @@ const makeOrderedSubmit = (connection: Connection.Connection, limit: number) =>
     const waiters = Waiters.make()
     let closed = false
     const dropped = WireError.make("session_closed", "the connection closed before the command was applied")
+    // made once: a flooding client is refused many times a second
+    const full = WireError.make(
+      "too_many_requests",
+      `this connection already has ${limit} commands waiting; wait for their answers`,
+      { limit }
+    )
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         closed = true
@@ -65,13 +70,7 @@ const makeOrderedSubmit = (connection: Connection.Connection, limit: number) =>
     return (type: string, data: unknown): Effect.Effect<Client.Ack, Failure> =>
       Effect.async<Client.Ack, Failure>((resume) => {
         if (closed) return resume(Effect.fail(dropped))
-        if (items.length >= limit) {
-          return resume(Effect.fail(WireError.make(
-            "too_many_requests",
-            `this connection already has ${items.length} commands waiting; wait for their answers`,
-            { limit }
-          )))
-        }
+        if (items.length >= limit) return resume(Effect.fail(full))
         const item: Pending = { type, data, reply: (exit) => resume(exit) }
         items.push(item)
         Waiters.wakeAll(waiters)
@@ -82,32 +81,6 @@ const makeOrderedSubmit = (connection: Connection.Connection, limit: number) =>
         })
       })
   })
-
-/**
- * `@effect/rpc`'s msgpack, for sockets where every message is whole (one msgpack sequence per WebSocket message): a
- * message that does not decode is refused on its own, and the parser starts afresh. (msgpackr takes a stack overflow
- * for a truncated message, so a message nested 50,000 levels deep used to be kept as the start of the next one, and
- * every later request on the socket went unanswered.) A refused message earns the client an RPC defect.
- */
-export const serialization: RpcSerialization.RpcSerialization["Type"] = RpcSerialization.RpcSerialization.of({
-  ...RpcSerialization.msgPack,
-  unsafeMake: () => {
-    let parser = RpcSerialization.msgPack.unsafeMake()
-    return {
-      decode: (bytes) => {
-        const values = parser.decode(bytes)
-        if (values.length === 0 && bytes.length > 0) {
-          parser = RpcSerialization.msgPack.unsafeMake()
-          throw new Error(
-            "the message could not be decoded as msgpack (truncated, or nested too deep to decode); it was dropped"
-          )
-        }
-        return values
-      },
-      encode: (response) => parser.encode(response)
-    }
-  }
-})
 
 /**
  * The frame stream of one subscription: batches what queued up while the reader acked the previous chunk. A frame
@@ -174,6 +147,8 @@ export const serve = (ws: WebSocket, session: Session.Session, model: Pick<Model
     const closed = yield* Deferred.make<void>()
     ws.on("close", () => Deferred.unsafeDone(closed, Exit.void))
     if (ws.readyState === 3) Deferred.unsafeDone(closed, Exit.void)
+    // not read until the edge listens (a message emitted before would be lost)
+    ws.pause()
     const connection = yield* Connection.make({
       session,
       transport: "rpc",
@@ -188,21 +163,8 @@ export const serve = (ws: WebSocket, session: Session.Session, model: Pick<Model
         }
       }
     })
-    // Every message is a sign of life, and reading follows the message budget: over it, the socket is paused
-    // until the budget has room again.
-    let paused = false
-    ws.on("message", () => {
-      connection.touch()
-      const wait = connection.spend()
-      if (wait > 0 && !paused) {
-        paused = true
-        ws.pause()
-        setTimeout(() => {
-          paused = false
-          ws.resume()
-        }, wait).unref()
-      }
-    })
+    // Every message and ping is a sign of life.
+    ws.on("message", connection.touch)
     ws.on("ping", connection.touch)
 
     const submit = yield* makeOrderedSubmit(connection, config.maxPendingRequests)
@@ -214,35 +176,36 @@ export const serve = (ws: WebSocket, session: Session.Session, model: Pick<Model
     const group = Client.groupFor(model.commands) as unknown as RpcGroup.RpcGroup<Rpc.Any>
     const context =
       yield* (group.toHandlersContext(handlers as any) as Effect.Effect<Context.Context<never>, never, Scope.Scope>)
-    const { httpApp, protocol } = yield* RpcServer.makeProtocolWithHttpAppWebsocket.pipe(
-      Effect.provideService(RpcSerialization.RpcSerialization, serialization)
-    )
-    const server = RpcServer.make(group, { spanPrefix: "RpcTransport" }) as Effect.Effect<
+    // The edge: messages checked and charged to the budgets before the RPC server sees them.
+    const protocol = yield* RpcSocket.make({
+      ws,
+      tags: new Set(group.requests.keys()),
+      commands: new Set(model.commands.requests.keys()),
+      maxMessageBytes: config.maxMessageBytes,
+      maxUnreadBytes: config.maxBufferedTextBytes,
+      spend: connection.spend,
+      allowCommand: connection.allowCommand,
+      close: (code, reason) => WsTransport.closeSocket(ws, code, reason)
+    })
+    // Every request gets its own answer: a handler's defect fails that request, not every request of the client.
+    const server = RpcServer.make(group, { spanPrefix: "RpcTransport", disableFatalDefects: true }) as Effect.Effect<
       never,
       never,
       RpcServer.Protocol
     >
     yield* Fibers.forkScoped(
       "rpc server",
-      server.pipe(Effect.provideService(RpcServer.Protocol, protocol), Effect.provide(context), Effect.interruptible)
-    )
-    // The protocol upgrades a request by itself: hand it one whose upgrade is this socket.
-    const socket = yield* Socket.fromWebSocket(Effect.succeed(ws as unknown as globalThis.WebSocket))
-    const request = Object.create(HttpServerRequest.fromWeb(new Request("http://localhost/")), {
-      upgrade: { value: Effect.succeed(socket) }
-    }) as HttpServerRequest.HttpServerRequest
-    // A socket error is how a client leaves (debug); a defect is a bug (error, with its cause).
-    yield* httpApp.pipe(
-      Effect.provideService(HttpServerRequest.HttpServerRequest, request),
-      Effect.catchAllCause((cause) =>
-        Cause.isInterruptedOnly(cause)
-          ? Effect.void
-          : Cause.isDie(cause)
-          ? Effect.logError("rpc transport socket failed", cause)
-          : Effect.logDebug("rpc transport socket ended", cause)
-      ),
-      Effect.scoped,
-      Effect.forkScoped
+      server.pipe(
+        Effect.provideService(RpcServer.Protocol, protocol),
+        Effect.provide(context),
+        Effect.interruptible,
+        // never a silent wedge: the server gone, the socket is closed and the session orphaned (resumable)
+        Effect.onExit((exit) =>
+          Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)
+            ? Effect.sync(() => WsTransport.closeSocket(ws, CloseCode.internalError, "the rpc server failed"))
+            : Effect.void
+        )
+      )
     )
     yield* Deferred.await(closed)
     yield* Effect.logDebug("rpc socket closed")

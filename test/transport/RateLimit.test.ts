@@ -39,4 +39,14 @@ describe("RateLimit", () => {
     expect(RateLimit.take(bucket, 500)).toBe(false)
     expect(RateLimit.take(bucket, 2000)).toBe(true)
   })
+
+  it("charges many tokens at once into debt, and the wait covers the whole debt (a message of 1000 requests)", () => {
+    const bucket = RateLimit.make(1000, 1000, 0)
+    expect(RateLimit.charge(bucket, 999, 0)).toBe(0)
+    // 1000 more than the one left: a debt of 999 tokens, paid back at 1000 a second
+    expect(RateLimit.charge(bucket, 1000, 0)).toBe(1000)
+    expect(RateLimit.waitMs(bucket, 500)).toBe(500)
+    expect(RateLimit.take(bucket, 999)).toBe(false)
+    expect(RateLimit.take(bucket, 1000)).toBe(true)
+  })
 })
