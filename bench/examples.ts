@@ -299,11 +299,13 @@ const measure = async (example: Example, config: Config, started: Promise<Child.
     for (const variant of example.variants ?? [undefined]) {
       if (variant !== undefined) await v.timed(variant.setup)
       await Client.sleep(pick(config, 3000, 500))
+      // The session's counts come over HTTP; every other reading is taken synchronously at the window's edges.
+      const info0 = await info(child.port, v.session.id)
+      const infoAt0 = performance.now()
       const frames0 = v.frames()
       const sent0 = sent
       const cpu0 = Proc.sample(child.pid)
       const threads0 = Proc.threads(child.pid)
-      const info0 = await info(child.port, v.session.id)
       const viewer0 = process.cpuUsage()
       const waiting0 = Proc.waitingSeconds(child.pid)
       const timed: Timed = { latencies: [], missed: [] }
@@ -312,12 +314,14 @@ const measure = async (example: Example, config: Config, started: Promise<Child.
       await Client.sleep(pick(config, 12_000, 800))
       current = undefined
       const seconds = (performance.now() - t0) / 1000
+      const delivered = v.frames() - frames0
+      const sentInWindow = sent - sent0
       const cpu1 = Proc.sample(child.pid)
       const threads1 = Proc.threads(child.pid)
       const viewer1 = process.cpuUsage(viewer0)
       const waiting1 = Proc.waitingSeconds(child.pid)
       const info1 = await info(child.port, v.session.id)
-      const delivered = v.frames() - frames0
+      const infoSeconds = (performance.now() - infoAt0) / 1000
       const name = variant === undefined ? example.name : `${example.name} ${variant.name}`
       if (commandError !== undefined) throw commandError
       const cpuSeconds = cpu0 !== undefined && cpu1 !== undefined ? cpu1.cpuSeconds - cpu0.cpuSeconds : Number.NaN
@@ -329,8 +333,8 @@ const measure = async (example: Example, config: Config, started: Promise<Child.
         cpuPercent: cpu0 !== undefined && cpu1 !== undefined ? Proc.cpuPercent(cpu0, cpu1) : Number.NaN,
         threads: Proc.threadPercents(threads0, threads1, seconds),
         timed,
-        cameraFps: example.camera === undefined ? undefined : (sent - sent0) / seconds,
-        generatedFps: (info1.frames_generated - info0.frames_generated) / seconds,
+        cameraFps: example.camera === undefined ? undefined : sentInWindow / seconds,
+        generatedFps: (info1.frames_generated - info0.frames_generated) / infoSeconds,
         droppedFrames: info1.dropped_frames - info0.dropped_frames,
         droppedInputFrames: info1.dropped_input_frames - info0.dropped_input_frames,
         viewerCpuPercent: ((viewer1.user + viewer1.system) / 1e6 / seconds) * 100,
