@@ -5,9 +5,10 @@
  * WebSocket binary message: the 24-byte header with the track's index, then RGB).
  *
  * A filter must fit in a frame's budget (33 ms at 30 fps, with the runtime's share): the pixel loops use integer
- * arithmetic on typed arrays, with nothing allocated per pixel. A 640x360 frame, ms per frame (median, 2 shared
- * cores at load 7-8, BENCHMARKS.md issue 22): edges 165 -> 5.5, sketch 165 -> 5.6, posterize 18 -> 5.8 (a closure
- * and `Math.hypot` per pixel before, float luma and mixing).
+ * arithmetic on typed arrays, with nothing allocated per pixel, and frames follow a fixed schedule. One 640x360
+ * frame before (a closure and `Math.hypot` per pixel, float luma and mixing) and after, CPU ms per frame on 2 shared
+ * cores (BENCHMARKS.md, issue 22): edges 132 -> 4.2, sketch 111 -> 5.3, posterize 14 -> 2.5; wall-clock medians at
+ * load 7-8: edges 165 -> 5.5, sketch 165 -> 5.6, posterize 18 -> 5.8.
  */
 import { Effect, Option, Ref, Schedule, Schema } from "effect"
 import { Command, Frame, Input, Model, Param } from "effect-reactor"
