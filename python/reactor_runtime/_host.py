@@ -118,6 +118,8 @@ class Host:
         self.control: "queue.Queue[tuple[dict, Any]]" = queue.Queue()
         self.command_queue: "queue.Queue[Optional[dict]]" = queue.Queue()
         self.ctx: Optional[_context.Context] = None
+        # How the process ends (tests replace it): at once, whatever the model's threads are doing.
+        self.exit = os._exit
 
     # The reader thread: every message from the runtime lands here first.
     def read(self) -> None:
@@ -145,7 +147,7 @@ class Host:
                     self.control.put((message, payload))
         except (Closed, OSError):
             # The runtime is gone: nothing is left to serve.
-            os._exit(0)
+            self.exit(0)
 
     # The command thread: one command at a time, in arrival order, beside start_session.
     def apply_commands(self) -> None:
@@ -175,7 +177,7 @@ class Host:
             traceback.print_exception(error, file=sys.stderr)
             self.wire.send({"t": "load_failed", "error": f"{self.cls.__name__}.__init__ failed:\n{tail(error)}"})
             sys.stderr.flush()
-            os._exit(1)
+            self.exit(1)
         self.wire.send({"t": "loaded"})
 
     def session(self, message: dict) -> None:
@@ -200,7 +202,7 @@ class Host:
         traceback.print_exception(failure, file=sys.stderr)
         sys.stderr.flush()
         self.wire.send({"t": "ended", "sid": sid, "error": f"start_session failed:\n{tail(failure)}"})
-        os._exit(1)
+        self.exit(1)
 
     def run(self) -> None:
         threading.Thread(target=self.read, name="reactor-reader", daemon=True).start()
@@ -213,7 +215,7 @@ class Host:
             elif kind == "start":
                 self.session(message)
             elif kind == "shutdown":
-                os._exit(0)
+                self.exit(0)
 
 
 def listen(path: str) -> socket.socket:
