@@ -36,7 +36,8 @@ TAIL_LINES = 6
 
 def tail(error: BaseException) -> str:
     """The last lines of a traceback: where it was raised and what."""
-    lines = [line.rstrip() for chunk in traceback.format_exception(error) for line in chunk.splitlines()]
+    chunks = traceback.format_exception(type(error), error, error.__traceback__)
+    lines = [line.rstrip() for chunk in chunks for line in chunk.splitlines()]
     lines = [line for line in lines if line.strip()]
     return "\n".join(lines[-TAIL_LINES:])
 
@@ -166,15 +167,15 @@ class Host:
                 reply["ok"] = True
             except Exception as error:  # a failing command answers its sender; the session goes on
                 reply["error"] = f"{type(error).__name__}: {error}"
-                print(f"command {message.get('name')!r} failed:\n{''.join(traceback.format_exception(error))}",
-                      file=sys.stderr, flush=True)
+                shown = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+                print(f"command {message.get('name')!r} failed:\n{shown}", file=sys.stderr, flush=True)
             self.wire.send(reply)
 
     def load(self, config: dict) -> None:
         try:
             self.instance = construct(self.cls, config)
         except BaseException as error:
-            traceback.print_exception(error, file=sys.stderr)
+            traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
             self.wire.send({"t": "load_failed", "error": f"{self.cls.__name__}.__init__ failed:\n{tail(error)}"})
             sys.stderr.flush()
             self.exit(1)
@@ -199,7 +200,7 @@ class Host:
         if failure is None:
             self.wire.send({"t": "ended", "sid": sid})
             return
-        traceback.print_exception(failure, file=sys.stderr)
+        traceback.print_exception(type(failure), failure, failure.__traceback__, file=sys.stderr)
         sys.stderr.flush()
         self.wire.send({"t": "ended", "sid": sid, "error": f"start_session failed:\n{tail(failure)}"})
         self.exit(1)
@@ -246,7 +247,7 @@ def main(argv: "list[str]") -> None:
         cls = find_model(load_module(path), path)
         declared = declare(cls, path)
     except BaseException as error:
-        traceback.print_exception(error, file=sys.stderr)
+        traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
         wire.send({"t": "load_failed", "error": str(error) if isinstance(error, SchemaError) else tail(error)})
         sys.stderr.flush()
         os._exit(1)
