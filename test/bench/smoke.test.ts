@@ -24,7 +24,9 @@ const tables = [
   "### 8c. --workers 2 on 2 cores",
   "### 9. WebRTC",
   "### 10. Input frames",
-  "### 11. Webcam to model"
+  "### 11. Webcam to model",
+  "### 12a. Python models at 640x360",
+  "### 12b. Python models at 1280x720"
 ]
 
 const runSmoke = (resultsFile: string) =>
