@@ -282,10 +282,8 @@ export const make = (options: Options): Effect.Effect<PythonProcess, PythonLoadE
       )
     )
     const connected = socket
+    // The process closes its end as it exits; `lost` completes on its exit, with the reason.
     connected.on("error", () => {})
-    connected.on("close", () => {
-      // The process closes its end as it exits; `lost` completes on its exit.
-    })
 
     /** The next control message, or the process's end as a load error. */
     const next = Effect.raceFirst(

@@ -131,7 +131,6 @@ export const declaredOf = (declaration: Process.Declaration): Model.Declared => 
 interface Slot {
   readonly index: number
   process: Process.PythonProcess | undefined
-  ready: Deferred.Deferred<void>
   busy: boolean
 }
 
@@ -198,7 +197,6 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, PythonHos
         const { child, processScope } = yield* startProcess
         slot.process = child
         slot.busy = false
-        yield* Deferred.succeed(slot.ready, undefined)
         yield* Effect.logInfo(
           `model "${
             declared!.name
@@ -225,10 +223,7 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, PythonHos
 
     const onLost = (slot: Slot, child: Process.PythonProcess, reason: string, processScope: Scope.CloseableScope) =>
       Effect.gen(function*() {
-        if (slot.process === child) {
-          slot.process = undefined
-          slot.ready = yield* Deferred.make<void>()
-        }
+        if (slot.process === child) slot.process = undefined
         yield* Scope.close(processScope, Exit.void)
         if (yield* Ref.get(shuttingDown)) return
         yield* Effect.logWarning(
@@ -238,26 +233,21 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, PythonHos
       })
 
     for (let index = 0; index < workers; index++) {
-      slots.push({ index, process: undefined, ready: yield* Deferred.make<void>(), busy: false })
+      slots.push({ index, process: undefined, busy: false })
     }
     // The first process declares the model (its commands, its config file); the others load beside each other.
     yield* spawn(slots[0]!)
     yield* Effect.forEach(slots.slice(1), spawn, { concurrency: "unbounded", discard: true })
 
-    /** A free, loaded slot; waits while none is (a process being started again). */
+    /**
+     * A free, loaded slot; while none is (a process being started again after a crash or a kill, which takes seconds),
+     * it looks again every 20 ms.
+     */
     const acquire: Effect.Effect<{ slot: Slot; child: Process.PythonProcess }> = Effect.suspend(() => {
       const free = slots.find((slot) => slot.process !== undefined && !slot.busy && !slot.process.isLost())
-      if (free !== undefined) {
-        free.busy = true
-        return Effect.succeed({ slot: free, child: free.process! })
-      }
-      return Effect.zipRight(
-        Effect.raceAll([
-          ...slots.map((slot) => Deferred.await(slot.ready)),
-          Effect.sleep("50 millis")
-        ]).pipe(Effect.interruptible),
-        acquire
-      )
+      if (free === undefined) return Effect.zipRight(Effect.interruptible(Effect.sleep("20 millis")), acquire)
+      free.busy = true
+      return Effect.succeed({ slot: free, child: free.process! })
     })
 
     /** One session on a Python process: the behaviour the runtime's session runs. */
