@@ -217,3 +217,37 @@ describe("a Python model that cannot load", () => {
     else process.env.REACTOR_PYTHON = saved
   })
 })
+
+describe("a Python model on --workers 2", () => {
+  it("runs two sessions at once, each in a process of its own", async () => {
+    const two = await Server.listen(
+      { _tag: "Python", module: fixture("seed.py"), workers: 2 },
+      { host: "127.0.0.1", port: 0, maxSessions: 2, stopDeadlineMs: 1000 },
+      undefined,
+      logLevel
+    )
+    try {
+      const pids: Array<number> = []
+      const clients: Array<Client> = []
+      for (let i = 0; i < 2; i++) {
+        const started = await http(two, "POST", "/start_session", {
+          body: { supported_transports: [{ protocol: "websocket", version: "1" }] }
+        })
+        expect(started.status).toBe(200)
+        const client = Client.connect(two, started.body.selected_transport.url + "?format=rgb")
+        await client.next("sessionReady", 20_000)
+        client.command("whoami", {})
+        pids.push((await client.next((m) => m.type === "whoami", 20_000)).data.pid)
+        clients.push(client)
+      }
+      expect(new Set(pids).size).toBe(2)
+      await Promise.all(clients.map((client) => client.waitFrames(2, 20_000)))
+      const third = await http(two, "POST", "/start_session", {
+        body: { supported_transports: [{ protocol: "websocket", version: "1" }] }
+      })
+      expect(third.status).not.toBe(200)
+    } finally {
+      await two.close()
+    }
+  }, 120_000)
+})
