@@ -16,7 +16,8 @@ const layering = [...layers, ...entries].map((folder) => ({
   rules: {
     "no-restricted-imports": ["error", {
       patterns: [{
-        group: above(folder).flatMap((up) => [`../${up}/*`, `../${up}`]),
+        // any depth: src/host/python/X.ts reaches a folder above through ../../
+        regex: `^(\\.\\./)+(${above(folder).join("|")})(/|$)`,
         message: `src/${folder} may import only the layers below it (${
           layers.slice(0, Math.max(0, layers.indexOf(folder))).join(", ") || "none"
         }): see the layer order in eslint.config.mjs`

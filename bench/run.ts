@@ -18,6 +18,7 @@ import type { Benchmark, Config } from "./lib/Harness.js"
 import * as Machine from "./lib/Machine.js"
 import * as Table from "./lib/Table.js"
 import { benchmark as pacing } from "./pacing.js"
+import { benchmark as python } from "./python.js"
 import { benchmark as roundtrip } from "./roundtrip.js"
 import { benchmark as scale } from "./scale.js"
 import { benchmark as throughput } from "./throughput.js"
@@ -36,7 +37,8 @@ const all: ReadonlyArray<Benchmark> = [
   webrtc,
   inputs,
   webcam,
-  examples
+  examples,
+  python
 ]
 
 const args = process.argv.slice(2)

@@ -24,7 +24,7 @@ export interface Preloaded {
 }
 
 const modelHelp = "A module is a .ts or .js file whose default export, or named export `model`, is the layer " +
-  "`Model.make` returns."
+  "`Model.make` returns, or a .py file written against Reactor's Python API (VideoModel, @command, get_ctx)."
 
 const options = {
   module: Args.file({ name: "module" }).pipe(Args.withDescription(`The model module to run. ${modelHelp}`)),
@@ -51,6 +51,13 @@ const options = {
         "but a model that blocks the thread blocks everything)."
     ),
     Options.withDefault("worker" as const)
+  ),
+  python: Options.text("python").pipe(
+    Options.withDescription(
+      "A .py model: the Python interpreter to run it with, e.g. a virtualenv's bin/python " +
+        "(default: env REACTOR_PYTHON, else python3 from PATH)."
+    ),
+    Options.optional
   ),
   workers: Options.integer("workers").pipe(
     Options.withDescription(
@@ -125,7 +132,11 @@ const execute = (args: RunArgs, overrides: ReadonlyArray<Overrides.Override>, pr
     yield* positive("stats-every", args.statsEvery, { zero: true })
     yield* positive("workers", args.workers)
 
-    const modelLayer = preloaded !== undefined && resolve(preloaded.module) === resolve(args.module)
+    // A .py file is a Python model (Reactor's Python API): it runs in Python processes, never imported here.
+    const isPython = args.module.endsWith(".py")
+    const modelLayer = isPython
+      ? undefined
+      : preloaded !== undefined && resolve(preloaded.module) === resolve(args.module)
       ? preloaded.model
       : yield* ModelModule.load(args.module)
 
@@ -135,7 +146,14 @@ const execute = (args: RunArgs, overrides: ReadonlyArray<Overrides.Override>, pr
       : yield* Effect.flatMap(ConfigFile.load(file), (loaded) => ConfigFile.sections(file, loaded))
     const source = file ?? (overrides.length > 0 ? "command line" : "defaults")
     const configInput = Model.ConfigInput.layer({ source, value, overrides })
-    const isolation: Isolation.Isolation = args.isolation === "worker"
+    const isolation: Isolation.Isolation = modelLayer === undefined
+      ? {
+        _tag: "Python",
+        module: resolve(args.module),
+        python: Option.getOrUndefined(args.python),
+        workers: args.workers
+      }
+      : args.isolation === "worker"
       ? { _tag: "Worker", module: resolve(args.module), workers: args.workers }
       : { _tag: "None", model: modelLayer }
 

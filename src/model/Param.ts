@@ -13,6 +13,10 @@ interface Common<A> {
 interface Bounds {
   readonly min?: number
   readonly max?: number
+  /** An exclusive lower bound (`> exclusiveMin`). */
+  readonly exclusiveMin?: number
+  /** An exclusive upper bound (`< exclusiveMax`). */
+  readonly exclusiveMax?: number
 }
 
 type Field<S extends Schema.Schema.Any, O> = O extends { readonly default: any } ?
@@ -39,21 +43,27 @@ const finish = <S extends Schema.Schema.Any>(schema: S, options: Common<any> | u
 }
 
 const bounded = (base: Schema.Schema<number>, options: Bounds | undefined): Schema.Schema<number> => {
-  const { min, max } = options ?? {}
-  if (min !== undefined && max !== undefined) return base.pipe(Schema.between(min, max))
-  if (min !== undefined) return base.pipe(Schema.greaterThanOrEqualTo(min))
-  if (max !== undefined) return base.pipe(Schema.lessThanOrEqualTo(max))
-  return base
+  const { exclusiveMax, exclusiveMin, max, min } = options ?? {}
+  let out = base
+  if (min !== undefined && max !== undefined) out = out.pipe(Schema.between(min, max))
+  else if (min !== undefined) out = out.pipe(Schema.greaterThanOrEqualTo(min))
+  else if (max !== undefined) out = out.pipe(Schema.lessThanOrEqualTo(max))
+  if (exclusiveMin !== undefined) out = out.pipe(Schema.greaterThan(exclusiveMin))
+  if (exclusiveMax !== undefined) out = out.pipe(Schema.lessThan(exclusiveMax))
+  return out
 }
 
 /** A free text parameter (a text field in the UI). */
-export const string = <const O extends Common<string> & { readonly maxLength?: number }>(
+export const string = <
+  const O extends Common<string> & { readonly maxLength?: number; readonly minLength?: number }
+>(
   options?: O
-): Field<typeof Schema.String, O> =>
-  finish(
-    options?.maxLength !== undefined ? Schema.String.pipe(Schema.maxLength(options.maxLength)) : Schema.String,
-    options
-  )
+): Field<typeof Schema.String, O> => {
+  let schema: Schema.Schema<string> = Schema.String
+  if (options?.minLength !== undefined) schema = schema.pipe(Schema.minLength(options.minLength))
+  if (options?.maxLength !== undefined) schema = schema.pipe(Schema.maxLength(options.maxLength))
+  return finish(schema, options)
+}
 
 /** A real number, optionally bounded (a slider when both bounds are given, a number input otherwise). */
 export const number = <const O extends Common<number> & Bounds>(options?: O): Field<typeof Schema.Number, O> =>

@@ -25,7 +25,9 @@ const tables = [
   "### 9. WebRTC",
   "### 10. Input frames",
   "### 11. Webcam to model",
-  "### 12. Examples at their defaults"
+  "### 12. Examples at their defaults",
+  "### 13a. Python models at 640x360",
+  "### 13b. Python models at 1280x720"
 ]
 
 const runSmoke = (resultsFile: string) =>
