@@ -105,7 +105,13 @@ const serve = (
     let refuse: (error: WireError.WireError) => void = () => {}
     const onInput = inputs === undefined
       ? undefined
-      : Inputs.receiver(inputs, session, engine.nonstandard.i420ToRgba as I420.I420ToRgba, (error) => refuse(error))
+      : Inputs.receiver(
+        inputs,
+        session,
+        engine.nonstandard.i420ToRgba as I420.I420ToRgba,
+        (error) => refuse(error),
+        yield* Effect.clock
+      )
     const peer = yield* WebRtcPeer.answer(
       engine,
       {
@@ -236,9 +242,10 @@ export const make: Effect.Effect<
   yield* Effect.addFinalizer(() => FiberMap.awaitEmpty(peers).pipe(Effect.timeout(2_000), Effect.ignore))
   const answers = new Map<string, Deferred.Deferred<string, WebRtcPeer.PeerError | Wrtc.Unavailable>>()
   const watched = new Set<string>()
+  const clock = yield* Effect.clock
   let armedAt: number | undefined
   const claimStop = () => {
-    const armed = armedAt !== undefined && Date.now() - armedAt <= armedStopMs
+    const armed = armedAt !== undefined && clock.unsafeCurrentTimeMillis() - armedAt <= armedStopMs
     armedAt = undefined
     return armed
   }
@@ -295,7 +302,7 @@ export const make: Effect.Effect<
       }),
     peers: FiberMap.size(peers),
     armStop: Effect.sync(() => {
-      armedAt = Date.now()
+      armedAt = clock.unsafeCurrentTimeMillis()
     })
   } satisfies Service
 })
