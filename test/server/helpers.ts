@@ -187,3 +187,19 @@ export const connect = async (server: Server.Handle, query = "", headers: Record
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** `GET /sessions/{id}/info`. */
+export const info = (server: Server.Handle, sessionId: string) => http(server, "GET", `/sessions/${sessionId}/info`)
+
+/**
+ * Polls `check` until it holds or `timeoutMs` passes, and says whether it held: the answer, not how long it took, is
+ * what a test asserts (the bound is generous, a last resort for a machine at load 5-12).
+ */
+export const eventually = async (check: () => Promise<boolean> | boolean, timeoutMs = 60_000, everyMs = 50) => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return true
+    await sleep(everyMs)
+  }
+  return check()
+}
