@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Fiber, Option, Queue, Ref, TestClock } from "effect"
+import { Clock, Effect, Fiber, Option, Queue, Ref, Schedule, TestClock } from "effect"
 import * as Command from "../../src/model/Command.js"
 import * as Frame from "../../src/model/Frame.js"
 import * as Model from "../../src/model/Model.js"
@@ -58,6 +58,13 @@ const forever = Effect.forever(
   Effect.zipRight(Effect.flatMap(SessionContext, (ctx) => ctx.emit(null)), Effect.sleep(10))
 )
 const stopped = EndReason.Stopped({ by: "test" })
+
+/** Waits until the session has emitted `n` frames (polled; the count, not how long it took, is what tests assert). */
+const emitted = (session: Session.Session, n: number) =>
+  session.stats.pipe(
+    Effect.repeat({ until: (stats) => stats.framesEmitted >= n, schedule: Schedule.spaced("10 millis") }),
+    Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error(`the session did not emit ${n} frames`) })
+  )
 
 describe("Session stopping", () => {
   it.live("an explicit stop aborts ctx.signal, runs the session's finalizers and ends with Stopped", () =>
@@ -284,7 +291,7 @@ describe("Session frames", () => {
       )
       yield* Effect.gen(function*() {
         const session = yield* Harness.session
-        yield* Effect.sleep(100)
+        yield* emitted(session, 3)
         const late = yield* session.frames(4)
         const held = yield* late.take.pipe(Effect.timeout(50))
         expect(held.index).toBe(2)
@@ -302,7 +309,7 @@ describe("Session frames", () => {
       yield* Effect.gen(function*() {
         const session = yield* Harness.session
         const slow = yield* session.frames(3)
-        yield* Effect.sleep(300)
+        yield* emitted(session, 20)
         expect((yield* slow.takeAll).map((f) => f.index)).toEqual([17, 18, 19])
         expect(yield* slow.dropped).toBe(17)
         expect((yield* session.stats).droppedFrames).toBe(17)
