@@ -139,7 +139,7 @@ export class Client {
   }
 
   /** Waits for (and consumes) the first unread message matching. */
-  next(pred: string | ((m: Received) => boolean), timeoutMs = 5000): Promise<Received> {
+  next(pred: string | ((m: Received) => boolean), timeoutMs = 20_000): Promise<Received> {
     const test = typeof pred === "string" ? (m: Received) => m.type === pred : pred
     const index = this.unread.findIndex(test)
     if (index >= 0) return Promise.resolve(this.unread.splice(index, 1)[0]!)
@@ -160,7 +160,7 @@ export class Client {
   }
 
   /** Waits until `n` more frames arrived. */
-  async waitFrames(n: number, timeoutMs = 5000) {
+  async waitFrames(n: number, timeoutMs = 20_000) {
     const target = this.frameCount + n
     const deadline = Date.now() + timeoutMs
     while (this.frameCount < target) {
