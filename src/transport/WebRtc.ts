@@ -58,6 +58,9 @@ export interface Service {
   readonly armStop: Effect.Effect<void>
 }
 
+/** How long a peer whose session ended may take to close its data channel after the last message. */
+const flushTimeoutMs = 1_000
+
 /** How long an armed stop waits for a client to close its peer. */
 export const armedStopMs = 2_000
 
@@ -200,9 +203,8 @@ const serve = (
     const reason = yield* Deferred.await(done)
     yield* Effect.logDebug(`webrtc peer closed: ${reason}`)
     if (reason === "session_ended") {
-      // let `sessionEnded` leave before the peer closes (the channel may still be opening)
-      for (let i = 0; i < 50 && peer.pending() > 0; i++) yield* Effect.sleep(20)
-      yield* Effect.sleep(50)
+      // `sessionEnded` reaches the client before the peer closes: the channel closes after it (bounded)
+      yield* Effect.ignore(Effect.timeout(peer.closeChannel, flushTimeoutMs))
     }
     if ((reason === "channel_closed" || reason === "connection_closed") && claimStop()) {
       yield* Effect.logInfo("the client closed its peer after an unnamed stop_session: stopping its session")
