@@ -121,7 +121,9 @@ for (const transport of [websocket, rpc]) {
   describe(`e2e over ${transport.name}`, () => {
     let server: Server.Handle
     beforeAll(async () => {
-      server = await startServer({ maxSessions: 16, graceMs: 10_000, maxCommandsPerSecond: 50, commandBurst: 60 })
+      // 60 commands at once, then 2 a second: a burst of 150 is refused in part however slowly the machine applies them
+      // (at 50 a second, a model in a worker at load 20 applied them slower than the budget refilled)
+      server = await startServer({ maxSessions: 16, graceMs: 10_000, maxCommandsPerSecond: 2, commandBurst: 60 })
     })
     afterAll(() => server.close())
 
@@ -163,7 +165,7 @@ for (const transport of [websocket, rpc]) {
       const answers = await Promise.all(Array.from({ length: 150 }, () => connection.command("set_color", { r: 2 })))
       const limited = answers.filter((a) => !a.ok && a.code === "rate_limited")
       expect(limited.length).toBeGreaterThan(0)
-      expect(limited[0]).toMatchObject({ limit: 50, burst: 60 })
+      expect(limited[0]).toMatchObject({ limit: 2, burst: 60 })
       let deep: unknown = 1
       for (let i = 0; i < 200; i++) deep = [deep]
       expect(await connection.command("set_color", { r: deep })).toMatchObject({

@@ -10,7 +10,7 @@ import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import WebSocket from "ws"
 import { subprocessMs, subprocessTestMs } from "../fixtures/bounds.js"
-import { Client, eventually } from "../server/helpers.js"
+import { Client, eventually } from "./helpers.js"
 
 const run = async (model: string) => {
   const child = spawn(process.execPath, [

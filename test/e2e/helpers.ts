@@ -15,7 +15,7 @@ const logLevel = process.env.REACTOR_TEST_LOGS === "1" ? LogLevel.Debug : LogLev
 
 /**
  * Where the fixture model runs: in the test's thread, or with `REACTOR_TEST_ISOLATION=worker` in a worker thread as
- * `reactor run` serves it (test/host/server-suites.test.ts runs the server suites that way too).
+ * `reactor run` serves it (test/e2e/worker.test.ts runs the server suites that way too).
  */
 const serving = (fixture: Fixture.FixtureOptions): Server.Serving => {
   if (process.env.REACTOR_TEST_ISOLATION !== "worker") return Fixture.make(fixture)
