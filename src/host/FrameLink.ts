@@ -9,7 +9,7 @@
  * round trips/s of bare `postMessage`). The port keeps the boundary's control calls typed on `@effect/rpc` and moves
  * pixels at the speed of `postMessage` itself.
  */
-import { Effect } from "effect"
+import { Duration, Effect, Exit, Fiber } from "effect"
 import type { MessagePort } from "node:worker_threads"
 import type * as FrameBus from "../session/FrameBus.js"
 import * as Pacer from "../session/Pacer.js"
@@ -105,53 +105,64 @@ export const granter = (port: MessagePort) => {
  * than `Pacer.catchUp` of its emission interval after the frame before it (never held for under a millisecond, so a
  * fast stream is not slowed by timer granularity). Bench 4 with the model in a worker saw one burst in two of three
  * 10 s windows before this rule, against none in-process. Frames still held when the port closes are delivered then.
+ * The spacing reads and sleeps on Effect's `Clock` (a `TestClock` in tests).
  */
 export const receive = (port: MessagePort, deliver: (frame: FrameBus.OutFrame) => void): Effect.Effect<void> =>
-  Effect.async<void>((resume) => {
-    const took = granter(port)
-    const held: Array<FrameBus.OutFrame> = []
-    let timer: ReturnType<typeof setTimeout> | undefined
-    let lastAt = 0
-    let lastEmittedAt: number | undefined
-    const forward = (out: FrameBus.OutFrame) => {
-      lastAt = Date.now()
-      lastEmittedAt = out.emittedAt
-      deliver(out)
-      took()
-    }
-    const drain = () => {
-      timer = undefined
-      while (held.length > 0) {
-        const next = held[0]!
-        if (lastEmittedAt !== undefined) {
-          const wait = lastAt + Pacer.catchUp * Math.max(0, next.emittedAt - lastEmittedAt) - Date.now()
-          if (wait >= 1) {
-            timer = setTimeout(drain, wait)
-            return
-          }
-        }
-        forward(held.shift()!)
+  Effect.flatMap(Effect.clock, (clock) =>
+    Effect.async<void>((resume) => {
+      const took = granter(port)
+      const held: Array<FrameBus.OutFrame> = []
+      let timer: Fiber.RuntimeFiber<void> | undefined
+      let lastAt = 0
+      let lastEmittedAt: number | undefined
+      const cancel = () => {
+        if (timer === undefined) return
+        Effect.runFork(Fiber.interrupt(timer))
+        timer = undefined
       }
-    }
-    port.on("message", (wire: Wire) => {
-      held.push({
-        index: wire.index,
-        frame: { width: wire.width, height: wire.height, data: wire.data },
-        generatedAt: wire.generatedAt,
-        emittedAt: wire.emittedAt
+      const forward = (out: FrameBus.OutFrame) => {
+        lastAt = clock.unsafeCurrentTimeMillis()
+        lastEmittedAt = out.emittedAt
+        deliver(out)
+        took()
+      }
+      const drain = () => {
+        timer = undefined
+        while (held.length > 0) {
+          const next = held[0]!
+          if (lastEmittedAt !== undefined) {
+            const wait = lastAt + Pacer.catchUp * Math.max(0, next.emittedAt - lastEmittedAt) -
+              clock.unsafeCurrentTimeMillis()
+            if (wait >= 1) {
+              const sleeping = Effect.runFork(clock.sleep(Duration.millis(wait)))
+              timer = sleeping
+              sleeping.addObserver((exit) => {
+                if (timer === sleeping && Exit.isSuccess(exit)) drain()
+              })
+              return
+            }
+          }
+          forward(held.shift()!)
+        }
+      }
+      port.on("message", (wire: Wire) => {
+        held.push({
+          index: wire.index,
+          frame: { width: wire.width, height: wire.height, data: wire.data },
+          generatedAt: wire.generatedAt,
+          emittedAt: wire.emittedAt
+        })
+        if (timer === undefined) drain()
       })
-      if (timer === undefined) drain()
-    })
-    port.once("close", () => {
-      if (timer !== undefined) clearTimeout(timer)
-      timer = undefined
-      while (held.length > 0) forward(held.shift()!)
-      resume(Effect.void)
-    })
-    return Effect.sync(() => {
-      // interrupted: the session's frames are no longer wanted
-      if (timer !== undefined) clearTimeout(timer)
-      held.length = 0
-      port.close()
-    })
-  })
+      port.once("close", () => {
+        cancel()
+        while (held.length > 0) forward(held.shift()!)
+        resume(Effect.void)
+      })
+      return Effect.sync(() => {
+        // interrupted: the session's frames are no longer wanted
+        cancel()
+        held.length = 0
+        port.close()
+      })
+    }))

@@ -37,6 +37,12 @@ const refuseHttp = (socket: Duplex, error: HttpError.HttpError) => {
 /** The upgrade listener, and the shutdown of every socket it accepted. */
 export interface Upgrades {
   readonly listener: (request: IncomingMessage, socket: Duplex, head: Buffer) => void
+  /**
+   * Completes once every socket accepted so far has closed: after the sessions ended, each connection said
+   * `sessionEnded` and closed its socket (terminated after `WsTransport.closeGraceMs` without an answer). Waits at most
+   * twice that grace, a last resort.
+   */
+  readonly allClosed: Effect.Effect<void>
   /** Terminates every socket still open (after the sessions said `sessionEnded`). */
   readonly terminateAll: Effect.Effect<void>
 }
@@ -59,6 +65,22 @@ export const make = Effect.gen(function*() {
     for (const client of wss.clients) client.terminate()
   })
   yield* Effect.addFinalizer(() => terminateAll)
+  const everyClosed = Effect.async<void>((resume) => {
+    let open = 0
+    const closed = () => {
+      if (--open === 0) resume(Effect.void)
+    }
+    for (const client of wss.clients) {
+      if (client.readyState === 3) continue
+      open++
+      client.once("close", closed)
+    }
+    if (open === 0) resume(Effect.void)
+    return Effect.sync(() => {
+      for (const client of wss.clients) client.off("close", closed)
+    })
+  })
+  const allClosed = Effect.ignore(Effect.timeout(everyClosed, 2 * WsTransport.closeGraceMs))
 
   const accept = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(request.url ?? "/", "http://x")
@@ -126,7 +148,7 @@ export const make = Effect.gen(function*() {
       runFork(Effect.logWarning("websocket upgrade failed", error))
     }
   }
-  return { listener, terminateAll } satisfies Upgrades
+  return { listener, allClosed, terminateAll } satisfies Upgrades
 })
 
 /** The upgrade listener as a layer; its sockets are terminated when the layer is released. */

@@ -109,7 +109,7 @@ export const make = Effect.gen(function*() {
       yield* Effect.logInfo("shutting down: stopping every session")
       server.close()
       yield* reactor.stopAll(EndReason.Shutdown())
-      yield* Effect.sleep(100) // lets the connections' `sessionEnded` and close frames leave
+      yield* upgrades.allClosed // the connections' `sessionEnded` and close frames have left: each socket closed
       yield* upgrades.terminateAll
       server.closeAllConnections()
     })

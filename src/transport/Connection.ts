@@ -165,12 +165,15 @@ export const make = (options: Options): Effect.Effect<
     const { io, session } = options
     const text = options.text ?? true
     const counters = registry.counters(session.id)
-    const commandBucket = RateLimit.make(config.maxCommandsPerSecond, config.commandBurst)
+    // Time is Effect's Clock (a TestClock in tests): liveness, budgets and lateness all read it.
+    const clock = yield* Effect.clock
+    const now = () => clock.unsafeCurrentTimeMillis()
+    const commandBucket = RateLimit.make(config.maxCommandsPerSecond, config.commandBurst, now())
     // one error for every refusal: a flood is refused thousands of times a second, an error object is not free
     const overBudget = rateLimited(commandBucket.perSecond, commandBucket.burst)
-    const messageBucket = RateLimit.make(config.maxMessagesPerSecond, config.maxMessagesPerSecond)
+    const messageBucket = RateLimit.make(config.maxMessagesPerSecond, config.maxMessagesPerSecond, now())
     const subscriptions: Array<FrameBus.Subscription> = []
-    let lastSeen = Date.now()
+    let lastSeen = now()
     let closed = false
     let sent = 0
     let skipped = 0
@@ -215,19 +218,19 @@ export const make = (options: Options): Effect.Effect<
       send(Envelope.error(error, config.maxErrorBytes))
 
     const touch = () => {
-      lastSeen = Date.now()
+      lastSeen = now()
     }
 
     /** Spends a message token: 0, or how long until there is one (ms). */
-    const spend = (now: number) => (RateLimit.take(messageBucket, now) ? 0 : RateLimit.waitMs(messageBucket, now))
+    const spend = (at: number) => (RateLimit.take(messageBucket, at) ? 0 : RateLimit.waitMs(messageBucket, at))
     const admit: Effect.Effect<void> = Effect.suspend(() => {
-      const wait = spend(Date.now())
+      const wait = spend(now())
       return wait === 0 ? Effect.void : Effect.zipRight(Effect.sleep(wait), admit)
     })
 
     /** Spends a command token, or counts the refusal. */
-    const allowCommand = (now: number) => {
-      if (RateLimit.take(commandBucket, now)) return true
+    const allowCommand = (at: number) => {
+      if (RateLimit.take(commandBucket, at)) return true
       limited++
       counters.rateLimited++
       return false
@@ -235,11 +238,11 @@ export const make = (options: Options): Effect.Effect<
 
     const command = (
       message: Extract<Envelope.ClientMessage, { _tag: "Command" }>,
-      now: number
+      at: number
     ): Effect.Effect<void> => {
       const id = message.id
       const about = () => ({ ...(id !== undefined ? { id } : {}), command: message.type })
-      if (!allowCommand(now)) {
+      if (!allowCommand(at)) {
         sendError({ ...overBudget.toWire(), ...about() })
         return Effect.void
       }
@@ -267,8 +270,8 @@ export const make = (options: Options): Effect.Effect<
     }
 
     /** Handles one message, synchronously up to the command's submission (the hot path allocates little). */
-    const handle = (raw: string, now: number): Effect.Effect<void> => {
-      lastSeen = now
+    const handle = (raw: string, at: number): Effect.Effect<void> => {
+      lastSeen = at
       const decoded = Envelope.decodeText(raw, config.maxMessageBytes, config.maxDepth)
       if (Either.isLeft(decoded)) {
         sendError(decoded.left)
@@ -285,19 +288,19 @@ export const make = (options: Options): Effect.Effect<
         case "Stop":
           return Effect.asVoid(session.stop(EndReason.Stopped({ by: "client" })))
         case "Command":
-          return command(message, now)
+          return command(message, at)
       }
     }
 
     const receiveOne = (raw: string): Effect.Effect<void> =>
       Effect.suspend(() => {
-        const now = Date.now()
-        const wait = spend(now)
-        if (wait === 0) return handle(raw, now)
+        const at = now()
+        const wait = spend(at)
+        if (wait === 0) return handle(raw, at)
         // over the budget: this fiber waits, its inbox fills up and the transport stops reading
         return Effect.zipRight(
           Effect.sleep(wait),
-          Effect.zipRight(admit, Effect.suspend(() => handle(raw, Date.now())))
+          Effect.zipRight(admit, Effect.suspend(() => handle(raw, now())))
         )
       }).pipe(
         // Whatever one message does, the connection goes on answering the next: a defect is logged and answered.
@@ -317,8 +320,8 @@ export const make = (options: Options): Effect.Effect<
       data: unknown
     ): Effect.Effect<Mailbox.Ack, CommandError.CommandError | WireError.WireError> =>
       Effect.suspend(() => {
-        const now = Date.now()
-        lastSeen = now
+        const at = now()
+        lastSeen = at
         if (Envelope.valueTooDeep(data, config.maxDepth)) return Effect.fail(Envelope.tooDeep(config.maxDepth))
         return session.submit({ type, data }).pipe(
           Effect.catchAllDefect((defect) =>
@@ -347,8 +350,8 @@ export const make = (options: Options): Effect.Effect<
       refuse: (error) => Effect.sync(() => sendError(error)),
       submit,
       admit,
-      allowCommand: () => (allowCommand(Date.now()) ? undefined : overBudget),
-      spend: (count) => RateLimit.charge(messageBucket, count, Date.now()),
+      allowCommand: () => (allowCommand(now()) ? undefined : overBudget),
+      spend: (count) => RateLimit.charge(messageBucket, count, now()),
       touch,
       subscribe: (capacity) =>
         Effect.tap(session.frames(capacity), (subscription) =>
@@ -363,7 +366,7 @@ export const make = (options: Options): Effect.Effect<
                 }))
           )),
       frameSent: (out) => {
-        if (Date.now() - out.emittedAt > config.lateMs) late++
+        if (now() - out.emittedAt > config.lateMs) late++
         sent++
       },
       frameSkipped: () => {
@@ -422,7 +425,7 @@ export const make = (options: Options): Effect.Effect<
     yield* Fibers.forkScoped(
       "liveness watcher",
       Effect.forever(Effect.suspend(() => {
-        const silentFor = Date.now() - lastSeen
+        const silentFor = now() - lastSeen
         if (silentFor < idleTimeoutMs) return Effect.sleep(idleTimeoutMs - silentFor)
         return Effect.zipRight(
           Effect.logInfo(`${options.transport} connection silent for ${silentFor} ms: closing it`),

@@ -4,7 +4,8 @@
  * decoded frame to the `Inputs` service, if one is provided; the frame stays I420 until someone asks for RGB, so a
  * frame the model never reads is never converted.
  */
-import { Context, Effect, Exit } from "effect"
+import { type Clock, Context, Effect, Exit } from "effect"
+import * as Input from "../model/Input.js"
 import type * as Model from "../model/Model.js"
 import * as WireError from "../protocol/WireError.js"
 import type * as Session from "../session/Session.js"
@@ -17,7 +18,7 @@ export interface InputFrame {
   readonly track: string
   readonly width: number
   readonly height: number
-  /** When the server received it (epoch ms). */
+  /** When the server received it (epoch ms, Effect's `Clock`). */
   readonly receivedAt: number
   /** The frame as decoded: I420, `width * height * 1.5` bytes (a fresh buffer per frame, from the decoder). */
   readonly i420: Uint8Array
@@ -64,8 +65,12 @@ export const fromModel = (model: Pick<Model.Declared, "inputs">): Service | unde
   }
 }
 
-/** The largest input frame side accepted by default; bigger frames are dropped with an error to the client. */
-export const maxDimension = 4096
+/**
+ * The largest input frame side accepted by default: the most any declared input accepts (`Input.maxSide`); a bigger
+ * frame is dropped here, before its conversion, with an error to the client. The model's own limits per track are
+ * checked by the session (`Input.check`).
+ */
+export const maxDimension = Input.maxSide
 
 /**
  * What a peer does with each decoded frame of a session's input track: checks its size (one `input_too_large` error
@@ -76,7 +81,9 @@ export const receiver = (
   session: Session.Session,
   i420ToRgba: I420.I420ToRgba,
   /** Answers the client with an error (the connection's `refuse`). */
-  refuse: (error: WireError.WireError) => void
+  refuse: (error: WireError.WireError) => void,
+  /** Where `receivedAt` comes from. */
+  clock: Clock.Clock
 ) => {
   const refused = new Set<string>()
   const limit = inputs.maxDimension ?? maxDimension
@@ -102,7 +109,7 @@ export const receiver = (
         track,
         width,
         height,
-        receivedAt: Date.now(),
+        receivedAt: clock.unsafeCurrentTimeMillis(),
         i420: frame.data,
         rgb: () => (rgb ??= toRgb(frame))
       })

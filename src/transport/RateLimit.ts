@@ -12,8 +12,8 @@ export interface Bucket {
   updatedAt: number
 }
 
-/** A full bucket. */
-export const make = (perSecond: number, burst: number = perSecond, now: number = Date.now()): Bucket => ({
+/** A full bucket. Times are the caller's clock in ms (a connection reads Effect's `Clock`, so tests can move it). */
+export const make = (perSecond: number, burst: number, now: number): Bucket => ({
   perSecond,
   burst: Math.max(1, burst),
   tokens: Math.max(1, burst),
@@ -28,7 +28,7 @@ const refill = (bucket: Bucket, now: number) => {
 }
 
 /** Takes a token if there is one. */
-export const take = (bucket: Bucket, now: number = Date.now()): boolean => {
+export const take = (bucket: Bucket, now: number): boolean => {
   refill(bucket, now)
   if (bucket.tokens < 1) return false
   bucket.tokens -= 1
@@ -36,7 +36,7 @@ export const take = (bucket: Bucket, now: number = Date.now()): boolean => {
 }
 
 /** How long until a token is there (0 = now); takes nothing. */
-export const waitMs = (bucket: Bucket, now: number = Date.now()): number => {
+export const waitMs = (bucket: Bucket, now: number): number => {
   refill(bucket, now)
   if (bucket.tokens >= 1) return 0
   return Math.ceil(((1 - bucket.tokens) * 1000) / bucket.perSecond)
@@ -46,7 +46,7 @@ export const waitMs = (bucket: Bucket, now: number = Date.now()): number => {
  * Spends `count` tokens at once, going into debt if there are not that many (a message that carried many requests
  * has already been read): how long until a token is there again (0 = now), which the reader waits before reading on.
  */
-export const charge = (bucket: Bucket, count: number, now: number = Date.now()): number => {
+export const charge = (bucket: Bucket, count: number, now: number): number => {
   refill(bucket, now)
   bucket.tokens -= count
   return waitMs(bucket, now)

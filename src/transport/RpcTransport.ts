@@ -133,8 +133,42 @@ const frames = (
 /** The @effect/rpc client's ping period (`RpcClient.makeProtocolSocket`). */
 const rpcPingMs = 10_000
 
-/** How long a socket stays open after its session ended, for the last responses to leave. */
-const flushMs = 50
+/** How long a socket may stay open after its session ended for the answers its client still waits for. */
+const flushTimeoutMs = 1_000
+
+/**
+ * The requests a client still waits an answer for, seen at the protocol: a request opens, its `Exit` (or a
+ * `Defect`, or the client's own `Interrupt`) settles it. `settled` waits until none is open, so the socket closes
+ * after the last answer was written (the WebSocket sends its close frame after what was written before it).
+ */
+const makeOpenRequests = () => {
+  const open = new Set<string>()
+  const waiters = Waiters.make()
+  const settle = (id: string) => {
+    if (open.delete(id) && open.size === 0) Waiters.wakeAll(waiters)
+  }
+  const settled: Effect.Effect<void> = Effect.suspend(() =>
+    open.size === 0 ? Effect.void : Effect.zipRight(Waiters.wait(waiters), settled)
+  )
+  const track = (protocol: RpcServer.Protocol["Type"]): RpcServer.Protocol["Type"] => ({
+    ...protocol,
+    run: (f) =>
+      protocol.run((clientId, message) => {
+        if (message._tag === "Request") open.add(String(message.id))
+        else if (message._tag === "Interrupt") settle(String(message.requestId))
+        return f(clientId, message)
+      }),
+    send: (clientId, response, transferables) =>
+      Effect.ensuring(
+        protocol.send(clientId, response, transferables),
+        Effect.sync(() => {
+          if (response._tag === "Exit") settle(String(response.requestId))
+          else if (response._tag === "Defect") { for (const id of [...open]) settle(id) }
+        })
+      )
+  })
+  return { track, settled }
+}
 
 /**
  * Serves one session over the `@effect/rpc` WebSocket protocol on an upgraded socket, until it closes: an RPC server
@@ -149,6 +183,7 @@ export const serve = (ws: WebSocket, session: Session.Session, model: Pick<Model
     if (ws.readyState === 3) Deferred.unsafeDone(closed, Exit.void)
     // not read until the edge listens (a message emitted before would be lost)
     ws.pause()
+    const requests = makeOpenRequests()
     const connection = yield* Connection.make({
       session,
       transport: "rpc",
@@ -158,8 +193,12 @@ export const serve = (ws: WebSocket, session: Session.Session, model: Pick<Model
       io: {
         send: () => {},
         close: (code, reason) => {
-          if (code === CloseCode.normal) setTimeout(() => WsTransport.closeSocket(ws, code, reason), flushMs)
-          else WsTransport.closeSocket(ws, code, reason)
+          // the session ended: its client's last answers (acks, the frame stream's end) leave first
+          if (code !== CloseCode.normal) return WsTransport.closeSocket(ws, code, reason)
+          Effect.runFork(Effect.ensuring(
+            Effect.ignore(Effect.timeout(requests.settled, flushTimeoutMs)),
+            Effect.sync(() => WsTransport.closeSocket(ws, code, reason))
+          ))
         }
       }
     })
@@ -196,7 +235,7 @@ export const serve = (ws: WebSocket, session: Session.Session, model: Pick<Model
     yield* Fibers.forkScoped(
       "rpc server",
       server.pipe(
-        Effect.provideService(RpcServer.Protocol, protocol),
+        Effect.provideService(RpcServer.Protocol, requests.track(protocol)),
         Effect.provide(context),
         Effect.interruptible,
         // never a silent wedge: the server gone, the socket is closed and the session orphaned (resumable)

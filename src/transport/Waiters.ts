@@ -1,7 +1,7 @@
 /**
- * Waiters: fibers parked until a condition may have changed, woken all together. The session's hot paths (pacer,
- * mailbox) keep their items in plain arrays and park on these instead of allocating queue internals and a `Deferred`
- * per frame or command (see BENCHMARKS.md); a woken fiber re-checks its condition.
+ * Waiters: fibers parked until a condition may have changed, woken all together; a woken fiber re-checks its
+ * condition. The RPC transport parks on these where its state is a plain array or set (its command queue, the requests
+ * a closing socket still owes an answer) instead of allocating a `Queue` or a `Deferred` per item.
  */
 import { Effect } from "effect"
 

@@ -58,6 +58,9 @@ export interface Service {
   readonly armStop: Effect.Effect<void>
 }
 
+/** How long a peer whose session ended may take to close its data channel after the last message. */
+const flushTimeoutMs = 1_000
+
 /** How long an armed stop waits for a client to close its peer. */
 export const armedStopMs = 2_000
 
@@ -105,7 +108,13 @@ const serve = (
     let refuse: (error: WireError.WireError) => void = () => {}
     const onInput = inputs === undefined
       ? undefined
-      : Inputs.receiver(inputs, session, engine.nonstandard.i420ToRgba as I420.I420ToRgba, (error) => refuse(error))
+      : Inputs.receiver(
+        inputs,
+        session,
+        engine.nonstandard.i420ToRgba as I420.I420ToRgba,
+        (error) => refuse(error),
+        yield* Effect.clock
+      )
     const peer = yield* WebRtcPeer.answer(
       engine,
       {
@@ -194,9 +203,8 @@ const serve = (
     const reason = yield* Deferred.await(done)
     yield* Effect.logDebug(`webrtc peer closed: ${reason}`)
     if (reason === "session_ended") {
-      // let `sessionEnded` leave before the peer closes (the channel may still be opening)
-      for (let i = 0; i < 50 && peer.pending() > 0; i++) yield* Effect.sleep(20)
-      yield* Effect.sleep(50)
+      // `sessionEnded` reaches the client before the peer closes: the channel closes after it (bounded)
+      yield* Effect.ignore(Effect.timeout(peer.closeChannel, flushTimeoutMs))
     }
     if ((reason === "channel_closed" || reason === "connection_closed") && claimStop()) {
       yield* Effect.logInfo("the client closed its peer after an unnamed stop_session: stopping its session")
@@ -239,9 +247,10 @@ export const make: Effect.Effect<
   yield* Effect.addFinalizer(() => FiberMap.awaitEmpty(peers).pipe(Effect.timeout(2_000), Effect.ignore))
   const answers = new Map<string, Deferred.Deferred<string, WebRtcPeer.PeerError | Wrtc.Unavailable>>()
   const watched = new Set<string>()
+  const clock = yield* Effect.clock
   let armedAt: number | undefined
   const claimStop = () => {
-    const armed = armedAt !== undefined && Date.now() - armedAt <= armedStopMs
+    const armed = armedAt !== undefined && clock.unsafeCurrentTimeMillis() - armedAt <= armedStopMs
     armedAt = undefined
     return armed
   }
@@ -298,7 +307,7 @@ export const make: Effect.Effect<
       }),
     peers: FiberMap.size(peers),
     armStop: Effect.sync(() => {
-      armedAt = Date.now()
+      armedAt = clock.unsafeCurrentTimeMillis()
     })
   } satisfies Service
 })

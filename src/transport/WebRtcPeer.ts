@@ -53,8 +53,12 @@ export interface Peer {
    * the server's), messages wait in order, up to `outboxLimit`; on a closed channel they are dropped.
    */
   readonly send: (text: string) => void
-  /** Messages not yet handed to the network: waiting for the channel, or in its send buffer. */
-  readonly pending: () => number
+  /**
+   * Closes the data channel after what was sent on it, and completes once it is closed: libwebrtc sends what is
+   * buffered, then resets the channel's stream, which the client's side does only once it has received everything
+   * before the reset. A channel still opening is opened (and its waiting messages sent) first. Callers bound it.
+   */
+  readonly closeChannel: Effect.Effect<void>
   /** Completed when the peer is no longer usable, with the reason. */
   readonly closed: Deferred.Deferred<Closed>
   /** Registers the handlers of the data channel's messages (before `ready` completes, so nothing is missed). */
@@ -138,6 +142,7 @@ export const answer = (
     if (mappingError !== undefined) return yield* mappingError
     const ready = yield* Deferred.make<Channel>()
     const closed = yield* Deferred.make<Closed>()
+    const channelClosed = yield* Deferred.make<void>()
     const end = (reason: Closed) => Deferred.unsafeDone(closed, Exit.succeed(reason))
 
     const pc = yield* Effect.acquireRelease(
@@ -215,7 +220,10 @@ export const answer = (
       }
       // `open` can fire twice with libwebrtc: checkReady completes `ready` once.
       dc.onopen = checkReady
-      dc.onclose = () => end("channel_closed")
+      dc.onclose = () => {
+        Deferred.unsafeDone(channelClosed, Exit.void)
+        end("channel_closed")
+      }
       checkReady()
     }
 
@@ -282,8 +290,10 @@ export const answer = (
           outbox.push(text)
         }
       },
-      pending: () =>
-        outbox.length + (channel !== undefined && channel.readyState === "open" ? channel.bufferedAmount : 0),
+      closeChannel: Effect.zipRight(
+        Effect.flatMap(Deferred.await(ready), (open) => Effect.sync(() => open.close())),
+        Deferred.await(channelClosed)
+      ),
       closed,
       onMessage: (text, binary) => {
         const waiting = early ?? []

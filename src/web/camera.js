@@ -5,7 +5,8 @@
  * is skipped while the socket still has over 1 MiB to send: the model reads the newest frame anyway.
  */
 
-const headerBytes = 24
+import { CODEC_RGB, HEADER_BYTES, writeHeader } from "./frameHeader.js"
+
 const maxBufferedBytes = 1 << 20
 
 /** The index of the first input video track in a capabilities track list, or -1. */
@@ -16,18 +17,9 @@ export function inputTrackIndex(tracks) {
 
 /** Packs an RGBA image into one input frame message. */
 export function pack(rgba, width, height, track, index) {
-  const out = new Uint8Array(headerBytes + width * height * 3)
-  const view = new DataView(out.buffer)
-  out[0] = 0x52
-  out[1] = 0x46
-  out[2] = 1
-  out[3] = 0
-  view.setUint16(4, track, true)
-  view.setUint32(8, index >>> 0, true)
-  view.setUint16(12, width, true)
-  view.setUint16(14, height, true)
-  view.setFloat64(16, Date.now(), true)
-  for (let i = 0, o = headerBytes; i < width * height * 4; i += 4, o += 3) {
+  const out = new Uint8Array(HEADER_BYTES + width * height * 3)
+  writeHeader(out, { codec: CODEC_RGB, track, index, width, height, capturedAt: Date.now() })
+  for (let i = 0, o = HEADER_BYTES; i < width * height * 4; i += 4, o += 3) {
     out[o] = rgba[i]
     out[o + 1] = rgba[i + 1]
     out[o + 2] = rgba[i + 2]

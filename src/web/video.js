@@ -1,27 +1,11 @@
 /**
- * Video frames: the 24-byte binary header of docs/PROTOCOL.md, and a canvas that draws JPEG or raw RGB payloads.
- * Drawing keeps only the latest frame: one that arrives while another decodes replaces the waiting one.
+ * Video frames: a canvas that draws JPEG or raw RGB payloads of the binary frame messages (their header is read by
+ * frameHeader.js). Drawing keeps only the latest frame: one that arrives while another decodes replaces the waiting one.
  */
+import { CODEC_JPEG, CODEC_RGB, readHeader } from "./frameHeader.js"
 
-export const HEADER_BYTES = 24
-export const CODEC_RGB = 0
-export const CODEC_JPEG = 1
-
-/** Reads a binary message: `{codec, track, index, width, height, capturedAt, payload}`, or null if it is not a frame. */
-export function parseFrame(buffer) {
-  if (!(buffer instanceof ArrayBuffer) || buffer.byteLength < HEADER_BYTES) return null
-  const view = new DataView(buffer)
-  if (view.getUint8(0) !== 0x52 || view.getUint8(1) !== 0x46) return null
-  return {
-    codec: view.getUint8(3),
-    track: view.getUint16(4, true),
-    index: view.getUint32(8, true),
-    width: view.getUint16(12, true),
-    height: view.getUint16(14, true),
-    capturedAt: view.getFloat64(16, true),
-    payload: new Uint8Array(buffer, HEADER_BYTES)
-  }
-}
+/** Reads a binary message: the header's fields and the `payload`, or null if it is not a frame (frameHeader.js). */
+export const parseFrame = readHeader
 
 /**
  * A canvas that shows frames. `onResize({width, height})` when the frame size changes, `onDrawn(frame)` after each

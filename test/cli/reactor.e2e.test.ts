@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import sharp from "sharp"
+import { subprocessMs, subprocessTestMs } from "../fixtures/bounds.js"
 
 const root = resolve(import.meta.dirname, "../..")
 const fixture = "test/fixtures/cli-released.ts"
@@ -44,7 +45,7 @@ const run = (
     const timer = setTimeout(() => {
       child.kill("SIGKILL")
       fail(new Error(`timed out; stdout:\n${stdout}\nstderr:\n${stderr}`))
-    }, options.timeoutMs ?? 20_000)
+    }, options.timeoutMs ?? subprocessMs)
     child.stdout.on("data", (chunk) => {
       stdout += chunk
       options.onStdout?.(stdout, child)
@@ -75,7 +76,7 @@ const expectOneLine = (result: Result, pattern: RegExp) => {
   expect(result.stderr).not.toMatch(/\n\s+at /)
 }
 
-describe("reactor run --runtime headless", () => {
+describe("reactor run --runtime headless", { timeout: subprocessTestMs }, () => {
   it("prints the commands, applies good lines, explains bad ones and goes on, writes frames, exits 0", async () => {
     const out = tempDir()
     const result = await run([
@@ -231,7 +232,7 @@ describe("reactor run --runtime headless", () => {
   })
 })
 
-describe("reactor run --runtime http (the default)", () => {
+describe("reactor run --runtime http (the default)", { timeout: subprocessTestMs }, () => {
   it("serves the model with --host/--port/--max-sessions/--token until SIGTERM, exit 0", async () => {
     let checked: Promise<void> | undefined
     const result = await run([
@@ -269,7 +270,7 @@ describe("reactor run --runtime http (the default)", () => {
   })
 })
 
-describe("reactor: a bad start is one line on stderr and a non-zero exit", () => {
+describe("reactor: a bad start is one line on stderr and a non-zero exit", { timeout: subprocessTestMs }, () => {
   it("a missing module", async () => {
     expectOneLine(
       await run(["run", "test/fixtures/cli-missing.ts"]),

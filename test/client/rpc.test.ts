@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Stream } from "effect"
+import { Chunk, Deferred, Effect, Fiber, Stream } from "effect"
 import { ReactorClient } from "../../src/client/index.js"
 import * as Model from "../../src/model/Model.js"
 import * as CommandError from "../../src/protocol/CommandError.js"
@@ -102,8 +102,11 @@ describe("typed client over the rpc transport", () => {
     Effect.gen(function*() {
       const { url } = yield* server()
       const client = yield* ReactorClient.make(Fixture.Commands, { url })
-      const reading = yield* Effect.fork(Stream.runCount(client.frames))
-      yield* Effect.sleep(100)
+      const first = yield* Deferred.make<void>()
+      const reading = yield* Effect.fork(
+        Stream.runCount(Stream.tap(client.frames, () => Deferred.succeed(first, undefined)))
+      )
+      yield* Deferred.await(first) // a frame has come: the stream is open
       yield* client.stop
       const count = yield* Fiber.join(reading).pipe(Effect.timeout("5 seconds"))
       expect(count).toBeGreaterThan(0)

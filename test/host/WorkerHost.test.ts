@@ -10,7 +10,7 @@ import { join, resolve } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import type * as ServerConfig from "../../src/config/ServerConfig.js"
 import * as Server from "../../src/server/Server.js"
-import { Client, http, sleep } from "../server/helpers.js"
+import { Client, http, sleep } from "../e2e/helpers.js"
 
 const fixture = resolve("test/fixtures/host-model.ts")
 const logLevel = process.env.REACTOR_TEST_LOGS === "1" ? LogLevel.Debug : LogLevel.None

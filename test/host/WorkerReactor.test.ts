@@ -7,7 +7,7 @@ import { resolve } from "node:path"
 import { threadId } from "node:worker_threads"
 import { afterEach, describe, expect, it } from "vitest"
 import * as Server from "../../src/server/Server.js"
-import { Client, http } from "../server/helpers.js"
+import { Client, http } from "../e2e/helpers.js"
 
 const logLevel = process.env.REACTOR_TEST_LOGS === "1" ? LogLevel.Debug : LogLevel.None
 

@@ -14,7 +14,7 @@ import * as Param from "../../src/model/Param.js"
 import * as CommandError from "../../src/protocol/CommandError.js"
 import * as Server from "../../src/server/Server.js"
 import * as Mailbox from "../../src/session/Mailbox.js"
-import { Client, http, sleep } from "../server/helpers.js"
+import { Client, http, sleep } from "../e2e/helpers.js"
 
 const fixture = (name: string) => resolve(`test/fixtures/python/${name}`)
 const logLevel = process.env.REACTOR_TEST_LOGS === "1" ? LogLevel.Debug : LogLevel.None

@@ -4,9 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type * as Server from "../../src/server/Server.js"
+import { http, startServer } from "../e2e/helpers.js"
+import * as RawPeer from "../e2e/RawPeer.js"
 import * as SdkSchemas from "../sdk/SdkSchemas.js"
-import { http, startServer } from "../server/helpers.js"
-import * as RawPeer from "../transport/RawPeer.js"
 
 const v = { "Reactor-WebRTC-Version": "1.0", Authorization: "Bearer local" }
 

@@ -3,6 +3,7 @@
  * browser's WebRTC globals. The received video track goes into an `RTCVideoSink`, so a test reads decoded pixels.
  */
 import wrtc from "@roamhq/wrtc"
+import { subprocessMs } from "../fixtures/bounds.js"
 
 Object.assign(globalThis, {
   RTCPeerConnection: wrtc.RTCPeerConnection,
@@ -43,7 +44,7 @@ export const view = (track: MediaStreamTrack): Viewer => {
 }
 
 /** Waits until `check` holds, polling; fails with `what` after `timeoutMs`. */
-export const until = async (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000) => {
+export const until = async (what: string, check: () => boolean | Promise<boolean>, timeoutMs = subprocessMs) => {
   const deadline = Date.now() + timeoutMs
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)

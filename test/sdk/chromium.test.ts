@@ -8,6 +8,7 @@ import { rmSync } from "node:fs"
 import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Server from "../../src/server/Server.js"
+import { subprocessMs, subprocessTestMs } from "../fixtures/bounds.js"
 import * as Fixture from "../fixtures/web-colors.js"
 import * as Chromium from "../web/Chromium.js"
 import * as Bundle from "./Bundle.js"
@@ -36,6 +37,7 @@ const near = (actual: Rgb, wanted: Rgb, tolerance = 40) => actual.every((v, i) =
 
 describe.skipIf(!Chromium.run)(
   Chromium.run ? "sdk: the official React components in Chromium" : `sdk in Chromium: skipped, ${Chromium.missing}`,
+  { timeout: subprocessTestMs },
   () => {
     let server: Server.Handle
     let browser: Browser
@@ -63,7 +65,7 @@ describe.skipIf(!Chromium.run)(
       const page = await browser.newPage()
       page.on("pageerror", (error) => console.error("page error:", error))
       await page.goto(`${server.url}/`)
-      await page.waitForFunction(() => window.sdk?.status === "ready", null, { timeout: 20_000 })
+      await page.waitForFunction(() => window.sdk?.status === "ready", null, { timeout: subprocessMs })
       return page
     }
 
@@ -87,7 +89,7 @@ describe.skipIf(!Chromium.run)(
       }, [x, y])
 
     const expectColour = (page: Page, where: readonly [number, number], wanted: Rgb) =>
-      expect.poll(() => pixel(page, where), { timeout: 10_000, interval: 100 }).toSatisfy((rgb: Rgb) =>
+      expect.poll(() => pixel(page, where), { timeout: subprocessMs, interval: 100 }).toSatisfy((rgb: Rgb) =>
         near(rgb, wanted)
       )
 
@@ -97,8 +99,10 @@ describe.skipIf(!Chromium.run)(
       expect(sessionId).toMatch(/^[\w-]{16,}$/)
       const time = () => page.evaluate(() => document.querySelector("video")!.currentTime)
       const first = await time()
-      await expect.poll(time, { timeout: 10_000 }).toBeGreaterThan(first)
-      await expect.poll(() => page.evaluate(() => document.querySelector("video")!.videoWidth), { timeout: 10_000 })
+      await expect.poll(time, { timeout: subprocessMs }).toBeGreaterThan(first)
+      await expect.poll(() => page.evaluate(() => document.querySelector("video")!.videoWidth), {
+        timeout: subprocessMs
+      })
         .toBe(Fixture.width)
       await expectColour(page, at.left, Fixture.expected(Fixture.initial).left)
       await expectColour(page, at.middleRight, Fixture.expected(Fixture.initial).middleRight)
@@ -107,7 +111,7 @@ describe.skipIf(!Chromium.run)(
 
     it("every control ReactorController renders from our schema reaches the model and changes the render", async () => {
       const page = await open()
-      await page.getByText("set_color", { exact: true }).waitFor({ timeout: 15_000 })
+      await page.getByText("set_color", { exact: true }).waitFor({ timeout: subprocessMs })
       let state = Fixture.initial
 
       // select (string enum) + Execute
@@ -157,14 +161,14 @@ describe.skipIf(!Chromium.run)(
       await expectColour(page, at.left, Fixture.expected(Fixture.initial).left)
       await expectColour(page, at.middleRight, Fixture.expected(Fixture.initial).middleRight)
       await page.close()
-    }, 60_000)
+    }, subprocessTestMs)
 
     it("a model message reaches the page (useReactorMessage)", async () => {
       const page = await open()
-      await page.getByText("reset", { exact: true }).waitFor({ timeout: 15_000 })
+      await page.getByText("reset", { exact: true }).waitFor({ timeout: subprocessMs })
       await Controller.expand(page, "reset")
       await Controller.execute(page, "reset")
-      await expect.poll(async () => (await probe(page)).messages, { timeout: 10_000 }).toContainEqual({
+      await expect.poll(async () => (await probe(page)).messages, { timeout: subprocessMs }).toContainEqual({
         type: "reset",
         data: {}
       })
@@ -176,7 +180,7 @@ describe.skipIf(!Chromium.run)(
       // when their orphan window does)
       const sessions = async () =>
         ((await (await fetch(`${server.url}/health`)).json()) as { sessions: number }).sessions
-      await expect.poll(sessions, { timeout: 20_000, interval: 200 }).toBe(0)
+      await expect.poll(sessions, { timeout: subprocessMs, interval: 200 }).toBe(0)
       const page = await open()
       const { sessionId } = await probe(page)
       const stopped = page.waitForResponse((response) => response.url().endsWith("/stop_session"))
@@ -188,7 +192,7 @@ describe.skipIf(!Chromium.run)(
       expect(Fixture.ended).toContain(sessionId)
       await expect.poll(async () => (await probe(page)).status).toBe("disconnected")
       await page.close()
-    }, 60_000)
+    }, subprocessTestMs)
 
     it("drives every example model: ready, playing, every command rendered, a control's command applied", async () => {
       const examples = [
@@ -229,24 +233,24 @@ describe.skipIf(!Chromium.run)(
         const page = await browser.newPage()
         try {
           await page.goto(`${served.url}/`)
-          await page.waitForFunction(() => window.sdk?.status === "ready", null, { timeout: 20_000 })
+          await page.waitForFunction(() => window.sdk?.status === "ready", null, { timeout: subprocessMs })
           const time = () => page.evaluate(() => document.querySelector("video")!.currentTime)
           const first = await time()
-          await expect.poll(time, { timeout: 15_000 }).toBeGreaterThan(first)
-          await page.locator("h4").first().waitFor({ timeout: 15_000 })
+          await expect.poll(time, { timeout: subprocessMs }).toBeGreaterThan(first)
+          await page.locator("h4").first().waitFor({ timeout: subprocessMs })
           expect(await page.locator("h4").allTextContents(), example.file).toEqual([...example.commands])
           const { sessionId } = await probe(page)
           await example.act(page)
           const applied = async () =>
             ((await (await fetch(`${served.url}/sessions/${sessionId}/info`)).json()) as any).stats
               .commands_applied as number
-          await expect.poll(applied, { timeout: 10_000 }).toBeGreaterThan(0)
+          await expect.poll(applied, { timeout: subprocessMs }).toBeGreaterThan(0)
         } finally {
           await page.close()
           await served.close()
         }
       }
-    }, 120_000)
+    }, subprocessTestMs)
 
     it(
       "closing the tab ends the session: the peer goes, the session is orphaned, then stopped with its finalizer",
@@ -256,8 +260,8 @@ describe.skipIf(!Chromium.run)(
         await page.close() // no beforeunload: the tab just goes
         const state = async () =>
           ((await (await fetch(`${server.url}/sessions/${sessionId}/info`)).json()) as { state?: string }).state
-        await expect.poll(state, { timeout: 30_000, interval: 100 }).toBe("orphaned")
-        await expect.poll(() => Fixture.ended.includes(sessionId!), { timeout: 30_000, interval: 200 }).toBe(true)
+        await expect.poll(state, { timeout: subprocessMs, interval: 100 }).toBe("orphaned")
+        await expect.poll(() => Fixture.ended.includes(sessionId!), { timeout: subprocessMs, interval: 200 }).toBe(true)
       },
       60_000
     )

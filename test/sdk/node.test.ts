@@ -8,6 +8,7 @@ import { LogLevel } from "effect"
 import { resolve } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Server from "../../src/server/Server.js"
+import { subprocessTestMs } from "../fixtures/bounds.js"
 import * as Fixture from "../fixtures/web-colors.js"
 import { near, Reactor, until, view, type Viewer } from "./NodeSdk.js"
 
@@ -94,7 +95,7 @@ const drive = async (server: Server.Handle): Promise<string> => {
   return sessionId
 }
 
-describe("sdk: @reactor-team/js-sdk 2.9.0 in Node over WebRTC", () => {
+describe("sdk: @reactor-team/js-sdk 2.9.0 in Node over WebRTC", { timeout: subprocessTestMs }, () => {
   let server: Server.Handle
   beforeAll(async () => {
     server = await Server.listen(
@@ -164,7 +165,7 @@ describe("sdk: @reactor-team/js-sdk 2.9.0 in Node over WebRTC", () => {
   })
 })
 
-describe("sdk: @reactor-team/js-sdk 2.9.0 against a model in a worker thread", () => {
+describe("sdk: @reactor-team/js-sdk 2.9.0 against a model in a worker thread", { timeout: subprocessTestMs }, () => {
   let server: Server.Handle
   beforeAll(async () => {
     server = await Server.listen(

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type * as Server from "../../src/server/Server.js"
-import { http, startServer } from "../server/helpers.js"
+import { http, startServer } from "../e2e/helpers.js"
 import * as SdkSchemas from "./SdkSchemas.js"
 
 describe("sdk: our answers against @reactor-team/js-sdk 2.9.0's schemas", () => {

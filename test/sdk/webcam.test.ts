@@ -10,6 +10,7 @@ import { resolve } from "node:path"
 import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Server from "../../src/server/Server.js"
+import { subprocessMs, subprocessTestMs } from "../fixtures/bounds.js"
 import * as Chromium from "../web/Chromium.js"
 import * as Bundle from "./Bundle.js"
 import * as Controller from "./Controller.js"
@@ -69,6 +70,7 @@ describe.skipIf(!Chromium.run)(
   Chromium.run
     ? "sdk: WebcamStream into a video-to-video model (Chromium)"
     : `sdk webcam: skipped, ${Chromium.missing}`,
+  { timeout: subprocessTestMs },
   () => {
     let server: Server.Handle
     let browser: Browser
@@ -88,7 +90,7 @@ describe.skipIf(!Chromium.run)(
         "--use-fake-device-for-media-stream",
         "--use-fake-ui-for-media-stream"
       )
-    }, 30_000)
+    }, subprocessTestMs)
 
     afterAll(async () => {
       await browser?.close()
@@ -101,7 +103,7 @@ describe.skipIf(!Chromium.run)(
       const page = await context.newPage()
       page.on("pageerror", (error) => console.error("page error:", error))
       await page.goto(`${server.url}/${query}`)
-      await page.waitForFunction(() => (window as any).sdk?.status === "ready", null, { timeout: 20_000 })
+      await page.waitForFunction(() => (window as any).sdk?.status === "ready", null, { timeout: subprocessMs })
       return page
     }
     const close = (page: Page) => page.context().close()
@@ -112,9 +114,9 @@ describe.skipIf(!Chromium.run)(
 
     it("without a camera published the model shows its test pattern", async () => {
       const page = await open("")
-      await expect.poll(() => barsShown(page), { timeout: 15_000, interval: 200 }).toBeGreaterThanOrEqual(6)
+      await expect.poll(() => barsShown(page), { timeout: subprocessMs, interval: 200 }).toBeGreaterThanOrEqual(6)
       await close(page)
-    }, 40_000)
+    }, subprocessTestMs)
 
     it(
       "WebcamStream's camera reaches the model, which sends it back filtered; the strength slider changes the filter",
@@ -123,37 +125,37 @@ describe.skipIf(!Chromium.run)(
         const width = (selector: string) =>
           page.evaluate((selector) => document.querySelector<HTMLVideoElement>(selector)?.videoWidth ?? 0, selector)
         // both pictures play: the model's at its configured 640 wide, the camera preview at the camera's size
-        await expect.poll(() => width(output), { timeout: 15_000 }).toBe(640)
-        await expect.poll(() => width(preview), { timeout: 15_000 }).toBeGreaterThan(0)
+        await expect.poll(() => width(output), { timeout: subprocessMs }).toBe(640)
+        await expect.poll(() => width(preview), { timeout: subprocessMs }).toBeGreaterThan(0)
         // the camera replaces the test pattern...
-        await expect.poll(() => barsShown(page), { timeout: 20_000, interval: 200 }).toBe(0)
+        await expect.poll(() => barsShown(page), { timeout: subprocessMs, interval: 200 }).toBe(0)
         // ...filtered: at the example's default (edges, strength 0.8) the output is far from the camera picture
         const camera = async () => distance(await grid(page, output), await grid(page, preview))
-        await expect.poll(camera, { timeout: 15_000, interval: 200 }).toBeGreaterThan(30)
+        await expect.poll(camera, { timeout: subprocessMs, interval: 200 }).toBeGreaterThan(30)
 
         // strength 0 = the camera as is. ReactorController's slider sends the value before each change (an SDK bug),
         // so it is moved twice: the second move sends 0.
-        await page.getByText("set_strength", { exact: true }).waitFor({ timeout: 15_000 })
+        await page.getByText("set_strength", { exact: true }).waitFor({ timeout: subprocessMs })
         await Controller.expand(page, "set_strength")
         const slider = Controller.panel(page, "set_strength").locator("input[type=range]")
         await slider.fill("0")
         await slider.fill("1")
-        await expect.poll(() => state(page), { timeout: 10_000 }).toEqual({
+        await expect.poll(() => state(page), { timeout: subprocessMs }).toEqual({
           type: "state",
           filter: "edges",
           strength: 0
         })
         // the output follows the camera: its picture is the preview's (a few frames behind)
-        await expect.poll(camera, { timeout: 15_000, interval: 200 }).toBeLessThan(12)
+        await expect.poll(camera, { timeout: subprocessMs, interval: 200 }).toBeLessThan(12)
 
         // strength 1 (the move sends the slider's previous value, 1): all edges, far from the camera picture
         await slider.fill("0")
-        await expect.poll(() => state(page), { timeout: 10_000 }).toEqual({
+        await expect.poll(() => state(page), { timeout: subprocessMs }).toEqual({
           type: "state",
           filter: "edges",
           strength: 1
         })
-        await expect.poll(camera, { timeout: 15_000, interval: 200 }).toBeGreaterThan(30)
+        await expect.poll(camera, { timeout: subprocessMs, interval: 200 }).toBeGreaterThan(30)
         await close(page)
       },
       90_000

@@ -2,8 +2,8 @@
  * The connection core on its own, as a new transport would drive it: no socket, text in through `receive`, replies
  * and closes captured from the `Io`. A session of the fixture model runs underneath (reactor + registry in-process).
  */
-import { Effect, Fiber, Layer, Scope } from "effect"
-import { describe, expect, it } from "vitest"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Fiber, Layer, Scope, TestClock } from "effect"
 import * as ServerConfig from "../../src/config/ServerConfig.js"
 import * as Model from "../../src/model/Model.js"
 import * as EndReason from "../../src/protocol/EndReason.js"
@@ -153,5 +153,71 @@ describe("Connection (no transport)", () => {
     expect(answered).toHaveLength(10)
     expect(answered.slice(2).map((m) => m.data.code)).toEqual(Array(8).fill("session_closed"))
     expect(closes[0]).toMatchObject({ code: 1000 })
+  })
+})
+
+/** Lets the connection's fibers run (a few turns of the event loop; the TestClock does not move). */
+const settle = Effect.repeatN(Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve))), 5)
+
+/** Types of what the `Io` saw, errors as `error:<code>`. */
+const typesOf = (sent: ReturnType<typeof recorder>["sent"]) =>
+  sent.map((m) => (m.type === "error" ? `error:${m.data.code}` : m.type))
+
+describe("Connection on the TestClock (time moves only when the test says)", () => {
+  const ping = `{"scope":"runtime","data":{"type":"ping"}}`
+
+  it.scoped("liveness: a message or a touch keeps it open; idleTimeoutMs of silence closes it with 4408", () => {
+    const { closes, io, sent } = recorder()
+    return Effect.gen(function*() {
+      const session = yield* started
+      const connection = yield* Connection.make({ session, io, transport: "test", idleTimeoutMs: 1000 })
+      yield* TestClock.adjust(999)
+      yield* connection.receive(ping)
+      yield* TestClock.adjust(999)
+      connection.touch()
+      yield* TestClock.adjust(999)
+      yield* settle
+      expect(closes).toEqual([])
+      yield* TestClock.adjust(1)
+      yield* settle
+      expect(closes).toEqual([{ code: 4408, reason: "no message for 1000 ms" }])
+      expect(typesOf(sent)).toEqual(["sessionReady", "pong"])
+    }).pipe(Effect.provide(environment()))
+  })
+
+  it.scoped("the message budget: over it, a message waits for its token (and is then answered in order)", () => {
+    const { io, sent } = recorder()
+    return Effect.gen(function*() {
+      const session = yield* started
+      const connection = yield* Connection.make({ session, io, transport: "test" })
+      yield* connection.receive(ping)
+      yield* connection.receive(ping)
+      const third = yield* Effect.fork(connection.receive(ping))
+      yield* settle
+      expect(typesOf(sent)).toEqual(["sessionReady", "pong", "pong"])
+      yield* TestClock.adjust(499)
+      yield* settle
+      expect(typesOf(sent)).toEqual(["sessionReady", "pong", "pong"])
+      yield* TestClock.adjust(1)
+      yield* Fiber.join(third)
+      expect(typesOf(sent)).toEqual(["sessionReady", "pong", "pong", "pong"])
+    }).pipe(Effect.provide(environment({ maxMessagesPerSecond: 2 })))
+  })
+
+  it.scoped("the command budget: refused with rate_limited until the bucket refills on the clock", () => {
+    const { io, sent } = recorder()
+    const command = (id: number) => `{"type":"set_color","data":{"r":${id}},"id":${id}}`
+    return Effect.gen(function*() {
+      const session = yield* started
+      const connection = yield* Connection.make({ session, io, transport: "test" })
+      yield* connection.receive(command(1))
+      yield* connection.receive(command(2))
+      yield* TestClock.adjust(999)
+      yield* connection.receive(command(3))
+      yield* TestClock.adjust(1)
+      yield* connection.receive(command(4))
+      expect(typesOf(sent).slice(1)).toEqual(["commandAck", "error:rate_limited", "error:rate_limited", "commandAck"])
+      expect((yield* connection.stats).rateLimited).toBe(2)
+    }).pipe(Effect.provide(environment({ maxCommandsPerSecond: 1, commandBurst: 1 })))
   })
 })

@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type * as Server from "../../src/server/Server.js"
-import { connect, startServer, startSession } from "../server/helpers.js"
-import { RawRpc, type Response } from "../server/RawRpc.js"
+import { connect, startServer, startSession } from "../e2e/helpers.js"
+import { RawRpc, type Response } from "../e2e/RawRpc.js"
 
 /** The wire error an answer carries: an `Exit`'s typed failure, or a connection-level `Defect`. */
 const errorOf = (response: Response | undefined): Record<string, any> | undefined =>

@@ -9,6 +9,7 @@ import { join } from "node:path"
 import type { BrowserContext, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Server from "../../src/server/Server.js"
+import { subprocessMs, subprocessTestMs } from "../fixtures/bounds.js"
 import * as Fixture from "../fixtures/web-colors.js"
 import * as Chromium from "./Chromium.js"
 
@@ -50,7 +51,7 @@ type Rgb = ReadonlyArray<number>
 /** Where each region of the fixture's 160x90 frame is sampled. */
 const at = { left: [40, 40], topRight: [120, 20], middleRight: [120, 60] } as const
 
-describe.skipIf(!Chromium.run)(suiteName, () => {
+describe.skipIf(!Chromium.run)(suiteName, { timeout: subprocessTestMs }, () => {
   let server: Server.Handle
   let context: BrowserContext
   let profile: string
@@ -89,7 +90,7 @@ describe.skipIf(!Chromium.run)(suiteName, () => {
       () => window.reactorPage?.status === "live" && window.reactorPage.framesDrawn > 0,
       null,
       {
-        timeout: 10_000
+        timeout: subprocessMs
       }
     )
   }
@@ -115,7 +116,7 @@ describe.skipIf(!Chromium.run)(suiteName, () => {
     actual.every((v, i) => Math.abs(v - wanted[i]!) <= tolerance)
 
   const expectColour = (page: Page, where: readonly [number, number], wanted: Rgb, tolerance?: number) =>
-    expect.poll(() => pixel(page, where), { timeout: 5_000, interval: 50 }).toSatisfy((rgb: Rgb) =>
+    expect.poll(() => pixel(page, where), { timeout: subprocessMs, interval: 50 }).toSatisfy((rgb: Rgb) =>
       near(rgb, wanted, tolerance)
     )
 
@@ -146,9 +147,9 @@ describe.skipIf(!Chromium.run)(suiteName, () => {
         return Array.from(canvas.getContext("2d")!.getImageData(0, 85, 160, 1).data).join(",")
       })
     const before = await row()
-    await expect.poll(row, { timeout: 5_000 }).not.toBe(before)
+    await expect.poll(row, { timeout: subprocessMs }).not.toBe(before)
     await expect.poll(async () => (await hook(page)).lastFrameIndex).toBeGreaterThan(first.lastFrameIndex + 5)
-    await expect.poll(async () => (await hook(page)).stats?.fps ?? 0, { timeout: 5_000 }).toBeGreaterThan(0)
+    await expect.poll(async () => (await hook(page)).stats?.fps ?? 0, { timeout: subprocessMs }).toBeGreaterThan(0)
 
     // Reactor's rules: enum -> select, bounded number -> slider, boolean -> checkbox, string -> text + send,
     // half-bounded integer -> number input, no parameters -> button, key bindings listed.
@@ -291,7 +292,7 @@ describe.skipIf(!Chromium.run)(suiteName, () => {
     // A dropped socket reconnects with backoff to the same session.
     const framesBefore = resumed.framesReceived
     await page.evaluate(() => window.reactorPage.dropConnection())
-    await expect.poll(async () => (await hook(page)).socketsOpened, { timeout: 10_000 }).toBe(2)
+    await expect.poll(async () => (await hook(page)).socketsOpened, { timeout: subprocessMs }).toBe(2)
     await live(page)
     await expect.poll(async () => (await hook(page)).framesReceived).toBeGreaterThan(framesBefore + 3)
     const after = await hook(page)
@@ -375,7 +376,7 @@ describe.skipIf(!Chromium.run)(suiteName, () => {
       const before = await snapshot()
       await page.locator("#video").click()
       await page.keyboard.down("w")
-      await expect.poll(snapshot, { timeout: 5_000 }).not.toBe(before)
+      await expect.poll(snapshot, { timeout: subprocessMs }).not.toBe(before)
       await page.keyboard.up("w")
       await expect.poll(async () => (await hook(page)).acks.filter((a) => a.command === "move").length).toBe(2)
       const moves = (await hook(page)).sent.filter((s) => s.command === "move").map((s) => s.payload)

@@ -3,7 +3,7 @@
  * (`reactor run`'s default): the transports cannot tell a session in a model host from one in their own thread.
  */
 process.env.REACTOR_TEST_ISOLATION = "worker"
-await import("../server/e2e.test.js")
-await import("../server/transport.test.js")
-await import("../server/end-answers.test.js")
-await import("../transport/webrtc.test.js")
+await import("./transports.test.js")
+await import("./websocket.test.js")
+await import("./webrtc.test.js")
+await import("./end-answers.test.js")

@@ -9,7 +9,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import WebSocket from "ws"
-import { Client, sleep } from "../server/helpers.js"
+import { subprocessMs, subprocessTestMs } from "../fixtures/bounds.js"
+import { Client, eventually } from "./helpers.js"
 
 const run = async (model: string) => {
   const child = spawn(process.execPath, [
@@ -25,7 +26,7 @@ const run = async (model: string) => {
   ], {
     cwd: process.cwd(),
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, REACTOR_TOKEN: "", REACTOR_STOP_DEADLINE_MS: "1000" }
+    env: { ...process.env, REACTOR_TOKEN: "", REACTOR_STOP_DEADLINE_MS: "5000" }
   })
   let output = ""
   child.stdout!.on("data", (chunk) => (output += chunk))
@@ -50,11 +51,11 @@ const open = async (url: string, extraArgs: Record<string, unknown> = {}) => {
     body: JSON.stringify({ extra_args: extraArgs, supported_transports: [{ protocol: "websocket", version: "1" }] })
   })).json()
   const client = new Client(new WebSocket(url.replace("http", "ws") + started.selected_transport.url))
-  await client.next("sessionReady")
+  await client.next("sessionReady", subprocessMs)
   return { id: started.session_id as string, client }
 }
 
-describe("reactor run: shutdown with a frozen model (subprocess)", () => {
+describe("reactor run: shutdown with a frozen model (subprocess)", { timeout: subprocessTestMs }, () => {
   it("SIGTERM while a model spins: exit 0, the frozen session named, the other session stopped cleanly", async () => {
     const heartbeat = join(mkdtempSync(join(tmpdir(), "reactor-sigterm-")), "beat")
     const { child, exited, output, url } = await run("test/fixtures/host-model.ts")
@@ -62,7 +63,7 @@ describe("reactor run: shutdown with a frozen model (subprocess)", () => {
     const healthy = await open(url)
     frozen.client.command("spin", { how: "sync" }, 1)
     await frozen.client.next("commandAck")
-    for (let i = 0; i < 200 && !existsSync(heartbeat); i++) await sleep(25)
+    expect(await eventually(() => existsSync(heartbeat), subprocessMs)).toBe(true)
     expect(Number(readFileSync(heartbeat, "utf8"))).toBeGreaterThan(0)
     expect((await fetch(`${url}/health`)).status).toBe(200)
 

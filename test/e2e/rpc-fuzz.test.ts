@@ -1,5 +1,5 @@
 /**
- * A live fuzz run against the RPC transport's decoder, as test/server/fuzz.test.ts does for the WebSocket: random and
+ * A live fuzz run against the RPC transport's decoder, as test/e2e/fuzz.test.ts does for the WebSocket: random and
  * mutated `@effect/rpc` client messages (well-formed requests among them), one or several to a WebSocket message, then
  * random bytes. Each value must earn exactly the answer docs/PROTOCOL.md promises (checked against an oracle written
  * from the protocol and the fixture's declarations, sharing no code with the server), and the connection must go on

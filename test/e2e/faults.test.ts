@@ -11,19 +11,9 @@ import WebSocket from "ws"
 import { ReactorClient } from "../../src/client/index.js"
 import type * as Server from "../../src/server/Server.js"
 import { Commands } from "../fixtures/server-model.js"
-import { Client, connect, http, sleep, startServer, startSession } from "./helpers.js"
+import { Client, connect, eventually, http, startServer, startSession } from "./helpers.js"
 
 const nested = (depth: number) => "[".repeat(depth) + "]".repeat(depth)
-
-/** Polls `check` until it holds or `timeoutMs` passes (the answer, not how long it took, is what is asserted). */
-const eventually = async (check: () => Promise<boolean>, timeoutMs: number) => {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await check()) return true
-    await sleep(100)
-  }
-  return false
-}
 
 describe("faults: HTTP", () => {
   let server: Server.Handle
@@ -192,7 +182,7 @@ describe("faults: WebSocket", () => {
         await idle.close()
       }
     },
-    20_000
+    120_000
   )
 
   it("/info's dropped_frames includes the frames the socket skipped for a client that does not read", async () => {
@@ -202,16 +192,21 @@ describe("faults: WebSocket", () => {
       client.keepFrames = false
       await client.waitFrames(2)
       ;(client.ws as any)._socket.pause()
-      await sleep(1500)
+      // paused until the server has skipped frames for it (what it counts, not how long that took, is asserted)
+      const skipped = await eventually(
+        async () => (await http(slow, "GET", `/sessions/${session.session_id}/info`)).body.stats.dropped_frames > 5,
+        60_000
+      )
+      expect(skipped).toBe(true)
       ;(client.ws as any)._socket.resume()
-      const stats = await client.next((m) => m.type === "stats" && m.data.dropped > 5, 10_000)
+      const stats = await client.next((m) => m.type === "stats" && m.data.dropped > 5, 60_000)
       const info = await http(slow, "GET", `/sessions/${session.session_id}/info`)
       expect(info.body.stats.dropped_frames).toBeGreaterThanOrEqual(stats.data.dropped)
       await client.close()
     } finally {
       await slow.close()
     }
-  }, 20_000)
+  }, 120_000)
 })
 
 describe("faults: RPC", () => {
@@ -237,15 +232,24 @@ describe("faults: RPC", () => {
       yield* Fiber.join(fibers[0]!)
     }).pipe(Effect.scoped)
     await Effect.runPromise(program)
-    const applied = async () =>
-      (await http(server, "GET", `/sessions/${session.session_id}/info`)).body.stats.commands_applied
-    await sleep(300)
-    const first = await applied()
-    await sleep(1000)
-    // 300 commands of 20 ms would take 6 s: the ones left behind did not go on being applied
-    expect(await applied()).toBe(first)
+    const info = async () => (await http(server, "GET", `/sessions/${session.session_id}/info`)).body
+    // once the server has seen the client leave (its session orphaned), nothing of that connection is applied
+    expect(await eventually(async () => (await info()).state === "orphaned", 60_000)).toBe(true)
+    const first = (await info()).stats.commands_applied
     expect(first).toBeLessThan(300)
-  }, 20_000)
+    // An ordering check: the session's mailbox applies one command at a time, first come first served, so had the
+    // left-behind commands gone on being submitted, they would alternate with the ten below (about 20 more applied).
+    await Effect.runPromise(
+      Effect.gen(function*() {
+        const client = yield* ReactorClient.make(Commands, { url: server.url, sessionId: session.session_id })
+        for (let i = 0; i < 10; i++) yield* client.commands.sleep({ ms: 20 })
+      }).pipe(Effect.scoped)
+    )
+    const after = (await info()).stats.commands_applied
+    // the ten, and at most the one command that was being applied when the client left
+    expect(after - first).toBeGreaterThanOrEqual(10)
+    expect(after - first).toBeLessThanOrEqual(11)
+  }, 120_000)
 
   it("at most maxPendingRequests commands wait per connection; one more is refused with too_many_requests", async () => {
     const bounded = await startServer({ maxPendingRequests: 16 })

@@ -9,8 +9,8 @@ import { ReactorClient } from "../../src/client/index.js"
 import type * as Server from "../../src/server/Server.js"
 import { Commands } from "../fixtures/server-model.js"
 import { until } from "../sdk/NodeSdk.js"
-import * as RawPeer from "../transport/RawPeer.js"
 import { connect, http, startServer, startSession } from "./helpers.js"
+import * as RawPeer from "./RawPeer.js"
 
 const count = 40
 

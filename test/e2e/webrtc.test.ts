@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type * as Server from "../../src/server/Server.js"
 import { until } from "../sdk/NodeSdk.js"
-import { http, startServer } from "../server/helpers.js"
+import { http, startServer } from "./helpers.js"
 import * as RawPeer from "./RawPeer.js"
 
 const start = async (server: Server.Handle) =>

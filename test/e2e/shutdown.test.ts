@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { describe, expect, it } from "vitest"
 import WebSocket from "ws"
+import { subprocessMs, subprocessTestMs } from "../fixtures/bounds.js"
 import { Client } from "./helpers.js"
 
 const startSubprocess = async () => {
@@ -17,7 +18,7 @@ const startSubprocess = async () => {
   child.stdout!.on("data", (chunk) => (output += chunk))
   child.stderr!.on("data", (chunk) => (output += chunk))
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start:\n${output}`)), 20_000)
+    const timer = setTimeout(() => reject(new Error(`the server did not start:\n${output}`)), subprocessMs)
     const check = () => {
       const match = /serving model .* on (http:\/\/[^\s"\\]+)/.exec(output)
       if (match !== null) {
@@ -33,17 +34,17 @@ const startSubprocess = async () => {
   return { child, url, exited, output: () => output }
 }
 
-describe("server: graceful shutdown (subprocess)", () => {
+describe("server: graceful shutdown (subprocess)", { timeout: subprocessTestMs }, () => {
   it("SIGTERM ends every session with sessionEnded(shutdown), releases the model and exits 0", async () => {
     const { child, exited, output, url } = await startSubprocess()
     const started = await (await fetch(`${url}/start_session`, { method: "POST" })).json()
     const client = new Client(
       new WebSocket(url.replace("http", "ws") + started.transports.find((t: any) => t.protocol === "websocket").url)
     )
-    await client.next("sessionReady")
-    await client.waitFrames(2)
+    await client.next("sessionReady", subprocessMs)
+    await client.waitFrames(2, subprocessMs)
     ;(child as ChildProcess).kill("SIGTERM")
-    const ended = await client.next("sessionEnded", 10_000)
+    const ended = await client.next("sessionEnded", subprocessMs)
     expect(ended.data).toEqual({ reason: "shutdown", message: "runtime shutdown" })
     expect((await client.closed).code).toBe(1000)
     expect(await exited).toBe(0)
@@ -68,12 +69,12 @@ describe("server: graceful shutdown (subprocess)", () => {
     await new Promise((resolve) => rpc.on("open", resolve))
     const rpcClosed = new Promise<number>((resolve) => rpc.on("close", (code) => resolve(code)))
     ;(child as ChildProcess).kill("SIGTERM")
-    expect((await client.next("sessionEnded", 10_000)).data.reason).toBe("shutdown")
+    expect((await client.next("sessionEnded", subprocessMs)).data.reason).toBe("shutdown")
     expect(await exited).toBe(0)
     expect(await rpcClosed).toBe(1000)
     expect(output()).toContain("shutting down")
     expect(output()).toMatch(/^released$/m)
-  }, 15_000)
+  })
 
   it("SIGINT with no sessions exits 0 after releasing the model", async () => {
     const { child, exited, output } = await startSubprocess()

@@ -15,7 +15,7 @@ const logLevel = process.env.REACTOR_TEST_LOGS === "1" ? LogLevel.Debug : LogLev
 
 /**
  * Where the fixture model runs: in the test's thread, or with `REACTOR_TEST_ISOLATION=worker` in a worker thread as
- * `reactor run` serves it (test/host/server-suites.test.ts runs the server suites that way too).
+ * `reactor run` serves it (test/e2e/worker.test.ts runs the server suites that way too).
  */
 const serving = (fixture: Fixture.FixtureOptions): Server.Serving => {
   if (process.env.REACTOR_TEST_ISOLATION !== "worker") return Fixture.make(fixture)
@@ -139,7 +139,7 @@ export class Client {
   }
 
   /** Waits for (and consumes) the first unread message matching. */
-  next(pred: string | ((m: Received) => boolean), timeoutMs = 5000): Promise<Received> {
+  next(pred: string | ((m: Received) => boolean), timeoutMs = 20_000): Promise<Received> {
     const test = typeof pred === "string" ? (m: Received) => m.type === pred : pred
     const index = this.unread.findIndex(test)
     if (index >= 0) return Promise.resolve(this.unread.splice(index, 1)[0]!)
@@ -160,7 +160,7 @@ export class Client {
   }
 
   /** Waits until `n` more frames arrived. */
-  async waitFrames(n: number, timeoutMs = 5000) {
+  async waitFrames(n: number, timeoutMs = 20_000) {
     const target = this.frameCount + n
     const deadline = Date.now() + timeoutMs
     while (this.frameCount < target) {
@@ -187,3 +187,19 @@ export const connect = async (server: Server.Handle, query = "", headers: Record
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** `GET /sessions/{id}/info`. */
+export const info = (server: Server.Handle, sessionId: string) => http(server, "GET", `/sessions/${sessionId}/info`)
+
+/**
+ * Polls `check` until it holds or `timeoutMs` passes, and says whether it held: the answer, not how long it took, is
+ * what a test asserts (the bound is generous, a last resort for a machine at load 5-12).
+ */
+export const eventually = async (check: () => Promise<boolean> | boolean, timeoutMs = 60_000, everyMs = 50) => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return true
+    await sleep(everyMs)
+  }
+  return check()
+}
