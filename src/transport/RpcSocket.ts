@@ -11,6 +11,7 @@ import { type RpcMessage, RpcSerialization, RpcServer } from "@effect/rpc"
 import { Cause, Effect, Mailbox, type Scope } from "effect"
 import type { WebSocket } from "ws"
 import * as CloseCode from "../protocol/CloseCode.js"
+import * as Envelope from "../protocol/Envelope.js"
 import * as WireError from "../protocol/WireError.js"
 import * as Fibers from "../session/Fibers.js"
 import * as Inbox from "./Inbox.js"
@@ -34,6 +35,8 @@ export interface Options {
   readonly maxUnreadBytes: number
   /** Charges `count` messages to the message budget: how long (ms) to stop reading, 0 when there is room. */
   readonly spend: (count: number) => number
+  /** Deepest nesting of a command's payload; deeper is refused with `nesting_too_deep` before any budget is spent. */
+  readonly maxDepth: number
   /** Charges one command to the command budget: `undefined`, or the error to answer (`rate_limited`). */
   readonly allowCommand: () => WireError.WireError | undefined
   /** Closes the connection (its session is then orphaned, resumable). */
@@ -56,7 +59,14 @@ const nextTurn = Effect.async<void>((resume) => {
 })
 
 /** A socket's RPC protocol for `RpcServer.make`: reads the socket from the current scope until it closes. */
-export const make = (options: Options): Effect.Effect<RpcServer.Protocol["Type"], never, Scope.Scope> =>
+/** The edge of one socket: the protocol the RPC server runs on, and `flush`, which sends the answers still batched. */
+export interface Edge {
+  readonly protocol: RpcServer.Protocol["Type"]
+  /** Sends what is batched now (before the socket is closed: a close frame must not overtake the last answers). */
+  readonly flush: () => void
+}
+
+export const make = (options: Options): Effect.Effect<Edge, never, Scope.Scope> =>
   Effect.gen(function*() {
     const { ws } = options
     let parser = msgPack.unsafeMake()
@@ -204,6 +214,11 @@ export const make = (options: Options): Effect.Effect<RpcServer.Protocol["Type"]
         return Effect.void
       }
       if (options.commands.has(message.tag)) {
+        // as on the WebSocket: a payload nested too deep is refused before it costs the budget
+        if (Envelope.valueTooDeep(message.payload, options.maxDepth)) {
+          write(RpcWire.failure(message.id, Envelope.tooDeep(options.maxDepth)))
+          return Effect.void
+        }
         const refused = options.allowCommand()
         if (refused !== undefined) {
           write(RpcWire.failure(message.id, refused))
@@ -273,5 +288,5 @@ export const make = (options: Options): Effect.Effect<RpcServer.Protocol["Type"]
         )
       )
     )
-    return protocol
+    return { protocol, flush }
   })

@@ -184,6 +184,8 @@ export const serve = (ws: WebSocket, session: Session.Session, model: Pick<Model
     // not read until the edge listens (a message emitted before would be lost)
     ws.pause()
     const requests = makeOpenRequests()
+    // the edge's batched answers, flushed before a close (set once the edge is made, below)
+    let flushAnswers = () => {}
     const connection = yield* Connection.make({
       session,
       transport: "rpc",
@@ -197,7 +199,10 @@ export const serve = (ws: WebSocket, session: Session.Session, model: Pick<Model
           if (code !== CloseCode.normal) return WsTransport.closeSocket(ws, code, reason)
           Effect.runFork(Effect.ensuring(
             Effect.ignore(Effect.timeout(requests.settled, flushTimeoutMs)),
-            Effect.sync(() => WsTransport.closeSocket(ws, code, reason))
+            Effect.sync(() => {
+              flushAnswers()
+              WsTransport.closeSocket(ws, code, reason)
+            })
           ))
         }
       }
@@ -216,16 +221,18 @@ export const serve = (ws: WebSocket, session: Session.Session, model: Pick<Model
     const context =
       yield* (group.toHandlersContext(handlers as any) as Effect.Effect<Context.Context<never>, never, Scope.Scope>)
     // The edge: messages checked and charged to the budgets before the RPC server sees them.
-    const protocol = yield* RpcSocket.make({
+    const edge = yield* RpcSocket.make({
       ws,
       tags: new Set(group.requests.keys()),
       commands: new Set(model.commands.requests.keys()),
       maxMessageBytes: config.maxMessageBytes,
+      maxDepth: config.maxDepth,
       maxUnreadBytes: config.maxBufferedTextBytes,
       spend: connection.spend,
       allowCommand: connection.allowCommand,
       close: (code, reason) => WsTransport.closeSocket(ws, code, reason)
     })
+    flushAnswers = edge.flush
     // Every request gets its own answer: a handler's defect fails that request, not every request of the client.
     const server = RpcServer.make(group, { spanPrefix: "RpcTransport", disableFatalDefects: true }) as Effect.Effect<
       never,
@@ -235,7 +242,7 @@ export const serve = (ws: WebSocket, session: Session.Session, model: Pick<Model
     yield* Fibers.forkScoped(
       "rpc server",
       server.pipe(
-        Effect.provideService(RpcServer.Protocol, requests.track(protocol)),
+        Effect.provideService(RpcServer.Protocol, requests.track(edge.protocol)),
         Effect.provide(context),
         Effect.interruptible,
         // never a silent wedge: the server gone, the socket is closed and the session orphaned (resumable)
