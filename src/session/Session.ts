@@ -113,6 +113,8 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
     const inputs = yield* InputTracks.make(model.inputs)
     const sink = options.sink
     let lastFrame: Frame.Frame | undefined
+    // The buffers this session's emits handed over: one emitted again fails, in-process as in a model host.
+    const handedOver = new WeakSet<ArrayBuffer>()
     let lastLatency: number | undefined
     const pendingLatency: Array<{ readonly frame: number; readonly receivedAt: number }> = []
 
@@ -137,6 +139,8 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
           if (abort.signal.aborted) return Effect.interrupt
           const block = Frame.toBlock(emitted, lastFrame, model.frameSize)
           if (block instanceof Frame.FrameError) return Effect.fail(block)
+          const reused = Frame.handOver(block, handedOver)
+          if (reused !== undefined) return Effect.fail(reused)
           lastFrame = block[block.length - 1]
           return Effect.asVoid(pacer.push(block))
         }),
