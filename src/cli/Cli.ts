@@ -59,6 +59,20 @@ const options = {
     ),
     Options.withDefault(1)
   ),
+  workerHeapMb: Options.integer("worker-heap-mb").pipe(
+    Options.withDescription(
+      "worker isolation: each model thread's heap limit in MB (default 4096); a model over it ends its " +
+        "sessions with model_failed (\"it ran out of memory\") and is loaded again."
+    ),
+    Options.optional
+  ),
+  exposeModelErrors: Options.choice("expose-model-errors", ["on", "off"]).pipe(
+    Options.withDescription(
+      "http: whether a model's own error texts (handler_failed, model failed) reach clients; off, a client gets " +
+        "an error reference and the server log the text. Default: on when bound to loopback (localhost), else off."
+    ),
+    Options.optional
+  ),
   host: Options.text("host").pipe(
     Options.withDescription("http: the address to listen on (default 127.0.0.1)."),
     Options.optional
@@ -125,10 +139,12 @@ const execute = (args: RunArgs, overrides: ReadonlyArray<Overrides.Override>, pr
     const { model: value, server } = file === undefined
       ? { model: {}, server: {} as ConfigFile.ServerSection }
       : yield* Effect.flatMap(ConfigFile.load(file), (loaded) => ConfigFile.sections(file, loaded))
+    const heapMb = Option.getOrUndefined(args.workerHeapMb) ?? server.workerHeapMb
+    yield* positive("worker-heap-mb", heapMb)
     const source = file ?? (overrides.length > 0 ? "command line" : "defaults")
     const configInput = Model.ConfigInput.layer({ source, value, overrides })
     const isolation: Isolation.Isolation = args.isolation === "worker"
-      ? { _tag: "Worker", module: resolve(args.module), workers: args.workers }
+      ? { _tag: "Worker", module: resolve(args.module), workers: args.workers, heapMb }
       : { _tag: "None", model: modelLayer }
 
     // Each runtime is loaded only when chosen: a quick start, and no HTTP stack in a headless run.
@@ -155,6 +171,10 @@ const execute = (args: RunArgs, overrides: ReadonlyArray<Overrides.Override>, pr
       host: Option.getOrUndefined(args.host) ?? server.host ?? "127.0.0.1",
       port: Option.getOrUndefined(args.port) ?? server.port ?? 8080,
       maxSessions: Option.getOrUndefined(args.maxSessions) ?? server.maxSessions ?? 1,
+      exposeModelErrors: Option.match(args.exposeModelErrors, {
+        onNone: () => server.exposeModelErrors,
+        onSome: (choice) => choice === "on"
+      }),
       ...(token !== undefined && token !== "" ? { token } : {})
     }
     yield* HttpRunner.run(isolation, httpOptions).pipe(Effect.provide(configInput))

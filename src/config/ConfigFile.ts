@@ -57,9 +57,11 @@ export interface ServerSection {
   readonly idleTimeoutMs?: number
   readonly maxDurationMs?: number
   readonly jpegQuality?: number
+  readonly exposeModelErrors?: boolean
+  readonly workerHeapMb?: number
 }
 
-type Kind = "string" | "port" | "count" | "ms" | "origins" | "fps" | "quality"
+type Kind = "string" | "port" | "count" | "ms" | "origins" | "fps" | "quality" | "boolean"
 
 const serverKeys: Record<string, readonly [keyof ServerSection, Kind]> = {
   host: ["host", "string"],
@@ -72,7 +74,9 @@ const serverKeys: Record<string, readonly [keyof ServerSection, Kind]> = {
   grace_ms: ["graceMs", "ms"],
   idle_timeout_ms: ["idleTimeoutMs", "ms"],
   max_duration_ms: ["maxDurationMs", "ms"],
-  jpeg_quality: ["jpegQuality", "quality"]
+  jpeg_quality: ["jpegQuality", "quality"],
+  expose_model_errors: ["exposeModelErrors", "boolean"],
+  worker_heap_mb: ["workerHeapMb", "count"]
 }
 
 const isInt = (value: unknown): value is number => typeof value === "number" && Number.isInteger(value)
@@ -87,7 +91,8 @@ const check: Record<Kind, readonly [(value: unknown) => boolean, string]> = {
     "a list of origins (strings)"
   ],
   fps: [(value) => typeof value === "number" && Number.isFinite(value) && value > 0, "a number > 0"],
-  quality: [(value) => isInt(value) && value >= 1 && value <= 100, "an integer from 1 to 100"]
+  quality: [(value) => isInt(value) && value >= 1 && value <= 100, "an integer from 1 to 100"],
+  boolean: [(value) => typeof value === "boolean", "true or false"]
 }
 
 /**

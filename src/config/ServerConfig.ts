@@ -50,7 +50,10 @@ export interface ServerConfig {
    * (its socket is paused), so one flooding client cannot take the event loop from the others. Default 1000.
    */
   readonly maxMessagesPerSecond: number
-  /** Commands an RPC connection may have waiting; one more is refused with `too_many_requests`. Default 256. */
+  /**
+   * Commands a connection may have waiting for their turn (any transport); one more is refused with
+   * `too_many_requests`. Default 256.
+   */
   readonly maxPendingRequests: number
   /** Interval of the `stats` message. Default 1000 ms. */
   readonly statsIntervalMs: number
@@ -60,7 +63,19 @@ export interface ServerConfig {
   readonly jpegQuality: number
   /** Directory of the browser page (`index.html`, `app.js`, `app.css`). Default `src/web`. */
   readonly webRoot: string
+  /**
+   * Whether the model's own error texts (`handler_failed: ...`, `model failed: ...`) reach clients; when not, a client
+   * gets a generic text with an error reference, and the log has the full text. Default: on when `host` is a
+   * loopback address (a developer's own machine), off otherwise.
+   */
+  readonly exposeModelErrors: boolean
+  /** Each model worker thread's heap limit in MB (worker isolation); default 4096. */
+  readonly workerHeapMb: number | undefined
 }
+
+/** Whether an address only this machine can reach: `localhost`, `127.x.x.x`, `::1`. */
+export const isLoopback = (host: string): boolean =>
+  host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host)
 
 /** The defaults; `token` is read from `REACTOR_TOKEN` when not given. */
 export const defaults: ServerConfig = {
@@ -88,7 +103,9 @@ export const defaults: ServerConfig = {
   statsIntervalMs: 1_000,
   lateMs: 100,
   jpegQuality: 80,
-  webRoot: fileURLToPath(new URL("../web/", import.meta.url))
+  webRoot: fileURLToPath(new URL("../web/", import.meta.url)),
+  exposeModelErrors: true,
+  workerHeapMb: undefined
 }
 
 /** Settings as callers give them: any field may be left out (or `undefined`) for its default. */
@@ -100,7 +117,11 @@ export const make = (input: Input = {}): ServerConfig => {
   for (const [key, value] of Object.entries(input)) if (value !== undefined) out[key] = value
   const config = out as unknown as ServerConfig
   const token = config.token ?? process.env.REACTOR_TOKEN
-  return { ...config, token: token === undefined || token === "" ? undefined : token }
+  return {
+    ...config,
+    token: token === undefined || token === "" ? undefined : token,
+    exposeModelErrors: input.exposeModelErrors ?? isLoopback(config.host)
+  }
 }
 
 /** The settings service. */

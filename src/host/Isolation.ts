@@ -11,7 +11,13 @@ import * as WorkerReactor from "./WorkerReactor.js"
 
 /** Where the sessions run. */
 export type Isolation =
-  | { readonly _tag: "Worker"; readonly module: string; readonly workers?: number | undefined }
+  | {
+    readonly _tag: "Worker"
+    readonly module: string
+    readonly workers?: number | undefined
+    /** Each worker thread's heap limit in MB (`ModelHost.heapMbDefault` by default). */
+    readonly heapMb?: number | undefined
+  }
   | { readonly _tag: "None"; readonly model: Layer.Layer<Model.Model, unknown, Model.ConfigInput> }
 
 /** The reactor for an isolation: the model's config comes from `Model.ConfigInput` either way. */
@@ -26,5 +32,6 @@ export const reactor = (
         ...options,
         module: isolation.module,
         workers: isolation.workers,
+        workerHeapMb: isolation.heapMb,
         config: { source: input.source, value: input.value, ...(input.overrides ? { overrides: input.overrides } : {}) }
       })))
