@@ -66,6 +66,20 @@ const options = {
     ),
     Options.withDefault(1)
   ),
+  workerHeapMb: Options.integer("worker-heap-mb").pipe(
+    Options.withDescription(
+      "worker isolation: each model thread's heap limit in MB (default 4096); a model over it ends its " +
+        "sessions with model_failed (\"it ran out of memory\") and is loaded again."
+    ),
+    Options.optional
+  ),
+  exposeModelErrors: Options.choice("expose-model-errors", ["on", "off"]).pipe(
+    Options.withDescription(
+      "http: whether a model's own error texts (handler_failed, model failed) reach clients; off, a client gets " +
+        "an error reference and the server log the text. Default: on when bound to loopback (localhost), else off."
+    ),
+    Options.optional
+  ),
   host: Options.text("host").pipe(
     Options.withDescription(
       `http: the address to listen on (default ${ServerConfig.defaults.host}; env REACTOR_HOST).`
@@ -144,6 +158,8 @@ const execute = (args: RunArgs, overrides: ReadonlyArray<Overrides.Override>, pr
     const { model: value, server } = file === undefined
       ? { model: {}, server: {} }
       : yield* Effect.flatMap(ConfigFile.load(file), (loaded) => ConfigFile.sections(file, loaded))
+    const heapMb = Option.getOrUndefined(args.workerHeapMb) ?? server.workerHeapMb
+    yield* positive("worker-heap-mb", heapMb)
     const source = file ?? (overrides.length > 0 ? "command line" : "defaults")
     const configInput = Model.ConfigInput.layer({ source, value, overrides })
     const isolation: Isolation.Isolation = modelLayer === undefined
@@ -154,7 +170,7 @@ const execute = (args: RunArgs, overrides: ReadonlyArray<Overrides.Override>, pr
         workers: args.workers
       }
       : args.isolation === "worker"
-      ? { _tag: "Worker", module: resolve(args.module), workers: args.workers }
+      ? { _tag: "Worker", module: resolve(args.module), workers: args.workers, heapMb }
       : { _tag: "None", model: modelLayer }
 
     // Each runtime is loaded only when chosen: a quick start, and no HTTP stack in a headless run.
@@ -183,7 +199,8 @@ const execute = (args: RunArgs, overrides: ReadonlyArray<Overrides.Override>, pr
         host: Option.getOrUndefined(args.host),
         port: Option.getOrUndefined(args.port),
         maxSessions: Option.getOrUndefined(args.maxSessions),
-        token: token === "" ? undefined : token
+        token: token === "" ? undefined : token,
+        exposeModelErrors: Option.getOrUndefined(Option.map(args.exposeModelErrors, (choice) => choice === "on"))
       })
     }
     yield* HttpRunner.run(isolation, httpOptions).pipe(Effect.provide(configInput))

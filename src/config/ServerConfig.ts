@@ -58,7 +58,10 @@ export interface ServerConfig {
    * (its socket is paused), so one flooding client cannot take the event loop from the others. Default 1000.
    */
   readonly maxMessagesPerSecond: number
-  /** Commands an RPC connection may have waiting; one more is refused with `too_many_requests`. Default 256. */
+  /**
+   * Commands a connection may have waiting for their turn (any transport); one more is refused with
+   * `too_many_requests`. Default 256.
+   */
   readonly maxPendingRequests: number
   /** Interval of the `stats` message. Default 1000 ms. */
   readonly statsIntervalMs: number
@@ -68,9 +71,24 @@ export interface ServerConfig {
   readonly jpegQuality: number
   /** Directory of the browser page (`index.html`, `app.js`, `app.css`). Default `src/web`. */
   readonly webRoot: string
+  /**
+   * Whether the model's own error texts (`handler_failed: ...`, `model failed: ...`) reach clients; when not, a client
+   * gets a generic text with an error reference, and the log has the full text. Default: on when `host` is a
+   * loopback address (a developer's own machine), off otherwise.
+   */
+  readonly exposeModelErrors: boolean
+  /** Each model worker thread's heap limit in MB (worker isolation); default 4096. */
+  readonly workerHeapMb: number | undefined
 }
 
-/** The defaults, one per field; `token` falls back to `REACTOR_TOKEN` when not given (see `make`). */
+/** Whether an address only this machine can reach: `localhost`, `127.x.x.x`, `::1`. */
+export const isLoopback = (host: string): boolean =>
+  host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host)
+
+/**
+ * The defaults, one per field; `token` falls back to `REACTOR_TOKEN` when not given, and `exposeModelErrors` to
+ * whether `host` is a loopback address (see `make`).
+ */
 export const defaults: ServerConfig = {
   host: "127.0.0.1",
   port: 8080,
@@ -97,14 +115,16 @@ export const defaults: ServerConfig = {
   statsIntervalMs: 1_000,
   lateMs: 100,
   jpegQuality: 80,
-  webRoot: fileURLToPath(new URL("../web/", import.meta.url))
+  webRoot: fileURLToPath(new URL("../web/", import.meta.url)),
+  exposeModelErrors: true,
+  workerHeapMb: undefined
 }
 
 /** Settings as callers give them: any field may be left out (or `undefined`) for its default. */
 export type Input = { readonly [K in keyof ServerConfig]?: ServerConfig[K] | undefined }
 
 /** What values a field takes: the check applied to the environment and to the config file alike. */
-export type Kind = "text" | "port" | "count" | "ms" | "interval" | "bytes" | "rate" | "quality" | "origins"
+export type Kind = "text" | "port" | "count" | "ms" | "interval" | "bytes" | "rate" | "quality" | "origins" | "flag"
 
 const isInt = (value: unknown): value is number => typeof value === "number" && Number.isInteger(value)
 
@@ -126,7 +146,8 @@ export const kinds: {
   origins: {
     valid: (value) => Array.isArray(value) && value.every((item) => typeof item === "string"),
     expected: "a list of origins (strings)"
-  }
+  },
+  flag: { valid: (value) => typeof value === "boolean", expected: "true or false" }
 }
 
 /** How one field is checked and described. */
@@ -162,7 +183,12 @@ export const fields: { readonly [K in keyof ServerConfig]-?: Field } = {
   statsIntervalMs: { kind: "interval", description: "interval of the stats message (ms)" },
   lateMs: { kind: "ms", description: "a frame sent later than this after its release counts as late (ms)" },
   jpegQuality: { kind: "quality", description: "default JPEG quality 1..100" },
-  webRoot: { kind: "text", description: "directory of the browser page" }
+  webRoot: { kind: "text", description: "directory of the browser page" },
+  exposeModelErrors: {
+    kind: "flag",
+    description: "the model's own error texts reach clients (default: on for a loopback host)"
+  },
+  workerHeapMb: { kind: "count", description: "each model worker thread's heap limit (MB; default 4096)" }
 }
 
 /** The field names, in order. */
@@ -178,7 +204,11 @@ export const make = (input: Input = {}): ServerConfig => {
   for (const [key, value] of Object.entries(input)) if (value !== undefined) out[key] = value
   const config = out as unknown as ServerConfig
   const token = config.token ?? process.env[envName("token")]
-  return { ...config, token: token === undefined || token === "" ? undefined : token }
+  return {
+    ...config,
+    token: token === undefined || token === "" ? undefined : token,
+    exposeModelErrors: input.exposeModelErrors ?? isLoopback(config.host)
+  }
 }
 
 /** The settings service. */
@@ -203,6 +233,8 @@ const fromVariable = (key: keyof ServerConfig): EffectConfig.Config<unknown> => 
     )
     : kind === "rate"
     ? EffectConfig.number(name)
+    : kind === "flag"
+    ? EffectConfig.boolean(name)
     : EffectConfig.integer(name)
   return base.pipe(
     EffectConfig.validate({ message: `expected ${kinds[kind].expected}`, validation: kinds[kind].valid }),

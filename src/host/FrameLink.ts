@@ -11,6 +11,7 @@
  */
 import { Duration, Effect, Exit, Fiber } from "effect"
 import type { MessagePort } from "node:worker_threads"
+import * as Frame from "../model/Frame.js"
 import type * as FrameBus from "../session/FrameBus.js"
 import * as Pacer from "../session/Pacer.js"
 
@@ -18,7 +19,7 @@ import * as Pacer from "../session/Pacer.js"
 export const window = 16
 
 /** Frames at least this large move without a copy; smaller ones (and views into a larger buffer) are copied. */
-export const transferMinBytes = 64 * 1024
+export const transferMinBytes = Frame.handOverMinBytes
 
 interface Wire {
   readonly index: number
@@ -28,11 +29,6 @@ interface Wire {
   readonly emittedAt: number
   readonly data: Uint8Array
 }
-
-/** Whether a frame's buffer can move: the frame owns it whole (a fresh `Uint8Array`, as `emit` asks) and it is big. */
-const movable = (data: Uint8Array): boolean =>
-  data.byteLength >= transferMinBytes && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength &&
-  data.buffer instanceof ArrayBuffer
 
 /** The worker's end: `send` posts a frame, waiting while the window is full; `close` ends the link. */
 export const sender = (port: MessagePort) => {
@@ -51,16 +47,26 @@ export const sender = (port: MessagePort) => {
     waiting = undefined
     wake?.()
   })
-  const post = (out: FrameBus.OutFrame) => {
-    credit--
+  /** Posts a frame; a buffer the model gave away after emitting it cannot move: that frame is skipped, and logged. */
+  const post = (out: FrameBus.OutFrame): Effect.Effect<void> => {
     const { data, height, width } = out.frame
     const wire: Wire = { index: out.index, width, height, generatedAt: out.generatedAt, emittedAt: out.emittedAt, data }
-    port.postMessage(wire, movable(data) ? [data.buffer as ArrayBuffer] : [])
+    try {
+      port.postMessage(wire, Frame.handsOver(data) ? [data.buffer as ArrayBuffer] : [])
+      credit--
+      return Effect.void
+    } catch (error) {
+      return Effect.logWarning(
+        `frame ${out.index} could not be sent to the server and was skipped: ${
+          error instanceof Error ? error.message : String(error)
+        }`
+      )
+    }
   }
   const send = (out: FrameBus.OutFrame): Effect.Effect<void> =>
     Effect.suspend(() => {
       if (closed) return Effect.void
-      if (credit > 0) return Effect.sync(() => post(out))
+      if (credit > 0) return post(out)
       return Effect.zipRight(
         Effect.async<void>((resume) => {
           waiting = () => resume(Effect.void)

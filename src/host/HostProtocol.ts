@@ -42,6 +42,7 @@ export class Load extends Rpc.make("Load", {
     overrides: Schema.Array(Schema.Struct({ path: Schema.Array(Schema.String), raw: Schema.String })),
     maxSessions: Schema.Number,
     stopDeadlineMs: Schema.Number,
+    exposeModelErrors: Schema.optional(Schema.Boolean),
 
     maxFps: Schema.optional(Schema.Number)
   },
@@ -91,5 +92,11 @@ export class GetStats extends Rpc.make("GetStats", { payload: session, success: 
 /** The model's messages to the client. */
 export class Messages extends Rpc.make("Messages", { payload: session, success: Schema.Unknown, stream: true }) {}
 
+/**
+ * Answers at once: the host's thread is free. A model that blocks the thread (a handler or loop that spins) leaves it
+ * unanswered, which is how the server tells a wedged host from a busy one.
+ */
+export class Ping extends Rpc.make("Ping", {}) {}
+
 /** The whole protocol. */
-export class Protocol extends RpcGroup.make(Load, Start, Submit, Stop, Ended, GetStats, Messages) {}
+export class Protocol extends RpcGroup.make(Load, Start, Submit, Stop, Ended, GetStats, Messages, Ping) {}

@@ -65,6 +65,7 @@ const handlers = Effect.gen(function*() {
               Reactor.layer({
                 maxSessions: request.maxSessions,
                 stopDeadlineMs: request.stopDeadlineMs,
+                ...(request.exposeModelErrors !== undefined ? { exposeModelErrors: request.exposeModelErrors } : {}),
                 ...(request.maxFps !== undefined ? { maxFps: request.maxFps } : {})
               }).pipe(
                 Layer.provide(layer),
@@ -157,6 +158,8 @@ const handlers = Effect.gen(function*() {
               ? Effect.succeed(last.stats)
               : Effect.fail(new HostProtocol.NoSuchSession({ session }))
           })),
+
+    Ping: () => Effect.void,
 
     Messages: ({ session }) =>
       Stream.unwrap(

@@ -12,7 +12,13 @@ import * as WorkerReactor from "./WorkerReactor.js"
 
 /** Where the sessions run. */
 export type Isolation =
-  | { readonly _tag: "Worker"; readonly module: string; readonly workers?: number | undefined }
+  | {
+    readonly _tag: "Worker"
+    readonly module: string
+    readonly workers?: number | undefined
+    /** Each worker thread's heap limit in MB (`ModelHost.heapMbDefault` by default). */
+    readonly heapMb?: number | undefined
+  }
   | { readonly _tag: "None"; readonly model: Layer.Layer<Model.Model, unknown, Model.ConfigInput> }
   /** A Python model file (Reactor's Python API), in Python processes of its own (`PythonReactor`). */
   | {
@@ -43,5 +49,11 @@ export const reactor = (
           workers: isolation.workers,
           config
         })
-        : WorkerReactor.layer({ ...options, module: isolation.module, workers: isolation.workers, config })
+        : WorkerReactor.layer({
+          ...options,
+          module: isolation.module,
+          workers: isolation.workers,
+          workerHeapMb: isolation.heapMb,
+          config
+        })
     }))

@@ -6,7 +6,7 @@
  */
 import * as NodeWorker from "@effect/platform-node/NodeWorker"
 import { RpcClient, type RpcClientError } from "@effect/rpc"
-import { Data, Deferred, Effect, Exit, FiberRef, Layer, Scope } from "effect"
+import { Data, Deferred, Effect, Exit, Fiber, FiberRef, Layer, Scope } from "effect"
 import { existsSync } from "node:fs"
 import { createRequire } from "node:module"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -25,7 +25,17 @@ export interface LoadOptions {
   readonly maxSessions: number
   readonly stopDeadlineMs: number
   readonly maxFps?: number | undefined
+  /** Whether the model's own error texts reach clients (`ModelErrors`). Default true. */
+  readonly exposeModelErrors?: boolean | undefined
+  /** The thread's heap limit (V8's old generation), in MB: a model over it ends its thread. Default `heapMbDefault`. */
+  readonly heapMb?: number | undefined
 }
+
+/** A host's default heap limit: 4 GiB, room for a model's tensors on the heap, a bound on a leak. */
+export const heapMbDefault = 4096
+
+/** How often the server pings each host, and how long an answer may take before the host counts as not answering. */
+export const heartbeat = { everyMs: 1000, timeoutMs: 5000 } as const
 
 /** The host's thread is gone; `reason` says how (crashed, exited, terminated). */
 export class HostLost extends Data.TaggedError("HostLost")<{ readonly reason: string }> {
@@ -46,6 +56,13 @@ export interface ModelHost {
   readonly isLost: Effect.Effect<boolean>
   /** Terminates the thread now and waits until it is gone. */
   readonly terminate: (reason: string) => Effect.Effect<void>
+  /**
+   * Whether the host answers: false while its last ping has gone unanswered for `heartbeat.timeoutMs` (a model is
+   * blocking its thread), true again once it answers.
+   */
+  readonly answering: Effect.Effect<boolean>
+  /** Pings the host now: whether it answered within `heartbeat.timeoutMs`. */
+  readonly probe: Effect.Effect<boolean>
 }
 
 /** The worker's program: tsx first (model modules may be TypeScript), then the host. */
@@ -113,9 +130,11 @@ export const make = (
   Effect.gen(function*() {
     // The worker logs no more than the server does (its minimum level, e.g. a test's `LogLevel.None`).
     const logLevel = (yield* FiberRef.get(FiberRef.currentMinimumLogLevel)).label
+    const heapMb = options.heapMb ?? heapMbDefault
     const worker = new Worker(bootstrap, {
       eval: true,
       workerData: { host: hostUrl(), tsx: tsxPath(), tsconfig: tsconfigPath(), preload: preload(), logLevel },
+      resourceLimits: { maxOldGenerationSizeMb: heapMb },
       stdout: false,
       stderr: false
     })
@@ -126,7 +145,9 @@ export const make = (
     })
     worker.on("exit", (code) => {
       const reason = lastError !== undefined
-        ? `it crashed: ${lastError instanceof Error ? lastError.message : String(lastError)}`
+        ? (lastError as { code?: unknown }).code === "ERR_WORKER_OUT_OF_MEMORY"
+          ? `it ran out of memory: the model's heap went over its limit of ${heapMb} MB (--worker-heap-mb)`
+          : `it crashed: ${lastError instanceof Error ? lastError.message : String(lastError)}`
         : `its thread exited with code ${code}`
       Deferred.unsafeDone(lost, Exit.succeed(reason))
     })
@@ -176,8 +197,32 @@ export const make = (
       overrides: options.overrides,
       maxSessions: options.maxSessions,
       stopDeadlineMs: options.stopDeadlineMs,
+      ...(options.exposeModelErrors !== undefined ? { exposeModelErrors: options.exposeModelErrors } : {}),
       ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {})
     })).pipe(Effect.catchTag("RpcClientError", (error) => Effect.fail(new HostLost({ reason: error.message }))))
+
+    // The heartbeat: a ping every `heartbeat.everyMs`; one unanswered past its timeout marks the host as not
+    // answering until it does answer. It ends with the host.
+    let answering = true
+    const ping = call(client.Ping())
+    const inTime = (fiber: Fiber.Fiber<unknown, unknown>) =>
+      Fiber.join(fiber).pipe(
+        Effect.timeout(heartbeat.timeoutMs),
+        Effect.as(true),
+        Effect.catchAll(() => Effect.succeed(false))
+      )
+    yield* Effect.gen(function*() {
+      const answer = yield* Effect.fork(ping)
+      if (yield* inTime(answer)) answering = true
+      else {
+        answering = false
+        yield* Effect.logWarning(`model host (thread ${threadId}) has not answered for ${heartbeat.timeoutMs} ms`)
+        yield* Fiber.join(answer)
+        answering = true
+        yield* Effect.logInfo(`model host (thread ${threadId}) answers again`)
+      }
+      yield* Effect.sleep(heartbeat.everyMs)
+    }).pipe(Effect.forever, Effect.ignore, Effect.forkIn(clientScope))
 
     return {
       threadId,
@@ -185,6 +230,12 @@ export const make = (
       call,
       lost: Deferred.await(lost),
       isLost: Deferred.isDone(lost),
-      terminate
+      terminate,
+      answering: Effect.sync(() => answering),
+      probe: Effect.flatMap(Effect.fork(ping), inTime).pipe(Effect.tap((answered) =>
+        Effect.sync(() => {
+          if (!answered) answering = false
+        })
+      ))
     } satisfies ModelHost
   })

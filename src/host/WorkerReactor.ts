@@ -8,10 +8,11 @@
  * The server's thread only imports the model module to read its declarations (`Model.declarations`): its name, its
  * commands and their UI schema. The model's config is decoded and its `load` runs only in the workers.
  */
-import { Data, Deferred, Effect, ExecutionStrategy, Exit, FiberMap, Layer, Ref, Schedule, Scope } from "effect"
+import { Data, Deferred, Effect, ExecutionStrategy, Exit, FiberMap, Layer, Option, Ref, Schedule, Scope } from "effect"
 import * as Model from "../model/Model.js"
 import type * as Overrides from "../model/Overrides.js"
 import * as EndReason from "../protocol/EndReason.js"
+import * as ModelErrors from "../session/ModelErrors.js"
 import * as Reactor from "../session/Reactor.js"
 import * as Session from "../session/Session.js"
 import type * as HostProtocol from "./HostProtocol.js"
@@ -31,6 +32,13 @@ export interface Options extends Reactor.Options {
   }
   /** Copies of the model, each in its own thread, each loaded once. Default 1. */
   readonly workers?: number | undefined
+  /** Each worker thread's heap limit in MB (`ModelHost.heapMbDefault` by default). */
+  readonly workerHeapMb?: number | undefined
+  /**
+   * How long a start may wait for a copy of the model (being loaded again) and for its answer, before it is
+   * refused with `ModelUnavailable`. Default 30 s.
+   */
+  readonly startTimeoutMs?: number | undefined
 }
 
 /** The model did not load (in the worker or, for its declarations, here). */
@@ -74,8 +82,11 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
       overrides: options.config?.overrides ?? [],
       maxSessions,
       stopDeadlineMs,
-      maxFps: options.maxFps
+      maxFps: options.maxFps,
+      heapMb: options.workerHeapMb,
+      exposeModelErrors: options.exposeModelErrors
     }
+    const startTimeoutMs = options.startTimeoutMs ?? 30_000
     const lives = yield* FiberMap.make<string>()
     const shuttingDown = yield* Ref.make(false)
     const slots: Array<Slot> = []
@@ -120,9 +131,14 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
         yield* Effect.logWarning(
           `worker ${slot.index} is gone (${reason}): ${orphans.length} session(s) end; loading it again`
         )
+        // A crash's message is the model's own text: it reaches clients only when the server exposes model errors.
+        const crash = /^it crashed: /.exec(reason)
+        const told = crash === null || (options.exposeModelErrors ?? true)
+          ? reason
+          : yield* ModelErrors.report(false, "it crashed", reason.slice(crash[0].length))
         yield* Effect.forEach(
           orphans,
-          (session) => session.abandon(EndReason.ModelFailed({ error: `its model host is gone: ${reason}` })),
+          (session) => session.abandon(EndReason.ModelFailed({ error: `its model host is gone: ${told}` })),
           { discard: true }
         )
         yield* Scope.close(hostScope, Exit.void)
@@ -142,21 +158,52 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
       Effect.mapError((error) => new HostLoadError({ message: error.message }))
     )
 
-    /** The least-loaded ready copy; waits for one while every copy is loading. */
+    /**
+     * The least-loaded ready copy that answers: a copy whose heartbeat is unanswered is skipped, and the chosen one is
+     * pinged first (a model may have blocked its thread since its last heartbeat). While every copy is loading, waits
+     * for one, within the start's deadline. No copy answering is a `ModelUnavailable`, at once.
+     */
     const load = (slot: Slot) => slot.sessions.size + slot.starting
-    const pick: Effect.Effect<Slot> = Effect.suspend(() => {
-      const ready = slots.filter((slot) => slot.host !== undefined)
-      if (ready.length === 0) {
-        return Effect.zipRight(Effect.raceAll(slots.map((slot) => Deferred.await(slot.ready))), pick)
-      }
-      const slot = ready.reduce((best, slot) => (load(slot) < load(best) ? slot : best))
-      slot.starting++
-      return Effect.succeed(slot)
-    })
+    const pick = (deadline: number): Effect.Effect<Slot, Reactor.ModelUnavailable> =>
+      Effect.gen(function*() {
+        const skipped = new Set<Slot>()
+        while (true) {
+          const ready = slots.filter((slot) => slot.host !== undefined && !skipped.has(slot))
+          if (ready.length === 0 && skipped.size > 0) {
+            return yield* new Reactor.ModelUnavailable({
+              message:
+                `no copy of the model is answering: ${
+                  skipped.size === 1 ? "its worker thread is" : `their ${skipped.size} worker threads are`
+                } blocked by the model (a command handler or loop that never yields); the session was not started, ` +
+                "try again later"
+            })
+          }
+          if (ready.length === 0) {
+            const loaded = yield* Effect.raceAll(slots.map((slot) => Deferred.await(slot.ready))).pipe(
+              Effect.timeout(Math.max(0, deadline - Date.now())),
+              Effect.option
+            )
+            if (Option.isNone(loaded)) {
+              return yield* new Reactor.ModelUnavailable({
+                message: `the model is being loaded again and was not ready within ${startTimeoutMs} ms; ` +
+                  "the session was not started, try again later"
+              })
+            }
+            continue
+          }
+          const slot = ready.reduce((best, slot) => (load(slot) < load(best) ? slot : best))
+          // Counted at once, so that concurrent starts spread out while this one pings.
+          slot.starting++
+          if ((yield* slot.host!.answering) && (yield* slot.host!.probe)) return slot
+          slot.starting--
+          skipped.add(slot)
+        }
+      })
 
     const startOn = (
       slot: Slot,
-      startOptions: { readonly id?: string; readonly extraArgs?: Readonly<Record<string, unknown>> }
+      startOptions: { readonly id?: string; readonly extraArgs?: Readonly<Record<string, unknown>> },
+      deadline: number
     ) =>
       Effect.gen(function*() {
         const host = slot.host!
@@ -187,7 +234,25 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
             Effect.annotateLogs("session", id)
           )
         )
-        return yield* Deferred.await(started)
+        return yield* Deferred.await(started).pipe(
+          Effect.timeoutFail({
+            duration: Math.max(0, deadline - Date.now()),
+            onTimeout: () =>
+              new Reactor.ModelUnavailable({
+                message: `the model's worker did not start the session within ${startTimeoutMs} ms; ` +
+                  "the session was not started, try again later"
+              })
+          }),
+          // No answer in time: the start is given up; should the host start the session later, it is stopped then.
+          Effect.tapErrorTag("ModelUnavailable", () =>
+            Effect.zipRight(
+              FiberMap.remove(lives, id),
+              host.call(host.client.Stop({ session: id, reason: EndReason.Stopped({ by: "server" }) })).pipe(
+                Effect.ignore,
+                Effect.forkIn(scope)
+              )
+            ))
+        )
       })
 
     const stopAll = (reason: EndReason.EndReason) =>
@@ -196,23 +261,46 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
     // session stops within its deadline.
     yield* Effect.addFinalizer(() => Effect.zipRight(Ref.set(shuttingDown, true), stopAll(EndReason.Shutdown())))
 
+    const workerStates = Effect.forEach(slots, (slot) =>
+      Effect.map(
+        slot.host === undefined ? Effect.succeed(undefined) : slot.host.answering,
+        (answering): Reactor.WorkerState => ({
+          worker: slot.index,
+          state: answering === undefined ? "loading" : answering ? "ok" : "unresponsive",
+          sessions: slot.sessions.size
+        })
+      ))
+
     const service: Reactor.Service = {
       model: declared,
       options: { maxSessions, stopDeadlineMs },
-      status: Effect.sync(() => (slots.every((slot) => slot.host !== undefined) ? "ok" : "loading")),
+      status: Effect.map(
+        workerStates,
+        (states): Reactor.Status =>
+          states.some((worker) => worker.state === "unresponsive")
+            ? "degraded"
+            : states.some((worker) => worker.state === "loading")
+            ? "loading"
+            : "ok"
+      ),
+      workers: workerStates,
       start: (startOptions = {}) =>
         Effect.gen(function*() {
           if (sessionsOf().length + reserved >= maxSessions) {
             return yield* new Reactor.TooManySessions({ max: maxSessions })
           }
           reserved++
+          const deadline = Date.now() + startTimeoutMs
           const session = yield* Effect.gen(function*() {
             // A host lost between the pick and the start: the next pick waits for a fresh one.
-            const slot = yield* pick
-            return yield* startOn(slot, startOptions).pipe(Effect.ensuring(Effect.sync(() => slot.starting--)))
+            const slot = yield* pick(deadline)
+            return yield* startOn(slot, startOptions, deadline).pipe(
+              Effect.ensuring(Effect.sync(() => slot.starting--))
+            )
           }).pipe(
             Effect.retry({ times: 2, while: (error) => error._tag === "HostLost" }),
-            Effect.orDie,
+            Effect.catchIf((error) => error._tag !== "ModelUnavailable", Effect.die),
+            Effect.tapError((error) => Effect.logWarning(`a session was not started: ${error.message}`)),
             Effect.ensuring(Effect.sync(() => reserved--))
           )
           return session as Session.Session

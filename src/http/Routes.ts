@@ -56,7 +56,11 @@ const startSession = Effect.gen(function*() {
   const reactor = yield* Reactor.Reactor
   const registry = yield* Registry.Registry
   const session = yield* reactor.start(extra_args !== undefined ? { extraArgs: extra_args } : {}).pipe(
-    Effect.mapError((error) => HttpError.make(503, "too_many_sessions", error.message, { max_sessions: error.max }))
+    Effect.mapError((error) =>
+      error._tag === "TooManySessions"
+        ? HttpError.make(503, "too_many_sessions", error.message, { max_sessions: error.max })
+        : HttpError.make(503, "model_unavailable", error.message)
+    )
   )
   yield* registry.register(session)
   return HttpServerResponse.unsafeJson(SessionResponse.started(reactor.model, session, selected.right))
@@ -92,9 +96,14 @@ export const router = HttpRouter.empty.pipe(
     Effect.gen(function*() {
       const reactor = yield* Reactor.Reactor
       const sessions = yield* reactor.list
-      return HttpServerResponse.unsafeJson(
-        SessionResponse.health(reactor.model, sessions.length, reactor.options.maxSessions, yield* reactor.status)
+      const health = SessionResponse.health(
+        reactor.model,
+        sessions.length,
+        reactor.options.maxSessions,
+        yield* reactor.status
       )
+      const workers = reactor.workers === undefined ? undefined : yield* reactor.workers
+      return HttpServerResponse.unsafeJson(workers === undefined ? health : { ...health, workers })
     })
   ),
   HttpRouter.get(

@@ -38,6 +38,43 @@ export const black = (width: number, height: number): Frame => ({
 /** A copy of a frame in a buffer of its own: to emit the same picture more than once. */
 export const clone = (frame: Frame): Frame => ({ width: frame.width, height: frame.height, data: frame.data.slice() })
 
+/** Frames at least this large that own their whole buffer are handed over on `emit` (see `handsOver`). */
+export const handOverMinBytes = 64 * 1024
+
+/**
+ * Whether emitting this data hands its buffer over: the frame owns a whole `ArrayBuffer` (a fresh `Uint8Array`, as
+ * `emit` asks) of at least `handOverMinBytes`. A model host moves such a buffer to the server without a copy, so the
+ * model no longer has it; in-process the same rule holds, so a model behaves the same in both modes. Smaller frames,
+ * and views into a larger buffer, are copied when they cross and may be emitted again.
+ */
+export const handsOver = (data: Uint8Array): boolean =>
+  data.byteLength >= handOverMinBytes && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength &&
+  data.buffer instanceof ArrayBuffer
+
+const handedOver = "frame data was already handed over: an emitted frame of 64 KiB or more gives its buffer to the " +
+  "server (a model host moves it without a copy), so every emit needs a fresh Uint8Array " +
+  "(emit Frame.clone(frame) to show the same picture again)"
+
+/**
+ * Hands over the buffers of a checked block (`handsOver`), remembering them in `given` (one set per session): a
+ * buffer emitted before, or twice in the block, is refused with the `FrameError` that says to use `Frame.clone`, and
+ * then nothing of the block is handed over.
+ */
+export const handOver = (block: ReadonlyArray<Frame>, given: WeakSet<ArrayBuffer>): FrameError | undefined => {
+  const fresh: Array<ArrayBuffer> = []
+  for (let i = 0; i < block.length; i++) {
+    const data = block[i]!.data
+    if (!handsOver(data)) continue
+    const buffer = data.buffer as ArrayBuffer
+    if (given.has(buffer) || fresh.includes(buffer)) {
+      return new FrameError({ message: block.length > 1 ? `frame ${i} of the block: ${handedOver}` : handedOver })
+    }
+    fresh.push(buffer)
+  }
+  for (const buffer of fresh) given.add(buffer)
+  return undefined
+}
+
 /** Describes what is wrong with a frame, or `undefined` when it is well formed. */
 export const validate = (frame: Frame): string | undefined => {
   if (typeof frame !== "object" || frame === null) return "a frame must be an object {width, height, data}"
@@ -47,10 +84,7 @@ export const validate = (frame: Frame): string | undefined => {
   }
   if (width > 8192 || height > 8192) return `frame size ${width}x${height} exceeds 8192x8192`
   if (!(data instanceof Uint8Array)) return "frame data must be a Uint8Array of RGB bytes"
-  if (data.length === 0 && data.buffer.byteLength === 0 && width * height > 0) {
-    return "frame data was already handed over: a model host moves each emitted buffer to the server without a " +
-      "copy, so every emit needs a fresh Uint8Array (emit Frame.clone(frame) to show the same picture again)"
-  }
+  if (data.length === 0 && data.buffer.byteLength === 0 && width * height > 0) return handedOver
   if (data.length !== width * height * 3) {
     return `frame data has ${data.length} bytes but ${width}x${height} RGB needs ${width * height * 3}`
   }

@@ -68,6 +68,7 @@ export class ListenError extends Data.TaggedError("ListenError")<{
 export const reactorOptions = (config: ServerConfig.ServerConfig): Reactor.Options => ({
   maxSessions: config.maxSessions,
   stopDeadlineMs: config.stopDeadlineMs,
+  exposeModelErrors: config.exposeModelErrors,
   ...(config.maxFps !== undefined ? { maxFps: config.maxFps } : {})
 })
 
@@ -81,7 +82,13 @@ export const inProcess: Layer.Layer<Reactor.Reactor, never, Model.Model | Server
 export const isolated = (
   isolation: Isolation.Isolation
 ): Layer.Layer<Reactor.Reactor, unknown, Model.ConfigInput | ServerConfig.Config> =>
-  Layer.unwrapEffect(Effect.map(ServerConfig.Config, (config) => Isolation.reactor(isolation, reactorOptions(config))))
+  Layer.unwrapEffect(Effect.map(ServerConfig.Config, (config) =>
+    Isolation.reactor(
+      isolation._tag === "Worker" && isolation.heapMb === undefined
+        ? { ...isolation, heapMb: config.workerHeapMb }
+        : isolation,
+      reactorOptions(config)
+    )))
 
 /**
  * Starts listening over the reactor, registry, transports and upgrade listener in context, in the current scope;

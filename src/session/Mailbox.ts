@@ -10,6 +10,7 @@ import type * as Command from "../model/Command.js"
 import { formatIssues } from "../model/Model.js"
 import type * as AckSchema from "../protocol/Ack.js"
 import * as CommandError from "../protocol/CommandError.js"
+import * as ModelErrors from "./ModelErrors.js"
 
 /** A command as a client sent it, not yet validated. */
 export interface Incoming {
@@ -49,6 +50,8 @@ export interface Options {
   readonly onApplied?: (ack: Ack) => Effect.Effect<void>
   /** Commands waiting at most. Default 256. */
   readonly capacity?: number
+  /** Whether a failing handler's own error text reaches the client (`ModelErrors`). Default true. */
+  readonly exposeModelErrors?: boolean
 }
 
 interface Item {
@@ -139,7 +142,11 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
           yield* Effect.logWarning(`command "${rpc._tag}" failed`, exit.cause)
           return yield* new CommandError.HandlerFailed({
             command: rpc._tag,
-            message: `the handler of "${rpc._tag}" failed: ${causeMessage(exit.cause)}`
+            message: yield* ModelErrors.report(
+              options.exposeModelErrors ?? true,
+              `the handler of "${rpc._tag}" failed`,
+              causeMessage(exit.cause)
+            )
           })
         }
         const frame = yield* options.nextFrame

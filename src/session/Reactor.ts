@@ -15,6 +15,8 @@ export interface Options {
   readonly stopDeadlineMs?: number
   /** A cap on each session's frame rate. */
   readonly maxFps?: number
+  /** Whether the model's own error texts reach clients (`ModelErrors`); else a reference to the log. Default true. */
+  readonly exposeModelErrors?: boolean
 }
 
 /** Refused: the reactor already runs `max` sessions. */
@@ -24,8 +26,25 @@ export class TooManySessions extends Data.TaggedError("TooManySessions")<{ reado
   }
 }
 
-/** Whether the reactor can take sessions now (`loading`: a copy of the model is being loaded again). */
-export type Status = "ok" | "loading"
+/**
+ * Refused: no copy of the model can take the session now (each one's thread is blocked by its model, or is being
+ * loaded again past the start's deadline). The message says which; the client may try again later.
+ */
+export class ModelUnavailable extends Data.TaggedError("ModelUnavailable")<{ readonly message: string }> {}
+
+/**
+ * Whether the reactor can take sessions now: `loading` while a copy of the model is being loaded again, `degraded`
+ * while a copy's thread does not answer (its model blocks it; `workers` says which).
+ */
+export type Status = "ok" | "loading" | "degraded"
+
+/** One copy of a model that runs apart from the server (a worker), as `/health` shows it. */
+export interface WorkerState {
+  readonly worker: number
+  /** `unresponsive`: its thread has not answered a ping in time (a model blocks it). */
+  readonly state: "ok" | "loading" | "unresponsive"
+  readonly sessions: number
+}
 
 /** The reactor service. */
 export interface Service {
@@ -33,8 +52,13 @@ export interface Service {
   readonly model: Model.Declared
   readonly status: Effect.Effect<Status>
   readonly options: Required<Pick<Options, "maxSessions" | "stopDeadlineMs">>
-  /** Starts a session, or refuses with `TooManySessions`. The session is removed from the reactor when it ends. */
-  readonly start: (options?: StartOptions) => Effect.Effect<Session.Session, TooManySessions>
+  /** The copies of the model and their state, for a reactor whose model runs in workers. */
+  readonly workers?: Effect.Effect<ReadonlyArray<WorkerState>>
+  /**
+   * Starts a session, or refuses with `TooManySessions` (or `ModelUnavailable`, when no copy of the model can take
+   * it now). The session is removed from the reactor when it ends.
+   */
+  readonly start: (options?: StartOptions) => Effect.Effect<Session.Session, TooManySessions | ModelUnavailable>
   readonly get: (id: string) => Effect.Effect<Session.Session | undefined>
   readonly list: Effect.Effect<ReadonlyArray<Session.Session>>
   /** Stops every session with the same reason, concurrently. */
@@ -92,7 +116,8 @@ export const make = (options: Options = {}) =>
             ...(startOptions?.id !== undefined ? { id: startOptions.id } : {}),
             ...(startOptions?.extraArgs !== undefined ? { extraArgs: startOptions.extraArgs } : {}),
             ...(startOptions?.sink !== undefined ? { sink: startOptions.sink } : {}),
-            ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {})
+            ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {}),
+            ...(options.exposeModelErrors !== undefined ? { exposeModelErrors: options.exposeModelErrors } : {})
           }).pipe(Scope.extend(sessionsScope), Effect.ensuring(Effect.sync(() => reserved--)))
           sessions.set(session.id, session)
           yield* FiberMap.run(

@@ -29,6 +29,7 @@ import type * as StatsSchema from "../protocol/Stats.js"
 import * as FrameBus from "./FrameBus.js"
 import * as InputTracks from "./InputTracks.js"
 import * as Mailbox from "./Mailbox.js"
+import * as ModelErrors from "./ModelErrors.js"
 import * as Pacer from "./Pacer.js"
 
 /** Live figures of a session. */
@@ -51,6 +52,8 @@ export interface Options {
    * host's link to the server) back-pressures the pacer, and through it the model, instead.
    */
   readonly sink?: (frame: FrameBus.OutFrame) => Effect.Effect<void>
+  /** Whether the model's own error texts reach the client (`ModelErrors`). Default true. */
+  readonly exposeModelErrors?: boolean
 }
 
 /** A running (or ended) session. */
@@ -97,6 +100,7 @@ const describeCause = (cause: Cause.Cause<unknown>): string => {
 export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<Session, never, Scope.Scope> =>
   Effect.gen(function*() {
     const id = options.id ?? makeId()
+    const expose = options.exposeModelErrors ?? true
     const deadlineMs = options.stopDeadlineMs ?? 5000
     const startedAt = yield* Clock.currentTimeMillis
     const parent = yield* Effect.scope
@@ -113,6 +117,8 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
     const inputs = yield* InputTracks.make(model.inputs)
     const sink = options.sink
     let lastFrame: Frame.Frame | undefined
+    // The buffers this session's emits handed over: one emitted again fails, in-process as in a model host.
+    const handedOver = new WeakSet<ArrayBuffer>()
     let lastLatency: number | undefined
     const pendingLatency: Array<{ readonly frame: number; readonly receivedAt: number }> = []
 
@@ -137,6 +143,8 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
           if (abort.signal.aborted) return Effect.interrupt
           const block = Frame.toBlock(emitted, lastFrame, model.frameSize)
           if (block instanceof Frame.FrameError) return Effect.fail(block)
+          const reused = Frame.handOver(block, handedOver)
+          if (reused !== undefined) return Effect.fail(reused)
           lastFrame = block[block.length - 1]
           return Effect.asVoid(pacer.push(block))
         }),
@@ -180,7 +188,8 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
           if (last >= 0 && pendingLatency[last]!.frame === ack.frame) pendingLatency[last] = entry
           else pendingLatency.push(entry)
         }),
-      ...(options.mailboxCapacity !== undefined ? { capacity: options.mailboxCapacity } : {})
+      ...(options.mailboxCapacity !== undefined ? { capacity: options.mailboxCapacity } : {}),
+      exposeModelErrors: expose
     }).pipe(Scope.extend(scope))
 
     let generation: Fiber.RuntimeFiber<unknown, unknown> | undefined
@@ -220,10 +229,8 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
       })).pipe(Effect.annotateLogs("session", id))
 
     if (Exit.isFailure(behaviourExit)) {
-      yield* Effect.forkIn(
-        end(EndReason.ModelFailed({ error: `session set-up: ${describeCause(behaviourExit.cause)}` })),
-        parent
-      )
+      const error = yield* ModelErrors.report(expose, "session set-up", describeCause(behaviourExit.cause))
+      yield* Effect.forkIn(end(EndReason.ModelFailed({ error })), parent)
     } else {
       const loop = behaviourExit.value.run.pipe(Effect.provide(context), Effect.annotateLogs("session", id))
       // A fork inherits the caller's interruptibility: a session started inside acquireRelease or a layer would
@@ -243,7 +250,12 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
             }
             if (Cause.isInterruptedOnly(exit.cause)) return Effect.void
             return Effect.logError(`session ${id}: model loop failed`, exit.cause).pipe(
-              Effect.zipRight(end(EndReason.ModelFailed({ error: describeCause(exit.cause) })))
+              Effect.zipRight(
+                expose
+                  ? Effect.succeed(describeCause(exit.cause))
+                  : ModelErrors.report(false, "its loop failed", describeCause(exit.cause))
+              ),
+              Effect.flatMap((error) => end(EndReason.ModelFailed({ error })))
             )
           })
         ),

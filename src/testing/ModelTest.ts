@@ -102,7 +102,7 @@ const stopSession = (session: Session.Session, reason: EndReason.EndReason) =>
 /** Starts a session of the reactor's model; it is stopped (reason `Stopped({by: "test"})`) when the scope closes. */
 export const start = (
   options: StartOptions = {}
-): Effect.Effect<TestSession, Reactor.TooManySessions, Reactor.Reactor | Scope.Scope> =>
+): Effect.Effect<TestSession, Reactor.TooManySessions | Reactor.ModelUnavailable, Reactor.Reactor | Scope.Scope> =>
   Effect.gen(function*() {
     const reactor = yield* Reactor.Reactor
     // Started interruptibly (not as an acquireRelease's acquire): a model that forks a fiber in its session set-up

@@ -90,9 +90,11 @@ export interface Connection {
   readonly resumed: boolean
   /**
    * Handles one text message from the client, in arrival order: a transport calls it from one fiber, message after
-   * message. Replies go out through `Io.send`; a command's answer is sent before the next message is handled. It
-   * first waits for the connection's message budget, so a transport that queues while it waits (and stops reading
-   * when its queue is full) paces a flooding client. It never fails.
+   * message. Replies go out through `Io.send`, in the order of the messages, except that runtime messages (`ping`,
+   * `requestCapabilities`, `stop`) are handled at once, never after a command still being applied (a handler may run
+   * long). At most `maxPendingRequests` messages wait for their turn: a command beyond is answered
+   * `too_many_requests`. It first waits for the connection's message budget, so a transport that queues while it
+   * waits (and stops reading when its queue is full) paces a flooding client. It never fails.
    */
   readonly receive: (text: string) => Effect.Effect<void>
   /** Answers a message the transport refused before decoding (binary, over the payload limit). */
@@ -127,6 +129,12 @@ export interface Connection {
   /** Counts a frame skipped because the client was not reading; also counted in the session's `dropped_frames`. */
   readonly frameSkipped: () => void
   readonly stats: Effect.Effect<Stats>
+}
+
+/** A client message's turn (`Connection.receive`): run it, or answer it without running (the session ended). */
+interface Turn {
+  readonly run: Effect.Effect<void>
+  readonly refuse: () => void
 }
 
 /** The error of a command over its connection's budget. */
@@ -236,6 +244,17 @@ export const make = (options: Options): Effect.Effect<
       return false
     }
 
+    // What the client sent, runtime messages aside, waits its turn in the connection's own queue, run in order by
+    // one fiber: a command is submitted and its answer awaited there, so a handler that runs long (or never returns)
+    // holds the commands after it, never a ping or a stop (answered at once). A turn can also answer without being
+    // run, for a session that ended first.
+    const turns = yield* Queue.bounded<Turn>(Math.max(1, config.maxPendingRequests))
+    yield* Fibers.forkScoped("command turns", Effect.forever(Effect.flatMap(Queue.take(turns), (turn) => turn.run)))
+    /** An answer that needs no session (a refusal), in its turn; at once when the queue is full. */
+    const inTurn = (answer: () => void) => {
+      if (!Queue.unsafeOffer(turns, { run: Effect.sync(answer), refuse: answer })) answer()
+    }
+
     const command = (
       message: Extract<Envelope.ClientMessage, { _tag: "Command" }>,
       at: number
@@ -243,11 +262,11 @@ export const make = (options: Options): Effect.Effect<
       const id = message.id
       const about = () => ({ ...(id !== undefined ? { id } : {}), command: message.type })
       if (!allowCommand(at)) {
-        sendError({ ...overBudget.toWire(), ...about() })
+        inTurn(() => sendError({ ...overBudget.toWire(), ...about() }))
         return Effect.void
       }
-      // The answer goes out from the mailbox actor the moment the command is settled (no hop back to this fiber
-      // first); this fiber still waits for it, so whatever the client sent next is answered after it.
+      // The answer goes out from the mailbox actor the moment the command is settled (no hop back to the turns'
+      // fiber first); that fiber still waits for it, so the command's turn ends with its answer.
       const answer = (exit: Exit.Exit<Mailbox.Ack, CommandError.CommandError>) => {
         if (Exit.isSuccess(exit)) {
           if (id !== undefined) sendRuntime("commandAck", { id, command: exit.value.command, frame: exit.value.frame })
@@ -256,17 +275,34 @@ export const make = (options: Options): Effect.Effect<
         }
       }
       // A failure was answered by `answer`; a defect is logged and answered here; interruption goes on.
-      return Effect.catchAllCause(session.submit({ type: message.type, data: message.data, id }, answer), (cause) =>
-        Cause.isInterruptedOnly(cause)
-          ? Effect.failCause(cause as Cause.Cause<never>)
-          : !Cause.isDie(cause)
-          ? Effect.void
-          : Effect.zipRight(
-            Effect.logError(`command "${message.type}" died`, cause),
-            Effect.sync(() =>
-              sendError({ ...internalError.toWire(), ...about() })
+      const submitted = Effect.catchAllCause(
+        session.submit({ type: message.type, data: message.data, id }, answer),
+        (cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.failCause(cause as Cause.Cause<never>)
+            : !Cause.isDie(cause)
+            ? Effect.void
+            : Effect.zipRight(
+              Effect.logError(`command "${message.type}" died`, cause),
+              Effect.sync(() => sendError({ ...internalError.toWire(), ...about() }))
             )
-          ))
+      )
+      const closedAnswer = () =>
+        sendError({
+          ...WireError.make("session_closed", "the session has ended; the command was not applied").toWire(),
+          ...about()
+        })
+      if (!Queue.unsafeOffer(turns, { run: submitted, refuse: closedAnswer })) {
+        sendError({
+          ...WireError.make(
+            "too_many_requests",
+            `this connection already has ${config.maxPendingRequests} commands waiting; wait for their answers`,
+            { limit: config.maxPendingRequests }
+          ).toWire(),
+          ...about()
+        })
+      }
+      return Effect.void
     }
 
     /** Handles one message, synchronously up to the command's submission (the hot path allocates little). */
@@ -274,7 +310,8 @@ export const make = (options: Options): Effect.Effect<
       lastSeen = at
       const decoded = Envelope.decodeText(raw, config.maxMessageBytes, config.maxDepth)
       if (Either.isLeft(decoded)) {
-        sendError(decoded.left)
+        const error = decoded.left
+        inTurn(() => sendError(error))
         return Effect.void
       }
       const message = decoded.right
@@ -347,7 +384,7 @@ export const make = (options: Options): Effect.Effect<
       session,
       resumed: false,
       receive,
-      refuse: (error) => Effect.sync(() => sendError(error)),
+      refuse: (error) => Effect.sync(() => inTurn(() => sendError(error))),
       submit,
       admit,
       allowCommand: () => (allowCommand(now()) ? undefined : overBudget),
@@ -440,8 +477,11 @@ export const make = (options: Options): Effect.Effect<
       "session end watcher",
       Effect.flatMap(session.ended, (reason) =>
         Effect.zipRight(
+          // what the transport still holds reaches its turn first (bounded: a client may keep sending)
           Effect.ignore(Effect.timeout(answered, drainMs)),
-          Effect.sync(() => {
+          Effect.map(Queue.takeAll(turns), (waiting) => {
+            // messages still waiting for their turn are answered before the end is said
+            for (const turn of waiting) turn.refuse()
             if (text) {
               sendRuntime("sessionEnded", { reason: EndReason.code(reason), message: EndReason.describe(reason) })
             }

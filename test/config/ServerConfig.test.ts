@@ -12,7 +12,8 @@ const samples: { readonly [K in ServerConfig.Kind]: readonly [string, unknown] }
   bytes: ["999", 999],
   rate: ["2.5", 2.5],
   quality: ["42", 42],
-  origins: ["https://a.example, https://b.example", ["https://a.example", "https://b.example"]]
+  origins: ["https://a.example, https://b.example", ["https://a.example", "https://b.example"]],
+  flag: ["false", false]
 }
 
 const fromEnv = (env: Record<string, string>, input: ServerConfig.Input = {}) =>

@@ -106,8 +106,8 @@ describe("server: WebSocket transport", () => {
     expect(acks.map((a) => a.data.id)).toEqual(["slow", ...Array.from({ length: 40 }, (_, i) => i)])
     const frames = acks.map((a) => a.data.frame)
     expect([...frames].sort((a, b) => a - b)).toEqual(frames)
-    const order = client.texts.filter((t) => t.type === "commandAck" || t.type === "pong").map((t) => t.type)
-    expect(order.at(-1)).toBe("pong")
+    // the ping is answered too, without waiting for the commands before it (see test/host/StuckHandler.test.ts)
+    await client.next("pong")
     await client.close()
   })
 

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from "vitest"
 import type * as ServerConfig from "../../src/config/ServerConfig.js"
 import * as Server from "../../src/server/Server.js"
 import { Client, http, sleep } from "../e2e/helpers.js"
+import hostModel from "../fixtures/host-model.js"
 
 const fixture = resolve("test/fixtures/host-model.ts")
 const logLevel = process.env.REACTOR_TEST_LOGS === "1" ? LogLevel.Debug : LogLevel.None
@@ -25,6 +26,18 @@ afterEach(async () => {
 const serve = async (options: ServerConfig.Input = {}, workers = 1) => {
   const server = await Server.listen(
     { _tag: "Worker", module: fixture, workers },
+    { host: "127.0.0.1", port: 0, stopDeadlineMs: 1000, ...options },
+    undefined,
+    logLevel
+  )
+  servers.push(server)
+  return server
+}
+
+/** The same model in the server's thread (`--isolation none`). */
+const serveInProcess = async (options: ServerConfig.Input = {}) => {
+  const server = await Server.listen(
+    hostModel,
     { host: "127.0.0.1", port: 0, stopDeadlineMs: 1000, ...options },
     undefined,
     logLevel
@@ -168,14 +181,28 @@ describe("model host in a worker thread", () => {
     expect([last.header.width, last.header.height]).toEqual(big ? [148, 148] : [16, 16])
   })
 
-  it("a moved frame emitted again fails the session with a message that says why", async () => {
-    const server = await serve()
-    const { client } = await open(server, { big: true })
-    await client.waitFrames(3)
-    client.command("reuse", {})
-    const ended = await client.next("sessionEnded")
-    expect(ended.data.reason).toBe("model_failed")
-    expect(ended.data.message).toMatch(/already handed over.*Frame\.clone/)
+  describe.each(["worker", "in-process"] as const)("a frame of 64 KiB emitted again (%s): one rule", (mode) => {
+    const start = () => mode === "worker" ? serve() : serveInProcess()
+
+    it("fails the session with a message that says why", async () => {
+      const server = await start()
+      const { client } = await open(server, { big: true })
+      await client.waitFrames(3)
+      client.command("reuse", {})
+      const ended = await client.next("sessionEnded")
+      expect(ended.data.reason).toBe("model_failed")
+      expect(ended.data.message).toMatch(/already handed over.*Frame\.clone/)
+    })
+
+    it("fails the emit with a FrameError the model can catch, and the session goes on", async () => {
+      const server = await start()
+      const { client } = await open(server, { big: true })
+      await client.waitFrames(3)
+      client.command("reuseCaught", {})
+      const failed = await client.next((m) => m.scope === "application" && m.data.type === "emitFailed")
+      expect(failed.data.message).toMatch(/already handed over.*Frame\.clone/)
+      await client.waitFrames(3)
+    })
   })
 
   it("refuses a session beyond max_sessions while the others run, and frees the slot when one ends", async () => {

@@ -68,3 +68,30 @@ describe("Frame", () => {
     expect(Frame.toBlock([rgb(2, 2), null], rgb(2, 2), fallback)).toHaveLength(2)
   })
 })
+
+describe("Frame.handOver", () => {
+  const big = () => Frame.black(148, 148)
+
+  it("hands over a whole buffer of 64 KiB once: emitting it again, or twice in a block, says to use Frame.clone", () => {
+    const given = new WeakSet<ArrayBuffer>()
+    const frame = big()
+    expect(Frame.handOver([frame], given)).toBeUndefined()
+    expect(Frame.handOver([frame], given)?.message).toMatch(/already handed over.*Frame\.clone/)
+    expect(Frame.handOver([Frame.clone(frame)], given)).toBeUndefined()
+    const twice = big()
+    expect(Frame.handOver([twice, twice], given)?.message).toMatch(/^frame 1 of the block: already|frame data was/)
+    // a refused block hands nothing over
+    expect(Frame.handOver([twice], given)).toBeUndefined()
+  })
+
+  it("leaves small frames and views into a larger buffer to be copied, so they may be emitted again", () => {
+    const given = new WeakSet<ArrayBuffer>()
+    const small = Frame.black(16, 16)
+    const shared = new Uint8Array(148 * 148 * 3 * 2)
+    const view = Frame.make(148, 148, shared.subarray(0, 148 * 148 * 3))
+    for (let i = 0; i < 2; i++) {
+      expect(Frame.handOver([small], given)).toBeUndefined()
+      expect(Frame.handOver([view], given)).toBeUndefined()
+    }
+  })
+})
