@@ -16,6 +16,7 @@ import { shippedNodeArgs } from "./lib/Child.js"
 import type { Benchmark, Config } from "./lib/Harness.js"
 import * as Machine from "./lib/Machine.js"
 import * as Table from "./lib/Table.js"
+import { benchmark as neural } from "./neural.js"
 import { benchmark as pacing } from "./pacing.js"
 import { benchmark as roundtrip } from "./roundtrip.js"
 import { benchmark as scale } from "./scale.js"
@@ -34,7 +35,8 @@ const all: ReadonlyArray<Benchmark> = [
   isolation,
   webrtc,
   inputs,
-  webcam
+  webcam,
+  neural
 ]
 
 const args = process.argv.slice(2)

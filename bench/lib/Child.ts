@@ -36,8 +36,13 @@ export const shippedNodeArgs: ReadonlyArray<string> = (() => {
   return match ? match[1]!.split(" ").filter((arg) => arg !== "") : []
 })()
 
-/** Starts `bench/servers/<script>` with a job and waits until it listens (30 s at most). */
-export const start = (script: string, job: unknown, env: Record<string, string> = {}): Promise<Child> =>
+/** Starts `bench/servers/<script>` with a job and waits until it listens (`listenTimeoutMs`, 30 s by default). */
+export const start = (
+  script: string,
+  job: unknown,
+  env: Record<string, string> = {},
+  listenTimeoutMs = 30_000
+): Promise<Child> =>
   new Promise((resolve, reject) => {
     const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "")
     const child: ChildProcess = spawn(
@@ -63,7 +68,10 @@ export const start = (script: string, job: unknown, env: Record<string, string> 
     let out = ""
     let settled = false
     const exited = new Promise<void>((done) => child.once("exit", () => done()))
-    const timer = setTimeout(() => fail(new Error(`${script} did not listen within 30 s`)), 30_000)
+    const timer = setTimeout(
+      () => fail(new Error(`${script} did not listen within ${listenTimeoutMs / 1000} s`)),
+      listenTimeoutMs
+    )
     const fail = (error: Error) => {
       if (settled) return
       settled = true

@@ -24,7 +24,10 @@ const tables = [
   "### 8c. --workers 2 on 2 cores",
   "### 9. WebRTC",
   "### 10. Input frames",
-  "### 11. Webcam to model"
+  "### 11. Webcam to model",
+  "### 12a. Example 06 end to end",
+  "### 12b. Dynamic batching across sessions",
+  "### 12c. The selfie segmentation network alone"
 ]
 
 const runSmoke = (resultsFile: string) =>
