@@ -16,7 +16,7 @@ import { shippedNodeArgs } from "./lib/Child.js"
 import type { Benchmark, Config } from "./lib/Harness.js"
 import * as Machine from "./lib/Machine.js"
 import * as Table from "./lib/Table.js"
-import { benchmark as neural } from "./neural.js"
+import { benchmarks as neural } from "./neural.js"
 import { benchmark as pacing } from "./pacing.js"
 import { benchmark as roundtrip } from "./roundtrip.js"
 import { benchmark as scale } from "./scale.js"
@@ -36,7 +36,7 @@ const all: ReadonlyArray<Benchmark> = [
   webrtc,
   inputs,
   webcam,
-  neural
+  ...neural
 ]
 
 const args = process.argv.slice(2)

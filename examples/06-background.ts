@@ -251,16 +251,18 @@ export interface Segmenter {
 }
 
 /** Loads the network once per process and starts the batcher every session of this process shares. */
-export const loadNetwork = (config: typeof Config.Type): Effect.Effect<Segmenter, never, Scope.Scope> =>
+export const loadNetwork = (config: typeof Config.Type): Effect.Effect<Segmenter, Error, Scope.Scope> =>
   Effect.gen(function*() {
     const network = yield* Effect.acquireRelease(
-      Effect.promise(() =>
-        ort.InferenceSession.create(config.modelPath, {
-          intraOpNumThreads: config.threads,
-          interOpNumThreads: 1,
-          executionProviders: ["cpu"]
-        })
-      ),
+      Effect.tryPromise({
+        try: () =>
+          ort.InferenceSession.create(config.modelPath, {
+            intraOpNumThreads: config.threads,
+            interOpNumThreads: 1,
+            executionProviders: ["cpu"]
+          }),
+        catch: (cause) => new Error(`cannot load the network from ${config.modelPath}: ${String(cause)}`)
+      }),
       (session) => Effect.promise(() => session.release())
     )
     const [input] = network.inputNames

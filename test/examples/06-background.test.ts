@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, FastCheck } from "effect"
+import { Cause, Effect, Exit, FastCheck } from "effect"
 import {
   alphaOf,
   beach,
@@ -95,6 +95,16 @@ describe("examples/06-background", () => {
     }
     return hit / all
   }
+
+  it.live("a network file that is not there fails the model's load, naming the path", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(
+        ModelTest.run(model, () => Effect.void, { config: { modelPath: "/nowhere/net.onnx" } })
+      )
+      expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain(
+        "cannot load the network from /nowhere/net.onnx"
+      )
+    }))
 
   it.live(
     "keeps the drawn person's pixels and replaces the room's: the trained network ran",
