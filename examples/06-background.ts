@@ -10,10 +10,15 @@
  * `InferenceSession.run` blocks the JavaScript thread it is called on, so this model runs in the worker host (the
  * default of `reactor run`), never on the server's thread.
  *
- * Measured on the 2-core machines of this project (onnxruntime-node 1.30, 1 intra-op thread, `npm run bench` =
- * bench/neural.ts): see the figures at the end of this comment.
- *
- * INFERENCE_FIGURES
+ * Measured (onnxruntime-node 1.30, 1 intra-op thread, 2-core machine; `npm run bench -- --only=neural-network,neural`,
+ * bench/neural.ts). On a quiet machine the issue's probe measured the network at 3.8 ms per 256x256 picture and a
+ * whole 640x360 frame (resize, network, compositing) at 6.7 ms. This example's own run, 2026-12-03, load average 21 on
+ * 2 cores (other jobs took most of the CPU, so wall-clock figures are inflated several times):
+ *   the network alone, batch 1: 11.5 ms per picture (p50, wall clock);
+ *   end to end over the WebSocket, one session, one camera frame in flight: p50 671 ms, p99 1539 ms, 1.39 frames/s,
+ *   59.0 ms of server CPU per frame; the same model with the network replaced by a copy: p50 386 ms, 2.26 frames/s,
+ *   37.0 ms of CPU per frame (so the network is ~22 ms of CPU per frame at that load, the rest is the runtime, the
+ *   640x360 RGB frames both ways and this file's resize, blur and composite in plain JavaScript).
  */
 import { Effect, Option, Ref, Schema, type Scope, Stream } from "effect"
 import { Batch, Command, Frame, Input, Model, Param } from "effect-reactor"
