@@ -19,6 +19,8 @@
  *   59.0 ms of server CPU per frame; the same model with the network replaced by a copy: p50 386 ms, 2.26 frames/s,
  *   37.0 ms of CPU per frame (so the network is ~22 ms of CPU per frame at that load, the rest is the runtime, the
  *   640x360 RGB frames both ways and this file's resize, blur and composite in plain JavaScript).
+ * A run at load 3-5: one session p50 53.4 ms, 16.1 frames/s, 33.5 ms CPU per frame; with a copy instead of the network
+ * 17.1 frames/s, 29.0 ms CPU: the per-frame JavaScript, not the network, sets the rate (see BENCHMARKS.md, 12).
  */
 import { Effect, Option, Ref, Schema, type Scope, Stream } from "effect"
 import { Batch, Command, Frame, Input, Model, Param } from "effect-reactor"
