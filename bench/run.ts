@@ -17,6 +17,7 @@ import { shippedNodeArgs } from "./lib/Child.js"
 import type { Benchmark, Config } from "./lib/Harness.js"
 import * as Machine from "./lib/Machine.js"
 import * as Table from "./lib/Table.js"
+import { benchmarks as neural } from "./neural.js"
 import { benchmark as pacing } from "./pacing.js"
 import { benchmark as python } from "./python.js"
 import { benchmark as roundtrip } from "./roundtrip.js"
@@ -38,7 +39,8 @@ const all: ReadonlyArray<Benchmark> = [
   inputs,
   webcam,
   examples,
-  python
+  python,
+  ...neural
 ]
 
 const args = process.argv.slice(2)

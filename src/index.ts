@@ -1,6 +1,7 @@
 /**
  * effect-reactor: serve a real-time generative model live. Model authors import from here.
  */
+export * as Batch from "./model/Batch.js"
 export * as Capabilities from "./model/Capabilities.js"
 export * as Command from "./model/Command.js"
 export * as Frame from "./model/Frame.js"

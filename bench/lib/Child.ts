@@ -36,7 +36,7 @@ export const shippedNodeArgs: ReadonlyArray<string> = (() => {
   return match ? match[1]!.split(" ").filter((arg) => arg !== "") : []
 })()
 
-/** Starts `bench/servers/<script>` with a job and waits until it listens (`listenTimeoutMs`, 30 s, at most). */
+/** Starts `bench/servers/<script>` with a job and waits until it listens (`listenTimeoutMs`, 30 s by default). */
 export const start = (
   script: string,
   job: unknown,

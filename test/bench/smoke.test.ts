@@ -27,7 +27,10 @@ const tables = [
   "### 11. Webcam to model",
   "### 12. Examples at their defaults",
   "### 13a. Python models at 640x360",
-  "### 13b. Python models at 1280x720"
+  "### 13b. Python models at 1280x720",
+  "### 14a. Example 06 end to end",
+  "### 14b. Dynamic batching across sessions",
+  "### 14c. The selfie segmentation network alone"
 ]
 
 const runSmoke = (resultsFile: string) =>

@@ -1,0 +1,167 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Effect, Exit, FastCheck } from "effect"
+import {
+  alphaOf,
+  beach,
+  Commands,
+  composite,
+  initial,
+  make,
+  model,
+  modes,
+  resize,
+  side,
+  toInput,
+  waiting
+} from "../../examples/06-background.js"
+import * as Capabilities from "../../src/model/Capabilities.js"
+import type { Frame } from "../../src/model/Frame.js"
+import { ModelTest } from "../../src/testing/index.js"
+import { commandProperties } from "../fixtures/core-properties.js"
+import * as Person from "../fixtures/person.js"
+
+const config = { width: 64, height: 36, fps: 30 }
+
+describe("examples/06-background", () => {
+  // The commands do not touch the network: their properties run on the same model with a stand-in network (loading
+  // onnxruntime once per property run took minutes on a loaded machine); the network's own tests are below.
+  commandProperties({
+    model: make(() =>
+      Effect.succeed({ segment: (input: Float32Array) => Effect.succeed(input.subarray(0, side * side)) })
+    ),
+    commands: Commands,
+    config,
+    expected: (commands) =>
+      commands.reduce<Record<string, unknown>>(
+        (state, { data, type }) =>
+          type === "set_mode"
+            ? { ...state, mode: data.mode }
+            : type === "set_colour"
+            ? { ...state, colour: { r: data.r ?? 0, g: data.g ?? 177, b: data.b ?? 64 } }
+            : { ...state, threshold: data.threshold ?? 0.5, softness: data.softness ?? 0.2 },
+        { ...initial }
+      )
+  }, 25)
+
+  it("offers the mode as a select and the colour and edges as sliders", () => {
+    expect(Capabilities.toReactor(Capabilities.ofGroup(Commands))).toMatchObject([
+      { name: "set_mode", schema: { mode: { type: "string", enum: [...modes] } } },
+      { name: "set_colour", schema: { r: { type: "integer", minimum: 0, maximum: 255, default: 0 } } },
+      { name: "set_edges", schema: { threshold: { type: "number", minimum: 0, maximum: 1, default: 0.5 } } }
+    ])
+  })
+
+  it.prop("alpha is 0 below the edge's ramp, 1 above it, and in [0, 1] everywhere", [
+    FastCheck.array(FastCheck.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 64 }),
+    FastCheck.double({ min: 0, max: 1, noNaN: true }),
+    FastCheck.double({ min: 0, max: 0.5, noNaN: true })
+  ], ([values, threshold, softness]) => {
+    const mask = new Float32Array(side * side).map((_, i) => values[i % values.length]!)
+    const alpha = alphaOf(mask, 32, 18, { threshold, softness })
+    expect(alpha.every((a) => a >= 0 && a <= 1)).toBe(true)
+    const everywhere = (value: number) =>
+      alphaOf(new Float32Array(side * side).fill(value), 8, 8, { threshold, softness })
+    if (threshold + softness / 2 + 1e-3 < 1) expect(everywhere(1).every((a) => a === 1)).toBe(true)
+    if (threshold - softness / 2 - 1e-3 > 0) expect(everywhere(0).every((a) => a === 0)).toBe(true)
+  }, { fastCheck: { numRuns: 30 } })
+
+  it.prop("the composite is the camera where alpha is 1 and the background where it is 0", [
+    FastCheck.integer({ min: 1, max: 16 }),
+    FastCheck.integer({ min: 1, max: 16 }),
+    FastCheck.integer({ min: 0, max: 255 })
+  ], ([width, height, value]) => {
+    const camera = { width, height, data: new Uint8Array(width * height * 3).fill(value) }
+    const background = beach(width, height)
+    expect(composite(camera, background, new Float32Array(width * height).fill(1)).data).toEqual(camera.data)
+    expect(composite(camera, background, new Float32Array(width * height).fill(0)).data).toEqual(background)
+  })
+
+  it("the network's input is 256x256 planar RGB in [0, 1]", () => {
+    const input = toInput(Person.picture(64, 36))
+    expect(input.length).toBe(3 * side * side)
+    expect(input.every((v) => v >= 0 && v <= 1)).toBe(true)
+  })
+
+  /** Share of the pixels where `predicate(output pixel, index)` holds, among those `where(x, y)` selects. */
+  const share = (
+    frame: Frame,
+    where: (x: number, y: number) => boolean,
+    predicate: (pixel: [number, number, number], i: number) => boolean
+  ) => {
+    let hit = 0
+    let all = 0
+    for (let y = 0; y < frame.height; y++) {
+      for (let x = 0; x < frame.width; x++) {
+        if (!where(x, y)) continue
+        const i = (y * frame.width + x) * 3
+        all++
+        if (predicate([frame.data[i]!, frame.data[i + 1]!, frame.data[i + 2]!], i)) hit++
+      }
+    }
+    return hit / all
+  }
+
+  it.live("a network file that is not there fails the model's load, naming the path", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(
+        ModelTest.run(model, () => Effect.void, { config: { modelPath: "/nowhere/net.onnx" } })
+      )
+      expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain(
+        "cannot load the network from /nowhere/net.onnx"
+      )
+    }))
+
+  it.live(
+    "keeps the drawn person's pixels and replaces the room's: the trained network ran",
+    () =>
+      ModelTest.run(model, (session) =>
+        Effect.gen(function*() {
+          const [width, height] = [640, 360]
+          const camera = Person.picture(width, height)
+          const drawn = Person.inside(width, height)
+          const mask = new Uint8Array(width * height).map((_, i) => (drawn(i % width, Math.floor(i / width)) ? 1 : 0))
+          const onPerson = (x: number, y: number) =>
+            x >= 0 && y >= 0 && x < width && y < height ? mask[y * width + x] === 1 : false
+          // Pixels at least 12 px from the person's outline, on either side (the edge itself is blended).
+          const near = (x: number, y: number) =>
+            [[-12, 0], [12, 0], [0, -12], [0, 12]].some(([dx, dy]) => onPerson(x + dx!, y + dy!) !== onPerson(x, y))
+          const person = (x: number, y: number) => onPerson(x, y) && !near(x, y)
+          const room = (x: number, y: number) => !onPerson(x, y) && !near(x, y)
+          const same = (pixel: Array<number>, i: number) =>
+            pixel.every((v, k) => Math.abs(v - camera.data[i + k]!) <= 2)
+          const green = (pixel: Array<number>) => Math.abs(pixel[0]!) + Math.abs(pixel[1]! - 255) + pixel[2]! <= 6
+
+          expect((yield* session.frame).frame).toEqual(waiting(width, height, 0))
+          yield* session.send({ type: "set_colour", data: { r: 0, g: 255, b: 0 } })
+          yield* session.send({ type: "set_mode", data: { mode: "colour" } })
+          /** The next output made from the camera frame pushed now. */
+          const output = (picture: Frame) =>
+            Effect.gen(function*() {
+              yield* session.pushInput("webcam", { ...picture, data: picture.data.slice() })
+              for (;;) {
+                const { frame } = yield* session.frame
+                if (frame.data[0] !== 40 || frame.data[1] !== 40) return frame
+              }
+            })
+
+          const replaced = yield* output(camera)
+          expect(share(replaced, person, same)).toBeGreaterThan(0.97)
+          expect(share(replaced, room, green)).toBeGreaterThan(0.97)
+
+          // A room with nobody in it: all of it replaced.
+          const empty = yield* output(Person.picture(width, height, false))
+          expect(share(empty, () => true, green)).toBeGreaterThan(0.98)
+
+          // The picture mode puts the beach behind the person; none shows the camera as it is.
+          yield* session.send({ type: "set_mode", data: { mode: "picture" } })
+          const onBeach = yield* output(camera)
+          const sea = beach(width, height)
+          expect(share(onBeach, person, same)).toBeGreaterThan(0.97)
+          expect(share(onBeach, room, (pixel, i) => pixel.every((v, k) => Math.abs(v - sea[i + k]!) <= 2)))
+            .toBeGreaterThan(0.97)
+          yield* session.send({ type: "set_mode", data: { mode: "none" } })
+          expect(yield* output(camera)).toEqual(resize(camera, width, height))
+        }), { config: { width: 640, height: 360 } }),
+    120_000
+  )
+})
