@@ -216,6 +216,8 @@ describe("Connection on the TestClock (time moves only when the test says)", () 
       yield* connection.receive(command(3))
       yield* TestClock.adjust(1)
       yield* connection.receive(command(4))
+      // commands are answered in their turn (a fiber of the connection's own): let it run
+      yield* settle
       expect(typesOf(sent).slice(1)).toEqual(["commandAck", "error:rate_limited", "error:rate_limited", "commandAck"])
       expect((yield* connection.stats).rateLimited).toBe(2)
     }).pipe(Effect.provide(environment({ maxCommandsPerSecond: 1, commandBurst: 1 })))
