@@ -205,11 +205,15 @@ export const make = (
     // answering until it does answer. It ends with the host.
     let answering = true
     const ping = call(client.Ping())
+    // Interruptible even when called from an uninterruptible region (a start in `acquireRelease`'s acquire): there
+    // the timeout's timer, forked uninterruptible, could not be interrupted when the answer won, and every start
+    // waited out the whole timeout.
     const inTime = (fiber: Fiber.Fiber<unknown, unknown>) =>
       Fiber.join(fiber).pipe(
         Effect.timeout(heartbeat.timeoutMs),
         Effect.as(true),
-        Effect.catchAll(() => Effect.succeed(false))
+        Effect.catchAll(() => Effect.succeed(false)),
+        Effect.interruptible
       )
     yield* Effect.gen(function*() {
       const answer = yield* Effect.fork(ping)
@@ -232,7 +236,7 @@ export const make = (
       isLost: Deferred.isDone(lost),
       terminate,
       answering: Effect.sync(() => answering),
-      probe: Effect.flatMap(Effect.fork(ping), inTime).pipe(Effect.tap((answered) =>
+      probe: Effect.flatMap(Effect.interruptible(Effect.fork(ping)), inTime).pipe(Effect.tap((answered) =>
         Effect.sync(() => {
           if (!answered) answering = false
         })

@@ -181,7 +181,9 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
           if (ready.length === 0) {
             const loaded = yield* Effect.raceAll(slots.map((slot) => Deferred.await(slot.ready))).pipe(
               Effect.timeout(Math.max(0, deadline - Date.now())),
-              Effect.option
+              Effect.option,
+              // a start may run uninterruptible (`acquireRelease`): the losers must still be interrupted at once
+              Effect.interruptible
             )
             if (Option.isNone(loaded)) {
               return yield* new Reactor.ModelUnavailable({
@@ -243,6 +245,9 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
                   "the session was not started, try again later"
               })
           }),
+          // interruptible even in an uninterruptible start (`acquireRelease`): the timer must not be waited out
+          // when the answer wins
+          Effect.interruptible,
           // No answer in time: the start is given up; should the host start the session later, it is stopped then.
           Effect.tapErrorTag("ModelUnavailable", () =>
             Effect.zipRight(
