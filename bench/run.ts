@@ -53,7 +53,7 @@ const resultsFile = process.env.BENCH_RESULTS ??
   (smoke ? path.join(os.tmpdir(), "effect-reactor-bench-smoke.json") : path.join(resultsDir, "latest.json"))
 
 // Every loop is bounded on its own; this is the last resort against a hung run.
-const watchdogMs = smoke ? 5 * 60_000 : 20 * 60_000
+const watchdogMs = smoke ? 19 * 60_000 : 40 * 60_000
 const watchdog = setTimeout(() => {
   process.stderr.write(`bench: still running after ${watchdogMs / 60_000} min; giving up\n`)
   process.exit(2)
