@@ -83,7 +83,12 @@ describe("benchmarks (smoke mode)", () => {
         "webrtc",
         "input-latency",
         "webcam",
-        "examples"
+        "examples",
+        "python-640x360",
+        "python-1280x720",
+        "neural-network",
+        "neural",
+        "neural-batching"
       ])
       for (const bench of results.benchmarks) expect(bench.rows.length).toBeGreaterThan(0)
     } finally {
