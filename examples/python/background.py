@@ -202,13 +202,15 @@ class Background(VideoModel):
         webcam = ctx.get_track("webcam")
         shown = None
         t = 0
+        next_frame = time.monotonic()
         try:
             while not ctx.should_stop():
                 camera = webcam.latest()
                 if camera is None:
                     ctx.emit_block(waiting(self.width, self.height, t / self.fps))
                     t += 1
-                    time.sleep(1 / self.fps)
+                    next_frame += 1 / self.fps  # hold the waiting pattern's rate
+                    time.sleep(max(0.0, next_frame - time.monotonic()))
                 elif camera is shown:
                     time.sleep(0.002)  # no new camera frame yet
                 else:
