@@ -2,14 +2,16 @@
  * examples/python/background.py: example 06's trained network (MediaPipe's selfie segmentation, the same ONNX file)
  * run by onnxruntime for Python in the model's own Python process. The drawn person (test/fixtures/person.ts) goes in
  * as the webcam; the output keeps the person's pixels and replaces the room's, which only the network can tell apart
- * (nothing on the runtime's side of the socket loads a network). Its commands are example 06's, to the schema.
+ * (nothing on the runtime's side of the socket loads a network), and the frame is example 06's own for that picture
+ * (byte for byte on this machine; the test allows 2 levels). Its commands are example 06's, to the schema.
  *
  * Needs onnxruntime for Python (examples/python/requirements.txt): skipped with a warning without it, failed in CI.
  */
 import { Effect, Logger, LogLevel, Queue } from "effect"
 import { resolve } from "node:path"
+import * as ort from "onnxruntime-node"
 import { beforeAll, describe, expect, it } from "vitest"
-import { beach, model as typescript } from "../../examples/06-background.js"
+import { alphaOf, beach, composite, initial, model as typescript, side, toInput } from "../../examples/06-background.js"
 import * as PythonReactor from "../../src/host/python/PythonReactor.js"
 import * as Capabilities from "../../src/model/Capabilities.js"
 import type { Frame } from "../../src/model/Frame.js"
@@ -53,6 +55,20 @@ const person = (x: number, y: number) => onPerson(x, y) && !near(x, y)
 const room = (x: number, y: number) => !onPerson(x, y) && !near(x, y)
 const same = (pixel: Array<number>, i: number) => pixel.every((v, k) => Math.abs(v - camera.data[i + k]!) <= 2)
 const green = (pixel: Array<number>) => pixel[0]! + Math.abs(pixel[1]! - 255) + pixel[2]! <= 6
+
+/** Example 06's own output in the colour mode: its functions, and onnxruntime-node on the same ONNX file. */
+const typescriptOutput = async (picture: Frame, rgb: readonly [number, number, number]): Promise<Frame> => {
+  const network = await ort.InferenceSession.create(resolve("examples/models/selfie_segmentation.onnx"))
+  try {
+    const input = new ort.Tensor("float32", toInput(picture), [1, 3, side, side])
+    const result = await network.run({ [network.inputNames[0]!]: input })
+    const mask = result[network.outputNames[0]!]!.data as Float32Array
+    const background = new Uint8Array(picture.data.length).map((_, i) => rgb[i % 3]!)
+    return composite(picture, background, alphaOf(mask, picture.width, picture.height, initial))
+  } finally {
+    await network.release()
+  }
+}
 
 describe.skipIf(!onnxruntime.run)(
   onnxruntime.run
@@ -124,6 +140,12 @@ describe.skipIf(!onnxruntime.run)(
         const replaced = yield* output(camera)
         expect(share(replaced, person, same)).toBeGreaterThan(0.97)
         expect(share(replaced, room, green)).toBeGreaterThan(0.97)
+        // The same picture as example 06 makes from the same weights, edges included.
+        const expected = yield* Effect.promise(() => typescriptOutput(camera, [0, 255, 0]))
+        expect(
+          share(replaced, () => true, (pixel, i) => pixel.every((v, k) => Math.abs(v - expected.data[i + k]!) <= 2))
+        )
+          .toBeGreaterThan(0.999)
 
         // A room with nobody in it: all of it replaced.
         const empty = yield* output(Person.picture(width, height, false))
