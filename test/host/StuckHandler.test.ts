@@ -39,7 +39,9 @@ const whoami = async (client: Client) => {
 
 /** Waits until the spinning handler has beaten its file: its thread is taken. */
 const untilSpinning = async (path: string) => {
-  for (let i = 0; i < 2000 && !existsSync(path); i++) await sleep(25)
+  // The handler writes the file after creating it: wait for its content, not only for the file.
+  const spinning = () => existsSync(path) && Number(readFileSync(path, "utf8")) > 0
+  for (let i = 0; i < 2000 && !spinning(); i++) await sleep(25)
   expect(Number(readFileSync(path, "utf8"))).toBeGreaterThan(0)
 }
 
