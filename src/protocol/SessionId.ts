@@ -4,7 +4,8 @@
  * meant; what arrives from a client (a URL path, a `session_id` field) is turned into one with `fromClient`, which
  * refuses what no session id can be, so a lookup with it answers `session_not_found` and nothing else.
  */
-import { Option, Schema } from "effect"
+import { type Option, Schema } from "effect"
+import { randomBytes } from "node:crypto"
 
 /** The schema of a session id: 1 to 128 characters of `A-Z a-z 0-9 _ -` (base64url and the ids tests choose). */
 export const SessionId = Schema.String.pipe(
@@ -14,14 +15,8 @@ export const SessionId = Schema.String.pipe(
 )
 export type SessionId = typeof SessionId.Type
 
-const bytes = 16
-
 /** A fresh random id (128 bits, base64url). */
-export const make = (): SessionId => {
-  const raw = new Uint8Array(bytes)
-  globalThis.crypto.getRandomValues(raw)
-  return Buffer.from(raw).toString("base64url") as SessionId
-}
+export const make = (): SessionId => randomBytes(16).toString("base64url") as SessionId
 
 /** An id as a client sent it, or `None` when no session could have it (so there is nothing to look up). */
 export const fromClient: (raw: string) => Option.Option<SessionId> = Schema.decodeUnknownOption(SessionId)

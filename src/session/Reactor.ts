@@ -2,7 +2,7 @@
  * The reactor: a loaded model serving sessions. It starts sessions (up to `maxSessions` at once), finds them by id,
  * and stops every one of them cooperatively when its layer is released (runtime shutdown).
  */
-import { Context, Data, Effect, ExecutionStrategy, FiberMap, Layer, Scope } from "effect"
+import { Context, Data, Effect, ExecutionStrategy, FiberMap, Layer, Option, Scope } from "effect"
 import * as Model from "../model/Model.js"
 import * as EndReason from "../protocol/EndReason.js"
 import * as SessionId from "../protocol/SessionId.js"
@@ -67,10 +67,8 @@ export interface Service {
 }
 
 /** The session a client named (untrusted text), or `undefined`: text that no session id can be finds nothing. */
-export const lookup = (reactor: Service, raw: string): Effect.Effect<Session.Session | undefined> => {
-  const id = SessionId.fromClient(raw)
-  return id._tag === "None" ? Effect.succeed(undefined) : reactor.get(id.value)
-}
+export const lookup = (reactor: Service, raw: string): Effect.Effect<Session.Session | undefined> =>
+  Option.match(SessionId.fromClient(raw), { onNone: () => Effect.succeed(undefined), onSome: reactor.get })
 
 /** Options of one session start. */
 export interface StartOptions {

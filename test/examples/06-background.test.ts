@@ -82,25 +82,6 @@ describe("examples/06-background", () => {
     expect(input.every((v) => v >= 0 && v <= 1)).toBe(true)
   })
 
-  /** Share of the pixels where `predicate(output pixel, index)` holds, among those `where(x, y)` selects. */
-  const share = (
-    frame: Frame,
-    where: (x: number, y: number) => boolean,
-    predicate: (pixel: [number, number, number], i: number) => boolean
-  ) => {
-    let hit = 0
-    let all = 0
-    for (let y = 0; y < frame.height; y++) {
-      for (let x = 0; x < frame.width; x++) {
-        if (!where(x, y)) continue
-        const i = (y * frame.width + x) * 3
-        all++
-        if (predicate([frame.data[i]!, frame.data[i + 1]!, frame.data[i + 2]!], i)) hit++
-      }
-    }
-    return hit / all
-  }
-
   it.live("a network file that is not there fails the model's load, naming the path", () =>
     Effect.gen(function*() {
       const exit = yield* Effect.exit(
@@ -145,19 +126,19 @@ describe("examples/06-background", () => {
             })
 
           const replaced = yield* output(camera)
-          expect(share(replaced, person, same)).toBeGreaterThan(0.97)
-          expect(share(replaced, room, green)).toBeGreaterThan(0.97)
+          expect(Person.share(replaced, person, same)).toBeGreaterThan(0.97)
+          expect(Person.share(replaced, room, green)).toBeGreaterThan(0.97)
 
           // A room with nobody in it: all of it replaced.
           const empty = yield* output(Person.picture(width, height, false))
-          expect(share(empty, () => true, green)).toBeGreaterThan(0.98)
+          expect(Person.share(empty, () => true, green)).toBeGreaterThan(0.98)
 
           // The picture mode puts the beach behind the person; none shows the camera as it is.
           yield* session.send({ type: "set_mode", data: { mode: "picture" } })
           const onBeach = yield* output(camera)
           const sea = beach(width, height)
-          expect(share(onBeach, person, same)).toBeGreaterThan(0.97)
-          expect(share(onBeach, room, (pixel, i) => pixel.every((v, k) => Math.abs(v - sea[i + k]!) <= 2)))
+          expect(Person.share(onBeach, person, same)).toBeGreaterThan(0.97)
+          expect(Person.share(onBeach, room, (pixel, i) => pixel.every((v, k) => Math.abs(v - sea[i + k]!) <= 2)))
             .toBeGreaterThan(0.97)
           yield* session.send({ type: "set_mode", data: { mode: "none" } })
           expect(yield* output(camera)).toEqual(resize(camera, width, height))

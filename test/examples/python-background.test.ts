@@ -26,25 +26,6 @@ if (!onnxruntime.run) console.warn(`test/examples/python-background.test.ts: ski
 const module = resolve("examples/python/background.py")
 const [width, height] = [640, 360]
 
-/** Share of the pixels where `predicate(output pixel, index)` holds, among those `where(x, y)` selects. */
-const share = (
-  frame: Frame,
-  where: (x: number, y: number) => boolean,
-  predicate: (pixel: Array<number>, i: number) => boolean
-) => {
-  let hit = 0
-  let all = 0
-  for (let y = 0; y < frame.height; y++) {
-    for (let x = 0; x < frame.width; x++) {
-      if (!where(x, y)) continue
-      const i = (y * frame.width + x) * 3
-      all++
-      if (predicate([frame.data[i]!, frame.data[i + 1]!, frame.data[i + 2]!], i)) hit++
-    }
-  }
-  return hit / all
-}
-
 const camera = Person.picture(width, height)
 const drawn = Person.inside(width, height)
 const onPerson = (x: number, y: number) => x >= 0 && y >= 0 && x < width && y < height && drawn(x, y)
@@ -138,25 +119,29 @@ describe.skipIf(!onnxruntime.run)(
         })
 
         const replaced = yield* output(camera)
-        expect(share(replaced, person, same)).toBeGreaterThan(0.97)
-        expect(share(replaced, room, green)).toBeGreaterThan(0.97)
+        expect(Person.share(replaced, person, same)).toBeGreaterThan(0.97)
+        expect(Person.share(replaced, room, green)).toBeGreaterThan(0.97)
         // The same picture as example 06 makes from the same weights, edges included.
         const expected = yield* Effect.promise(() => typescriptOutput(camera, [0, 255, 0]))
         expect(
-          share(replaced, () => true, (pixel, i) => pixel.every((v, k) => Math.abs(v - expected.data[i + k]!) <= 2))
+          Person.share(
+            replaced,
+            () => true,
+            (pixel, i) => pixel.every((v, k) => Math.abs(v - expected.data[i + k]!) <= 2)
+          )
         )
           .toBeGreaterThan(0.999)
 
         // A room with nobody in it: all of it replaced.
         const empty = yield* output(Person.picture(width, height, false))
-        expect(share(empty, () => true, green)).toBeGreaterThan(0.98)
+        expect(Person.share(empty, () => true, green)).toBeGreaterThan(0.98)
 
         // The picture mode puts example 06's beach behind the person; none shows the camera as it is.
         yield* send("set_mode", { mode: "picture" })
         const onBeach = yield* output(camera)
         const sea = beach(width, height)
-        expect(share(onBeach, person, same)).toBeGreaterThan(0.97)
-        expect(share(onBeach, room, (pixel, i) => pixel.every((v, k) => Math.abs(v - sea[i + k]!) <= 2)))
+        expect(Person.share(onBeach, person, same)).toBeGreaterThan(0.97)
+        expect(Person.share(onBeach, room, (pixel, i) => pixel.every((v, k) => Math.abs(v - sea[i + k]!) <= 2)))
           .toBeGreaterThan(0.97)
 
         yield* send("set_mode", { mode: "none" })
