@@ -8,11 +8,12 @@ commands validated against the schema read from their signatures, frames paced, 
 """
 
 from .context import Context, get_ctx
-from .model import DictConfig, VideoModel, command, model
+from .model import CommandError, DictConfig, VideoModel, command, model
 from .schema import SchemaError
 from .tracks import VideoIn, VideoOut
 
 __all__ = [
+    "CommandError",
     "Context",
     "DictConfig",
     "SchemaError",

@@ -13,9 +13,11 @@ sends, then runs the sessions it is asked to, one at a time:
 
 from __future__ import annotations
 
+import dataclasses
 import faulthandler
 import importlib.util
 import inspect
+import json
 import os
 import queue
 import signal
@@ -26,7 +28,7 @@ import traceback
 from typing import Any, Optional
 
 from . import context as _context
-from .model import DictConfig, VideoModel, default_name, model_info
+from .model import CommandError, DictConfig, VideoModel, default_name, model_info
 from .schema import SchemaError, coerce, commands_of
 from .tracks import declared_tracks
 from ._wire import Closed, Wire
@@ -40,6 +42,16 @@ def tail(error: BaseException) -> str:
     lines = [line.rstrip() for chunk in chunks for line in chunk.splitlines()]
     lines = [line for line in lines if line.strip()]
     return "\n".join(lines[-TAIL_LINES:])
+
+
+def reply_value(value: Any) -> Any:
+    """A command's reply as JSON: a dataclass as its fields, an object with ``to_wire_format()`` (Reactor's
+    ``ModelMessage``) as its ``data``; anything else as it is (it must be JSON: a dict, a list, a number...)."""
+    if hasattr(value, "to_wire_format"):
+        return value.to_wire_format().get("data")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
 
 
 def load_module(path: str) -> Any:
@@ -163,8 +175,14 @@ class Host:
                     raise RuntimeError("the session has ended")
                 declared = self.commands[message["name"]]
                 method = getattr(self.instance, declared["method"])
-                method(**coerce(declared["schema"], message.get("args") or {}))
+                returned = method(**coerce(declared["schema"], message.get("args") or {}))
                 reply["ok"] = True
+                if declared.get("returns") and returned is not None:
+                    value = reply_value(returned)
+                    json.dumps(value)  # not JSON: answered as the command's failure, here
+                    reply["value"] = value
+            except CommandError as error:  # the model's own refusal: its code and message go to the sender
+                reply["refused"] = {"code": str(error.code), "message": str(error.message)}
             except Exception as error:  # a failing command answers its sender; the session goes on
                 reply["error"] = f"{type(error).__name__}: {error}"
                 shown = "".join(traceback.format_exception(type(error), error, error.__traceback__))

@@ -30,6 +30,16 @@ class DictConfig(dict):
         self[name] = value
 
 
+class CommandError(Exception):
+    """Raise from a command to refuse it with a code of your own (Reactor's ``CommandError``): its sender gets
+    ``{code, message}`` unchanged, and the session goes on. ``raise CommandError("quota_exceeded", "No credits.")``"""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(f"{code}: {message}")
+
+
 class VideoModel:
     """Base class of a model. ``__init__(self, config)`` runs once per process (load weights there);
     ``start_session(self)`` runs once per viewer: it is the generation loop, and the session ends when it returns.

@@ -31,6 +31,7 @@ import {
 import { existsSync, readFileSync } from "node:fs"
 import { parse as parseYaml } from "yaml"
 import * as Capabilities from "../../model/Capabilities.js"
+import * as Command from "../../model/Command.js"
 import * as Input from "../../model/Input.js"
 import * as Model from "../../model/Model.js"
 import * as Overrides from "../../model/Overrides.js"
@@ -312,11 +313,12 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, PythonHos
       )
       yield* Effect.addFinalizer(() => finish)
 
-      const handlers: Record<string, (payload: unknown) => Effect.Effect<void, Error>> = {}
+      const handlers: Record<string, (payload: unknown) => Effect.Effect<unknown, unknown>> = {}
       for (const command of declared!.capabilities) {
         handlers[command.name] = (payload) =>
           child.command(sid, command.name, payload).pipe(
-            Effect.mapError((error) => new Error(error.message))
+            Effect.catchTag("CommandRefused", (refused) => Command.refuse(refused.code, refused.message)),
+            Effect.mapError((error) => error._tag === "CommandRefusal" ? error : new Error(error.message))
           )
       }
 
