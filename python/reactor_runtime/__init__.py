@@ -8,7 +8,17 @@ commands validated against the schema read from their signatures, frames paced, 
 """
 
 from .context import Context, get_ctx
-from .model import CommandError, DictConfig, VideoModel, command, model
+from .model import (
+    CommandError,
+    DictConfig,
+    VideoModel,
+    command,
+    connected,
+    disconnected,
+    model,
+    session_ended,
+    session_started,
+)
 from .schema import SchemaError
 from .tracks import VideoIn, VideoOut
 
@@ -21,6 +31,10 @@ __all__ = [
     "VideoModel",
     "VideoOut",
     "command",
+    "connected",
+    "disconnected",
     "get_ctx",
     "model",
+    "session_ended",
+    "session_started",
 ]

@@ -28,7 +28,7 @@ import traceback
 from typing import Any, Optional
 
 from . import context as _context
-from .model import CommandError, DictConfig, VideoModel, default_name, model_info
+from .model import CommandError, DictConfig, VideoModel, default_name, hooks_of, model_info
 from .schema import SchemaError, coerce, commands_of
 from .tracks import declared_tracks
 from ._wire import Closed, Wire
@@ -148,7 +148,7 @@ class Host:
                 elif kind == "stop":
                     if same:
                         ctx._request_stop()  # type: ignore[union-attr]
-                elif kind == "command":
+                elif kind == "command" or kind == "hook":
                     self.command_queue.put(message)
                 elif kind == "input":
                     if same and payload is not None:
@@ -168,6 +168,11 @@ class Host:
             message = self.command_queue.get()
             if message is None:
                 return
+            if message.get("t") == "hook":
+                ctx = self.ctx
+                if ctx is not None and ctx.session_id == message.get("sid"):
+                    self.run_hooks(str(message.get("hook")), message.get("viewer"))
+                continue
             reply = {"t": "reply", "sid": message.get("sid"), "seq": message.get("seq")}
             ctx = self.ctx
             try:
@@ -189,6 +194,17 @@ class Host:
                 print(f"command {message.get('name')!r} failed:\n{shown}", file=sys.stderr, flush=True)
             self.wire.send(reply)
 
+    def run_hooks(self, kind: str, viewer: Optional[dict] = None) -> None:
+        """Runs the model's ``kind`` hooks; one that raises is reported and the session goes on."""
+        for name in hooks_of(self.cls, kind):
+            method = getattr(self.instance, name)
+            try:
+                takes = len(inspect.signature(method).parameters)
+                method(viewer) if takes >= 1 and viewer is not None else method()
+            except Exception as error:
+                shown = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+                print(f"the {kind} hook {name!r} failed:\n{shown}", file=sys.stderr, flush=True)
+
     def load(self, config: dict) -> None:
         try:
             self.instance = construct(self.cls, config)
@@ -209,10 +225,13 @@ class Host:
         _context._set_current(ctx)
         failure: Optional[BaseException] = None
         try:
+            self.run_hooks("session_started")
             self.instance.start_session()
         except BaseException as error:  # sys.exit and KeyboardInterrupt included: the process is not trusted after
             failure = error
         finally:
+            if failure is None:
+                self.run_hooks("session_ended")
             _context._set_current(None)
             self.ctx = None
         if failure is None:

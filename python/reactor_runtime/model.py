@@ -93,6 +93,38 @@ def command(name: Optional[str] = None, description: str = "") -> Callable[[T], 
     return mark
 
 
+_HOOK_ATTR = "__reactor_hook__"
+
+
+def _hook(kind: str, doc: str) -> Callable[[T], T]:
+    def mark(fn: T) -> T:
+        if not callable(fn):
+            raise TypeError(f"@{kind} decorates a method")
+        setattr(fn, _HOOK_ATTR, kind)
+        return fn
+
+    mark.__doc__ = doc
+    mark.__name__ = kind
+    return mark
+
+
+session_started = _hook("session_started", "Runs once when a session begins, before ``start_session()``.")
+session_ended = _hook("session_ended", "Runs once when a session ends, after ``start_session()`` returned.")
+connected = _hook(
+    "connected",
+    "Runs each time a viewer connects; a method that takes a parameter gets the viewer ``{id, role, transport}``.",
+)
+disconnected = _hook(
+    "disconnected",
+    "Runs each time a viewer leaves while the session goes on (not when the session itself ends).",
+)
+
+
+def hooks_of(cls: type, kind: str) -> "list[str]":
+    """The names of a model class's methods marked as ``kind`` hooks."""
+    return [name for name in dir(cls) if getattr(getattr(cls, name, None), _HOOK_ATTR, None) == kind]
+
+
 def command_info(fn: Any) -> Optional[dict]:
     return getattr(fn, _COMMAND_ATTR, None)
 

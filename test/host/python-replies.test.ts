@@ -1,7 +1,8 @@
 /**
  * A Python model's typed replies, served end to end: a `@command` method annotated with a return type replies to its
  * sender with what it returns (a dict, a dataclass), `CommandError(code, message)` refuses with the model's own code,
- * and a method without a return annotation acks as before.
+ * and a method without a return annotation acks as before. Its lifecycle hooks (`@session_started`, `@connected`,
+ * `@disconnected`) run.
  */
 import { LogLevel } from "effect"
 import { resolve } from "node:path"
@@ -55,4 +56,23 @@ it("a returned value is the reply; CommandError refuses with its code", async ()
   expect((await client.next("add_reply")).data).toEqual({ sum: 1 })
   client.close()
   await http(server, "DELETE", `/sessions/${started.body.session_id}`)
+}, 60_000)
+
+it("the model's hooks run: session_started before the loop, connected and disconnected per viewer", async () => {
+  const started = await http(server, "POST", "/start_session", {
+    body: { supported_transports: [{ protocol: "websocket", version: "1" }] }
+  })
+  const id = started.body.session_id as string
+  const client = Client.connect(server, started.body.selected_transport.url)
+  await client.next("sessionReady")
+  expect((await client.next("hook")).data).toEqual({ hook: "connected", role: "controller" })
+  client.command("started", {}, "s")
+  expect((await client.next((m) => m.data?.id === "s")).data.result).toEqual({ started: true })
+  const watcher = Client.connect(server, `/sessions/${id}/transport/websocket?role=watcher`)
+  await watcher.next("sessionReady")
+  expect((await client.next("hook")).data).toEqual({ hook: "connected", role: "watcher" })
+  await watcher.close()
+  expect((await client.next("hook")).data).toEqual({ hook: "disconnected", role: "watcher" })
+  client.close()
+  await http(server, "DELETE", `/sessions/${id}`)
 }, 60_000)

@@ -35,7 +35,7 @@ import * as Command from "../../model/Command.js"
 import * as Input from "../../model/Input.js"
 import * as Model from "../../model/Model.js"
 import * as Overrides from "../../model/Overrides.js"
-import { SessionContext } from "../../model/SessionContext.js"
+import { SessionContext, type Viewer } from "../../model/SessionContext.js"
 import * as Reactor from "../../session/Reactor.js"
 import * as Commands from "./Commands.js"
 import * as Process from "./Process.js"
@@ -354,9 +354,15 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, PythonHos
         }
       })
 
+      // the model's @connected / @disconnected methods, run in its process beside its commands
+      const hook = (name: string) => (viewer: Viewer) =>
+        Effect.sync(() => {
+          if (!child.isLost()) child.send({ t: "hook", sid, hook: name, viewer })
+        })
       return {
         handlers,
-        run: Effect.scoped(Effect.zipRight(forwardInputs, loop)).pipe(Effect.ensuring(finish))
+        run: Effect.scoped(Effect.zipRight(forwardInputs, loop)).pipe(Effect.ensuring(finish)),
+        hooks: { connected: hook("connected"), disconnected: hook("disconnected") }
       }
     })
 
