@@ -8,7 +8,7 @@ import { LogLevel } from "effect"
 import { resolve } from "node:path"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import * as Server from "../../src/server/Server.js"
-import { Client, http } from "../e2e/helpers.js"
+import { Client, eventually, http } from "../e2e/helpers.js"
 
 const logLevel = process.env.REACTOR_TEST_LOGS === "1" ? LogLevel.Debug : LogLevel.None
 
@@ -27,7 +27,7 @@ it("a returned value is the reply; CommandError refuses with its code", async ()
   const started = await http(server, "POST", "/start_session", {
     body: { supported_transports: [{ protocol: "websocket", version: "1" }] }
   })
-  const client = Client.connect(server, started.body.selected_transport.url)
+  const client = Client.connect(server, started.body.selected_transport.url + "?format=rgb")
   await client.next("sessionReady")
   client.command("add", { a: 2, b: 3 }, "a")
   expect((await client.next((m) => m.data?.id === "a")).data).toMatchObject({
@@ -54,6 +54,26 @@ it("a returned value is the reply; CommandError refuses with its code", async ()
   // no id (Reactor's SDK): the reply comes as a message to the sender
   client.command("add", { a: 1 })
   expect((await client.next("add_reply")).data).toEqual({ sum: 1 })
+  client.close()
+  await http(server, "DELETE", `/sessions/${started.body.session_id}`)
+}, 60_000)
+
+it("get_ctx().flush() cuts to black: the model only draws grey, a black frame is the flush's", async () => {
+  const started = await http(server, "POST", "/start_session", {
+    body: { supported_transports: [{ protocol: "websocket", version: "1" }] }
+  })
+  const client = Client.connect(server, started.body.selected_transport.url + "?format=rgb")
+  await client.next("sessionReady")
+  await client.waitFrames(4)
+  expect(client.frames.some((f) => f.payload[0] === 0)).toBe(false)
+  client.command("cut", {}, "c")
+  await client.next((m) => m.data?.id === "c")
+  expect(
+    await eventually(async () => {
+      await client.waitFrames(1)
+      return client.frames.some((f) => f.payload[0] === 0)
+    })
+  ).toBe(true)
   client.close()
   await http(server, "DELETE", `/sessions/${started.body.session_id}`)
 }, 60_000)

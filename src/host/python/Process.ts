@@ -67,6 +67,8 @@ export interface SessionEvents {
   readonly frames: (n: number, width: number, height: number, parts: ReadonlyArray<Uint8Array> | undefined) => void
   readonly message: (data: unknown) => void
   readonly measure: (on: boolean) => void
+  /** The model flushed (`get_ctx().flush()`): what it emitted before is dropped, the picture cut to black. */
+  readonly flush?: () => void
   /** `start_session` returned (`error` undefined) or raised (the traceback's last lines). */
   readonly ended: (error: string | undefined) => void
 }
@@ -252,6 +254,9 @@ export const make = (options: Options): Effect.Effect<PythonProcess, PythonLoadE
           return
         case "measure":
           events?.measure(header.on === true)
+          return
+        case "flush":
+          events?.flush?.()
           return
         case "ended":
           events?.ended(typeof header.error === "string" ? header.error : undefined)

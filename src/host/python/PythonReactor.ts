@@ -142,6 +142,7 @@ type Feed =
     readonly frames: ReadonlyArray<{ width: number; height: number; data: Uint8Array } | null>
   }
   | { readonly _tag: "Measure"; readonly on: boolean }
+  | { readonly _tag: "Flush" }
   | { readonly _tag: "Ended"; readonly error: string | undefined }
   | { readonly _tag: "Lost"; readonly reason: string }
 
@@ -269,6 +270,7 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, PythonHos
           }),
         message: send,
         measure: (on) => Queue.unsafeOffer(feed, { _tag: "Measure", on }),
+        flush: () => Queue.unsafeOffer(feed, { _tag: "Flush" }),
         ended: (error) => {
           // A session that raised takes its process down with it: nothing more is sent to that process.
           if (error !== undefined && slot.process === child) slot.process = undefined
@@ -343,6 +345,9 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, PythonHos
               break
             case "Measure":
               yield* item.on ? ctx.resumeMeasurement : ctx.pauseMeasurement
+              break
+            case "Flush":
+              yield* ctx.flush
               break
             case "Ended":
               if (item.error !== undefined) return yield* new PythonModelError({ message: item.error })
