@@ -20,12 +20,14 @@ from .model import (
     session_started,
 )
 from .schema import SchemaError
+from .state import InputState
 from .tracks import VideoIn, VideoOut
 
 __all__ = [
     "CommandError",
     "Context",
     "DictConfig",
+    "InputState",
     "SchemaError",
     "VideoIn",
     "VideoModel",

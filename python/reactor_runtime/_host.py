@@ -30,6 +30,7 @@ from typing import Any, Optional
 from . import context as _context
 from .model import CommandError, DictConfig, VideoModel, default_name, hooks_of, model_info
 from .schema import SchemaError, coerce, commands_of
+from .state import setter_field, setters_of, state_class
 from .tracks import declared_tracks
 from ._wire import Closed, Wire
 
@@ -52,6 +53,12 @@ def reply_value(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     return value
+
+
+def with_setters(commands: list, setters: list) -> list:
+    """The model's commands, then its state's setters (a command of the same name wins)."""
+    names = {c["name"] for c in commands}
+    return commands + [s for s in setters if s["name"] not in names]
 
 
 def load_module(path: str) -> Any:
@@ -101,7 +108,7 @@ def declare(cls: type, path: str) -> dict:
         "name": info.get("name") or default_name(cls),
         "version": info.get("version"),
         "description": info.get("description") or (inspect.getdoc(cls) or "").split("\n\n")[0] or None,
-        "commands": commands_of(cls),
+        "commands": with_setters(commands_of(cls), setters_of(cls)),
         "output": outs[0].name if outs else "main_video",
         "inputs": [
             {"name": t.name, "description": t.description or f"video input {t.name}", "max_width": t.max_width,
@@ -171,6 +178,8 @@ class Host:
             if message.get("t") == "hook":
                 ctx = self.ctx
                 if ctx is not None and ctx.session_id == message.get("sid"):
+                    if message.get("hook") == "connected":
+                        self.send_state()  # a viewer that connects gets the state at once
                     self.run_hooks(str(message.get("hook")), message.get("viewer"))
                 continue
             reply = {"t": "reply", "sid": message.get("sid"), "seq": message.get("seq")}
@@ -179,6 +188,13 @@ class Host:
                 if ctx is None or ctx.session_id != message.get("sid"):
                     raise RuntimeError("the session has ended")
                 declared = self.commands[message["name"]]
+                field = setter_field(declared["method"])
+                if field is not None:
+                    setattr(self.instance.state, field, coerce(declared["schema"], message.get("args") or {})[field])
+                    self.send_state()
+                    reply["ok"] = True
+                    self.wire.send(reply)
+                    continue
                 method = getattr(self.instance, declared["method"])
                 returned = method(**coerce(declared["schema"], message.get("args") or {}))
                 reply["ok"] = True
@@ -193,6 +209,14 @@ class Host:
                 shown = "".join(traceback.format_exception(type(error), error, error.__traceback__))
                 print(f"command {message.get('name')!r} failed:\n{shown}", file=sys.stderr, flush=True)
             self.wire.send(reply)
+
+    def send_state(self) -> None:
+        """The session's state to its viewers (a runtime ``state`` message), for a model that declares one."""
+        ctx = self.ctx
+        state = getattr(self.instance, "state", None)
+        if ctx is None or state_class(self.cls) is None or state is None:
+            return
+        self.wire.send({"t": "message", "sid": ctx.session_id, "data": {"__reactorRuntime": "state", "data": state.to_dict()}})
 
     def run_hooks(self, kind: str, viewer: Optional[dict] = None) -> None:
         """Runs the model's ``kind`` hooks; one that raises is reported and the session goes on."""
@@ -224,6 +248,9 @@ class Host:
         self.ctx = ctx
         _context._set_current(ctx)
         failure: Optional[BaseException] = None
+        declared_state = state_class(self.cls)
+        if declared_state is not None:
+            self.instance.state = declared_state()  # each session starts from the defaults
         try:
             self.run_hooks("session_started")
             self.instance.start_session()
