@@ -6,7 +6,9 @@
  */
 import { Effect, Exit, Scope, Stream } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { model as webcamFilter } from "../../examples/05-webcam-filter.js"
 import { ReactorClient } from "../../src/client/index.js"
+import * as FrameHeader from "../../src/protocol/FrameHeader.js"
 import * as Server from "../../src/server/Server.js"
 import * as Registry from "../../src/session/Registry.js"
 import * as Fixture from "../fixtures/viewers-model.js"
@@ -136,6 +138,47 @@ describe("several viewers of one session", () => {
       await http(quiet, "DELETE", `/sessions/${id}`)
     } finally {
       await quiet.close()
+    }
+  })
+
+  it("a watcher's camera frames are refused; the controller's reach the model", async () => {
+    const cameras = await Server.listen(webcamFilter, { host: "127.0.0.1", port: 0 }, {
+      source: "test",
+      value: { width: 32, height: 18, fps: 30 }
+    })
+    try {
+      const id = (await startSession(cameras)).session_id
+      const controller = Client.connect(cameras, `/sessions/${id}/transport/websocket?format=rgb`)
+      await controller.next("sessionReady")
+      const watcher = Client.connect(cameras, `/sessions/${id}/transport/websocket?format=rgb&role=watcher`)
+      await watcher.next("sessionReady")
+      const solid = (rgb: readonly [number, number, number]) => ({
+        width: 8,
+        height: 8,
+        data: Uint8Array.from({ length: 8 * 8 * 3 }, (_, i) => rgb[i % 3]!)
+      })
+      const centre = () => {
+        const frame = controller.frames.at(-1)!
+        const at = ((frame.header.height >> 1) * frame.header.width + (frame.header.width >> 1)) * 3
+        return [...frame.payload.subarray(at, at + 3)]
+      }
+      controller.command("set_strength", { strength: 0 }, "s")
+      expect((await controller.next((m) => m.data?.id === "s")).type).toBe("commandAck")
+      watcher.ws.send(FrameHeader.encodeInput(1, solid([0, 255, 0])))
+      expect((await watcher.error("watch_only")).data.message).toMatch(/an input frame/)
+      controller.ws.send(FrameHeader.encodeInput(1, solid([255, 0, 0])))
+      // strength 0 shows the camera as it is: the controller's red
+      expect(
+        await eventually(async () => {
+          await controller.waitFrames(1)
+          return centre().join() === "255,0,0"
+        })
+      ).toBe(true)
+      controller.close()
+      watcher.close()
+      await http(cameras, "DELETE", `/sessions/${id}`)
+    } finally {
+      await cameras.close()
     }
   })
 
