@@ -3,7 +3,7 @@
  * envelopes on the client's `data` channel, handled by the connection core like any text transport. Signalling is Reactor's local mode: the client posts an offer, the server
  * answers it non-trickle, the client polls for the answer. A session has one default peer (its controller's, on
  * Reactor's `sdp_params`): a new offer (the SDK's reconnect) replaces it. Other viewers offer on peers of their own
- * (`Viewer`: a key and a role; `WebRtcRoutes` mints them). The session registry sees each peer as a connection, so a
+ * (`Viewer`: a key and a role; `http/ViewerRoutes` names them). The session registry sees each peer as a connection, so a
  * session whose last peer is lost is orphaned and a new one within the grace window resumes it.
  */
 import { type ConfigError, Context, Deferred, Effect, Exit, FiberMap, Layer, Option, type Scope } from "effect"
