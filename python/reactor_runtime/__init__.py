@@ -8,18 +8,35 @@ commands validated against the schema read from their signatures, frames paced, 
 """
 
 from .context import Context, get_ctx
-from .model import DictConfig, VideoModel, command, model
+from .model import (
+    CommandError,
+    DictConfig,
+    VideoModel,
+    command,
+    connected,
+    disconnected,
+    model,
+    session_ended,
+    session_started,
+)
 from .schema import SchemaError
+from .state import InputState
 from .tracks import VideoIn, VideoOut
 
 __all__ = [
+    "CommandError",
     "Context",
     "DictConfig",
+    "InputState",
     "SchemaError",
     "VideoIn",
     "VideoModel",
     "VideoOut",
     "command",
+    "connected",
+    "disconnected",
     "get_ctx",
     "model",
+    "session_ended",
+    "session_started",
 ]

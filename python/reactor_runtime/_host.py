@@ -13,9 +13,11 @@ sends, then runs the sessions it is asked to, one at a time:
 
 from __future__ import annotations
 
+import dataclasses
 import faulthandler
 import importlib.util
 import inspect
+import json
 import os
 import queue
 import signal
@@ -26,8 +28,9 @@ import traceback
 from typing import Any, Optional
 
 from . import context as _context
-from .model import DictConfig, VideoModel, default_name, model_info
+from .model import CommandError, DictConfig, VideoModel, default_name, hooks_of, model_info
 from .schema import SchemaError, coerce, commands_of
+from .state import setter_field, setters_of, state_class
 from .tracks import declared_tracks
 from ._wire import Closed, Wire
 
@@ -40,6 +43,22 @@ def tail(error: BaseException) -> str:
     lines = [line.rstrip() for chunk in chunks for line in chunk.splitlines()]
     lines = [line for line in lines if line.strip()]
     return "\n".join(lines[-TAIL_LINES:])
+
+
+def reply_value(value: Any) -> Any:
+    """A command's reply as JSON: a dataclass as its fields, an object with ``to_wire_format()`` (Reactor's
+    ``ModelMessage``) as its ``data``; anything else as it is (it must be JSON: a dict, a list, a number...)."""
+    if hasattr(value, "to_wire_format"):
+        return value.to_wire_format().get("data")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
+
+
+def with_setters(commands: list, setters: list) -> list:
+    """The model's commands, then its state's setters (a command of the same name wins)."""
+    names = {c["name"] for c in commands}
+    return commands + [s for s in setters if s["name"] not in names]
 
 
 def load_module(path: str) -> Any:
@@ -89,7 +108,7 @@ def declare(cls: type, path: str) -> dict:
         "name": info.get("name") or default_name(cls),
         "version": info.get("version"),
         "description": info.get("description") or (inspect.getdoc(cls) or "").split("\n\n")[0] or None,
-        "commands": commands_of(cls),
+        "commands": with_setters(commands_of(cls), setters_of(cls)),
         "output": outs[0].name if outs else "main_video",
         "inputs": [
             {"name": t.name, "description": t.description or f"video input {t.name}", "max_width": t.max_width,
@@ -136,7 +155,7 @@ class Host:
                 elif kind == "stop":
                     if same:
                         ctx._request_stop()  # type: ignore[union-attr]
-                elif kind == "command":
+                elif kind == "command" or kind == "hook":
                     self.command_queue.put(message)
                 elif kind == "input":
                     if same and payload is not None:
@@ -156,20 +175,59 @@ class Host:
             message = self.command_queue.get()
             if message is None:
                 return
+            if message.get("t") == "hook":
+                ctx = self.ctx
+                if ctx is not None and ctx.session_id == message.get("sid"):
+                    if message.get("hook") == "connected":
+                        self.send_state()  # a viewer that connects gets the state at once
+                    self.run_hooks(str(message.get("hook")), message.get("viewer"))
+                continue
             reply = {"t": "reply", "sid": message.get("sid"), "seq": message.get("seq")}
             ctx = self.ctx
             try:
                 if ctx is None or ctx.session_id != message.get("sid"):
                     raise RuntimeError("the session has ended")
                 declared = self.commands[message["name"]]
+                field = setter_field(declared["method"])
+                if field is not None:
+                    setattr(self.instance.state, field, coerce(declared["schema"], message.get("args") or {})[field])
+                    self.send_state()
+                    reply["ok"] = True
+                    self.wire.send(reply)
+                    continue
                 method = getattr(self.instance, declared["method"])
-                method(**coerce(declared["schema"], message.get("args") or {}))
+                returned = method(**coerce(declared["schema"], message.get("args") or {}))
                 reply["ok"] = True
+                if declared.get("returns") and returned is not None:
+                    value = reply_value(returned)
+                    json.dumps(value)  # not JSON: answered as the command's failure, here
+                    reply["value"] = value
+            except CommandError as error:  # the model's own refusal: its code and message go to the sender
+                reply["refused"] = {"code": str(error.code), "message": str(error.message)}
             except Exception as error:  # a failing command answers its sender; the session goes on
                 reply["error"] = f"{type(error).__name__}: {error}"
                 shown = "".join(traceback.format_exception(type(error), error, error.__traceback__))
                 print(f"command {message.get('name')!r} failed:\n{shown}", file=sys.stderr, flush=True)
             self.wire.send(reply)
+
+    def send_state(self) -> None:
+        """The session's state to its viewers (a runtime ``state`` message), for a model that declares one."""
+        ctx = self.ctx
+        state = getattr(self.instance, "state", None)
+        if ctx is None or state_class(self.cls) is None or state is None:
+            return
+        self.wire.send({"t": "message", "sid": ctx.session_id, "data": {"__reactorRuntime": "state", "data": state.to_dict()}})
+
+    def run_hooks(self, kind: str, viewer: Optional[dict] = None) -> None:
+        """Runs the model's ``kind`` hooks; one that raises is reported and the session goes on."""
+        for name in hooks_of(self.cls, kind):
+            method = getattr(self.instance, name)
+            try:
+                takes = len(inspect.signature(method).parameters)
+                method(viewer) if takes >= 1 and viewer is not None else method()
+            except Exception as error:
+                shown = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+                print(f"the {kind} hook {name!r} failed:\n{shown}", file=sys.stderr, flush=True)
 
     def load(self, config: dict) -> None:
         try:
@@ -190,11 +248,17 @@ class Host:
         self.ctx = ctx
         _context._set_current(ctx)
         failure: Optional[BaseException] = None
+        declared_state = state_class(self.cls)
+        if declared_state is not None:
+            self.instance.state = declared_state()  # each session starts from the defaults
         try:
+            self.run_hooks("session_started")
             self.instance.start_session()
         except BaseException as error:  # sys.exit and KeyboardInterrupt included: the process is not trusted after
             failure = error
         finally:
+            if failure is None:
+                self.run_hooks("session_ended")
             _context._set_current(None)
             self.ctx = None
         if failure is None:

@@ -128,6 +128,10 @@ class Context:
         """The pause is over: time counts toward the generation rate again."""
         self._wire.send({"t": "measure", "sid": self.session_id, "on": True})
 
+    def flush(self) -> None:
+        """Drops the frames waiting to be shown and cuts the picture to black (Reactor's ``output.flush()``)."""
+        self._wire.send({"t": "flush", "sid": self.session_id})
+
     # -- the host's side -------------------------------------------------------------------------------------------
 
     def _prepare(self, frames: Any) -> "tuple[Optional[list], int, int, int]":

@@ -30,6 +30,16 @@ class DictConfig(dict):
         self[name] = value
 
 
+class CommandError(Exception):
+    """Raise from a command to refuse it with a code of your own (Reactor's ``CommandError``): its sender gets
+    ``{code, message}`` unchanged, and the session goes on. ``raise CommandError("quota_exceeded", "No credits.")``"""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(f"{code}: {message}")
+
+
 class VideoModel:
     """Base class of a model. ``__init__(self, config)`` runs once per process (load weights there);
     ``start_session(self)`` runs once per viewer: it is the generation loop, and the session ends when it returns.
@@ -81,6 +91,38 @@ def command(name: Optional[str] = None, description: str = "") -> Callable[[T], 
         return fn
 
     return mark
+
+
+_HOOK_ATTR = "__reactor_hook__"
+
+
+def _hook(kind: str, doc: str) -> Callable[[T], T]:
+    def mark(fn: T) -> T:
+        if not callable(fn):
+            raise TypeError(f"@{kind} decorates a method")
+        setattr(fn, _HOOK_ATTR, kind)
+        return fn
+
+    mark.__doc__ = doc
+    mark.__name__ = kind
+    return mark
+
+
+session_started = _hook("session_started", "Runs once when a session begins, before ``start_session()``.")
+session_ended = _hook("session_ended", "Runs once when a session ends, after ``start_session()`` returned.")
+connected = _hook(
+    "connected",
+    "Runs each time a viewer connects; a method that takes a parameter gets the viewer ``{id, role, transport}``.",
+)
+disconnected = _hook(
+    "disconnected",
+    "Runs each time a viewer leaves while the session goes on (not when the session itself ends).",
+)
+
+
+def hooks_of(cls: type, kind: str) -> "list[str]":
+    """The names of a model class's methods marked as ``kind`` hooks."""
+    return [name for name in dir(cls) if getattr(getattr(cls, name, None), _HOOK_ATTR, None) == kind]
 
 
 def command_info(fn: Any) -> Optional[dict]:

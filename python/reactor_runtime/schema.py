@@ -181,11 +181,14 @@ def command_schema(cls: type, attr: str, fn: Any) -> dict:
         properties[name] = schema
         if is_required:
             required.append(name)
+    returned = hints.get("return", signature.return_annotation)
     return {
         "name": info["name"],
         "description": info["description"] or "",
         "method": attr,
         "schema": {"type": "object", "properties": properties, "required": required},
+        # a method annotated with a return type other than None replies to its sender with what it returns
+        "returns": returned not in (inspect.Signature.empty, None, type(None), "None"),
     }
 
 

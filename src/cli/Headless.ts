@@ -120,7 +120,11 @@ export const run = (options: Options = {}) =>
             session.submit(incoming).pipe(
               Effect.matchEffect({
                 onFailure: (error) => Console.log(formatError(error)),
-                onSuccess: (ack) => Console.log(`ok ${ack.command} (from frame ${ack.frame})`)
+                onSuccess: (ack) =>
+                  Console.log(
+                    `ok ${ack.command} (from frame ${ack.frame})` +
+                      ("result" in ack ? `: ${JSON.stringify(ack.result)}` : "")
+                  )
               })
             )
         })

@@ -37,6 +37,11 @@ export interface Options {
   readonly stopOnClose?: boolean | undefined
   /** Reconnect attempts after the socket drops (the session survives a short drop). Default 5. */
   readonly reconnects?: number | undefined
+  /**
+   * Watch the session (`sessionId`) without driving it: frames come, commands are refused with `watch_only`, and
+   * the session's controller is not replaced. Default false.
+   */
+  readonly watch?: boolean | undefined
 }
 
 /** A request to the server failed: `code` and `message` come from the server's error body when there is one. */
@@ -94,9 +99,10 @@ const isFinalClose = (error: Socket.SocketError) =>
   Socket.SocketCloseError.is(error) && (error.code === 1000 || error.code === 4409)
 
 /** Builds the WebSocket URL of a session's RPC transport from the server's base URL. */
-export const rpcUrl = (base: string, sessionId: string): string => {
+export const rpcUrl = (base: string, sessionId: string, watch = false): string => {
   const url = new URL(`sessions/${encodeURIComponent(sessionId)}/transport/rpc`, base.endsWith("/") ? base : `${base}/`)
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:"
+  if (watch) url.searchParams.set("role", "watcher")
   return url.toString()
 }
 
@@ -153,7 +159,7 @@ export const make = <R extends Rpc.Any>(
     )
     if (options.stopOnClose ?? !attached) yield* Effect.addFinalizer(() => Effect.ignore(stop))
 
-    const socket = yield* Socket.makeWebSocket(rpcUrl(options.url, sessionId)).pipe(
+    const socket = yield* Socket.makeWebSocket(rpcUrl(options.url, sessionId, options.watch === true)).pipe(
       Effect.provide(webSocketConstructor(options.token))
     )
     const protocol = yield* RpcClient.makeProtocolSocket({

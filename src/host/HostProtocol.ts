@@ -95,6 +95,19 @@ export class GetStats extends Rpc.make("GetStats", { payload: session, success: 
 /** The model's messages to the client. */
 export class Messages extends Rpc.make("Messages", { payload: session, success: Schema.Unknown, stream: true }) {}
 
+/** A viewer of a session connected or left (the model's `connected` / `disconnected` hooks). */
+export class Viewer extends Rpc.make("Viewer", {
+  payload: {
+    ...session,
+    event: Schema.Literal("connected", "disconnected"),
+    viewer: Schema.Struct({
+      id: Schema.String,
+      role: Schema.Literal("controller", "watcher"),
+      transport: Schema.String
+    })
+  }
+}) {}
+
 /**
  * Answers at once: the host's thread is free. A model that blocks the thread (a handler or loop that spins) leaves it
  * unanswered, which is how the server tells a wedged host from a busy one.
@@ -102,4 +115,4 @@ export class Messages extends Rpc.make("Messages", { payload: session, success: 
 export class Ping extends Rpc.make("Ping", {}) {}
 
 /** The whole protocol. */
-export class Protocol extends RpcGroup.make(Load, Start, Submit, Stop, Ended, GetStats, Messages, Ping) {}
+export class Protocol extends RpcGroup.make(Load, Start, Submit, Stop, Ended, GetStats, Messages, Ping, Viewer) {}

@@ -162,6 +162,9 @@ const handlers = Effect.gen(function*() {
 
     Ping: () => Effect.void,
 
+    Viewer: ({ event, session, viewer }) =>
+      Effect.flatMap(find(session), (entry) => entry === undefined ? Effect.void : entry.session.viewer(event, viewer)),
+
     Messages: ({ session }) =>
       Stream.unwrap(
         Effect.map(find(session), (entry) => entry === undefined ? Stream.empty : Stream.fromQueue(entry.messages))

@@ -88,6 +88,7 @@ export const make = (
         ...(inputChannel !== undefined ? { inputs: inputChannel.port2 as unknown as globalThis.MessagePort } : {})
       })
     ).pipe(Effect.catchTag("RpcClientError", (error) => Effect.die(error)))
+    const streams = yield* Effect.scope
     const outbox = yield* PubSub.sliding<unknown>(1024)
     const ended = yield* Deferred.make<EndReason.EndReason>()
     const settling = yield* Ref.make(false)
@@ -223,7 +224,20 @@ export const make = (
           onSome: (reason) => reason
         })
       ).pipe(Effect.flatten),
-      abandon: (reason) => settle(reason, { recycle: false })
+      abandon: (reason) => settle(reason, { recycle: false }),
+      // told without waiting for the host (a connection closing during a shutdown must not wait on it)
+      viewer: (event, viewer) =>
+        Effect.suspend(() =>
+          over
+            ? Effect.void
+            : Effect.asVoid(Effect.forkIn(
+              host.call(host.client.Viewer({ session: id, event, viewer })).pipe(
+                Effect.timeout(stopDeadlineMs),
+                Effect.catchAllCause(() => Effect.void)
+              ),
+              streams
+            ))
+        )
     }
     return session
   })

@@ -18,6 +18,7 @@ import * as Cors from "./Cors.js"
 import * as HttpError from "./HttpError.js"
 import * as Middleware from "./Middleware.js"
 import * as Static from "./Static.js"
+import * as ViewerRoutes from "./ViewerRoutes.js"
 import * as WebRtcRoutes from "./WebRtcRoutes.js"
 
 /** `POST /start_session`'s body. */
@@ -78,9 +79,11 @@ const info = Effect.gen(function*() {
   const reactor = yield* Reactor.Reactor
   const registry = yield* Registry.Registry
   const state = (yield* registry.state(session.id)) ?? "running"
-  return HttpServerResponse.unsafeJson(
-    SessionResponse.info(reactor.model, session, state, yield* session.stats, registry.counters(session.id))
-  )
+  const viewers = registry.viewers(session.id)
+  return HttpServerResponse.unsafeJson({
+    ...SessionResponse.info(reactor.model, session, state, yield* session.stats, registry.counters(session.id)),
+    viewers: { controller: viewers.controller, watchers: viewers.watchers }
+  })
 })
 
 /** A socket endpoint asked without an upgrade. */
@@ -134,6 +137,7 @@ export const router = HttpRouter.empty.pipe(
     ))
   ),
   HttpRouter.concat(WebRtcRoutes.router),
+  HttpRouter.concat(ViewerRoutes.router),
   HttpRouter.get("/", Effect.flatMap(ServerConfig.Config, (config) => Static.serve(config.webRoot, "/"))),
   HttpRouter.get(
     "/:file",

@@ -16,6 +16,7 @@ import * as FrameHeader from "../protocol/FrameHeader.js"
 import * as Fibers from "../session/Fibers.js"
 import * as Reactor from "../session/Reactor.js"
 import type * as Registry from "../session/Registry.js"
+import * as Connection from "../transport/Connection.js"
 import * as FrameCodec from "../transport/FrameCodec.js"
 import * as RpcTransport from "../transport/RpcTransport.js"
 import * as WsTransport from "../transport/WsTransport.js"
@@ -103,8 +104,10 @@ export const make = Effect.gen(function*() {
     }
     socket.on("error", () => {})
     const authError = Auth.check(config.token, request.headers.authorization, url.searchParams)
+    const role = Connection.parseRole(url.searchParams)
     if (match[2] === "rpc") {
       if (authError !== undefined) return refuseHttp(socket, authError)
+      if (typeof role === "object") return refuseHttp(socket, HttpError.invalidRequest(role.error))
       return runFork(
         Effect.gen(function*() {
           const session = yield* Reactor.lookup(reactor, sessionId)
@@ -112,7 +115,7 @@ export const make = Effect.gen(function*() {
           const ws = yield* Effect.async<WebSocket>((resume) =>
             wss.handleUpgrade(request, socket, head, (ws) => resume(Effect.succeed(ws)))
           )
-          yield* RpcTransport.serve(ws, session, reactor.model)
+          yield* RpcTransport.serve(ws, session, reactor.model, role)
         }).pipe(Fibers.settled("rpc transport"))
       )
     }
@@ -120,8 +123,9 @@ export const make = Effect.gen(function*() {
       const adopted = WsTransport.adopt(ws, config.maxMessageBytes)
       if (authError !== undefined) return WsTransport.refuse(ws, CloseCode.unauthorized, authError.body)
       const query = FrameCodec.parseQuery(url.searchParams, config.jpegQuality)
-      if (typeof query === "string") {
-        return WsTransport.refuse(ws, CloseCode.invalidRequest, { code: "invalid_request", message: query })
+      if (typeof query === "string" || typeof role === "object") {
+        const message = typeof query === "string" ? query : (role as { readonly error: string }).error
+        return WsTransport.refuse(ws, CloseCode.invalidRequest, { code: "invalid_request", message })
       }
       runFork(
         Effect.gen(function*() {
@@ -133,7 +137,7 @@ export const make = Effect.gen(function*() {
               HttpError.sessionNotFound(sessionId).body
             )
           }
-          yield* WsTransport.serve(adopted, session, query)
+          yield* WsTransport.serve(adopted, session, { ...query, role })
         }).pipe(Fibers.settled("websocket transport"))
       )
     })

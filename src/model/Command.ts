@@ -5,7 +5,7 @@
  */
 import * as Rpc from "@effect/rpc/Rpc"
 import * as RpcGroup from "@effect/rpc/RpcGroup"
-import { Context, Effect, Schema } from "effect"
+import { Context, Data, Effect, Schema } from "effect"
 
 /** The human description of a command, shown beside its controls. */
 export class Description extends Context.Tag("effect-reactor/Command/Description")<Description, string>() {}
@@ -23,21 +23,45 @@ export interface KeyBindings {
 export class Keys extends Context.Tag("effect-reactor/Command/Keys")<Keys, KeyBindings>() {}
 
 /**
- * Declares a command. Equivalent to `Rpc.make(name, { payload }).annotate(Command.Description, description)`,
- * with an empty payload when the command takes no parameters.
+ * Declares a command. Equivalent to `Rpc.make(name, { payload, success }).annotate(Command.Description, description)`,
+ * with an empty payload when the command takes no parameters. With `success`, the handler returns a value of that
+ * schema, which goes back to the command's sender only (a typed reply, correlated by the command's id).
  */
-export const make = <const Name extends string, const Fields extends Schema.Struct.Fields = {}>(
+export const make = <
+  const Name extends string,
+  const Fields extends Schema.Struct.Fields = {},
+  Success extends Schema.Schema.Any = typeof Schema.Void
+>(
   name: Name,
   options: {
     readonly description: string
     readonly payload?: Fields
     readonly keys?: KeyBindings
+    /** The schema of the handler's reply (encoded to JSON for the wire). */
+    readonly success?: Success
   }
-): Rpc.Rpc<Name, Schema.Struct<Fields>> => {
-  const rpc = Rpc.make(name, { payload: Schema.Struct((options.payload ?? {}) as Fields) })
-    .annotate(Description, options.description)
+): Rpc.Rpc<Name, Schema.Struct<Fields>, Success> => {
+  const rpc = Rpc.make(name, {
+    payload: Schema.Struct((options.payload ?? {}) as Fields),
+    ...(options.success !== undefined ? { success: options.success } : {})
+  }).annotate(Description, options.description) as unknown as Rpc.Rpc<Name, Schema.Struct<Fields>, Success>
   return options.keys !== undefined ? rpc.annotate(Keys, options.keys) : rpc
 }
+
+/**
+ * A handler's refusal with a code of the model's own (Reactor's `CommandError`): the sender gets the `code` and the
+ * `message` unchanged (`{code, message, command}`), the session goes on. Raise it with `Command.refuse`.
+ */
+export class Refusal extends Data.TaggedError("CommandRefusal")<{ readonly code: string; readonly message: string }> {}
+
+/** Refuses the command being handled: `return yield* Command.refuse("quota_exceeded", "No credits remain")`. */
+export const refuse = (code: string, message: string): Effect.Effect<never, Refusal> =>
+  Effect.fail(new Refusal({ code, message }))
+
+/** What a handler returns: the success schema's type for a command declared with one, else anything. */
+export type Reply<C extends Rpc.Any> = C extends Rpc.Rpc<any, any, infer S, any, any>
+  ? [Schema.Schema.Type<S>] extends [void] ? unknown : Schema.Schema.Type<S>
+  : unknown
 
 /** Groups commands; the same as `RpcGroup.make`. */
 export const group = RpcGroup.make
@@ -50,5 +74,5 @@ export type CommandsOf<G> = RpcGroup.Rpcs<G>
  * wrong payload type is a compile error. Handlers may use the session context.
  */
 export type Handlers<R extends Rpc.Any, Env = never> = {
-  readonly [C in R as C["_tag"]]: (payload: Rpc.Payload<C>) => Effect.Effect<unknown, unknown, Env>
+  readonly [C in R as C["_tag"]]: (payload: Rpc.Payload<C>) => Effect.Effect<Reply<C>, unknown, Env>
 }

@@ -10,7 +10,8 @@ import * as Capabilities from "./Capabilities.js"
 import type * as Command from "./Command.js"
 import * as Input from "./Input.js"
 import * as Overrides from "./Overrides.js"
-import { type Service as SessionContextService, SessionContext } from "./SessionContext.js"
+import { type Service as SessionContextService, SessionContext, type Viewer } from "./SessionContext.js"
+import * as State from "./State.js"
 
 /** What one session of a model is: its command handlers and its generation loop. */
 export interface SessionBehaviour<R extends Rpc.Any> {
@@ -18,6 +19,24 @@ export interface SessionBehaviour<R extends Rpc.Any> {
   readonly handlers: Command.Handlers<R, SessionContext>
   /** The frame loop. It runs until it returns (the session ends), fails, or is interrupted by a stop. */
   readonly run: Effect.Effect<unknown, unknown, SessionContext>
+  /** Lifecycle hooks (Reactor's `@session_started`, `@session_ended`, `@connected`, `@disconnected`). */
+  readonly hooks?: Hooks
+}
+
+/**
+ * What a session does when it starts and ends, and when a viewer comes and goes. A hook that fails is logged; the
+ * session goes on. When the session ends, `sessionEnded` runs once (after the loop stopped, before the session's
+ * resources are released) and `disconnected` does not run for the viewers still there.
+ */
+export interface Hooks {
+  /** Once, after the session's set-up and before its loop starts (no viewer has connected yet). */
+  readonly sessionStarted?: Effect.Effect<unknown, unknown, SessionContext>
+  /** Once, when the session ends, whatever ended it. */
+  readonly sessionEnded?: Effect.Effect<unknown, unknown, SessionContext>
+  /** Each time a viewer connects (a controller or a watcher; a reconnect too). */
+  readonly connected?: (viewer: Viewer) => Effect.Effect<unknown, unknown, SessionContext>
+  /** Each time a viewer leaves while the session goes on. */
+  readonly disconnected?: (viewer: Viewer) => Effect.Effect<unknown, unknown, SessionContext>
 }
 
 /**
@@ -25,7 +44,14 @@ export interface SessionBehaviour<R extends Rpc.Any> {
  * The commands come first so that every handler's payload is typed from them however `session` is written
  * (`() =>`, `(_) =>`, `({ config }) =>`).
  */
-export interface Definition<R extends Rpc.Any, C, CI, L, I extends Input.Inputs = {}> {
+export interface Definition<
+  R extends Rpc.Any,
+  C,
+  CI,
+  L,
+  I extends Input.Inputs = {},
+  S extends Schema.Struct.Fields = {}
+> {
   /** The model's name, reported in capabilities and session responses. */
   readonly name: string
   readonly version?: string
@@ -39,14 +65,22 @@ export interface Definition<R extends Rpc.Any, C, CI, L, I extends Input.Inputs 
   readonly config?: Schema.Schema<C, CI>
   /** The frame size used for a black frame emitted before any real frame. Defaults to 640x360. */
   readonly frameSize?: { readonly width: number; readonly height: number }
-  /** Loads the model once per process (weights, pipelines). Scoped resources are released at shutdown. */
+  /** Loads the model once per process (weights, pipelines). Scoped to the process: released at shutdown. */
   readonly load?: (config: C) => Effect.Effect<L, unknown, Scope.Scope>
+  /**
+   * The session's state (Reactor's `InputState`): each field becomes a `set_<field>` command with its bounds (a
+   * command of that name in `commands` wins), and every change is sent to the session's viewers as a runtime `state`
+   * message. Every field needs a default: a session starts from them. The session reads it as `state`.
+   */
+  readonly state?: Schema.Struct<S>
   /** Starts one session: builds its state and returns its handlers and loop. Scoped to the session. */
   readonly session: (input: {
     readonly config: C
     readonly loaded: L
     /** The session's context, its `input` typed by the model's `inputs` (the same service `SessionContext` gives). */
     readonly ctx: SessionContextService<keyof I & string>
+    /** The session's declared state (an empty struct's when the model declares none). */
+    readonly state: State.Handle<Schema.Struct.Type<S>>
   }) => Effect.Effect<
     SessionBehaviour<R>,
     unknown,
@@ -59,9 +93,14 @@ export interface Definition<R extends Rpc.Any, C, CI, L, I extends Input.Inputs 
  * (`(_) =>` when unused): TypeScript types an arrow without parameters before it has read `commands`, and every
  * handler's payload then comes out as `never`. `Model.make(Commands, { ... })` has no such rule.
  */
-export interface DefinitionWithCommands<R extends Rpc.Any, C, CI, L, I extends Input.Inputs = {}>
-  extends Definition<R, C, CI, L, I>
-{
+export interface DefinitionWithCommands<
+  R extends Rpc.Any,
+  C,
+  CI,
+  L,
+  I extends Input.Inputs = {},
+  S extends Schema.Struct.Fields = {}
+> extends Definition<R, C, CI, L, I, S> {
   /** The commands viewers can send, declared with `@effect/rpc`. */
   readonly commands: RpcGroup.RpcGroup<R>
 }
@@ -209,20 +248,43 @@ export const fillDefaultStructs = (ast: SchemaAST.AST, value: unknown): unknown 
  * `commands` inside. The command schema is checked here, at definition time: a parameter the UI schema cannot
  * express throws a `CapabilityError` naming the command and the parameter.
  */
-export function make<R extends Rpc.Any, C = {}, CI = {}, L = void, I extends Input.Inputs = {}>(
+export function make<
+  R extends Rpc.Any,
+  C = {},
+  CI = {},
+  L = void,
+  I extends Input.Inputs = {},
+  S extends Schema.Struct.Fields = {}
+>(
   commands: RpcGroup.RpcGroup<R>,
-  definition: Definition<R, C, CI, L, I>
+  definition: Definition<R, C, CI, L, I, S>
 ): ModelLayer
-export function make<R extends Rpc.Any, C = {}, CI = {}, L = void, I extends Input.Inputs = {}>(
-  definition: DefinitionWithCommands<R, C, CI, L, I>
+export function make<
+  R extends Rpc.Any,
+  C = {},
+  CI = {},
+  L = void,
+  I extends Input.Inputs = {},
+  S extends Schema.Struct.Fields = {}
+>(
+  definition: DefinitionWithCommands<R, C, CI, L, I, S>
 ): ModelLayer
 export function make(
-  first: RpcGroup.RpcGroup<Rpc.Any> | DefinitionWithCommands<Rpc.Any, unknown, unknown, unknown>,
-  second?: Definition<Rpc.Any, unknown, unknown, unknown>
+  first: RpcGroup.RpcGroup<Rpc.Any> | DefinitionWithCommands<Rpc.Any, unknown, unknown, unknown, any, any>,
+  second?: Definition<Rpc.Any, unknown, unknown, unknown, any, any>
 ): ModelLayer {
-  const definition = second === undefined
-    ? first as DefinitionWithCommands<Rpc.Any, unknown, unknown, unknown>
+  const given = second === undefined
+    ? first as DefinitionWithCommands<Rpc.Any, unknown, unknown, unknown, any, any>
     : { ...second, commands: first as RpcGroup.RpcGroup<Rpc.Any> }
+  const stateSchema = (given.state ?? Schema.Struct({})) as unknown as Schema.Struct<
+    Record<string, typeof Schema.Unknown>
+  >
+  // the state's setters, but a command of the same name the model declares itself wins
+  State.initial(stateSchema)
+  const setters = [...State.setters(stateSchema).requests.values()].filter((rpc) =>
+    !given.commands.requests.has(rpc._tag)
+  )
+  const definition = setters.length === 0 ? given : { ...given, commands: given.commands.add(...setters) }
   const capabilities = Capabilities.ofGroup(definition.commands)
   const inputs = Input.checkDeclared(definition.name, definition.inputs ?? {})
   const configSchema = (definition.config ?? Schema.Struct({})) as Schema.Schema<unknown, unknown>
@@ -263,10 +325,31 @@ export function make(
       return {
         ...declared,
         config,
-        startSession: Effect.flatMap(
-          SessionContext,
-          (ctx) => definition.session({ config, loaded, ctx })
-        ) as Loaded["startSession"]
+        startSession: Effect.gen(function*() {
+          const ctx = yield* SessionContext
+          const state = yield* State.make(stateSchema, ctx.send)
+          const behaviour = yield* definition.session({ config, loaded, ctx, state })
+          if (given.state === undefined) return behaviour
+          const handlers: Record<string, (payload: any) => Effect.Effect<unknown, unknown, any>> = {
+            ...(behaviour.handlers as Record<string, (payload: any) => Effect.Effect<unknown, unknown, any>>)
+          }
+          for (const rpc of setters) {
+            const field = rpc._tag.slice("set_".length)
+            handlers[rpc._tag] = (payload: Record<string, unknown>) =>
+              state.update((current) => ({ ...current, [field]: payload[field] }))
+          }
+          const connected = behaviour.hooks?.connected
+          return {
+            ...behaviour,
+            handlers,
+            // a viewer that connects gets the state at once
+            hooks: {
+              ...behaviour.hooks,
+              connected: (viewer: Viewer) =>
+                connected === undefined ? state.broadcast : Effect.zipRight(state.broadcast, connected(viewer))
+            }
+          } as SessionBehaviour<any>
+        }) as Loaded["startSession"]
       }
     })
   )
@@ -274,4 +357,4 @@ export function make(
 }
 
 /** The config schema of a definition, for tools that print or validate it. */
-export type ConfigOf<D> = D extends Definition<any, infer C, any, any, any> ? C : never
+export type ConfigOf<D> = D extends Definition<any, infer C, any, any, any, any> ? C : never

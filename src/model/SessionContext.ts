@@ -34,6 +34,21 @@ export interface Service<Names extends string = string> {
   readonly input: (name: Names) => Input.Track
   /** Aborted as soon as the session starts stopping: hand it to long steps (fetch, workers, loops that poll it). */
   readonly signal: AbortSignal
+  /**
+   * Drops every frame still waiting to be shown and cuts the viewers' picture to black (Reactor's `output.flush()`):
+   * for a generation that resets, so nothing of the old content plays after the cut.
+   */
+  readonly flush: Effect.Effect<void>
+}
+
+/** One viewer of a session, as the `connected` / `disconnected` hooks see it. */
+export interface Viewer {
+  /** The connection's id, unique in the session. */
+  readonly id: string
+  /** `controller` drives the session; a `watcher` only sees it. */
+  readonly role: "controller" | "watcher"
+  /** The transport it came by: `websocket`, `rpc`, `webrtc`. */
+  readonly transport: string
 }
 
 /** The session context service. `yield* SessionContext` inside a model's session code. */
@@ -46,6 +61,9 @@ export const emit = (frames: Emittable): Effect.Effect<void, FrameError, Session
 /** Sends a message to the current session's client. */
 export const send = (message: unknown): Effect.Effect<void, never, SessionContext> =>
   Effect.flatMap(SessionContext, (ctx) => ctx.send(message))
+
+/** Drops the frames waiting to be shown and cuts to black, in the current session (`Service.flush`). */
+export const flush: Effect.Effect<void, never, SessionContext> = Effect.flatMap(SessionContext, (ctx) => ctx.flush)
 
 /** Runs an effect with the generation-rate measurement paused (an intentional pause must not lower the target rate). */
 export const unmeasured = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | SessionContext> =>

@@ -13,6 +13,11 @@ export const Ack = Schema.Struct({
   /** Index of the first frame generated after its handler ran. */
   frame: Schema.Number,
   /** When the session received the command (epoch ms). */
-  receivedAt: Schema.Number
+  receivedAt: Schema.Number,
+  /**
+   * The handler's reply, encoded with the command's `success` schema (JSON): present only for a command declared
+   * with one (`Command.make(name, { success })`).
+   */
+  result: Schema.optionalWith(Schema.Unknown, { exact: true })
 })
 export type Ack = typeof Ack.Type

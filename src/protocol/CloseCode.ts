@@ -19,5 +19,7 @@ export const sessionNotFound = 4404
 export const idle = 4408
 /** A newer connection to the session took over. */
 export const replaced = 4409
+/** The session already has as many watchers as it takes. */
+export const tooManyViewers = 4503
 /** The client did not read what was sent to it. */
 export const tooSlow = 4429

@@ -57,6 +57,17 @@ export class HandlerFailed extends Schema.TaggedError<HandlerFailed>()("HandlerF
 }) {
 }
 
+/**
+ * The handler refused the command with a code of the model's own (Reactor's `CommandError(code, message)`): both go to
+ * the sender unchanged, so write the message for the client. `Command.refuse(code, message)` raises it.
+ */
+export class Refused extends Schema.TaggedError<Refused>()("Refused", {
+  code: Schema.String,
+  command: Schema.String,
+  message: Schema.String
+}) {
+}
+
 /** The session has ended (or is ending): the command was not applied. */
 export class SessionClosed extends Schema.TaggedError<SessionClosed>()("SessionClosed", {
   code: coded("session_closed"),
@@ -65,10 +76,23 @@ export class SessionClosed extends Schema.TaggedError<SessionClosed>()("SessionC
 }
 
 /** Any error a submitted command can get. */
-export type CommandError = InvalidMessage | UnknownCommand | InvalidPayload | HandlerFailed | SessionClosed
+export type CommandError =
+  | InvalidMessage
+  | UnknownCommand
+  | InvalidPayload
+  | HandlerFailed
+  | Refused
+  | SessionClosed
 
 /** The schema of every command error, for clients that decode them. */
-export const CommandError = Schema.Union(InvalidMessage, UnknownCommand, InvalidPayload, HandlerFailed, SessionClosed)
+export const CommandError = Schema.Union(
+  InvalidMessage,
+  UnknownCommand,
+  InvalidPayload,
+  HandlerFailed,
+  Refused,
+  SessionClosed
+)
 
 /** The plain wire object of an error: `{code, message, ...fields}` without the tag (`WireError.toWire`). */
 export const toWire = (error: CommandError): Record<string, unknown> => WireError.toWire(error)

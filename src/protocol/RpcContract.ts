@@ -73,11 +73,18 @@ export type PayloadInput<P> = P extends { readonly fields: Schema.Struct.Fields 
   : P extends Schema.Schema.Any ? Schema.Schema.Type<P>
   : never
 
-/** A command RPC as served: same tag, loose payload, `Ack` on success, `CommandError` on failure. */
-export type CommandRpc<R> = R extends Rpc.Rpc<infer Tag, infer Payload, any, any, any> ? Rpc.Rpc<
+/** The ack of a command declared with a reply: its `result` typed by the command's success schema. */
+export type AckWith<S extends Schema.Schema.Any> = [Schema.Schema.Type<S>] extends [void] ? Ack
+  : Omit<Ack, "result"> & { readonly result: Schema.Schema.Type<S> }
+
+/**
+ * A command RPC as served: same tag, loose payload, `Ack` on success (with the typed `result` of a command declared
+ * with a success schema), `CommandError` on failure.
+ */
+export type CommandRpc<R> = R extends Rpc.Rpc<infer Tag, infer Payload, infer Success, any, any> ? Rpc.Rpc<
     Tag,
     Schema.Schema<PayloadInput<Payload>, unknown>,
-    typeof Ack,
+    Schema.Schema<AckWith<Success>, unknown>,
     typeof CommandFailure
   >
   : never
@@ -111,6 +118,23 @@ const loosePayload = (schema: Schema.Schema.AnyNoContext): Schema.Schema<unknown
   }).annotations({ identifier: "CommandPayload" })
 }
 
+/**
+ * The reply a command's ack carries. The server has it encoded already (the session's mailbox encoded it with the
+ * command's schema), so encoding passes it through; the client decodes it with the command's schema, typed.
+ */
+const replyResult = (schema: Schema.Schema.AnyNoContext): Schema.Schema<unknown, unknown> =>
+  Schema.transformOrFail(Schema.Unknown, Schema.Unknown, {
+    strict: true,
+    decode: (wire) => ParseResult.decodeUnknown(schema)(wire),
+    encode: (value) => ParseResult.succeed(value)
+  }).annotations({ identifier: "CommandReply" })
+
+/** The success schema of one command RPC: the plain `Ack`, or the `Ack` with its typed `result`. */
+const successOf = (rpc: Rpc.AnyWithProps): Schema.Schema.Any =>
+  rpc.successSchema.ast._tag === "VoidKeyword"
+    ? Ack
+    : Schema.Struct({ ...Ack.fields, result: replyResult(rpc.successSchema as Schema.Schema.AnyNoContext) })
+
 const cache = new WeakMap<RpcGroup.RpcGroup<any>, RpcGroup.RpcGroup<any>>()
 
 /**
@@ -128,7 +152,7 @@ export const groupFor = <R extends Rpc.Any>(
     rpcs.push(
       Rpc.make(rpc._tag, {
         payload: loosePayload(rpc.payloadSchema as Schema.Schema.AnyNoContext),
-        success: Ack,
+        success: successOf(rpc),
         error: CommandFailure
       }).annotateContext(rpc.annotations)
     )

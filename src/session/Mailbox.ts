@@ -111,6 +111,36 @@ export const decode = (
   )
 }
 
+/** A handler's `Command.refuse` (checked by tag: a model bundled with its own copy of this library counts too). */
+const isRefusal = (error: unknown): error is Command.Refusal =>
+  typeof error === "object" && error !== null && (error as { _tag?: unknown })._tag === "CommandRefusal"
+
+/** Whether a command declares a reply (`Command.make(name, { success })`): its success schema is not `Void`. */
+export const hasReply = (rpc: Rpc.AnyWithProps): boolean => rpc.successSchema.ast._tag !== "VoidKeyword"
+
+/**
+ * A handler's reply encoded with its command's success schema (the JSON that crosses the wire); none for a command
+ * without one. A value that does not match the schema is the model's bug: the sender gets `handler_failed` saying so.
+ */
+const encodeResult = (
+  rpc: Rpc.AnyWithProps,
+  value: unknown
+): Effect.Effect<{ readonly value: unknown } | undefined, CommandError.CommandError> => {
+  if (!hasReply(rpc)) return Effect.succeed(undefined)
+  return Schema.encodeUnknown(rpc.successSchema as Schema.Schema<unknown, unknown>)(value).pipe(
+    Effect.map((encoded) => ({ value: encoded })),
+    Effect.mapError((error) =>
+      new CommandError.HandlerFailed({
+        command: rpc._tag,
+        message: `the handler's reply does not match its success schema: ${
+          formatIssues(error).map((issue) => (issue.path === "" ? issue.message : `${issue.path}: ${issue.message}`))
+            .join("; ")
+        }`
+      })
+    )
+  )
+}
+
 /**
  * Starts a mailbox whose actor fiber lives in the current scope: one fiber takes from a bounded `Queue` (a submit
  * suspends while it is full) and applies each command in turn. A command's reply is a callback the actor calls once
@@ -139,6 +169,14 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
         const exit = yield* options.provide(Effect.suspend(() => handler(payload))).pipe(Effect.exit)
         if (Exit.isFailure(exit)) {
           if (Cause.isInterruptedOnly(exit.cause)) return yield* closedError
+          const refusal = Cause.failureOption(exit.cause)
+          if (refusal._tag === "Some" && isRefusal(refusal.value)) {
+            return yield* new CommandError.Refused({
+              code: String(refusal.value.code),
+              command: rpc._tag,
+              message: String(refusal.value.message)
+            })
+          }
           yield* Effect.logWarning(`command "${rpc._tag}" failed`, exit.cause)
           return yield* new CommandError.HandlerFailed({
             command: rpc._tag,
@@ -149,8 +187,10 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
             )
           })
         }
+        const result = yield* encodeResult(rpc, exit.value)
         const frame = yield* options.nextFrame
-        return { command: rpc._tag, id: item.incoming.id, frame, receivedAt: item.receivedAt }
+        const ack: Ack = { command: rpc._tag, id: item.incoming.id, frame, receivedAt: item.receivedAt }
+        return result === undefined ? ack : { ...ack, result: result.value }
       })
 
     // The actor: one command at a time, strictly in arrival order.

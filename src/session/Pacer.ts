@@ -37,6 +37,8 @@ export interface Pacer {
   readonly drained: Effect.Effect<void>
   /** The current per-frame interval estimate in ms (undefined before the first block). */
   readonly intervalMs: Effect.Effect<number | undefined>
+  /** Drops every frame not released yet (the blocks waiting and the rest of the current one); returns how many. */
+  readonly flush: Effect.Effect<number>
 }
 
 interface Block {
@@ -98,6 +100,10 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
     let measured = 0
     let nextIndex = 0
     let emitted = 0
+    // frames a flush dropped: with the ones emitted, they make up every frame pushed
+    let flushed = 0
+    // blocks whose frames come before this index were flushed (one pushed while the flush ran, too)
+    let cutoff = 0
     const recent: Array<number> = []
 
     // Generation time is measured from the end of the previous `push` (time suspended in a full queue is the pacer's
@@ -123,6 +129,8 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
     /** Releases the current frame now. */
     const releaseNow: Effect.Effect<void> = Effect.suspend(() => {
       const current = block!
+      // a flush while this frame was waiting for its time dropped it
+      if (current === undefined || i >= current.frames.length) return Effect.void
       const at = clock.unsafeCurrentTimeMillis()
       const out: OutFrame = {
         index: current.firstIndex + i,
@@ -132,7 +140,7 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
       }
       i++
       emitted++
-      if (emitted === nextIndex) idle.unsafeOpen()
+      if (emitted + flushed === nextIndex) idle.unsafeOpen()
       recent.push(at)
       // Trim only what is older than the 1 s window `fps` counts over (a count-based trim undercounts above 512 fps).
       if (recent.length > 512 && recent[255]! <= at - 1000) recent.splice(0, 256)
@@ -147,6 +155,11 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
       if (block === undefined || i >= block.frames.length) {
         block = undefined
         return Effect.flatMap(Queue.take(blocks), (next) => {
+          if (next.firstIndex < cutoff) {
+            flushed += next.frames.length
+            if (emitted + flushed === nextIndex) idle.unsafeOpen()
+            return releaseOne
+          }
           block = next
           i = 0
           gap = Math.max(minInterval, next.intervalMs * catchUp)
@@ -210,6 +223,18 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
       }),
       emitted: Effect.sync(() => emitted),
       intervalMs: Effect.sync(() => estimate),
+      flush: Effect.map(Queue.takeAll(blocks), (waiting) => {
+        cutoff = nextIndex
+        let dropped = 0
+        for (const each of waiting) dropped += each.frames.length
+        if (block !== undefined) {
+          dropped += block.frames.length - i
+          i = block.frames.length
+        }
+        flushed += dropped
+        if (emitted + flushed === nextIndex) idle.unsafeOpen()
+        return dropped
+      }),
       drained: idle.await
     }
   })

@@ -1,7 +1,14 @@
 /**
- * Which socket drives which session, and what happens to a session without one. A session with no socket is
- * orphaned: a socket that attaches within the grace window resumes it (state intact); after the window it is stopped
- * cooperatively (`Stopped{by:"orphaned"}`). A new socket replaces the old one. Sessions also get a maximum duration.
+ * Which connections view which session, and what happens to a session without any. A session has at most one
+ * controller (it sends commands, input frames and stops) and any number of watchers (they see its frames, messages
+ * and state, up to `maxWatchers`). A newer controller replaces the current one; watchers come and go. A session with
+ * no connection at all is orphaned: one that attaches within the grace window resumes it (state intact); after the
+ * window it is stopped cooperatively (`Stopped{by:"orphaned"}`). Sessions also get a maximum duration.
+ *
+ * Why one controller and watchers, not every viewer controlling: a world model takes one stream of steering (two
+ * people's WASD interleaved is incoherent motion) and one camera per input track, and the model author should not
+ * have to arbitrate; a reconnecting client (the SDK's `PUT sdp_params`, a reloaded tab) takes its own place back as it
+ * always did; and a watcher cannot spend the session's command budget or disturb it, so sharing a view is safe.
  */
 import { Context, Effect, Fiber, Layer } from "effect"
 import * as ServerConfig from "../config/ServerConfig.js"
@@ -10,8 +17,15 @@ import type * as SessionId from "../protocol/SessionId.js"
 import * as Fibers from "./Fibers.js"
 import type * as Session from "./Session.js"
 
+/** What a connection may do: drive the session (`controller`), or only see it (`watcher`). */
+export type Role = "controller" | "watcher"
+
+/** Watchers of one session at most; one more is refused (`too_many_viewers`). */
+export const maxWatchers = 32
+
 /** A transport connection as the registry sees it: something it can close when a newer one takes over. */
 export interface Connection {
+  readonly role: Role
   /** Closes the connection because another one took over its session. */
   readonly replace: Effect.Effect<void>
 }
@@ -27,26 +41,38 @@ export interface Counters {
 interface Entry {
   readonly session: Session.Session
   readonly counters: Counters
-  connection: Connection | undefined
+  controller: Connection | undefined
+  readonly watchers: Set<Connection>
   attachedBefore: boolean
   orphanTimer: Fiber.RuntimeFiber<unknown> | undefined
 }
 
-/** Whether a session has a socket. */
+/** Whether a session has a connection. */
 export type State = "running" | "orphaned"
+
+/** Who views a session now. */
+export interface Viewers {
+  readonly controller: boolean
+  readonly watchers: number
+}
+
+/** How an attach went: `resumed` = a connection had been attached before; `full` = refused, too many watchers. */
+export type Attached = { readonly resumed: boolean; readonly full?: undefined } | { readonly full: number }
 
 /** The registry service. */
 export interface Service {
   /** Tracks a new session: orphaned (no socket yet) until a socket attaches; limited to the maximum duration. */
   readonly register: (session: Session.Session) => Effect.Effect<void>
-  /** Attaches a connection, replacing (closing) the current one. `resumed` = a connection had been attached before. */
-  readonly attach: (
-    session: Session.Session,
-    connection: Connection
-  ) => Effect.Effect<{ readonly resumed: boolean }>
-  /** Detaches a connection if it is still the current one; the session becomes orphaned. */
+  /**
+   * Attaches a connection: a controller replaces (closes) the current controller; a watcher joins the others, or is
+   * refused when `maxWatchers` already watch.
+   */
+  readonly attach: (session: Session.Session, connection: Connection) => Effect.Effect<Attached>
+  /** Detaches a connection if it is still attached; a session left without any is orphaned. */
   readonly detach: (session: Session.Session, connection: Connection) => Effect.Effect<void>
   readonly state: (sessionId: SessionId.SessionId) => Effect.Effect<State | undefined>
+  /** Who views the session (none for a session the registry does not know). */
+  readonly viewers: (sessionId: SessionId.SessionId) => Viewers
   /** The session's transport counters (a detached zeroed set for a session the registry does not know). */
   readonly counters: (sessionId: SessionId.SessionId) => Counters
 }
@@ -86,7 +112,8 @@ export const make = Effect.gen(function*() {
         const entry: Entry = {
           session,
           counters: { skippedFrames: 0, rateLimited: 0 },
-          connection: undefined,
+          controller: undefined,
+          watchers: new Set(),
           attachedBefore: false,
           orphanTimer: undefined
         }
@@ -116,27 +143,37 @@ export const make = Effect.gen(function*() {
       Effect.gen(function*() {
         const entry = entries.get(session.id)
         if (entry === undefined) return { resumed: false }
-        const previous = entry.connection
+        if (connection.role === "watcher" && entry.watchers.size >= maxWatchers) return { full: maxWatchers }
         const resumed = entry.attachedBefore
-        entry.connection = connection
         entry.attachedBefore = true
         yield* cancelOrphanTimer(entry)
+        if (connection.role === "watcher") {
+          entry.watchers.add(connection)
+          return { resumed }
+        }
+        const previous = entry.controller
+        entry.controller = connection
         if (previous !== undefined) yield* previous.replace
         return { resumed }
       }),
     detach: (session, connection) =>
       Effect.suspend(() => {
         const entry = entries.get(session.id)
-        if (entry === undefined || entry.connection !== connection) return Effect.void
-        entry.connection = undefined
-        return startOrphanTimer(entry)
+        if (entry === undefined) return Effect.void
+        if (entry.controller === connection) entry.controller = undefined
+        else if (!entry.watchers.delete(connection)) return Effect.void
+        return entry.controller === undefined && entry.watchers.size === 0 ? startOrphanTimer(entry) : Effect.void
       }),
     state: (sessionId) =>
       Effect.sync(() => {
         const entry = entries.get(sessionId)
         if (entry === undefined) return undefined
-        return entry.connection === undefined ? "orphaned" : "running"
+        return entry.controller === undefined && entry.watchers.size === 0 ? "orphaned" : "running"
       }),
+    viewers: (sessionId) => {
+      const entry = entries.get(sessionId)
+      return { controller: entry?.controller !== undefined, watchers: entry?.watchers.size ?? 0 }
+    },
     counters: (sessionId) => entries.get(sessionId)?.counters ?? { skippedFrames: 0, rateLimited: 0 }
   }
   return service

@@ -22,7 +22,7 @@ import {
 import * as Frame from "../model/Frame.js"
 import type * as Input from "../model/Input.js"
 import type * as Model from "../model/Model.js"
-import { SessionContext } from "../model/SessionContext.js"
+import { SessionContext, type Viewer } from "../model/SessionContext.js"
 import * as EndReason from "../protocol/EndReason.js"
 import * as SessionId from "../protocol/SessionId.js"
 import type * as StatsSchema from "../protocol/Stats.js"
@@ -79,6 +79,11 @@ export interface Session {
   readonly ended: Effect.Effect<EndReason.EndReason>
   /** The end reason, if the session has ended. */
   readonly endReason: Effect.Effect<EndReason.EndReason | undefined>
+  /**
+   * Tells the model a viewer connected or left (its `connected` / `disconnected` hooks, run apart from the caller).
+   * Nothing is said of viewers still there when the session ends.
+   */
+  readonly viewer: (event: "connected" | "disconnected", viewer: Viewer) => Effect.Effect<void>
 }
 
 const describeCause = (cause: Cause.Cause<unknown>): string => {
@@ -159,7 +164,14 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
               : `; it declares ${known.join(", ")}`)
         )
       },
-      signal: abort.signal
+      signal: abort.signal,
+      flush: Effect.suspend(() => {
+        if (abort.signal.aborted) return Effect.void
+        return Effect.flatMap(pacer.flush, () => {
+          const black = Frame.toBlock(null, lastFrame, model.frameSize)
+          return black instanceof Frame.FrameError ? Effect.void : Effect.asVoid(pacer.push(black))
+        })
+      })
     })
     const provide = <A, E>(effect: Effect.Effect<A, E, any>) =>
       Effect.provide(effect as Effect.Effect<A, E, SessionContext>, context)
@@ -190,6 +202,16 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
     }).pipe(Scope.extend(scope))
 
     let generation: Fiber.RuntimeFiber<unknown, unknown> | undefined
+    const hooks = Exit.isSuccess(behaviourExit) ? behaviourExit.value.hooks ?? {} : {}
+    /** Runs a hook: its failure is logged, the session goes on. */
+    const runHook = (name: string, hook: Effect.Effect<unknown, unknown, any>) =>
+      provide(hook).pipe(
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logWarning(`the model's ${name} hook failed`, cause)
+        ),
+        Effect.asVoid,
+        Effect.annotateLogs("session", id)
+      )
 
     /** Ends the session once: stops the loop within the deadline, closes the scope, records the reason. */
     const end = (reason: EndReason.EndReason): Effect.Effect<EndReason.EndReason> =>
@@ -208,6 +230,13 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
             final = EndReason.DeadlineExceeded({ requested: EndReason.describe(reason), deadlineMs })
             yield* Effect.logWarning(`session ${id}: ${EndReason.describe(final)}`)
           }
+        }
+        if (hooks.sessionEnded !== undefined && generation !== undefined) {
+          yield* runHook("sessionEnded", hooks.sessionEnded).pipe(
+            Effect.interruptible,
+            Effect.timeout(deadlineMs),
+            Effect.ignore
+          )
         }
         const closed = yield* Scope.close(scope, Exit.void).pipe(
           Effect.interruptible,
@@ -229,6 +258,7 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
       const error = yield* ModelErrors.report(expose, "session set-up", describeCause(behaviourExit.cause))
       yield* Effect.forkIn(end(EndReason.ModelFailed({ error })), parent)
     } else {
+      if (hooks.sessionStarted !== undefined) yield* runHook("sessionStarted", hooks.sessionStarted)
       const loop = behaviourExit.value.run.pipe(Effect.provide(context), Effect.annotateLogs("session", id))
       // A fork inherits the caller's interruptibility: a session started inside acquireRelease or a layer would
       // otherwise run a loop that a stop cannot interrupt.
@@ -288,6 +318,13 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
       endReason: Effect.flatMap(
         Deferred.poll(ended),
         Option.match({ onNone: () => Effect.succeed(undefined), onSome: (reason) => reason })
-      )
+      ),
+      viewer: (event, viewer) =>
+        Effect.suspend(() => {
+          const hook = event === "connected" ? hooks.connected : hooks.disconnected
+          if (hook === undefined || abort.signal.aborted) return Effect.void
+          // forked in the session's scope: a hook that runs long holds neither the connection nor the session's end
+          return Effect.asVoid(Effect.forkIn(runHook(event, Effect.suspend(() => hook(viewer))), scope))
+        })
     } satisfies Session
   }).pipe(Effect.withSpan("Session.make"))

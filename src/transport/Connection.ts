@@ -23,8 +23,9 @@
  * yield* Deferred.await(channelClosed)               // the scope's end detaches the connection (orphan, resume)
  * ```
  */
-import { Cause, Effect, Either, Exit, Queue, type Scope } from "effect"
+import { Cause, Effect, Either, Exit, Option, Queue, type Schema, SchemaAST, type Scope } from "effect"
 import * as ServerConfig from "../config/ServerConfig.js"
+import * as State from "../model/State.js"
 import * as CloseCode from "../protocol/CloseCode.js"
 import * as CommandError from "../protocol/CommandError.js"
 import * as EndReason from "../protocol/EndReason.js"
@@ -67,6 +68,12 @@ export interface Options {
   /** Silence after which the connection is closed (4408); default `idleTimeoutMs` of the config. */
   readonly idleTimeoutMs?: number
   /**
+   * What the client may do (default `controller`): a `watcher` sees the session (frames, model messages, state) but
+   * its commands, stops and input frames are refused with `watch_only`; a new controller replaces the current one,
+   * watchers come and go (`Registry`).
+   */
+  readonly role?: Registry.Role
+  /**
    * How many messages the transport has received and not yet handed to `receive` (its inbox; a message leaves it
    * as it is handed over): when the session ends, they are answered (a command `session_closed`) before
    * `sessionEnded`. Default: none.
@@ -88,6 +95,10 @@ export interface Connection {
   readonly session: Session.Session
   /** A connection had been attached to the session before this one. */
   readonly resumed: boolean
+  /** What the client may do: drive the session, or only watch it. */
+  readonly role: Registry.Role
+  /** A watcher's refusal of what only a controller may do (an input frame), or `undefined` for a controller. */
+  readonly watchOnly: () => WireError.WireError | undefined
   /**
    * Handles one text message from the client, in arrival order: a transport calls it from one fiber, message after
    * message. Replies go out through `Io.send`, in the order of the messages, except that runtime messages (`ping`,
@@ -151,6 +162,30 @@ export const rateLimited = (perSecond: number, burst: number) =>
  */
 export const drainMs = 2000
 
+let viewers = 0
+
+/** The error a watcher gets for what only the session's controller may do. */
+export const watchOnly = (what: string) =>
+  WireError.make(
+    "watch_only",
+    `this connection watches the session: ${what} only the controlling connection may send; nothing was applied`
+  )
+
+/** The role a client asks for in its query (`?role=watcher`; `controller` when absent), or what is wrong with it. */
+export const parseRole = (params: URLSearchParams): Registry.Role | { readonly error: string } => {
+  const role = params.get("role") ?? "controller"
+  return role === "controller" || role === "watcher"
+    ? role
+    : { error: `role must be "controller" or "watcher", got ${JSON.stringify(role.slice(0, 40))}` }
+}
+
+/** The type of the message that carries a command's reply to a client that gave the command no id. */
+export const replyType = (rpc: { readonly _tag: string; readonly successSchema: Schema.Schema.Any }): string =>
+  Option.match(SchemaAST.getIdentifierAnnotation(rpc.successSchema.ast), {
+    onNone: () => `${rpc._tag}_reply`,
+    onSome: (identifier) => identifier.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase()
+  })
+
 /** A defect while applying a command: the client gets this, the log gets the cause. */
 const internalError = WireError.make(
   "internal_error",
@@ -172,6 +207,8 @@ export const make = (options: Options): Effect.Effect<
     const { model } = yield* Reactor.Reactor
     const { io, session } = options
     const text = options.text ?? true
+    const role = options.role ?? "controller"
+    const viewer = { id: `v${++viewers}`, role, transport: options.transport } as const
     const counters = registry.counters(session.id)
     // Time is Effect's Clock (a TestClock in tests): liveness, budgets and lateness all read it.
     const clock = yield* Effect.clock
@@ -261,6 +298,10 @@ export const make = (options: Options): Effect.Effect<
     ): Effect.Effect<void> => {
       const id = message.id
       const about = () => ({ ...(id !== undefined ? { id } : {}), command: message.type })
+      if (role === "watcher") {
+        inTurn(() => sendError({ ...watchOnly(`a command ("${message.type}")`).toWire(), ...about() }))
+        return Effect.void
+      }
       if (!allowCommand(at)) {
         inTurn(() => sendError({ ...overBudget.toWire(), ...about() }))
         return Effect.void
@@ -269,7 +310,19 @@ export const make = (options: Options): Effect.Effect<
       // fiber first); that fiber still waits for it, so the command's turn ends with its answer.
       const answer = (exit: Exit.Exit<Mailbox.Ack, CommandError.CommandError>) => {
         if (Exit.isSuccess(exit)) {
-          if (id !== undefined) sendRuntime("commandAck", { id, command: exit.value.command, frame: exit.value.frame })
+          const ack = exit.value
+          if (id !== undefined) {
+            sendRuntime("commandAck", {
+              id,
+              command: ack.command,
+              frame: ack.frame,
+              ...("result" in ack ? { result: ack.result } : {})
+            })
+          } else if ("result" in ack) {
+            // a client without ids (Reactor's SDK) gets the reply as a model message, addressed to it alone
+            const rpc = model.commands.requests.get(ack.command) as Parameters<typeof replyType>[0] | undefined
+            if (rpc !== undefined) send(Envelope.application({ type: replyType(rpc), data: ack.result }))
+          }
         } else if (exit.cause._tag === "Fail") {
           sendError({ ...CommandError.toWire(exit.cause.error), ...about() })
         }
@@ -323,6 +376,10 @@ export const make = (options: Options): Effect.Effect<
           sendRuntime("modelCapabilities", SessionResponse.modelCapabilities(model))
           return Effect.void
         case "Stop":
+          if (role === "watcher") {
+            inTurn(() => sendError(watchOnly("a stop")))
+            return Effect.void
+          }
           return Effect.asVoid(session.stop(EndReason.Stopped({ by: "client" })))
         case "Command":
           return command(message, at)
@@ -359,6 +416,7 @@ export const make = (options: Options): Effect.Effect<
       Effect.suspend(() => {
         const at = now()
         lastSeen = at
+        if (role === "watcher") return Effect.fail(watchOnly(`a command ("${type}")`))
         if (Envelope.valueTooDeep(data, config.maxDepth)) return Effect.fail(Envelope.tooDeep(config.maxDepth))
         return session.submit({ type, data }).pipe(
           Effect.catchAllDefect((defect) =>
@@ -383,6 +441,8 @@ export const make = (options: Options): Effect.Effect<
     const connection: Connection = {
       session,
       resumed: false,
+      role,
+      watchOnly: () => (role === "watcher" ? watchOnly("an input frame") : undefined),
       receive,
       refuse: (error) => Effect.sync(() => inTurn(() => sendError(error))),
       submit,
@@ -414,11 +474,24 @@ export const make = (options: Options): Effect.Effect<
     }
 
     const attachment: Registry.Connection = {
+      role,
       replace: Effect.sync(() => close(CloseCode.replaced, "replaced by a newer connection to the session"))
     }
-    const { resumed } = yield* registry.attach(session, attachment)
+    const attached = yield* registry.attach(session, attachment)
+    if (attached.full !== undefined) {
+      sendError(WireError.make(
+        "too_many_viewers",
+        `the session already has ${attached.full} watchers; try again later`,
+        { limit: attached.full }
+      ))
+      close(CloseCode.tooManyViewers, "too many viewers")
+      return { ...connection, resumed: false }
+    }
+    const resumed = attached.resumed
     // Detached at once when the connection ends, even before its socket has finished closing.
     yield* Effect.addFinalizer(() => registry.detach(session, attachment))
+    // The model hears of the viewer leaving (not when the session ends: it hears `sessionEnded` then).
+    yield* Effect.addFinalizer(() => session.viewer("disconnected", viewer))
     yield* Effect.addFinalizer(() => Effect.sync(() => close(CloseCode.shutdown, "transport closed")))
     yield* Effect.annotateLogsScoped({ session: session.id, transport: options.transport })
     yield* Effect.logDebug(`${options.transport} connection attached (resumed: ${resumed})`)
@@ -426,6 +499,7 @@ export const make = (options: Options): Effect.Effect<
       sendRuntime("sessionReady", {
         session_id: session.id,
         resumed,
+        role,
         ...options.ready,
         model: { name: model.name, version: model.version ?? "1" }
       })
@@ -434,7 +508,18 @@ export const make = (options: Options): Effect.Effect<
       yield* Fibers.forkScoped(
         "model message forwarder",
         Effect.forever(
-          Effect.flatMap(Queue.take(messages), (message) => Effect.sync(() => send(Envelope.application(message))))
+          Effect.flatMap(Queue.take(messages), (message) =>
+            Effect.sync(() => {
+              // the session's own runtime messages (its `state`) go out in scope runtime
+              const runtimeType = typeof message === "object" && message !== null
+                ? (message as Record<string, unknown>)[State.runtimeKey]
+                : undefined
+              send(
+                typeof runtimeType === "string"
+                  ? Envelope.runtime(runtimeType, (message as { readonly data?: unknown }).data)
+                  : Envelope.application(message)
+              )
+            }))
         )
       )
       // Stats every interval.
@@ -456,6 +541,9 @@ export const make = (options: Options): Effect.Effect<
         }))
       )
     }
+
+    // The model hears of the viewer once its messages reach it (a state declaration sends it the state at once).
+    yield* session.viewer("connected", viewer)
 
     // Liveness: a connection silent for idleTimeoutMs is closed (its session is orphaned).
     const idleTimeoutMs = options.idleTimeoutMs ?? config.idleTimeoutMs

@@ -15,6 +15,7 @@ import * as Client from "../protocol/RpcContract.js"
 import * as WireError from "../protocol/WireError.js"
 import * as Fibers from "../session/Fibers.js"
 import type * as FrameBus from "../session/FrameBus.js"
+import type * as Registry from "../session/Registry.js"
 import type * as Session from "../session/Session.js"
 import * as Connection from "./Connection.js"
 import * as FrameCodec from "./FrameCodec.js"
@@ -61,7 +62,12 @@ const makeOrderedSubmit = (connection: Connection.Connection, limit: number) =>
         const item = items.shift()
         if (item === undefined) return Waiters.wait(waiters)
         return connection.submit(item.type, item.data).pipe(
-          Effect.map((ack): Client.Ack => ({ command: ack.command, frame: ack.frame, receivedAt: ack.receivedAt })),
+          Effect.map((ack): Client.Ack => ({
+            command: ack.command,
+            frame: ack.frame,
+            receivedAt: ack.receivedAt,
+            ...("result" in ack ? { result: ack.result } : {})
+          })),
           Effect.exit,
           Effect.flatMap((exit) => Effect.sync(() => item.reply(exit)))
         )
@@ -175,7 +181,12 @@ const makeOpenRequests = () => {
  * with the group `Client.groupFor(model.commands)`. It closes with 1000 when the session ends, 4409 when a newer
  * connection takes over, 4408 when the client is silent. Authentication and finding the session are done before.
  */
-export const serve = (ws: WebSocket, session: Session.Session, model: Pick<Model.Declared, "commands">) =>
+export const serve = (
+  ws: WebSocket,
+  session: Session.Session,
+  model: Pick<Model.Declared, "commands">,
+  role: Registry.Role = "controller"
+) =>
   Effect.gen(function*() {
     const config = yield* ServerConfig.Config
     const closed = yield* Deferred.make<void>()
@@ -190,6 +201,7 @@ export const serve = (ws: WebSocket, session: Session.Session, model: Pick<Model
       session,
       transport: "rpc",
       text: false,
+      role,
       // an idle @effect/rpc client only pings every 10 s: its silence may last that much longer
       idleTimeoutMs: config.idleTimeoutMs + rpcPingMs,
       io: {

@@ -1,9 +1,10 @@
 /**
  * The WebRTC transport: a session's video as a VP8 track (libwebrtc encodes, paces and retransmits) and Reactor's
  * envelopes on the client's `data` channel, handled by the connection core like any text transport. Signalling is Reactor's local mode: the client posts an offer, the server
- * answers it non-trickle, the client polls for the answer. One peer per session at a time: a new offer (the SDK's
- * reconnect) replaces the current peer, and the session registry sees each peer as a connection, so a lost peer
- * orphans its session and a new one within the grace window resumes it.
+ * answers it non-trickle, the client polls for the answer. A session has one default peer (its controller's, on
+ * Reactor's `sdp_params`): a new offer (the SDK's reconnect) replaces it. Other viewers offer on peers of their own
+ * (`Viewer`: a key and a role; `http/ViewerRoutes` names them). The session registry sees each peer as a connection, so a
+ * session whose last peer is lost is orphaned and a new one within the grace window resumes it.
  */
 import { type ConfigError, Context, Deferred, Effect, Exit, FiberMap, Layer, Option, type Scope } from "effect"
 import * as ServerConfig from "../config/ServerConfig.js"
@@ -46,10 +47,11 @@ export interface Service {
    */
   readonly offer: (
     session: Session.Session,
-    offer: Offer
+    offer: Offer,
+    viewer?: Viewer
   ) => Effect.Effect<void, WebRtcPeer.PeerError | Wrtc.Unavailable>
-  /** The answer to the session's latest offer. */
-  readonly answer: (sessionId: SessionId.SessionId) => Effect.Effect<AnswerState>
+  /** The answer to the session's latest offer (of the viewer `key`, for a viewer's own connection). */
+  readonly answer: (sessionId: SessionId.SessionId, key?: string) => Effect.Effect<AnswerState>
   /** Peers serving sessions now. */
   readonly peers: Effect.Effect<number>
   /**
@@ -57,6 +59,16 @@ export interface Service {
    * session id does when several sessions run, since the SDK closes its peer right after that call.
    */
   readonly armStop: Effect.Effect<void>
+}
+
+/**
+ * A viewer's own peer, apart from the session's default one: `key` names it (a PUT of the same key replaces it, as
+ * the SDK's reconnect does), `role` says whether it may drive the session. Without one, an offer is the default
+ * controller's (`sdp_params` as Reactor's SDK 2.9.0 calls it).
+ */
+export interface Viewer {
+  readonly key: string
+  readonly role: Registry.Role
 }
 
 /** How long a peer whose session ended may take to close its data channel after the last message. */
@@ -101,13 +113,15 @@ const serve = (
   config: WebRtcConfig.WebRtcConfig,
   inputs: Inputs.Service | undefined,
   /** Whether a stop is armed for the next peer the client closes (and takes it if so). */
-  claimStop: () => boolean
+  claimStop: () => boolean,
+  role: Registry.Role
 ) =>
   Effect.gen(function*() {
     const server = yield* ServerConfig.Config
     const engine = yield* Wrtc.load
     let refuse: (error: WireError.WireError) => void = () => {}
-    const onInput = inputs === undefined
+    // a watcher's camera does not reach the model: its input tracks are not read
+    const onInput = inputs === undefined || role === "watcher"
       ? undefined
       : Inputs.receiver(
         inputs,
@@ -141,6 +155,7 @@ const serve = (
     const connection = yield* Connection.make({
       session,
       transport: "webrtc",
+      role,
       io: { send: peer.send, close: (code) => Deferred.unsafeDone(done, Exit.succeed(doneOf(code))) },
       backlog: inbox.size
     })
@@ -207,7 +222,7 @@ const serve = (
       // `sessionEnded` reaches the client before the peer closes: the channel closes after it (bounded)
       yield* Effect.ignore(Effect.timeout(peer.closeChannel, flushTimeoutMs))
     }
-    if ((reason === "channel_closed" || reason === "connection_closed") && claimStop()) {
+    if ((reason === "channel_closed" || reason === "connection_closed") && role === "controller" && claimStop()) {
       yield* Effect.logInfo("the client closed its peer after an unnamed stop_session: stopping its session")
       yield* session.stop(EndReason.Stopped({ by: "api" }))
     }
@@ -246,7 +261,8 @@ export const make: Effect.Effect<
   // Released before the peers are interrupted: the server has stopped every session by then, so each peer is
   // saying `sessionEnded` and closes on its own; closing it sooner would drop that message.
   yield* Effect.addFinalizer(() => FiberMap.awaitEmpty(peers).pipe(Effect.timeout(2_000), Effect.ignore))
-  const answers = new Map<SessionId.SessionId, Deferred.Deferred<string, WebRtcPeer.PeerError | Wrtc.Unavailable>>()
+  /** By session id, or `id\u0000viewerKey` for a viewer's own peer. */
+  const answers = new Map<string, Deferred.Deferred<string, WebRtcPeer.PeerError | Wrtc.Unavailable>>()
   const watched = new Set<string>()
   const clock = yield* Effect.clock
   let armedAt: number | undefined
@@ -265,28 +281,34 @@ export const make: Effect.Effect<
         Effect.zipRight(
           session.ended,
           Effect.sync(() => {
-            answers.delete(session.id)
+            for (const key of answers.keys()) {
+              if (key === session.id || key.startsWith(`${session.id}\u0000`)) answers.delete(key)
+            }
             watched.delete(session.id)
           })
         ),
         scope
       )
     })
+  /** The peer's key: the session's id for its default peer, with the viewer's key for a viewer's own. */
+  const keyOf = (sessionId: string, viewerKey: string | undefined) =>
+    viewerKey === undefined ? sessionId : `${sessionId}\u0000${viewerKey}`
 
   return {
     config,
-    offer: (session, offer) =>
+    offer: (session, offer, viewer) =>
       Effect.gen(function*() {
         if ((yield* session.endReason) !== undefined) {
           return yield* new WebRtcPeer.PeerError({ code: "session_closed", message: `session ${session.id} has ended` })
         }
+        const key = keyOf(session.id, viewer?.key)
         const answered = yield* Deferred.make<string, WebRtcPeer.PeerError | Wrtc.Unavailable>()
-        answers.set(session.id, answered)
+        answers.set(key, answered)
         yield* forget(session)
         yield* FiberMap.run(
           peers,
-          session.id,
-          serve(session, offer, answered, config, inputs, claimStop).pipe(
+          key,
+          serve(session, offer, answered, config, inputs, claimStop, viewer?.role ?? "controller").pipe(
             Effect.catchAllCause((cause) => Effect.logDebug("webrtc peer ended with an error", cause)),
             Effect.provide(context)
           )
@@ -295,9 +317,9 @@ export const make: Effect.Effect<
           Effect.catchTag("TimeoutException", () => Effect.void)
         )
       }).pipe(Effect.withSpan("WebRtc.offer")),
-    answer: (sessionId) =>
+    answer: (sessionId, viewerKey) =>
       Effect.gen(function*() {
-        const answered = answers.get(sessionId)
+        const answered = answers.get(keyOf(sessionId, viewerKey))
         if (answered === undefined) return { _tag: "NoOffer" } as const
         const polled = yield* Deferred.poll(answered)
         if (Option.isNone(polled)) return { _tag: "Pending" } as const

@@ -17,6 +17,7 @@ import * as WireError from "../protocol/WireError.js"
 import * as Fibers from "../session/Fibers.js"
 import type * as FrameBus from "../session/FrameBus.js"
 import * as Reactor from "../session/Reactor.js"
+import type * as Registry from "../session/Registry.js"
 import type * as Session from "../session/Session.js"
 import * as Connection from "./Connection.js"
 import * as FrameCodec from "./FrameCodec.js"
@@ -123,6 +124,8 @@ export const refuse = (ws: WebSocket, code: number, error: Record<string, unknow
 export interface SocketOptions {
   readonly format: FrameCodec.Format
   readonly quality: number
+  /** Drive the session (default) or only watch it. */
+  readonly role?: Registry.Role
 }
 
 /** Serves a session over an adopted socket until the socket closes. */
@@ -138,6 +141,7 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
       session,
       transport: "websocket",
       ready: { format: options.format },
+      ...(options.role !== undefined ? { role: options.role } : {}),
       backlog: socket.inbox.size,
       io: {
         // A client that lets text pile up (it does not read) is disconnected. Frames are only sent while at most
@@ -156,6 +160,8 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
 
     /** An input frame: its header names the track (an index in `capabilities.tracks`), then RGB pixels. */
     const input = (bytes: Uint8Array): Effect.Effect<void> => {
+      const refused = connection.watchOnly()
+      if (refused !== undefined) return connection.refuse(refused)
       const message = FrameHeader.readInput(bytes)
       if (typeof message === "string") return connection.refuse(WireError.make("invalid_input", message))
       const track = tracks[message.track]

@@ -146,3 +146,29 @@ describe("Headless.run", () => {
       expect(printed).toContain(`${files.length} frames written to ${out}`)
     }))
 })
+
+describe("Headless.run, typed replies and state", () => {
+  it.live("prints a command's reply and a refusal's own code; the state's setters are commands", () =>
+    Effect.gen(function*() {
+      const { model } = yield* Effect.promise(() => import("../fixtures/viewers-model.js"))
+      const { fiber, printed } = yield* headless(
+        {
+          frames: 12,
+          statsEvery: 0,
+          input: Stream.make("set_brightness brightness=90", "describe", "spend", "spend", "spend")
+        },
+        {},
+        model
+      )
+      yield* Fiber.join(fiber)
+      expect(printed.filter((line) => /^(ok|error) /.test(line))).toEqual([
+        expect.stringMatching(/^ok set_brightness \(from frame \d+\)$/),
+        expect.stringMatching(
+          /^ok describe \(from frame \d+\): \{"brightness":90,"pattern":"plain","viewers":0,"started":true\}$/
+        ),
+        expect.stringMatching(/^ok spend \(from frame \d+\): \{"left":1,"note":""\}$/),
+        expect.stringMatching(/^ok spend \(from frame \d+\): \{"left":0,"note":""\}$/),
+        "error quota_exceeded: No credits remain for this session."
+      ])
+    }))
+})

@@ -41,10 +41,12 @@ const headers = { "content-type": "application/json", "Reactor-WebRTC-Version": 
 export const connect = async (
   baseUrl: string,
   sessionId: string,
-  method: "POST" | "PUT" = "POST"
+  method: "POST" | "PUT" = "POST",
+  /** Where `sdp_params` is, under the server (default the session's own `/sessions/{id}/transport/webrtc`). */
+  path = `/sessions/${sessionId}/transport/webrtc`
 ): Promise<RawPeer> => {
   const made = await offer()
-  const base = `${baseUrl}/sessions/${sessionId}/transport/webrtc`
+  const base = `${baseUrl}${path}`
   const posted = await fetch(`${base}/sdp_params`, {
     method,
     headers,

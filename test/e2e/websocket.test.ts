@@ -27,6 +27,7 @@ describe("server: WebSocket transport", () => {
     expect(ready.data).toEqual({
       session_id: id,
       resumed: false,
+      role: "controller",
       format: "jpeg",
       model: { name: "server-fixture", version: "1" }
     })

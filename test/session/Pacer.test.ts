@@ -91,3 +91,28 @@ describe("Pacer (on the test clock)", () => {
       for (const gap of gaps(released.map((r) => r.at))) expect(gap).toBeGreaterThanOrEqual(15)
     }).pipe(Effect.scoped))
 })
+
+describe("Pacer.flush", () => {
+  it.effect("drops the blocks waiting, the rest of the current one and a block pushed while it ran; then drains", () =>
+    Effect.gen(function*() {
+      const { pacer, released } = yield* recorded()
+      yield* advance(100)
+      yield* pacer.push(block(4)) // 0-3, 25 ms apart
+      yield* pacer.push(block(4)) // 4-7
+      yield* pacer.push(block(4)) // 8-11
+      const suspended = yield* Effect.fork(pacer.push(block(4))) // 12-15: waits for room
+      yield* advance(30) // frames 0 and 1 are out
+      const dropped = yield* pacer.flush
+      yield* suspended.await
+      yield* pacer.push(block(1)) // 16: after the flush
+      yield* advance(200)
+      const indices = released.map((r) => r.index)
+      expect(indices.slice(0, 2)).toEqual([0, 1])
+      // nothing from before the flush after it; the block pushed after it is released
+      expect(indices.slice(2)).toEqual([16])
+      // what the flush took itself (the suspended block is dropped when the release fiber reaches it)
+      expect(dropped).toBe(10)
+      // every frame is accounted for: drained opens
+      yield* pacer.drained
+    }).pipe(Effect.scoped))
+})

@@ -5,7 +5,7 @@
  * TypeScript model.
  */
 import type * as Rpc from "@effect/rpc/Rpc"
-import type { Schema } from "effect"
+import { Schema } from "effect"
 import * as Command from "../../model/Command.js"
 import * as Param from "../../model/Param.js"
 import type { CommandDeclaration, ParamDeclaration } from "./Process.js"
@@ -88,7 +88,12 @@ export const toCommand = (declaration: CommandDeclaration): Rpc.Rpc<string, Sche
   for (const [name, param] of Object.entries(declaration.schema.properties)) {
     payload[name] = toField(declaration.name, name, param, required.has(name))
   }
-  return Command.make(declaration.name, { description: declaration.description || declaration.name, payload })
+  return Command.make(declaration.name, {
+    description: declaration.description || declaration.name,
+    payload,
+    // a method that declares a return type replies with what it returns (JSON, as the Python side checked)
+    ...(declaration.returns === true ? { success: Schema.Unknown } : {})
+  }) as Rpc.Rpc<string, Schema.Struct<Schema.Struct.Fields>>
 }
 
 /** The command group of a Python model. */

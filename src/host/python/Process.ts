@@ -41,6 +41,8 @@ export interface CommandDeclaration {
     readonly properties: Readonly<Record<string, ParamDeclaration>>
     readonly required: ReadonlyArray<string>
   }
+  /** The method declares a return type: what it returns is the command's reply. */
+  readonly returns?: boolean
 }
 
 /** What a Python model declares before it is loaded. */
@@ -65,6 +67,8 @@ export interface SessionEvents {
   readonly frames: (n: number, width: number, height: number, parts: ReadonlyArray<Uint8Array> | undefined) => void
   readonly message: (data: unknown) => void
   readonly measure: (on: boolean) => void
+  /** The model flushed (`get_ctx().flush()`): what it emitted before is dropped, the picture cut to black. */
+  readonly flush?: () => void
   /** `start_session` returned (`error` undefined) or raised (the traceback's last lines). */
   readonly ended: (error: string | undefined) => void
 }
@@ -90,12 +94,15 @@ export interface PythonProcess {
   readonly backlog: () => number
   /** Routes a session's events to `events` until the returned function is called. */
   readonly attach: (session: string, events: SessionEvents) => () => void
-  /** Runs a command in the process; fails with the Python error's `Type: message`, or `ProcessGone`. */
+  /**
+   * Runs a command in the process; answers what the method returned (a command that declares a reply), or fails
+   * with the Python error's `Type: message`, the model's own `CommandError`, or `ProcessGone`.
+   */
   readonly command: (
     session: string,
     name: string,
     args: unknown
-  ) => Effect.Effect<void, ProcessGone | CommandRaised>
+  ) => Effect.Effect<unknown, ProcessGone | CommandRaised | CommandRefused>
   /** Completes with how the process ended. */
   readonly lost: Effect.Effect<string>
   readonly isLost: () => boolean
@@ -105,6 +112,12 @@ export interface PythonProcess {
 
 /** A command's method raised; `message` is the Python error as `Type: message`. */
 export class CommandRaised extends Data.TaggedError("CommandRaised")<{ readonly message: string }> {}
+
+/** A command's method raised the model's own `CommandError(code, message)`. */
+export class CommandRefused extends Data.TaggedError("CommandRefused")<{
+  readonly code: string
+  readonly message: string
+}> {}
 
 /** Where to start a process. */
 export interface Options {
@@ -219,7 +232,10 @@ export const make = (options: Options): Effect.Effect<PythonProcess, PythonLoadE
     // Messages before the model is loaded (its declaration, the load's answer).
     const control = yield* Queue.unbounded<Record<string, unknown>>()
     const sessions = new Map<string, SessionEvents>()
-    const requests = new Map<number, (exit: Exit.Exit<void, ProcessGone | CommandRaised>) => void>()
+    const requests = new Map<
+      number,
+      (exit: Exit.Exit<unknown, ProcessGone | CommandRaised | CommandRefused>) => void
+    >()
     let seq = 0
 
     const dispatch = ({ header, parts }: Wire.Message) => {
@@ -239,16 +255,22 @@ export const make = (options: Options): Effect.Effect<PythonProcess, PythonLoadE
         case "measure":
           events?.measure(header.on === true)
           return
+        case "flush":
+          events?.flush?.()
+          return
         case "ended":
           events?.ended(typeof header.error === "string" ? header.error : undefined)
           return
         case "reply": {
           const pending = requests.get(header.seq as number)
           requests.delete(header.seq as number)
+          const refused = header.refused as { readonly code?: unknown; readonly message?: unknown } | undefined
           pending?.(
             typeof header.error === "string"
               ? Exit.fail(new CommandRaised({ message: header.error }))
-              : Exit.void
+              : typeof refused === "object" && refused !== null
+              ? Exit.fail(new CommandRefused({ code: String(refused.code), message: String(refused.message) }))
+              : Exit.succeed(header.value)
           )
           return
         }
@@ -318,7 +340,7 @@ export const make = (options: Options): Effect.Effect<PythonProcess, PythonLoadE
         }
       },
       command: (session, name, args) =>
-        Effect.async<void, ProcessGone | CommandRaised>((resume) => {
+        Effect.async<unknown, ProcessGone | CommandRaised | CommandRefused>((resume) => {
           if (lostDone) return resume(Effect.fail(new ProcessGone({ reason: "it exited" })))
           const id = ++seq
           requests.set(id, (exit) => resume(exit))

@@ -31,10 +31,11 @@ import {
 import { existsSync, readFileSync } from "node:fs"
 import { parse as parseYaml } from "yaml"
 import * as Capabilities from "../../model/Capabilities.js"
+import * as Command from "../../model/Command.js"
 import * as Input from "../../model/Input.js"
 import * as Model from "../../model/Model.js"
 import * as Overrides from "../../model/Overrides.js"
-import { SessionContext } from "../../model/SessionContext.js"
+import { SessionContext, type Viewer } from "../../model/SessionContext.js"
 import * as Reactor from "../../session/Reactor.js"
 import * as Commands from "./Commands.js"
 import * as Process from "./Process.js"
@@ -141,6 +142,7 @@ type Feed =
     readonly frames: ReadonlyArray<{ width: number; height: number; data: Uint8Array } | null>
   }
   | { readonly _tag: "Measure"; readonly on: boolean }
+  | { readonly _tag: "Flush" }
   | { readonly _tag: "Ended"; readonly error: string | undefined }
   | { readonly _tag: "Lost"; readonly reason: string }
 
@@ -268,6 +270,7 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, PythonHos
           }),
         message: send,
         measure: (on) => Queue.unsafeOffer(feed, { _tag: "Measure", on }),
+        flush: () => Queue.unsafeOffer(feed, { _tag: "Flush" }),
         ended: (error) => {
           // A session that raised takes its process down with it: nothing more is sent to that process.
           if (error !== undefined && slot.process === child) slot.process = undefined
@@ -312,11 +315,12 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, PythonHos
       )
       yield* Effect.addFinalizer(() => finish)
 
-      const handlers: Record<string, (payload: unknown) => Effect.Effect<void, Error>> = {}
+      const handlers: Record<string, (payload: unknown) => Effect.Effect<unknown, unknown>> = {}
       for (const command of declared!.capabilities) {
         handlers[command.name] = (payload) =>
           child.command(sid, command.name, payload).pipe(
-            Effect.mapError((error) => new Error(error.message))
+            Effect.catchTag("CommandRefused", (refused) => Command.refuse(refused.code, refused.message)),
+            Effect.mapError((error) => error._tag === "CommandRefusal" ? error : new Error(error.message))
           )
       }
 
@@ -342,6 +346,9 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, PythonHos
             case "Measure":
               yield* item.on ? ctx.resumeMeasurement : ctx.pauseMeasurement
               break
+            case "Flush":
+              yield* ctx.flush
+              break
             case "Ended":
               if (item.error !== undefined) return yield* new PythonModelError({ message: item.error })
               return
@@ -352,9 +359,15 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, PythonHos
         }
       })
 
+      // the model's @connected / @disconnected methods, run in its process beside its commands
+      const hook = (name: string) => (viewer: Viewer) =>
+        Effect.sync(() => {
+          if (!child.isLost()) child.send({ t: "hook", sid, hook: name, viewer })
+        })
       return {
         handlers,
-        run: Effect.scoped(Effect.zipRight(forwardInputs, loop)).pipe(Effect.ensuring(finish))
+        run: Effect.scoped(Effect.zipRight(forwardInputs, loop)).pipe(Effect.ensuring(finish)),
+        hooks: { connected: hook("connected"), disconnected: hook("disconnected") }
       }
     })
 

@@ -8,12 +8,13 @@ import {
   ReactorProvider,
   ReactorView,
   useReactor,
+  useReactorInternalMessage,
   useReactorMessage,
   WebcamStream
 } from "@reactor-team/js-sdk"
 
 const h = React.createElement
-window.sdk = { status: "none", sessionId: null, messages: [], disconnect: null }
+window.sdk = { status: "none", sessionId: null, messages: [], runtime: [], disconnect: null }
 
 function Probe() {
   const { disconnect, sessionId, status } = useReactor((state) => ({
@@ -27,15 +28,26 @@ function Probe() {
     window.sdk.disconnect = () => disconnect(false)
   }, [status, sessionId, disconnect])
   useReactorMessage((message) => window.sdk.messages.push(message))
+  useReactorInternalMessage((message) => {
+    if (message?.type === "error" || message?.type === "state") window.sdk.runtime.push(message)
+  })
   return h("div", { id: "status" }, status)
 }
 
 const webcam = new URLSearchParams(location.search).get("webcam")
+// `?api=/sessions/<id>/watchers/<key>`: the SDK as a second viewer (a watcher) of a running session
+const api = new URLSearchParams(location.search).get("api")
 
 function App() {
   return h(
     ReactorProvider,
-    { modelName: "web-colors", local: true, apiUrl: location.origin, jwtToken: "local", connectOptions: { autoConnect: true } },
+    {
+      modelName: "web-colors",
+      local: true,
+      apiUrl: location.origin + (api ?? ""),
+      jwtToken: "local",
+      connectOptions: { autoConnect: true }
+    },
     h(Probe),
     h(ReactorView, { width: 320, height: 192 }),
     h(ReactorController),
