@@ -8,7 +8,7 @@ commands validated against the schema read from their signatures, frames paced, 
 """
 
 from .context import Context, get_ctx
-from .model import DictConfig, VideoModel, command, model
+from .model import DictConfig, UploadedFile, VideoModel, command, model
 from .schema import SchemaError
 from .tracks import VideoIn, VideoOut
 
@@ -16,6 +16,7 @@ __all__ = [
     "Context",
     "DictConfig",
     "SchemaError",
+    "UploadedFile",
     "VideoIn",
     "VideoModel",
     "VideoOut",

@@ -79,6 +79,12 @@ export interface ServerConfig {
   readonly exposeModelErrors: boolean
   /** Each model worker thread's heap limit in MB (worker isolation); default 4096. */
   readonly workerHeapMb: number | undefined
+  /** Largest uploaded file (`POST /sessions/{id}/uploads`); a larger one is refused `upload_too_large`. 16 MiB. */
+  readonly maxUploadBytes: number
+  /** Bytes of uploads one session may hold at once (dropped when it ends); beyond, `upload_quota_exceeded`. 64 MiB. */
+  readonly maxSessionUploadBytes: number
+  /** How long a command waits for the bytes of an upload it names that are still on their way. Default 10 s. */
+  readonly uploadWaitMs: number
 }
 
 /** Whether an address only this machine can reach: `localhost`, `127.x.x.x`, `::1`. */
@@ -117,7 +123,10 @@ export const defaults: ServerConfig = {
   jpegQuality: 80,
   webRoot: fileURLToPath(new URL("../web/", import.meta.url)),
   exposeModelErrors: true,
-  workerHeapMb: undefined
+  workerHeapMb: undefined,
+  maxUploadBytes: 16 * 1024 * 1024,
+  maxSessionUploadBytes: 64 * 1024 * 1024,
+  uploadWaitMs: 10_000
 }
 
 /** Settings as callers give them: any field may be left out (or `undefined`) for its default. */
@@ -188,7 +197,10 @@ export const fields: { readonly [K in keyof ServerConfig]-?: Field } = {
     kind: "flag",
     description: "the model's own error texts reach clients (default: on for a loopback host)"
   },
-  workerHeapMb: { kind: "count", description: "each model worker thread's heap limit (MB; default 4096)" }
+  workerHeapMb: { kind: "count", description: "each model worker thread's heap limit (MB; default 4096)" },
+  maxUploadBytes: { kind: "bytes", description: "largest uploaded file" },
+  maxSessionUploadBytes: { kind: "bytes", description: "bytes of uploads one session may hold" },
+  uploadWaitMs: { kind: "ms", description: "how long a command waits for an upload's bytes (ms)" }
 }
 
 /** The field names, in order. */

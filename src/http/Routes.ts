@@ -18,6 +18,7 @@ import * as Cors from "./Cors.js"
 import * as HttpError from "./HttpError.js"
 import * as Middleware from "./Middleware.js"
 import * as Static from "./Static.js"
+import * as UploadRoutes from "./UploadRoutes.js"
 import * as WebRtcRoutes from "./WebRtcRoutes.js"
 
 /** `POST /start_session`'s body. */
@@ -133,6 +134,7 @@ export const router = HttpRouter.empty.pipe(
     ))
   ),
   HttpRouter.concat(WebRtcRoutes.router),
+  HttpRouter.concat(UploadRoutes.router),
   HttpRouter.get("/", Effect.flatMap(ServerConfig.Config, (config) => Static.serve(config.webRoot, "/"))),
   HttpRouter.get(
     "/:file",

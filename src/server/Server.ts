@@ -17,6 +17,7 @@ import * as Model from "../model/Model.js"
 import * as EndReason from "../protocol/EndReason.js"
 import * as Reactor from "../session/Reactor.js"
 import * as Registry from "../session/Registry.js"
+import * as Uploads from "../session/Uploads.js"
 import * as WebRtc from "../transport/WebRtc.js"
 
 /** A running server: where it listens. */
@@ -145,6 +146,7 @@ export const layerFrom = <E, R>(
 ): Layer.Layer<Server, E | ListenError | ConfigError.ConfigError, R | ServerConfig.Config> =>
   Layer.scoped(Server, make).pipe(
     Layer.provide(Layer.merge(WebRtc.layer, Upgrade.layer)),
+    Layer.provide(Uploads.layer),
     Layer.provide(Registry.layer),
     Layer.provide(reactor)
   )

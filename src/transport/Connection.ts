@@ -37,7 +37,9 @@ import type * as Mailbox from "../session/Mailbox.js"
 import * as Reactor from "../session/Reactor.js"
 import * as Registry from "../session/Registry.js"
 import type * as Session from "../session/Session.js"
+import * as Uploads from "../session/Uploads.js"
 import * as RateLimit from "./RateLimit.js"
+import * as UploadRefs from "./UploadRefs.js"
 import * as Waiters from "./Waiters.js"
 
 /** What the core needs from a transport. */
@@ -170,6 +172,7 @@ export const make = (options: Options): Effect.Effect<
     const config = yield* ServerConfig.Config
     const registry = yield* Registry.Registry
     const { model } = yield* Reactor.Reactor
+    const uploads = yield* Uploads.option
     const { io, session } = options
     const text = options.text ?? true
     const counters = registry.counters(session.id)
@@ -274,9 +277,26 @@ export const make = (options: Options): Effect.Effect<
           sendError({ ...CommandError.toWire(exit.cause.error), ...about() })
         }
       }
+      // Files named in `uploads` are resolved into the data first (in the command's turn); a refusal is answered.
+      const submission = message.uploads === undefined
+        ? session.submit({ type: message.type, data: message.data, id }, answer)
+        : UploadRefs.resolve({
+          model,
+          store: uploads,
+          sessionId: session.id,
+          type: message.type,
+          data: message.data,
+          uploads: message.uploads,
+          waitMs: config.uploadWaitMs
+        }).pipe(
+          Effect.matchEffect({
+            onFailure: (error) => Effect.sync(() => sendError({ ...error.toWire(), ...about() })),
+            onSuccess: (data) => Effect.asVoid(session.submit({ type: message.type, data, id }, answer))
+          })
+        )
       // A failure was answered by `answer`; a defect is logged and answered here; interruption goes on.
       const submitted = Effect.catchAllCause(
-        session.submit({ type: message.type, data: message.data, id }, answer),
+        submission,
         (cause) =>
           Cause.isInterruptedOnly(cause)
             ? Effect.failCause(cause as Cause.Cause<never>)
@@ -324,6 +344,19 @@ export const make = (options: Options): Effect.Effect<
           return Effect.void
         case "Stop":
           return Effect.asVoid(session.stop(EndReason.Stopped({ by: "client" })))
+        case "FileUploaded":
+          // The SDK's notice after its PUT: nothing to do but say so when the upload is not this session's.
+          return uploads === undefined ? Effect.void : Effect.flatMap(
+            uploads.owns(session.id, message.uploadId),
+            (owned) =>
+              owned ?
+                Effect.void :
+                Effect.sync(() =>
+                  sendError(WireError.make("unknown_upload", "fileUploaded names no upload of this session", {
+                    upload_id: message.uploadId
+                  }))
+                )
+          )
         case "Command":
           return command(message, at)
       }
