@@ -3,9 +3,10 @@
  * orphaned: a socket that attaches within the grace window resumes it (state intact); after the window it is stopped
  * cooperatively (`Stopped{by:"orphaned"}`). A new socket replaces the old one. Sessions also get a maximum duration.
  */
-import { Context, Effect, Fiber, Layer } from "effect"
+import { Context, Effect, Fiber, Layer, Option } from "effect"
 import * as ServerConfig from "../config/ServerConfig.js"
 import * as EndReason from "../protocol/EndReason.js"
+import * as Events from "./Events.js"
 import * as Fibers from "./Fibers.js"
 import type * as Session from "./Session.js"
 
@@ -58,6 +59,10 @@ export const make = Effect.gen(function*() {
   const config = yield* ServerConfig.Config
   const scope = yield* Effect.scope
   const entries = new Map<string, Entry>()
+  // The lifecycle journal (`/events`), when the server has one.
+  const events = yield* Effect.serviceOption(Events.Events)
+  const journal = (event: string, sessionId: string, detail?: Record<string, unknown>) =>
+    Option.isSome(events) ? events.value.publish(event, sessionId, detail) : Effect.void
 
   const startOrphanTimer = (entry: Entry) =>
     Effect.gen(function*() {
@@ -90,6 +95,7 @@ export const make = Effect.gen(function*() {
           orphanTimer: undefined
         }
         entries.set(session.id, entry)
+        yield* journal("session_started", session.id)
         yield* startOrphanTimer(entry)
         const maxDuration = config.maxDurationMs
         if (maxDuration !== undefined) {
@@ -103,6 +109,12 @@ export const make = Effect.gen(function*() {
           )
         }
         yield* session.ended.pipe(
+          Effect.tap((reason) =>
+            journal("session_ended", session.id, {
+              reason: EndReason.code(reason),
+              message: EndReason.describe(reason)
+            })
+          ),
           Effect.zipRight(Effect.suspend(() => {
             entries.delete(session.id)
             return cancelOrphanTimer(entry)
@@ -121,14 +133,18 @@ export const make = Effect.gen(function*() {
         entry.attachedBefore = true
         yield* cancelOrphanTimer(entry)
         if (previous !== undefined) yield* previous.replace
+        yield* journal("connection_opened", session.id, { resumed })
         return { resumed }
       }),
     detach: (session, connection) =>
       Effect.suspend(() => {
         const entry = entries.get(session.id)
-        if (entry === undefined || entry.connection !== connection) return Effect.void
+        // A connection that was replaced, or whose session ended, leaves no orphan behind.
+        if (entry === undefined || entry.connection !== connection) {
+          return journal("connection_closed", session.id, { orphaned: false })
+        }
         entry.connection = undefined
-        return startOrphanTimer(entry)
+        return Effect.zipRight(journal("connection_closed", session.id, { orphaned: true }), startOrphanTimer(entry))
       }),
     state: (sessionId) =>
       Effect.sync(() => {
