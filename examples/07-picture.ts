@@ -5,7 +5,7 @@
  * with `const ref = await reactor.uploadFile(file)` then `reactor.sendCommand("set_picture", { picture: ref })`.
  * `npx reactor run examples/07-picture.ts`.
  */
-import { Effect, Ref, Schema } from "effect"
+import { Effect, Ref, Schedule, Schema } from "effect"
 import { Command, Frame, Model, Param, SessionContext } from "effect-reactor"
 import { runIfMain } from "effect-reactor/cli"
 import sharp from "sharp"
@@ -120,18 +120,15 @@ export const model = Model.make(Commands, {
           pan: ({ direction }) => Ref.update(camera, (c) => ({ ...c, pan: direction })),
           set_zoom: ({ zoom }) => Ref.update(camera, (c) => ({ ...c, zoom }))
         },
+        // A frame per tick of a fixed schedule: rendering time is part of the frame's, so the rate holds.
         run: Effect.gen(function*() {
-          const dt = 1 / config.fps
-          while (true) {
-            const c = yield* Ref.updateAndGet(camera, (c) => {
-              const [dx, dy] = step[c.pan]
-              const clamp = (v: number) => Math.min(1, Math.max(0, v))
-              return { ...c, x: clamp(c.x + dx * 0.2 * dt), y: clamp(c.y + dy * 0.2 * dt) }
-            })
-            yield* ctx.emit(render(yield* Ref.get(picture), c, config.width, config.height))
-            yield* Effect.sleep(dt * 1000)
-          }
-        })
+          const c = yield* Ref.updateAndGet(camera, (c) => {
+            const [dx, dy] = step[c.pan]
+            const clamp = (v: number) => Math.min(1, Math.max(0, v))
+            return { ...c, x: clamp(c.x + dx * 0.2 / config.fps), y: clamp(c.y + dy * 0.2 / config.fps) }
+          })
+          yield* ctx.emit(render(yield* Ref.get(picture), c, config.width, config.height))
+        }).pipe(Effect.repeat(Schedule.fixed(1000 / config.fps)))
       }
     })
 })

@@ -4,6 +4,7 @@
  * (its frames show the picture), and every refusal has its own code.
  */
 import { LogLevel } from "effect"
+import { resolve } from "node:path"
 import sharp from "sharp"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { model } from "../../examples/07-picture.js"
@@ -217,5 +218,48 @@ describe("uploads", { timeout: 60_000 }, () => {
     const after = await fetch(pending.presigned_url, { method: "PUT", body: bytes })
     expect(after.status).toBe(404)
     expect((await after.json()).code).toBe("unknown_upload")
+  })
+})
+
+describe("uploads to a model in a worker thread (reactor run's default)", { timeout: 90_000 }, () => {
+  let server: Server.Handle
+
+  beforeAll(async () => {
+    server = await Server.listen(
+      { _tag: "Worker", module: resolve("examples/07-picture.ts") },
+      { host: "127.0.0.1", port: 0, maxSessions: 1 },
+      { source: "test", value: { ...size, fps: 30 } },
+      logLevel
+    )
+  }, 60_000)
+  afterAll(() => server?.close())
+
+  it("the file's bytes cross to the worker and the handler uses them", async () => {
+    const started = await http(server, "POST", "/start_session", {
+      body: { supported_transports: [{ protocol: "websocket", version: "1" }] }
+    })
+    const id = started.body.session_id as string
+    const client = Client.connect(server, started.body.selected_transport.url + "?format=rgb")
+    await client.next("sessionReady")
+    const bytes = await png([240, 240, 240])
+    const slot = await http(server, "POST", `/sessions/${id}/uploads`, {
+      body: { name: "white.png", size: bytes.length, mime_type: "image/png" }
+    })
+    expect((await fetch(slot.body.presigned_url, { method: "PUT", body: new Uint8Array(bytes) })).status).toBe(200)
+    client.send({
+      scope: "application",
+      data: { type: "set_picture", id: 1, data: {}, uploads: { picture: { upload_id: slot.body.presigned_id } } }
+    })
+    expect((await client.next("commandAck")).data).toMatchObject({ id: 1 })
+    expect((await client.next("picture")).data).toMatchObject({ name: "white.png", bytes: bytes.length })
+    expect(
+      await eventually(async () => {
+        await client.waitFrames(1)
+        const last = client.frames.at(-1)!
+        const i = (Math.floor(size.height / 2) * size.width + Math.floor(size.width / 2)) * 3
+        return [...last.payload.subarray(i, i + 3)].every((v) => v > 200)
+      }, 30_000)
+    ).toBe(true)
+    await client.close()
   })
 })
