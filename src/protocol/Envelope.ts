@@ -56,6 +56,8 @@ export type ClientMessage =
   }
   | { readonly _tag: "Ping" }
   | { readonly _tag: "FileUploaded"; readonly uploadId: string }
+  /** Reactor's `requestClip` (the last `durationSeconds` of the recording) and `requestRecording` (all of it). */
+  | { readonly _tag: "RequestClip"; readonly durationSeconds: number | undefined }
   | { readonly _tag: "RequestCapabilities" }
   | { readonly _tag: "Stop" }
 
@@ -104,7 +106,17 @@ const decodeCommandFast = (value: unknown): ClientMessage | undefined => {
 }
 
 /** Runtime message types a client may send. */
-export const runtimeTypes = ["ping", "requestCapabilities", "stop", "fileUploaded"] as const
+export const runtimeTypes = [
+  "ping",
+  "requestCapabilities",
+  "stop",
+  "fileUploaded",
+  "requestClip",
+  "requestRecording"
+] as const
+
+const RequestClipData = Schema.Struct({ duration_seconds: Schema.Number.pipe(Schema.finite(), Schema.positive()) })
+const decodeRequestClip = Schema.decodeUnknownEither(RequestClipData, { errors: "all" })
 
 const FileUploadedData = Schema.Struct({ upload_id: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)) })
 const decodeFileUploaded = Schema.decodeUnknownEither(FileUploadedData, { errors: "all" })
@@ -158,6 +170,13 @@ export const decodeValue = (value: unknown): Either.Either<ClientMessage, WireEr
           Either.mapLeft(decodeFileUploaded(inner.data), (error) => invalid(error, "not a valid fileUploaded")),
           (data): ClientMessage => ({ _tag: "FileUploaded", uploadId: data.upload_id })
         )
+      case "requestClip":
+        return Either.map(
+          Either.mapLeft(decodeRequestClip(inner.data), (error) => invalid(error, "not a valid requestClip")),
+          (data): ClientMessage => ({ _tag: "RequestClip", durationSeconds: data.duration_seconds })
+        )
+      case "requestRecording":
+        return Either.right({ _tag: "RequestClip", durationSeconds: undefined })
       default:
         return Either.left(
           wireError(

@@ -54,6 +54,21 @@ export type Clip =
   | { readonly _tag: "Gone"; readonly message: string }
   | { readonly _tag: "Invalid"; readonly message: string }
 
+/**
+ * A clip a client asked for (Reactor's `clipReady`): its range on the recording's timeline and the playlist URL to
+ * poll (202 until its last segment closes).
+ */
+export interface ClipResult {
+  readonly session_id: string
+  /** `snap` (the last seconds) or `recording` (all of it). */
+  readonly kind: "snap" | "recording"
+  readonly start_marker: number
+  readonly end_marker: number
+  readonly now_marker: number
+  readonly predicted_ready_at_ms: number
+  readonly playlist_url: string
+}
+
 /** The recorder. */
 export interface Service {
   /** Whether sessions are recorded. */
@@ -65,6 +80,15 @@ export interface Service {
    * `query` appended (a token, for a player that cannot send headers).
    */
   readonly clip: (sessionId: string, start: number, end: number, query?: string) => Effect.Effect<Clip>
+  /**
+   * Resolves a client's clip request at once (Reactor's `requestClip` / `requestRecording`): the last
+   * `durationSeconds` (at most `recordMaxSeconds`), or the whole recording when undefined; `Failed` with the reason
+   * when recording is off or nothing was recorded yet.
+   */
+  readonly request: (
+    sessionId: string,
+    durationSeconds: number | undefined
+  ) => Effect.Effect<ClipResult | { readonly _tag: "Failed"; readonly reason: string }>
   /** The file behind a segment URI: `Gone` (no such recording), `undefined` (no such segment), or its path. */
   readonly file: (sessionId: string, name: string) => Effect.Effect<string | undefined | "Gone">
   /** Seconds recorded so far and the segments on disk, of a session (tests, `/clips` math). */
@@ -195,7 +219,9 @@ const record = (
   session: Session.Session,
   dir: string,
   config: ServerConfig.ServerConfig,
-  journal: Option.Option<Events.Service>
+  journal: Option.Option<Events.Service>,
+  /** Told the recording's length in grid frames as it grows. */
+  onWritten: (frames: number) => void
 ): Effect.Effect<void, never, Scope.Scope> =>
   Effect.gen(function*() {
     yield* Effect.promise(() => fs.mkdir(dir, { recursive: true }))
@@ -284,6 +310,7 @@ const record = (
         lastAt = out.emittedAt
         const copies = Math.floor(mediaMs * fps / 1000) + 1 - written
         written += Math.max(0, copies)
+        onWritten(written)
         return copies <= 0 ? Effect.void : Effect.repeatN(write(out.frame.data), copies - 1)
       })
 
@@ -305,6 +332,7 @@ export const make = Effect.gen(function*() {
     const off: Service = {
       enabled: false,
       root: undefined,
+      request: () => Effect.succeed({ _tag: "Failed", reason: "recording is off on this server" }),
       clip: () => Effect.succeed({ _tag: "Gone", message: "recording is off on this server (set record)" }),
       file: () => Effect.succeed("Gone"),
       status: () => Effect.succeed(undefined)
@@ -323,13 +351,16 @@ export const make = Effect.gen(function*() {
   const recordings = yield* FiberMap.make<string>()
   const reapers = yield* FiberMap.make<string>()
   const dirOf = (sessionId: string) => join(root, sessionId)
+  /** Grid frames written so far, per live recording. */
+  const lengths = new Map<string, number>()
 
   const start = (sessionId: string) =>
     Effect.gen(function*() {
       const session = yield* reactor.get(sessionId)
       if (session === undefined) return
       const dir = dirOf(sessionId)
-      const run = Effect.scoped(record(session, dir, config, journal)).pipe(
+      const run = Effect.scoped(record(session, dir, config, journal, (frames) => lengths.set(sessionId, frames))).pipe(
+        Effect.ensuring(Effect.sync(() => lengths.delete(sessionId))),
         // a finished recording stays for a while, then goes
         Effect.zipRight(
           FiberMap.run(
@@ -365,6 +396,29 @@ export const make = Effect.gen(function*() {
   const service: Service = {
     enabled: true,
     root,
+    request: (sessionId, durationSeconds) =>
+      Effect.sync(() => {
+        const frames = lengths.get(sessionId)
+        if (frames === undefined || frames === 0) {
+          return { _tag: "Failed", reason: "no media recorded yet" } as const
+        }
+        const now = frames / fps
+        const start = durationSeconds === undefined
+          ? 0
+          : Math.max(0, now - Math.min(durationSeconds, config.recordMaxSeconds))
+        const segment = config.recordSegmentSeconds
+        const untilClosed = (Math.floor(now / segment) + 1) * segment - now
+        const query = new URLSearchParams({ session_id: sessionId, start: start.toFixed(3), end: now.toFixed(3) })
+        return {
+          session_id: sessionId,
+          kind: durationSeconds === undefined ? "recording" : "snap",
+          start_marker: start,
+          end_marker: now,
+          now_marker: now,
+          predicted_ready_at_ms: Date.now() + Math.round(untilClosed * 1000),
+          playlist_url: `/clips?${query.toString()}`
+        } satisfies ClipResult
+      }),
     clip: (sessionId, start, end, query = "") =>
       Effect.gen(function*() {
         if (!Number.isFinite(start) || start < 0) {

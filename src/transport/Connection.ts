@@ -23,7 +23,7 @@
  * yield* Deferred.await(channelClosed)               // the scope's end detaches the connection (orphan, resume)
  * ```
  */
-import { Cause, Effect, Either, Exit, Queue, type Scope } from "effect"
+import { Cause, Effect, Either, Exit, Option, Queue, type Scope } from "effect"
 import * as ServerConfig from "../config/ServerConfig.js"
 import * as CloseCode from "../protocol/CloseCode.js"
 import * as CommandError from "../protocol/CommandError.js"
@@ -35,6 +35,7 @@ import * as Fibers from "../session/Fibers.js"
 import type * as FrameBus from "../session/FrameBus.js"
 import type * as Mailbox from "../session/Mailbox.js"
 import * as Reactor from "../session/Reactor.js"
+import * as Recorder from "../session/Recorder.js"
 import * as Registry from "../session/Registry.js"
 import type * as Session from "../session/Session.js"
 import * as Uploads from "../session/Uploads.js"
@@ -173,6 +174,7 @@ export const make = (options: Options): Effect.Effect<
     const registry = yield* Registry.Registry
     const { model } = yield* Reactor.Reactor
     const uploads = yield* Uploads.option
+    const recorder = yield* Effect.serviceOption(Recorder.Recorder)
     const { io, session } = options
     const text = options.text ?? true
     const counters = registry.counters(session.id)
@@ -344,6 +346,14 @@ export const make = (options: Options): Effect.Effect<
           return Effect.void
         case "Stop":
           return Effect.asVoid(session.stop(EndReason.Stopped({ by: "client" })))
+        case "RequestClip":
+          // Reactor's clip request: answered at once with the clip's range and the playlist to poll, or why not.
+          return Option.match(recorder, {
+            onNone: () => Effect.sync(() => sendRuntime("clipFailed", { reason: "recording is off on this server" })),
+            onSome: (recorder) =>
+              Effect.map(recorder.request(session.id, message.durationSeconds), (clip) =>
+                "_tag" in clip ? sendRuntime("clipFailed", { reason: clip.reason }) : sendRuntime("clipReady", clip))
+          })
         case "FileUploaded":
           // The SDK's notice after its PUT: nothing to do but say so when the upload is not this session's.
           return uploads === undefined ? Effect.void : Effect.flatMap(
@@ -366,11 +376,18 @@ export const make = (options: Options): Effect.Effect<
       Effect.suspend(() => {
         const at = now()
         const wait = spend(at)
-        if (wait === 0) return handle(raw, at)
+        if (wait === 0) {
+          return handle(raw, at)
+        }
         // over the budget: this fiber waits, its inbox fills up and the transport stops reading
         return Effect.zipRight(
           Effect.sleep(wait),
-          Effect.zipRight(admit, Effect.suspend(() => handle(raw, now())))
+          Effect.zipRight(
+            admit,
+            Effect.suspend(() =>
+              handle(raw, now())
+            )
+          )
         )
       }).pipe(
         // Whatever one message does, the connection goes on answering the next: a defect is logged and answered.

@@ -134,6 +134,50 @@ describe.skipIf(!enabled)("recording and clips", { timeout: 120_000 }, () => {
     expect(probe.streams[0]!.codec_name).toBe("h264")
   })
 
+  it("answers Reactor's requestClip and requestRecording over the session's socket with a playlist to poll", async () => {
+    const id = await start()
+    const client = Client.connect(server, `/sessions/${id}/transport/websocket`)
+    await client.next("sessionReady")
+    expect(await eventually(async () => (await clip(id, 0, 1.5)).status === 200, 60_000)).toBe(true)
+    client.runtime("requestClip", { duration_seconds: 1 })
+    const snap = (await client.next("clipReady")).data
+    expect(snap).toMatchObject({
+      session_id: id,
+      kind: "snap",
+      playlist_url: expect.stringMatching(/^\/clips\?session_id=/)
+    })
+    expect(snap.end_marker - snap.start_marker).toBeCloseTo(1, 2)
+    expect(snap.end_marker).toBe(snap.now_marker)
+    // the range's last segment may still be written: poll until the playlist is there
+    expect(await eventually(async () => (await fetch(server.url + snap.playlist_url)).status === 200, 30_000)).toBe(
+      true
+    )
+    expect(await (await fetch(server.url + snap.playlist_url)).text()).toContain("#EXT-X-ENDLIST")
+    client.runtime("requestRecording")
+    expect((await client.next("clipReady")).data).toMatchObject({ kind: "recording", start_marker: 0 })
+    client.runtime("requestClip", { duration_seconds: -1 })
+    expect((await client.error("invalid_envelope")).data.message).toContain("requestClip")
+    await client.close()
+    await http(server, "POST", "/stop_session", { body: { session_id: id } })
+  })
+
+  it("a server that does not record answers clipFailed", async () => {
+    const plain = await Server.listen(Fixture.model, { host: "127.0.0.1", port: 0 }, undefined, logLevel)
+    try {
+      const answer = await http(plain, "POST", "/start_session", {
+        body: { supported_transports: [{ protocol: "websocket", version: "1" }] }
+      })
+      const client = Client.connect(plain, answer.body.selected_transport.url)
+      await client.next("sessionReady")
+      client.runtime("requestClip", { duration_seconds: 5 })
+      expect((await client.next("clipFailed")).data).toEqual({ reason: "recording is off on this server" })
+      expect((await fetch(`${plain.url}/clips?session_id=${answer.body.session_id}&start=0&end=1`)).status).toBe(410)
+      await client.close()
+    } finally {
+      await plain.close()
+    }
+  })
+
   it("announces each closed segment on /events", async () => {
     const events = await fetch(`${server.url}/events?since=0`)
     const reader = events.body!.getReader()
