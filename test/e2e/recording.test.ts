@@ -89,6 +89,10 @@ describe.skipIf(!enabled)("recording and clips", { timeout: 120_000 }, () => {
     expect(playlist).toContain(`#EXT-X-MAP:URI="/clips/chunks/${id}/init.mp4"`)
     expect(playlist).toContain(`/clips/chunks/${id}/chunk_00000.m4s`)
     expect(playlist).toContain("#EXT-X-ENDLIST")
+    // a token given to /clips (a player cannot send headers) is carried into the segment URIs
+    const withToken = await (await fetch(`${server.url}/clips?session_id=${id}&start=0&end=2&token=t0k`)).text()
+    expect(withToken).toContain(`#EXT-X-MAP:URI="/clips/chunks/${id}/init.mp4?token=t0k"`)
+    expect(withToken).toContain(`/clips/chunks/${id}/chunk_00000.m4s?token=t0k`)
 
     const probe = await ffprobe(`${server.url}/clips?session_id=${id}&start=0&end=2`)
     expect(probe.format.format_name).toContain("hls")
