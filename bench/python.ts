@@ -47,7 +47,8 @@ const childrenCpu = (): number => {
   return total
 }
 
-const cpuNow = () => {
+/** CPU seconds so far of this process (every thread) and its children. */
+export const cpuNow = () => {
   const usage = process.cpuUsage()
   return (usage.user + usage.system) / 1e6 + childrenCpu()
 }

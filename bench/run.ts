@@ -19,6 +19,7 @@ import * as Machine from "./lib/Machine.js"
 import * as Table from "./lib/Table.js"
 import { benchmarks as neural } from "./neural.js"
 import { benchmark as pacing } from "./pacing.js"
+import { benchmark as pythonNeural } from "./python-neural.js"
 import { benchmark as python } from "./python.js"
 import { benchmark as roundtrip } from "./roundtrip.js"
 import { benchmark as scale } from "./scale.js"
@@ -40,6 +41,7 @@ const all: ReadonlyArray<Benchmark> = [
   webcam,
   examples,
   python,
+  pythonNeural,
   ...neural
 ]
 

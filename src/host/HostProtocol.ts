@@ -13,6 +13,7 @@ import { Schema } from "effect"
 import * as AckSchema from "../protocol/Ack.js"
 import * as CommandError from "../protocol/CommandError.js"
 import * as EndReason from "../protocol/EndReason.js"
+import * as SessionId from "../protocol/SessionId.js"
 import * as StatsSchema from "../protocol/Stats.js"
 
 /** An applied command (`Mailbox.Ack`). */
@@ -25,13 +26,15 @@ export const Stats = StatsSchema.Stats
 export class LoadFailed extends Schema.TaggedError<LoadFailed>()("LoadFailed", { message: Schema.String }) {}
 
 /** No session of that id runs in this worker. */
-export class NoSuchSession extends Schema.TaggedError<NoSuchSession>()("NoSuchSession", { session: Schema.String }) {
+export class NoSuchSession
+  extends Schema.TaggedError<NoSuchSession>()("NoSuchSession", { session: SessionId.SessionId })
+{
   override get message() {
     return `no session ${this.session} in this model host`
   }
 }
 
-const session = { session: Schema.String }
+const session = { session: SessionId.SessionId }
 
 /** Loads the model (its module, config and `load`) once; the other calls wait for it. */
 export class Load extends Rpc.make("Load", {
@@ -56,7 +59,7 @@ export class Load extends Rpc.make("Load", {
  */
 export class Start extends Rpc.make("Start", {
   payload: {
-    id: Schema.String,
+    id: SessionId.SessionId,
     extraArgs: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
     frames: Transferable.MessagePort,
     inputs: Schema.optional(Transferable.MessagePort)

@@ -27,6 +27,7 @@ import * as ErrorText from "../model/ErrorText.js"
 import * as Model from "../model/Model.js"
 import * as CommandError from "../protocol/CommandError.js"
 import type * as EndReason from "../protocol/EndReason.js"
+import type * as SessionId from "../protocol/SessionId.js"
 import * as Reactor from "../session/Reactor.js"
 import type * as Session from "../session/Session.js"
 import * as FrameLink from "./FrameLink.js"
@@ -43,7 +44,7 @@ interface Hosted {
 const handlers = Effect.gen(function*() {
   const scope = yield* Effect.scope
   const reactor = yield* Deferred.make<Reactor.Service, HostProtocol.LoadFailed>()
-  const hosted = new Map<string, Hosted>()
+  const hosted = new Map<SessionId.SessionId, Hosted>()
   // Ended sessions' last word (their reason and final figures), for calls that arrive after the end.
   const ended = new Map<
     string,
@@ -51,7 +52,7 @@ const handlers = Effect.gen(function*() {
   >()
 
   const ready = Deferred.await(reactor)
-  const find = (id: string) => Effect.sync(() => hosted.get(id))
+  const find = (id: SessionId.SessionId) => Effect.sync(() => hosted.get(id))
 
   return HostProtocol.Protocol.of({
     Load: (request) =>

@@ -14,6 +14,7 @@ import { MessageChannel } from "node:worker_threads"
 import * as Input from "../model/Input.js"
 import * as CommandError from "../protocol/CommandError.js"
 import * as EndReason from "../protocol/EndReason.js"
+import type * as SessionId from "../protocol/SessionId.js"
 import * as FrameBus from "../session/FrameBus.js"
 import type * as Mailbox from "../session/Mailbox.js"
 import type * as Session from "../session/Session.js"
@@ -27,7 +28,7 @@ const answerSlackMs = 250
 
 /** Options of a remote session. */
 export interface Options {
-  readonly id: string
+  readonly id: SessionId.SessionId
   readonly extraArgs: Readonly<Record<string, unknown>>
   readonly stopDeadlineMs: number
   /** The model's declared input tracks: frames for them are checked here and moved to the host (`InputLink`). */

@@ -12,6 +12,7 @@ import { Data, Deferred, Effect, ExecutionStrategy, Exit, FiberMap, Layer, Optio
 import * as Model from "../model/Model.js"
 import type * as Overrides from "../model/Overrides.js"
 import * as EndReason from "../protocol/EndReason.js"
+import * as SessionId from "../protocol/SessionId.js"
 import * as ModelErrors from "../session/ModelErrors.js"
 import * as Reactor from "../session/Reactor.js"
 import * as Session from "../session/Session.js"
@@ -49,7 +50,7 @@ interface Slot {
   readonly index: number
   host: ModelHost.ModelHost | undefined
   ready: Deferred.Deferred<ModelHost.ModelHost>
-  readonly sessions: Map<string, RemoteSession.RemoteSession>
+  readonly sessions: Map<SessionId.SessionId, RemoteSession.RemoteSession>
   /** Sessions placed on this copy and still starting: they count toward its load, so concurrent starts spread out. */
   starting: number
 }
@@ -204,12 +205,12 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
 
     const startOn = (
       slot: Slot,
-      startOptions: { readonly id?: string; readonly extraArgs?: Readonly<Record<string, unknown>> },
+      startOptions: { readonly id?: SessionId.SessionId; readonly extraArgs?: Readonly<Record<string, unknown>> },
       deadline: number
     ) =>
       Effect.gen(function*() {
         const host = slot.host!
-        const id = startOptions.id ?? Session.makeId()
+        const id = startOptions.id ?? SessionId.make()
         const started = yield* Deferred.make<
           RemoteSession.RemoteSession,
           ModelHost.HostLost | HostProtocol.LoadFailed

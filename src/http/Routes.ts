@@ -33,11 +33,12 @@ export const StartBody = Schema.Struct({
 /** `POST /stop_session`'s body; without a `session_id` (Reactor's SDK sends none) see `WebRtcRoutes.stopUnnamed`. */
 export const StopBody = Schema.Struct({ session_id: Schema.optionalWith(Schema.String, { exact: true }) })
 
-const findSession = (id: string | undefined) =>
+/** The session a client named (a path segment or a `session_id`: untrusted), or `session_not_found`. */
+const findSession = (raw: string | undefined) =>
   Effect.gen(function*() {
     const reactor = yield* Reactor.Reactor
-    const session = id === undefined ? undefined : yield* reactor.get(id)
-    if (session === undefined) return yield* HttpError.sessionNotFound(id ?? "")
+    const session = raw === undefined ? undefined : yield* Reactor.lookup(reactor, raw)
+    if (session === undefined) return yield* HttpError.sessionNotFound(raw ?? "")
     return session
   })
 

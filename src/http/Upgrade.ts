@@ -107,7 +107,7 @@ export const make = Effect.gen(function*() {
       if (authError !== undefined) return refuseHttp(socket, authError)
       return runFork(
         Effect.gen(function*() {
-          const session = yield* reactor.get(sessionId)
+          const session = yield* Reactor.lookup(reactor, sessionId)
           if (session === undefined) return refuseHttp(socket, HttpError.sessionNotFound(sessionId))
           const ws = yield* Effect.async<WebSocket>((resume) =>
             wss.handleUpgrade(request, socket, head, (ws) => resume(Effect.succeed(ws)))
@@ -125,7 +125,7 @@ export const make = Effect.gen(function*() {
       }
       runFork(
         Effect.gen(function*() {
-          const session = yield* reactor.get(sessionId)
+          const session = yield* Reactor.lookup(reactor, sessionId)
           if (session === undefined) {
             return WsTransport.refuse(
               ws,

@@ -30,7 +30,7 @@ const toHttp = (error: WireError.WireError) =>
 const create = Effect.gen(function*() {
   const params = yield* HttpRouter.params
   const reactor = yield* Reactor.Reactor
-  const session = yield* reactor.get(params.id ?? "")
+  const session = yield* Reactor.lookup(reactor, params.id ?? "")
   if (session === undefined) return yield* HttpError.sessionNotFound(params.id ?? "")
   const body = yield* Body.json(CreateUpload)
   const store = yield* Uploads.Uploads

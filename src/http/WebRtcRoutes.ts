@@ -71,7 +71,7 @@ const session = Effect.gen(function*() {
   if (versionError !== undefined) return yield* versionError
   const { id } = yield* HttpRouter.params
   const reactor = yield* Reactor.Reactor
-  const found = id === undefined ? undefined : yield* reactor.get(id)
+  const found = id === undefined ? undefined : yield* Reactor.lookup(reactor, id)
   if (found === undefined) return yield* HttpError.sessionNotFound(id ?? "")
   return found
 })

@@ -6,6 +6,7 @@ import * as Capabilities from "../model/Capabilities.js"
 import type * as Model from "../model/Model.js"
 import * as ApiVersion from "./ApiVersion.js"
 import * as Selection from "./Selection.js"
+import type * as SessionId from "./SessionId.js"
 import type * as Stats from "./Stats.js"
 
 export const serverVersion = "0.1.0"
@@ -34,7 +35,7 @@ export const tracksOf = (model: Pick<Model.Declared, "inputs">): ReadonlyArray<T
 
 /** What a response says of a session: its id and when it started (epoch ms). */
 export interface SessionRef {
-  readonly id: string
+  readonly id: SessionId.SessionId
   readonly startedAt: number
 }
 

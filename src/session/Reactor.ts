@@ -5,6 +5,7 @@
 import { Context, Data, Effect, ExecutionStrategy, FiberMap, Layer, Scope } from "effect"
 import * as Model from "../model/Model.js"
 import * as EndReason from "../protocol/EndReason.js"
+import * as SessionId from "../protocol/SessionId.js"
 import * as Session from "./Session.js"
 
 /** Options of the reactor. */
@@ -59,15 +60,21 @@ export interface Service {
    * it now). The session is removed from the reactor when it ends.
    */
   readonly start: (options?: StartOptions) => Effect.Effect<Session.Session, TooManySessions | ModelUnavailable>
-  readonly get: (id: string) => Effect.Effect<Session.Session | undefined>
+  readonly get: (id: SessionId.SessionId) => Effect.Effect<Session.Session | undefined>
   readonly list: Effect.Effect<ReadonlyArray<Session.Session>>
   /** Stops every session with the same reason, concurrently. */
   readonly stopAll: (reason: EndReason.EndReason) => Effect.Effect<void>
 }
 
+/** The session a client named (untrusted text), or `undefined`: text that no session id can be finds nothing. */
+export const lookup = (reactor: Service, raw: string): Effect.Effect<Session.Session | undefined> => {
+  const id = SessionId.fromClient(raw)
+  return id._tag === "None" ? Effect.succeed(undefined) : reactor.get(id.value)
+}
+
 /** Options of one session start. */
 export interface StartOptions {
-  readonly id?: string
+  readonly id?: SessionId.SessionId
   readonly extraArgs?: Readonly<Record<string, unknown>>
   /** A frame consumer that back-pressures instead of dropping (`Session.Options.sink`); in-process reactors only. */
   readonly sink?: Session.Options["sink"]
@@ -85,7 +92,7 @@ export const make = (options: Options = {}) =>
     const sessionsScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
     const maxSessions = options.maxSessions ?? 1
     const stopDeadlineMs = options.stopDeadlineMs ?? 5000
-    const sessions = new Map<string, Session.Session>()
+    const sessions = new Map<SessionId.SessionId, Session.Session>()
     // Each session's watcher, held for the reactor's life: it drops the session from the map when it ends.
     const watchers = yield* FiberMap.make<string>()
     let reserved = 0

@@ -356,7 +356,7 @@ export const make = Effect.gen(function*() {
 
   const start = (sessionId: string) =>
     Effect.gen(function*() {
-      const session = yield* reactor.get(sessionId)
+      const session = yield* Reactor.lookup(reactor, sessionId)
       if (session === undefined) return
       const dir = dirOf(sessionId)
       const run = Effect.scoped(record(session, dir, config, journal, (frames) => lengths.set(sessionId, frames))).pipe(

@@ -6,6 +6,7 @@
 import { Context, Effect, Fiber, Layer, Option } from "effect"
 import * as ServerConfig from "../config/ServerConfig.js"
 import * as EndReason from "../protocol/EndReason.js"
+import type * as SessionId from "../protocol/SessionId.js"
 import * as Events from "./Events.js"
 import * as Fibers from "./Fibers.js"
 import type * as Session from "./Session.js"
@@ -46,9 +47,9 @@ export interface Service {
   ) => Effect.Effect<{ readonly resumed: boolean }>
   /** Detaches a connection if it is still the current one; the session becomes orphaned. */
   readonly detach: (session: Session.Session, connection: Connection) => Effect.Effect<void>
-  readonly state: (sessionId: string) => Effect.Effect<State | undefined>
+  readonly state: (sessionId: SessionId.SessionId) => Effect.Effect<State | undefined>
   /** The session's transport counters (a detached zeroed set for a session the registry does not know). */
-  readonly counters: (sessionId: string) => Counters
+  readonly counters: (sessionId: SessionId.SessionId) => Counters
 }
 
 /** The registry tag. */
@@ -58,7 +59,7 @@ export class Registry extends Context.Tag("effect-reactor/server/Registry")<Regi
 export const make = Effect.gen(function*() {
   const config = yield* ServerConfig.Config
   const scope = yield* Effect.scope
-  const entries = new Map<string, Entry>()
+  const entries = new Map<SessionId.SessionId, Entry>()
   // The lifecycle journal (`/events`), when the server has one.
   const events = yield* Effect.serviceOption(Events.Events)
   const journal = (event: string, sessionId: string, detail?: Record<string, unknown>) =>

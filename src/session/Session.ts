@@ -19,12 +19,12 @@ import {
   Ref,
   Scope
 } from "effect"
-import { randomBytes } from "node:crypto"
 import * as Frame from "../model/Frame.js"
 import type * as Input from "../model/Input.js"
 import type * as Model from "../model/Model.js"
 import { SessionContext } from "../model/SessionContext.js"
 import * as EndReason from "../protocol/EndReason.js"
+import * as SessionId from "../protocol/SessionId.js"
 import type * as StatsSchema from "../protocol/Stats.js"
 import * as FrameBus from "./FrameBus.js"
 import * as InputTracks from "./InputTracks.js"
@@ -38,7 +38,7 @@ export type Stats = StatsSchema.Stats
 /** Options of one session. */
 export interface Options {
   /** The session id; a fresh unguessable one by default. */
-  readonly id?: string
+  readonly id?: SessionId.SessionId
   /** How long a stop may take before the model's loop is torn down. Default 5000 ms. */
   readonly stopDeadlineMs?: number
   /** Caps the frame release rate. */
@@ -58,7 +58,7 @@ export interface Options {
 
 /** A running (or ended) session. */
 export interface Session {
-  readonly id: string
+  readonly id: SessionId.SessionId
   readonly startedAt: number
   /** Queues a command and waits until it is applied or rejected with a specific error. */
   readonly submit: Mailbox.Mailbox["submit"]
@@ -81,9 +81,6 @@ export interface Session {
   readonly endReason: Effect.Effect<EndReason.EndReason | undefined>
 }
 
-/** A fresh unguessable session id (128 random bits). */
-export const makeId = (): string => randomBytes(16).toString("base64url")
-
 const describeCause = (cause: Cause.Cause<unknown>): string => {
   const error = Cause.squash(cause)
   if (error instanceof Frame.FrameError) return error.message
@@ -99,7 +96,7 @@ const describeCause = (cause: Cause.Cause<unknown>): string => {
  */
 export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<Session, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const id = options.id ?? makeId()
+    const id = options.id ?? SessionId.make()
     const expose = options.exposeModelErrors ?? true
     const deadlineMs = options.stopDeadlineMs ?? 5000
     const startedAt = yield* Clock.currentTimeMillis

@@ -10,6 +10,7 @@ import * as ServerConfig from "../config/ServerConfig.js"
 import * as WebRtcConfig from "../config/WebRtcConfig.js"
 import * as CloseCode from "../protocol/CloseCode.js"
 import * as EndReason from "../protocol/EndReason.js"
+import type * as SessionId from "../protocol/SessionId.js"
 import * as SessionResponse from "../protocol/SessionResponse.js"
 import * as WireError from "../protocol/WireError.js"
 import * as Fibers from "../session/Fibers.js"
@@ -48,7 +49,7 @@ export interface Service {
     offer: Offer
   ) => Effect.Effect<void, WebRtcPeer.PeerError | Wrtc.Unavailable>
   /** The answer to the session's latest offer. */
-  readonly answer: (sessionId: string) => Effect.Effect<AnswerState>
+  readonly answer: (sessionId: SessionId.SessionId) => Effect.Effect<AnswerState>
   /** Peers serving sessions now. */
   readonly peers: Effect.Effect<number>
   /**
@@ -245,7 +246,7 @@ export const make: Effect.Effect<
   // Released before the peers are interrupted: the server has stopped every session by then, so each peer is
   // saying `sessionEnded` and closes on its own; closing it sooner would drop that message.
   yield* Effect.addFinalizer(() => FiberMap.awaitEmpty(peers).pipe(Effect.timeout(2_000), Effect.ignore))
-  const answers = new Map<string, Deferred.Deferred<string, WebRtcPeer.PeerError | Wrtc.Unavailable>>()
+  const answers = new Map<SessionId.SessionId, Deferred.Deferred<string, WebRtcPeer.PeerError | Wrtc.Unavailable>>()
   const watched = new Set<string>()
   const clock = yield* Effect.clock
   let armedAt: number | undefined

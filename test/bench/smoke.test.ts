@@ -28,6 +28,7 @@ const tables = [
   "### 12. Examples at their defaults",
   "### 13a. Python models at 640x360",
   "### 13b. Python models at 1280x720",
+  "### 13c. A trained network in Python",
   "### 14a. Example 06 end to end",
   "### 14b. Dynamic batching across sessions",
   "### 14c. The selfie segmentation network alone"
@@ -86,6 +87,7 @@ describe("benchmarks (smoke mode)", () => {
         "examples",
         "python-640x360",
         "python-1280x720",
+        "python-neural",
         "neural-network",
         "neural",
         "neural-batching"

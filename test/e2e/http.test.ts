@@ -93,6 +93,18 @@ describe("server: HTTP endpoints", () => {
       expect(answer.status, `${method} ${path}`).toBe(404)
       expect(answer.body).toMatchObject({ code: "session_not_found", message: expect.stringContaining("nope") })
     }
+    // Text that no session id can be (a dot segment, 200 characters, a space) is looked up by no one.
+    for (
+      const [method, path, body] of [
+        ["POST", "/stop_session", { session_id: "x".repeat(200) }],
+        ["DELETE", "/sessions/a%20b", undefined],
+        ["GET", "/sessions/..%2Finfo/info", undefined]
+      ] as const
+    ) {
+      const answer = await http(server, method, path, body === undefined ? {} : { body })
+      expect(answer.status, `${method} ${path}`).toBe(404)
+      expect(answer.body.code, `${method} ${path}`).toBe("session_not_found")
+    }
     const bad = await http(server, "POST", "/start_session", { body: "{nope" })
     expect(bad.status).toBe(400)
     expect(bad.body.code).toBe("invalid_request")

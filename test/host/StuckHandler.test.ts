@@ -4,37 +4,20 @@
  * copy of the model that answers or refused with a specific error (never left hanging), and `/health` tells a copy
  * whose thread does not answer from a healthy one.
  */
-import { LogLevel } from "effect"
 import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, resolve } from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
-import type * as ServerConfig from "../../src/config/ServerConfig.js"
-import * as Server from "../../src/server/Server.js"
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+import type * as Server from "../../src/server/Server.js"
 import { Client, http, sleep } from "../e2e/helpers.js"
-import hostModel from "../fixtures/host-model.js"
+import { hostServers } from "./HostServers.js"
 
-const fixture = resolve("test/fixtures/host-model.ts")
-const logLevel = process.env.REACTOR_TEST_LOGS === "1" ? LogLevel.Debug : LogLevel.None
 const dir = mkdtempSync(join(tmpdir(), "reactor-stuck-"))
 // Worker threads start slowly on a loaded machine: these bound a hang, they do not measure anything.
 const slow = 120_000
 const answer = 30_000
 
-let servers: Array<Server.Handle> = []
-afterEach(async () => {
-  await Promise.all(servers.map((server) => server.close()))
-  servers = []
-})
-
-const serve = async (mode: "worker" | "in-process", options: ServerConfig.Input = {}, workers = 1) => {
-  const config = { host: "127.0.0.1", port: 0, stopDeadlineMs: 1000, ...options }
-  const server = mode === "worker"
-    ? await Server.listen({ _tag: "Worker", module: fixture, workers }, config, undefined, logLevel)
-    : await Server.listen(hostModel, config, undefined, logLevel)
-  servers.push(server)
-  return server
-}
+const serve = hostServers()
 
 let counter = 0
 const open = async (server: Server.Handle) => {

@@ -5,20 +5,17 @@
  * background replaced. The mode is set with `ReactorController`'s own controls; everything is read from the outside:
  * the pixels of the model's `<video>`.
  */
-import { LogLevel } from "effect"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import type { Browser, Page } from "playwright-core"
+import type { Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as Server from "../../src/server/Server.js"
 import * as Person from "../fixtures/person.js"
 import * as Chromium from "../web/Chromium.js"
-import * as Bundle from "./Bundle.js"
 import * as Controller from "./Controller.js"
+import * as Suite from "./Suite.js"
 
-if (!Chromium.run) console.warn(`test/sdk/background.test.ts: browser tests skipped: ${Chromium.missing}`)
-const logLevel = process.env.REACTOR_TEST_LOGS === "1" ? LogLevel.Debug : LogLevel.None
+Suite.warnIfSkipped("test/sdk/background.test.ts")
 
 const [width, height] = [640, 360]
 const camera = Person.picture(width, height)
@@ -97,44 +94,32 @@ describe.skipIf(!Chromium.run)(
     ? "sdk: WebcamStream into a trained segmentation network (example 06, Chromium)"
     : `sdk background: skipped, ${Chromium.missing}`,
   () => {
-    let server: Server.Handle
-    let browser: Browser
-    let webRoot: string
     let dir: string
-
-    beforeAll(async () => {
-      Chromium.ensure()
+    // Registered before the suite's own hooks: the camera's file exists when the browser starts.
+    beforeAll(() => {
       dir = mkdtempSync(join(tmpdir(), "background-"))
       writeFileSync(join(dir, "person.y4m"), y4m())
-      webRoot = await Bundle.page()
-      server = await Server.listen(
-        { _tag: "Worker", module: resolve("examples/06-background.ts"), workers: 1 },
-        { host: "127.0.0.1", port: 0, maxSessions: 2, graceMs: 2_000, webRoot },
-        undefined,
-        logLevel
-      )
-      browser = await Chromium.launch(
-        "--autoplay-policy=no-user-gesture-required",
+    })
+    afterAll(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true })
+    })
+    const suite = Suite.start({
+      model: { _tag: "Worker", module: resolve("examples/06-background.ts"), workers: 1 },
+      server: { maxSessions: 2 },
+      flags: () => [
         "--use-fake-device-for-media-stream",
         "--use-fake-ui-for-media-stream",
         `--use-file-for-fake-video-capture=${join(dir, "person.y4m")}`
-      )
-    }, 60_000)
-
-    afterAll(async () => {
-      await browser?.close()
-      await server?.close()
-      if (webRoot) rmSync(webRoot, { recursive: true, force: true })
-      if (dir) rmSync(dir, { recursive: true, force: true })
+      ]
     })
 
     it(
       "the person in the camera stays, the room behind them turns the chosen colour, and none shows the camera",
       async () => {
-        const context = await browser.newContext({ permissions: ["camera"] })
+        const context = await suite.browser.newContext({ permissions: ["camera"] })
         const page = await context.newPage()
         page.on("pageerror", (error) => console.error("page error:", error))
-        await page.goto(`${server.url}/?webcam=webcam`)
+        await page.goto(`${suite.server.url}/?webcam=webcam`)
         await page.waitForFunction(() => (window as any).sdk?.status === "ready", null, { timeout: 30_000 })
         const state = () =>
           page.evaluate(() => ((window as any).sdk.messages as Array<any>).filter((m) => m.type === "state").at(-1))

@@ -3,19 +3,16 @@
  * ReactorController, bundled unchanged (Bundle.ts), in Debian's Chromium against the server over WebRTC. Tests read
  * the `<video>`'s pixels (drawn to a canvas) and the page's probe (`window.sdk`).
  */
-import { LogLevel } from "effect"
-import { rmSync } from "node:fs"
-import type { Browser, Page } from "playwright-core"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { Page } from "playwright-core"
+import { describe, expect, it } from "vitest"
 import * as Server from "../../src/server/Server.js"
 import { subprocessMs, subprocessTestMs } from "../fixtures/bounds.js"
 import * as Fixture from "../fixtures/web-colors.js"
 import * as Chromium from "../web/Chromium.js"
-import * as Bundle from "./Bundle.js"
 import * as Controller from "./Controller.js"
+import * as Suite from "./Suite.js"
 
-if (!Chromium.run) console.warn(`test/sdk/chromium.test.ts: browser tests skipped: ${Chromium.missing}`)
-const logLevel = process.env.REACTOR_TEST_LOGS === "1" ? LogLevel.Debug : LogLevel.None
+Suite.warnIfSkipped("test/sdk/chromium.test.ts")
 
 interface Probe {
   readonly status: string
@@ -39,32 +36,12 @@ describe.skipIf(!Chromium.run)(
   Chromium.run ? "sdk: the official React components in Chromium" : `sdk in Chromium: skipped, ${Chromium.missing}`,
   { timeout: subprocessTestMs },
   () => {
-    let server: Server.Handle
-    let browser: Browser
-    let webRoot: string
-
-    beforeAll(async () => {
-      Chromium.ensure()
-      webRoot = await Bundle.page()
-      server = await Server.listen(
-        Fixture.model,
-        { host: "127.0.0.1", port: 0, maxSessions: 4, graceMs: 2_000, webRoot },
-        undefined,
-        logLevel
-      )
-      browser = await Chromium.launch("--autoplay-policy=no-user-gesture-required")
-    })
-
-    afterAll(async () => {
-      await browser?.close()
-      await server?.close()
-      if (webRoot) rmSync(webRoot, { recursive: true, force: true })
-    })
+    const suite = Suite.start({ model: Fixture.model, server: { maxSessions: 4 } })
 
     const open = async (): Promise<Page> => {
-      const page = await browser.newPage()
+      const page = await suite.browser.newPage()
       page.on("pageerror", (error) => console.error("page error:", error))
-      await page.goto(`${server.url}/`)
+      await page.goto(`${suite.server.url}/`)
       await page.waitForFunction(() => window.sdk?.status === "ready", null, { timeout: subprocessMs })
       return page
     }
@@ -179,7 +156,7 @@ describe.skipIf(!Chromium.run)(
       // the SDK's stop_session names no session: it is this one only while it runs alone (earlier tabs' sessions end
       // when their orphan window does)
       const sessions = async () =>
-        ((await (await fetch(`${server.url}/health`)).json()) as { sessions: number }).sessions
+        ((await (await fetch(`${suite.server.url}/health`)).json()) as { sessions: number }).sessions
       await expect.poll(sessions, { timeout: subprocessMs, interval: 200 }).toBe(0)
       const page = await open()
       const { sessionId } = await probe(page)
@@ -229,8 +206,13 @@ describe.skipIf(!Chromium.run)(
       ] as const
       for (const example of examples) {
         const { model } = await example.load()
-        const served = await Server.listen(model, { host: "127.0.0.1", port: 0, webRoot }, undefined, logLevel)
-        const page = await browser.newPage()
+        const served = await Server.listen(
+          model,
+          { host: "127.0.0.1", port: 0, webRoot: suite.webRoot },
+          undefined,
+          Suite.logLevel
+        )
+        const page = await suite.browser.newPage()
         try {
           await page.goto(`${served.url}/`)
           await page.waitForFunction(() => window.sdk?.status === "ready", null, { timeout: subprocessMs })
@@ -259,7 +241,7 @@ describe.skipIf(!Chromium.run)(
         const { sessionId } = await probe(page)
         await page.close() // no beforeunload: the tab just goes
         const state = async () =>
-          ((await (await fetch(`${server.url}/sessions/${sessionId}/info`)).json()) as { state?: string }).state
+          ((await (await fetch(`${suite.server.url}/sessions/${sessionId}/info`)).json()) as { state?: string }).state
         await expect.poll(state, { timeout: subprocessMs, interval: 100 }).toBe("orphaned")
         await expect.poll(() => Fixture.ended.includes(sessionId!), { timeout: subprocessMs, interval: 200 }).toBe(true)
       },

@@ -3,45 +3,25 @@
  * it reaches ready and plays the model's video, `ReactorController` renders a control for every command the Python
  * signatures declare, and a command sent from it reaches the Python method (its message comes back to the page).
  */
-import { LogLevel } from "effect"
-import { rmSync } from "node:fs"
 import { resolve } from "node:path"
-import type { Browser, Page } from "playwright-core"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as Server from "../../src/server/Server.js"
+import type { Page } from "playwright-core"
+import { describe, expect, it } from "vitest"
 import * as Chromium from "../web/Chromium.js"
-import * as Bundle from "./Bundle.js"
 import * as Controller from "./Controller.js"
+import * as Suite from "./Suite.js"
 
-const logLevel = process.env.REACTOR_TEST_LOGS === "1" ? LogLevel.Debug : LogLevel.None
+Suite.warnIfSkipped("test/sdk/python.test.ts")
 
 describe.skipIf(!Chromium.run)("sdk in Chromium: a Python model", () => {
-  let server: Server.Handle
-  let browser: Browser
-  let webRoot: string
-
-  beforeAll(async () => {
-    Chromium.ensure()
-    webRoot = await Bundle.page()
-    server = await Server.listen(
-      { _tag: "Python", module: resolve("test/fixtures/python/seed.py") },
-      { host: "127.0.0.1", port: 0, maxSessions: 1, graceMs: 2_000, webRoot },
-      undefined,
-      logLevel
-    )
-    browser = await Chromium.launch("--autoplay-policy=no-user-gesture-required")
-  }, 120_000)
-
-  afterAll(async () => {
-    await browser?.close()
-    await server?.close()
-    if (webRoot) rmSync(webRoot, { recursive: true, force: true })
+  const suite = Suite.start({
+    model: { _tag: "Python", module: resolve("test/fixtures/python/seed.py") },
+    server: { maxSessions: 1 }
   })
 
   it("plays the video, renders every command's controls, and a command from it reaches the Python method", async () => {
-    const page: Page = await browser.newPage()
+    const page: Page = await suite.browser.newPage()
     page.on("pageerror", (error) => console.error("page error:", error))
-    await page.goto(`${server.url}/`)
+    await page.goto(`${suite.server.url}/`)
     await page.waitForFunction(() => (window as any).sdk?.status === "ready", null, { timeout: 30_000 })
     await expect.poll(() => page.evaluate(() => document.querySelector("video")!.videoWidth), { timeout: 20_000 })
       .toBe(64)

@@ -4,19 +4,15 @@
  * a worker thread as `reactor run` runs it, sends back the filtered camera, which `ReactorView` plays. Everything is
  * read from the outside: the pixels of the two `<video>` elements (the camera preview and the model's output).
  */
-import { LogLevel } from "effect"
-import { rmSync } from "node:fs"
 import { resolve } from "node:path"
-import type { Browser, Page } from "playwright-core"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as Server from "../../src/server/Server.js"
+import type { Page } from "playwright-core"
+import { describe, expect, it } from "vitest"
 import { subprocessMs, subprocessTestMs } from "../fixtures/bounds.js"
 import * as Chromium from "../web/Chromium.js"
-import * as Bundle from "./Bundle.js"
 import * as Controller from "./Controller.js"
+import * as Suite from "./Suite.js"
 
-if (!Chromium.run) console.warn(`test/sdk/webcam.test.ts: browser tests skipped: ${Chromium.missing}`)
-const logLevel = process.env.REACTOR_TEST_LOGS === "1" ? LogLevel.Debug : LogLevel.None
+Suite.warnIfSkipped("test/sdk/webcam.test.ts")
 
 /** The model's output (ReactorView's video) and the camera preview (WebcamStream's, in `.webcam`). */
 const output = "video:not(.webcam video)"
@@ -72,37 +68,17 @@ describe.skipIf(!Chromium.run)(
     : `sdk webcam: skipped, ${Chromium.missing}`,
   { timeout: subprocessTestMs },
   () => {
-    let server: Server.Handle
-    let browser: Browser
-    let webRoot: string
-
-    beforeAll(async () => {
-      Chromium.ensure()
-      webRoot = await Bundle.page()
-      server = await Server.listen(
-        { _tag: "Worker", module: resolve("examples/05-webcam-filter.ts"), workers: 1 },
-        { host: "127.0.0.1", port: 0, maxSessions: 2, graceMs: 2_000, webRoot },
-        undefined,
-        logLevel
-      )
-      browser = await Chromium.launch(
-        "--autoplay-policy=no-user-gesture-required",
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream"
-      )
-    }, subprocessTestMs)
-
-    afterAll(async () => {
-      await browser?.close()
-      await server?.close()
-      if (webRoot) rmSync(webRoot, { recursive: true, force: true })
+    const suite = Suite.start({
+      model: { _tag: "Worker", module: resolve("examples/05-webcam-filter.ts"), workers: 1 },
+      server: { maxSessions: 2 },
+      flags: () => ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
     })
 
     const open = async (query: string): Promise<Page> => {
-      const context = await browser.newContext({ permissions: ["camera"] })
+      const context = await suite.browser.newContext({ permissions: ["camera"] })
       const page = await context.newPage()
       page.on("pageerror", (error) => console.error("page error:", error))
-      await page.goto(`${server.url}/${query}`)
+      await page.goto(`${suite.server.url}/${query}`)
       await page.waitForFunction(() => (window as any).sdk?.status === "ready", null, { timeout: subprocessMs })
       return page
     }
