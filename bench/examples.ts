@@ -45,6 +45,7 @@ const cameraHeight = 360
 
 const prompts = ["a rainy night in the city", "a calm sea at dawn", "a forest in autumn"]
 const walks = ["forward", "none", "left", "none", "back", "none", "right", "none"]
+const pans = ["left", "none", "up", "none", "right", "none", "down", "none"]
 
 const examples: ReadonlyArray<Example> = [
   {
@@ -65,6 +66,12 @@ const examples: ReadonlyArray<Example> = [
     // No fps setting: a frame is its 20 default denoising steps of `stepMs` simulated GPU time each.
     declared: (config) => 1000 / (20 * config.stepMs!),
     command: (i) => ({ type: "set_seed", data: { seed: i } })
+  },
+  {
+    name: "07-picture",
+    module: "examples/07-picture.ts",
+    declared: (config) => config.fps!,
+    command: (i) => ({ type: "pan", data: { direction: pans[i % pans.length] } })
   },
   {
     name: "05-webcam-filter",

@@ -11,6 +11,7 @@ from .context import Context, get_ctx
 from .model import (
     CommandError,
     DictConfig,
+    UploadedFile,
     VideoModel,
     command,
     connected,
@@ -29,6 +30,7 @@ __all__ = [
     "DictConfig",
     "InputState",
     "SchemaError",
+    "UploadedFile",
     "VideoIn",
     "VideoModel",
     "VideoOut",

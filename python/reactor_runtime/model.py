@@ -11,6 +11,22 @@ _MODEL_ATTR = "__reactor_model__"
 _COMMAND_ATTR = "__reactor_command__"
 
 
+class UploadedFile:
+    """A file a viewer uploaded, as a ``@command`` parameter typed ``UploadedFile`` receives it (Reactor's name): its
+    ``name`` (untrusted: never a path), its declared ``mime_type``, and its bytes as ``data``. The runtime resolves the
+    client's upload reference before the command runs."""
+
+    __slots__ = ("name", "mime_type", "data")
+
+    def __init__(self, name: str, mime_type: str, data: bytes) -> None:
+        self.name = name
+        self.mime_type = mime_type
+        self.data = data
+
+    def __repr__(self) -> str:
+        return f"UploadedFile(name={self.name!r}, mime_type={self.mime_type!r}, {len(self.data)} bytes)"
+
+
 class DictConfig(dict):
     """The model's config: a dict whose keys also read as attributes (``config.fps`` or ``config.get("fps", 30)``),
     nested sections included. It stands in for OmegaConf's ``DictConfig`` without needing it installed."""

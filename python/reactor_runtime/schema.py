@@ -2,7 +2,8 @@
 
 Each ``@command`` method's parameters become one JSON Schema object, the shape the runtime turns into its own
 command declaration (the same one a TypeScript model makes), so validation, the UI controls and every error are the
-runtime's. Supported: ``str``, ``int``, ``float``, ``bool``, ``Literal["a", "b"]`` (strings), each optionally with a
+runtime's. Supported: ``str``, ``int``, ``float``, ``bool``, ``Literal["a", "b"]`` (strings), ``UploadedFile`` (a file the
+client uploaded, resolved before the method runs), each optionally with a
 pydantic ``Field`` (v1 or v2) as its default or inside ``Annotated[...]``: ``default`` or ``...`` (required),
 ``ge``/``le``/``gt``/``lt`` for numbers, ``min_length``/``max_length`` for strings, ``description``. Anything else
 fails when the model loads, naming the method and the parameter.
@@ -15,7 +16,9 @@ import math
 import typing
 from typing import Any, Optional
 
-from .model import command_info
+import base64
+
+from .model import UploadedFile, command_info
 
 try:  # typing_extensions' Literal/Annotated are distinct objects on some Python versions
     import typing_extensions as _te
@@ -101,6 +104,10 @@ def param_schema(where: str, annotation: Any, default: Any) -> "tuple[dict, bool
         out["enum"] = values
     elif annotation in _TYPES:
         out["type"] = _TYPES[annotation]
+    elif annotation is UploadedFile:
+        # Reactor's upload reference: the runtime resolves it to the file before the command runs.
+        out["type"] = "object"
+        out["format"] = "reactor-upload-reference"
     elif annotation is inspect.Parameter.empty:
         raise SchemaError(f"{where}: it has no type hint; annotate it with str, int, float, bool or Literal[...]")
     else:
@@ -133,6 +140,8 @@ def param_schema(where: str, annotation: Any, default: Any) -> "tuple[dict, bool
 
     default = facts["default"]
     required = default is MISSING or default is inspect.Parameter.empty
+    if not required and out["type"] == "object":
+        raise SchemaError(f"{where}: an UploadedFile parameter cannot have a default; the client always sends one")
     if not required:
         out["default"] = _check_default(where, out, default)
     return out, required
@@ -212,9 +221,13 @@ def commands_of(cls: type) -> list:
 
 
 def coerce(schema: dict, args: dict) -> dict:
-    """Arguments as the method expects them: a float parameter gets a float even when JSON carried ``3``."""
+    """Arguments as the method expects them: a float parameter gets a float even when JSON carried ``3``, and a file
+    parameter an ``UploadedFile`` (the runtime sends ``{"name", "mime_type", "base64"}``)."""
     out = dict(args)
     for name, spec in schema.get("properties", {}).items():
+        if spec.get("format") == "reactor-upload-reference" and isinstance(out.get(name), dict):
+            file = out[name]
+            out[name] = UploadedFile(str(file.get("name", "")), str(file.get("mime_type", "")), base64.b64decode(file.get("base64", "")))
         if spec.get("type") == "number" and isinstance(out.get(name), int) and not isinstance(out.get(name), bool):
             out[name] = float(out[name])
     return out

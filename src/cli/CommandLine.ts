@@ -5,7 +5,10 @@
  * boolean ones, text for everything else. Validation is the session's job; this only reads the line.
  */
 import { Data, Either } from "effect"
+import * as fs from "node:fs"
+import { basename } from "node:path"
 import type * as Capabilities from "../model/Capabilities.js"
+import * as Upload from "../model/Upload.js"
 import type * as Mailbox from "../session/Mailbox.js"
 
 /** What a line asks for. */
@@ -87,6 +90,32 @@ export const typeValue = (raw: string, quoted: boolean, param: Capabilities.Para
       return raw === "true" ? true : raw === "false" ? false : raw
     case "string":
       return raw
+    case "object":
+      return param.format === Upload.format ? readFile(raw) : raw
+  }
+}
+
+const mediaTypes: Readonly<Record<string, string>> = {
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  webp: "image/webp",
+  gif: "image/gif"
+}
+
+/**
+ * A file parameter typed as `@path`: the file read from disk, as an upload would hand it to the model (its media type
+ * from its extension). Anything else, or a file that cannot be read, stays text for the session to reject.
+ */
+const readFile = (raw: string): unknown => {
+  if (!raw.startsWith("@") || raw.length < 2) return raw
+  const path = raw.slice(1)
+  try {
+    const bytes = new Uint8Array(fs.readFileSync(path))
+    const extension = path.split(".").pop()?.toLowerCase() ?? ""
+    return { name: basename(path), mimeType: mediaTypes[extension] ?? "application/octet-stream", bytes }
+  } catch {
+    return raw
   }
 }
 
@@ -126,6 +155,19 @@ const parseJson = (text: string): Either.Either<Line, LineError> => {
   }))
 }
 
+/** A JSON command's file parameters given as `"@path"`, read from disk (as `typeValue` does for `key=@path`). */
+const withFiles = (line: Line, commands: ReadonlyArray<Capabilities.CommandCapability>): Line => {
+  if (line._tag !== "Command") return line
+  const { data, type } = line.incoming
+  const command = commands.find((c) => c.name === type)
+  if (command === undefined || typeof data !== "object" || data === null || Array.isArray(data)) return line
+  const out: Record<string, unknown> = { ...data }
+  for (const [key, value] of Object.entries(out)) {
+    if (typeof value === "string" && command.schema[key]?.format === Upload.format) out[key] = readFile(value)
+  }
+  return Command({ incoming: { ...line.incoming, data: out } })
+}
+
 /**
  * Parses one line against the model's commands. JSON when it starts with `{`; otherwise `name key=value ...`.
  * `help` is the built-in help unless the model has a command of that name.
@@ -136,7 +178,9 @@ export const parse = (
 ): Either.Either<Line, LineError> => {
   const text = line.trim()
   if (text === "" || text.startsWith("#")) return Either.right(Empty())
-  if (text.startsWith("{") || text.startsWith("[")) return parseJson(text)
+  if (text.startsWith("{") || text.startsWith("[")) {
+    return Either.map(parseJson(text), (line) => withFiles(line, commands))
+  }
   return Either.flatMap(tokenize(text), (words): Either.Either<Line, LineError> => {
     const [head, ...rest] = words
     if (head === undefined) return Either.right(Empty())

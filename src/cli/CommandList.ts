@@ -14,7 +14,9 @@ export const describeParam = (
 ): string => {
   const facts: Array<string> = []
   if (param.enum !== undefined) facts.push(`one of ${param.enum.map(show).join(" | ")}`)
-  else {
+  else if (param.format !== undefined) {
+    facts.push(`a file, typed @path${param.accept !== undefined ? ` (${param.accept.join(", ")})` : ""}`)
+  } else {
     let type: string = param.type
     if (param.minimum !== undefined && param.maximum !== undefined) type += ` ${param.minimum}..${param.maximum}`
     else if (param.minimum !== undefined) type += ` >= ${param.minimum}`
@@ -34,7 +36,9 @@ export const exampleData = (command: Capabilities.CommandCapability): Record<str
   for (const [name, param] of Object.entries(command.schema)) {
     data[name] = param.default ??
       (param.enum?.[0] ??
-        (param.type === "boolean"
+        (param.format !== undefined
+          ? "@picture.png"
+          : param.type === "boolean"
           ? true
           : param.type === "string"
           ? "text"

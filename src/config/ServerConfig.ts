@@ -79,6 +79,31 @@ export interface ServerConfig {
   readonly exposeModelErrors: boolean
   /** Each model worker thread's heap limit in MB (worker isolation); default 4096. */
   readonly workerHeapMb: number | undefined
+  /** Largest uploaded file (`POST /sessions/{id}/uploads`); a larger one is refused `upload_too_large`. 16 MiB. */
+  readonly maxUploadBytes: number
+  /** Bytes of uploads one session may hold at once (dropped when it ends); beyond, `upload_quota_exceeded`. 64 MiB. */
+  readonly maxSessionUploadBytes: number
+  /** How long a command waits for the bytes of an upload it names that are still on their way. Default 10 s. */
+  readonly uploadWaitMs: number
+  /**
+   * The token of the operator endpoints (`/events`, `/clips`); none = the same `token` as every other endpoint.
+   * Defaults to env `REACTOR_OPERATOR_TOKEN`.
+   */
+  readonly operatorToken: string | undefined
+  /** Lifecycle events `/events` keeps for replay (`Last-Event-ID`); older ones are dropped. Default 1024. */
+  readonly eventHistory: number
+  /** Whether each session's output is recorded to HLS segments on disk (`/clips`). Default off. */
+  readonly record: boolean
+  /** Where recordings go (a directory per session); default a fresh temporary directory. */
+  readonly recordDir: string | undefined
+  /** Length of one recorded segment in seconds (and the keyframe interval). Default 2. */
+  readonly recordSegmentSeconds: number
+  /** The most seconds of a session's recording kept on disk; older segments are deleted. Default 300. */
+  readonly recordMaxSeconds: number
+  /** The most bytes of a session's recording kept on disk; older segments are deleted. Default 256 MiB. */
+  readonly recordMaxBytes: number
+  /** How long a finished session's recording stays on disk for `/clips`. Default 5 min. */
+  readonly recordRetentionMs: number
 }
 
 /** Whether an address only this machine can reach: `localhost`, `127.x.x.x`, `::1`. */
@@ -117,7 +142,18 @@ export const defaults: ServerConfig = {
   jpegQuality: 80,
   webRoot: fileURLToPath(new URL("../web/", import.meta.url)),
   exposeModelErrors: true,
-  workerHeapMb: undefined
+  workerHeapMb: undefined,
+  maxUploadBytes: 16 * 1024 * 1024,
+  maxSessionUploadBytes: 64 * 1024 * 1024,
+  uploadWaitMs: 10_000,
+  operatorToken: undefined,
+  eventHistory: 1024,
+  record: false,
+  recordDir: undefined,
+  recordSegmentSeconds: 2,
+  recordMaxSeconds: 300,
+  recordMaxBytes: 256 * 1024 * 1024,
+  recordRetentionMs: 5 * 60_000
 }
 
 /** Settings as callers give them: any field may be left out (or `undefined`) for its default. */
@@ -188,7 +224,21 @@ export const fields: { readonly [K in keyof ServerConfig]-?: Field } = {
     kind: "flag",
     description: "the model's own error texts reach clients (default: on for a loopback host)"
   },
-  workerHeapMb: { kind: "count", description: "each model worker thread's heap limit (MB; default 4096)" }
+  workerHeapMb: { kind: "count", description: "each model worker thread's heap limit (MB; default 4096)" },
+  maxUploadBytes: { kind: "bytes", description: "largest uploaded file" },
+  maxSessionUploadBytes: { kind: "bytes", description: "bytes of uploads one session may hold" },
+  uploadWaitMs: { kind: "ms", description: "how long a command waits for an upload's bytes (ms)" },
+  operatorToken: {
+    kind: "text",
+    description: "a bearer token of the operator endpoints /events and /clips (none = the token of every request)"
+  },
+  eventHistory: { kind: "count", description: "lifecycle events kept for replay on /events" },
+  record: { kind: "flag", description: "record each session's output to HLS segments (/clips)" },
+  recordDir: { kind: "text", description: "directory of the recordings (default: a fresh temporary one)" },
+  recordSegmentSeconds: { kind: "count", description: "length of a recorded segment (s)" },
+  recordMaxSeconds: { kind: "count", description: "seconds of a session's recording kept; older segments go" },
+  recordMaxBytes: { kind: "bytes", description: "bytes of a session's recording kept; older segments go" },
+  recordRetentionMs: { kind: "ms", description: "how long a finished recording is kept (ms)" }
 }
 
 /** The field names, in order. */
@@ -204,9 +254,11 @@ export const make = (input: Input = {}): ServerConfig => {
   for (const [key, value] of Object.entries(input)) if (value !== undefined) out[key] = value
   const config = out as unknown as ServerConfig
   const token = config.token ?? process.env[envName("token")]
+  const operatorToken = config.operatorToken ?? process.env[envName("operatorToken")]
   return {
     ...config,
     token: token === undefined || token === "" ? undefined : token,
+    operatorToken: operatorToken === undefined || operatorToken === "" ? undefined : operatorToken,
     exposeModelErrors: input.exposeModelErrors ?? isLoopback(config.host)
   }
 }

@@ -14,10 +14,13 @@ import * as Reactor from "../session/Reactor.js"
 import * as Registry from "../session/Registry.js"
 import type * as Session from "../session/Session.js"
 import * as Body from "./Body.js"
+import * as ClipRoutes from "./ClipRoutes.js"
 import * as Cors from "./Cors.js"
+import * as EventRoutes from "./EventRoutes.js"
 import * as HttpError from "./HttpError.js"
 import * as Middleware from "./Middleware.js"
 import * as Static from "./Static.js"
+import * as UploadRoutes from "./UploadRoutes.js"
 import * as ViewerRoutes from "./ViewerRoutes.js"
 import * as WebRtcRoutes from "./WebRtcRoutes.js"
 
@@ -138,6 +141,9 @@ export const router = HttpRouter.empty.pipe(
   ),
   HttpRouter.concat(WebRtcRoutes.router),
   HttpRouter.concat(ViewerRoutes.router),
+  HttpRouter.concat(UploadRoutes.router),
+  HttpRouter.concat(EventRoutes.router),
+  HttpRouter.concat(ClipRoutes.router),
   HttpRouter.get("/", Effect.flatMap(ServerConfig.Config, (config) => Static.serve(config.webRoot, "/"))),
   HttpRouter.get(
     "/:file",

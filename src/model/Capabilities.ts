@@ -7,10 +7,18 @@ import type * as Rpc from "@effect/rpc/Rpc"
 import type * as RpcGroup from "@effect/rpc/RpcGroup"
 import { Context, JSONSchema, Option, Schema } from "effect"
 import * as Command from "./Command.js"
+import * as Upload from "./Upload.js"
 
 /** One parameter in Reactor's schema shape. */
 export interface ParamSchema {
-  readonly type: "number" | "integer" | "string" | "boolean"
+  /** `object` only for a file parameter (`format: "reactor-upload-reference"`, see `Param.file`). */
+  readonly type: "number" | "integer" | "string" | "boolean" | "object"
+  /** `reactor-upload-reference` for a file parameter, as Reactor's schema has it. */
+  readonly format?: string
+  /** A file parameter's accepted media types. */
+  readonly accept?: ReadonlyArray<string>
+  /** A file parameter's largest size in bytes. */
+  readonly maxBytes?: number
   readonly description?: string
   readonly minimum?: number
   readonly maximum?: number
@@ -60,6 +68,17 @@ const toParam = (
 ): ParamSchema => {
   const where = `command "${command}", parameter "${name}"`
   const type = raw.type
+  const file = Upload.optionsOf(raw)
+  if (file !== undefined) {
+    return {
+      type: "object",
+      format: Upload.format,
+      ...(typeof raw.description === "string" ? { description: raw.description } : {}),
+      ...(file.accept !== undefined ? { accept: file.accept } : {}),
+      ...(file.maxBytes !== undefined ? { maxBytes: file.maxBytes } : {}),
+      required
+    }
+  }
   if (Array.isArray(raw.anyOf) || Array.isArray(raw.oneOf)) {
     throw new CapabilityError(
       `${where}: a union of different types cannot be shown as one control; use Param.literal for a choice of strings`
@@ -149,6 +168,20 @@ export const ofCommand = (rpc: Rpc.AnyWithProps): CommandCapability => {
 /** Derives every command's capability of a group, in declaration order; throws on the first inexpressible one. */
 export const ofGroup = (group: RpcGroup.RpcGroup<any>): ReadonlyArray<CommandCapability> =>
   [...group.requests.values()].map((rpc) => ofCommand(rpc as Rpc.AnyWithProps))
+
+/** A command's file parameters (`Param.file`) and their options, by parameter name. */
+export const fileParams = (command: CommandCapability): ReadonlyMap<string, Upload.FileOptions> => {
+  const out = new Map<string, Upload.FileOptions>()
+  for (const [name, param] of Object.entries(command.schema)) {
+    if (param.format === Upload.format) {
+      out.set(name, {
+        ...(param.accept !== undefined ? { accept: param.accept } : {}),
+        ...(param.maxBytes !== undefined ? { maxBytes: param.maxBytes } : {})
+      })
+    }
+  }
+  return out
+}
 
 /** Reactor's wire shape of the command list (what `modelCapabilities` carries): name, description, schema. */
 export const toReactor = (commands: ReadonlyArray<CommandCapability>) =>

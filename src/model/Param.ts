@@ -4,6 +4,7 @@
  * Using Schema directly works too; these helpers only avoid the pitfalls (flat integer bounds, explicit defaults).
  */
 import { Option, Schema, SchemaAST } from "effect"
+import * as Upload from "./Upload.js"
 
 interface Common<A> {
   readonly description?: string
@@ -82,3 +83,10 @@ export const literal = <const L extends readonly [string, ...Array<string>], con
   values: L,
   options?: O
 ): Field<Schema.Literal<L>, O> => finish(Schema.Literal(...values), options)
+
+/**
+ * An uploaded file (Reactor's `UploadedFile`): the handler receives `{name, mimeType, bytes}`. A client uploads the
+ * bytes first and names the upload in the command's `uploads` section (the official SDK's `uploadFile` + `FileRef`
+ * do both); `accept` limits the media types (`["image/png", "image/jpeg"]`, `["image/*"]`), `maxBytes` the size.
+ */
+export const file = (options?: Upload.FileOptions): Schema.Schema<Upload.UploadedFile> => Upload.schema(options)

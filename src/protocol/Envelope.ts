@@ -17,11 +17,25 @@ export const CommandId = Schema.Union(
   )
 )
 
-/** The inner message of an envelope: `{type, data?, id?}`. */
+/** A reference to an uploaded file in a command's `uploads` section (the SDK's `FileRef` on the wire). */
+export const UploadReference = Schema.Struct({
+  upload_id: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)),
+  name: Schema.optionalWith(Schema.String, { exact: true }),
+  mime_type: Schema.optionalWith(Schema.String, { exact: true }),
+  size: Schema.optionalWith(Schema.Number, { exact: true })
+})
+
+/** A command's `uploads` section: parameter name -> upload reference. */
+export const Uploads = Schema.Record({ key: Schema.String.pipe(Schema.maxLength(256)), value: UploadReference }).pipe(
+  Schema.filter((uploads) => Object.keys(uploads).length <= 16 || "a command names at most 16 uploads")
+)
+
+/** The inner message of an envelope: `{type, data?, id?, uploads?}`. */
 export const Inner = Schema.Struct({
   type: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)),
   data: Schema.optionalWith(Schema.Unknown, { exact: true }),
-  id: Schema.optionalWith(CommandId, { exact: true })
+  id: Schema.optionalWith(CommandId, { exact: true }),
+  uploads: Schema.optionalWith(Uploads, { exact: true })
 })
 
 /** Reactor's envelope. `scope` may be absent: the message is then an application message. */
@@ -32,8 +46,18 @@ export const Envelope = Schema.Struct({
 
 /** A decoded client message. */
 export type ClientMessage =
-  | { readonly _tag: "Command"; readonly type: string; readonly data: unknown; readonly id?: string | number }
+  | {
+    readonly _tag: "Command"
+    readonly type: string
+    readonly data: unknown
+    readonly id?: string | number
+    /** Parameter name -> upload id: files the runtime resolves into `data` before the command is applied. */
+    readonly uploads?: Readonly<Record<string, string>>
+  }
   | { readonly _tag: "Ping" }
+  | { readonly _tag: "FileUploaded"; readonly uploadId: string }
+  /** Reactor's `requestClip` (the last `durationSeconds` of the recording) and `requestRecording` (all of it). */
+  | { readonly _tag: "RequestClip"; readonly durationSeconds: number | undefined }
   | { readonly _tag: "RequestCapabilities" }
   | { readonly _tag: "Stop" }
 
@@ -69,6 +93,8 @@ const decodeCommandFast = (value: unknown): ClientMessage | undefined => {
   if (!isRecord(inner)) return undefined
   const type = inner.type
   if (typeof type !== "string" || type.length < 1 || type.length > 256) return undefined
+  // A command with uploads (or anything unusual in them) takes the schemas' path.
+  if ("uploads" in inner) return undefined
   const hasId = "id" in inner
   const id = inner.id
   if (hasId && !(typeof id === "string" ? id.length <= maxIdLength : typeof id === "number" && Number.isFinite(id))) {
@@ -80,7 +106,20 @@ const decodeCommandFast = (value: unknown): ClientMessage | undefined => {
 }
 
 /** Runtime message types a client may send. */
-export const runtimeTypes = ["ping", "requestCapabilities", "stop"] as const
+export const runtimeTypes = [
+  "ping",
+  "requestCapabilities",
+  "stop",
+  "fileUploaded",
+  "requestClip",
+  "requestRecording"
+] as const
+
+const RequestClipData = Schema.Struct({ duration_seconds: Schema.Number.pipe(Schema.finite(), Schema.positive()) })
+const decodeRequestClip = Schema.decodeUnknownEither(RequestClipData, { errors: "all" })
+
+const FileUploadedData = Schema.Struct({ upload_id: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)) })
+const decodeFileUploaded = Schema.decodeUnknownEither(FileUploadedData, { errors: "all" })
 
 /**
  * Decodes a parsed JSON value. `{scope, data: {type, data, id}}` is an envelope; an object with no `scope` is taken
@@ -109,7 +148,14 @@ export const decodeValue = (value: unknown): Either.Either<ClientMessage, WireEr
         _tag: "Command",
         type: inner.type,
         data: inner.data,
-        ...(inner.id !== undefined ? { id: inner.id } : {})
+        ...(inner.id !== undefined ? { id: inner.id } : {}),
+        ...(inner.uploads !== undefined && Object.keys(inner.uploads).length > 0
+          ? {
+            uploads: Object.fromEntries(
+              Object.entries(inner.uploads).map(([param, reference]) => [param, reference.upload_id])
+            )
+          }
+          : {})
       })
     }
     switch (inner.type) {
@@ -119,6 +165,18 @@ export const decodeValue = (value: unknown): Either.Either<ClientMessage, WireEr
         return Either.right({ _tag: "RequestCapabilities" })
       case "stop":
         return Either.right({ _tag: "Stop" })
+      case "fileUploaded":
+        return Either.map(
+          Either.mapLeft(decodeFileUploaded(inner.data), (error) => invalid(error, "not a valid fileUploaded")),
+          (data): ClientMessage => ({ _tag: "FileUploaded", uploadId: data.upload_id })
+        )
+      case "requestClip":
+        return Either.map(
+          Either.mapLeft(decodeRequestClip(inner.data), (error) => invalid(error, "not a valid requestClip")),
+          (data): ClientMessage => ({ _tag: "RequestClip", durationSeconds: data.duration_seconds })
+        )
+      case "requestRecording":
+        return Either.right({ _tag: "RequestClip", durationSeconds: undefined })
       default:
         return Either.left(
           wireError(

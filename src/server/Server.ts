@@ -15,8 +15,11 @@ import * as Routes from "../http/Routes.js"
 import * as Upgrade from "../http/Upgrade.js"
 import * as Model from "../model/Model.js"
 import * as EndReason from "../protocol/EndReason.js"
+import * as Events from "../session/Events.js"
 import * as Reactor from "../session/Reactor.js"
+import * as Recorder from "../session/Recorder.js"
 import * as Registry from "../session/Registry.js"
+import * as Uploads from "../session/Uploads.js"
 import * as WebRtc from "../transport/WebRtc.js"
 
 /** A running server: where it listens. */
@@ -145,7 +148,8 @@ export const layerFrom = <E, R>(
 ): Layer.Layer<Server, E | ListenError | ConfigError.ConfigError, R | ServerConfig.Config> =>
   Layer.scoped(Server, make).pipe(
     Layer.provide(Layer.merge(WebRtc.layer, Upgrade.layer)),
-    Layer.provide(Registry.layer),
+    Layer.provide(Layer.merge(Uploads.layer, Recorder.layer)),
+    Layer.provide(Registry.layer.pipe(Layer.provideMerge(Events.layer))),
     Layer.provide(reactor)
   )
 

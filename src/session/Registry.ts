@@ -10,10 +10,11 @@
  * have to arbitrate; a reconnecting client (the SDK's `PUT sdp_params`, a reloaded tab) takes its own place back as it
  * always did; and a watcher cannot spend the session's command budget or disturb it, so sharing a view is safe.
  */
-import { Context, Effect, Fiber, Layer } from "effect"
+import { Context, Effect, Fiber, Layer, Option } from "effect"
 import * as ServerConfig from "../config/ServerConfig.js"
 import * as EndReason from "../protocol/EndReason.js"
 import type * as SessionId from "../protocol/SessionId.js"
+import * as Events from "./Events.js"
 import * as Fibers from "./Fibers.js"
 import type * as Session from "./Session.js"
 
@@ -85,6 +86,10 @@ export const make = Effect.gen(function*() {
   const config = yield* ServerConfig.Config
   const scope = yield* Effect.scope
   const entries = new Map<SessionId.SessionId, Entry>()
+  // The lifecycle journal (`/events`), when the server has one.
+  const events = yield* Effect.serviceOption(Events.Events)
+  const journal = (event: string, sessionId: string, detail?: Record<string, unknown>) =>
+    Option.isSome(events) ? events.value.publish(event, sessionId, detail) : Effect.void
 
   const startOrphanTimer = (entry: Entry) =>
     Effect.gen(function*() {
@@ -118,6 +123,7 @@ export const make = Effect.gen(function*() {
           orphanTimer: undefined
         }
         entries.set(session.id, entry)
+        yield* journal("session_started", session.id)
         yield* startOrphanTimer(entry)
         const maxDuration = config.maxDurationMs
         if (maxDuration !== undefined) {
@@ -131,6 +137,12 @@ export const make = Effect.gen(function*() {
           )
         }
         yield* session.ended.pipe(
+          Effect.tap((reason) =>
+            journal("session_ended", session.id, {
+              reason: EndReason.code(reason),
+              message: EndReason.describe(reason)
+            })
+          ),
           Effect.zipRight(Effect.suspend(() => {
             entries.delete(session.id)
             return cancelOrphanTimer(entry)
@@ -149,20 +161,29 @@ export const make = Effect.gen(function*() {
         yield* cancelOrphanTimer(entry)
         if (connection.role === "watcher") {
           entry.watchers.add(connection)
+          yield* journal("connection_opened", session.id, { resumed, role: "watcher" })
           return { resumed }
         }
         const previous = entry.controller
         entry.controller = connection
         if (previous !== undefined) yield* previous.replace
+        yield* journal("connection_opened", session.id, { resumed, role: "controller" })
         return { resumed }
       }),
     detach: (session, connection) =>
       Effect.suspend(() => {
         const entry = entries.get(session.id)
-        if (entry === undefined) return Effect.void
+        // A connection that was replaced, or whose session ended, leaves no orphan behind.
+        if (entry === undefined) return journal("connection_closed", session.id, { orphaned: false })
         if (entry.controller === connection) entry.controller = undefined
-        else if (!entry.watchers.delete(connection)) return Effect.void
-        return entry.controller === undefined && entry.watchers.size === 0 ? startOrphanTimer(entry) : Effect.void
+        else if (!entry.watchers.delete(connection)) {
+          return journal("connection_closed", session.id, { orphaned: false })
+        }
+        const orphaned = entry.controller === undefined && entry.watchers.size === 0
+        return Effect.zipRight(
+          journal("connection_closed", session.id, { orphaned }),
+          orphaned ? startOrphanTimer(entry) : Effect.void
+        )
       }),
     state: (sessionId) =>
       Effect.sync(() => {

@@ -36,9 +36,12 @@ import * as Fibers from "../session/Fibers.js"
 import type * as FrameBus from "../session/FrameBus.js"
 import type * as Mailbox from "../session/Mailbox.js"
 import * as Reactor from "../session/Reactor.js"
+import * as Recorder from "../session/Recorder.js"
 import * as Registry from "../session/Registry.js"
 import type * as Session from "../session/Session.js"
+import * as Uploads from "../session/Uploads.js"
 import * as RateLimit from "./RateLimit.js"
+import * as UploadRefs from "./UploadRefs.js"
 import * as Waiters from "./Waiters.js"
 
 /** What the core needs from a transport. */
@@ -205,6 +208,8 @@ export const make = (options: Options): Effect.Effect<
     const config = yield* ServerConfig.Config
     const registry = yield* Registry.Registry
     const { model } = yield* Reactor.Reactor
+    const uploads = yield* Uploads.option
+    const recorder = yield* Effect.serviceOption(Recorder.Recorder)
     const { io, session } = options
     const text = options.text ?? true
     const role = options.role ?? "controller"
@@ -327,9 +332,26 @@ export const make = (options: Options): Effect.Effect<
           sendError({ ...CommandError.toWire(exit.cause.error), ...about() })
         }
       }
+      // Files named in `uploads` are resolved into the data first (in the command's turn); a refusal is answered.
+      const submission = message.uploads === undefined
+        ? session.submit({ type: message.type, data: message.data, id }, answer)
+        : UploadRefs.resolve({
+          model,
+          store: uploads,
+          sessionId: session.id,
+          type: message.type,
+          data: message.data,
+          uploads: message.uploads,
+          waitMs: config.uploadWaitMs
+        }).pipe(
+          Effect.matchEffect({
+            onFailure: (error) => Effect.sync(() => sendError({ ...error.toWire(), ...about() })),
+            onSuccess: (data) => Effect.asVoid(session.submit({ type: message.type, data, id }, answer))
+          })
+        )
       // A failure was answered by `answer`; a defect is logged and answered here; interruption goes on.
       const submitted = Effect.catchAllCause(
-        session.submit({ type: message.type, data: message.data, id }, answer),
+        submission,
         (cause) =>
           Cause.isInterruptedOnly(cause)
             ? Effect.failCause(cause as Cause.Cause<never>)
@@ -381,6 +403,27 @@ export const make = (options: Options): Effect.Effect<
             return Effect.void
           }
           return Effect.asVoid(session.stop(EndReason.Stopped({ by: "client" })))
+        case "RequestClip":
+          // Reactor's clip request: answered at once with the clip's range and the playlist to poll, or why not.
+          return Option.match(recorder, {
+            onNone: () => Effect.sync(() => sendRuntime("clipFailed", { reason: "recording is off on this server" })),
+            onSome: (recorder) =>
+              Effect.map(recorder.request(session.id, message.durationSeconds), (clip) =>
+                "_tag" in clip ? sendRuntime("clipFailed", { reason: clip.reason }) : sendRuntime("clipReady", clip))
+          })
+        case "FileUploaded":
+          // The SDK's notice after its PUT: nothing to do but say so when the upload is not this session's.
+          return uploads === undefined ? Effect.void : Effect.flatMap(
+            uploads.owns(session.id, message.uploadId),
+            (owned) =>
+              owned ?
+                Effect.void :
+                Effect.sync(() =>
+                  sendError(WireError.make("unknown_upload", "fileUploaded names no upload of this session", {
+                    upload_id: message.uploadId
+                  }))
+                )
+          )
         case "Command":
           return command(message, at)
       }
@@ -390,11 +433,18 @@ export const make = (options: Options): Effect.Effect<
       Effect.suspend(() => {
         const at = now()
         const wait = spend(at)
-        if (wait === 0) return handle(raw, at)
+        if (wait === 0) {
+          return handle(raw, at)
+        }
         // over the budget: this fiber waits, its inbox fills up and the transport stops reading
         return Effect.zipRight(
           Effect.sleep(wait),
-          Effect.zipRight(admit, Effect.suspend(() => handle(raw, now())))
+          Effect.zipRight(
+            admit,
+            Effect.suspend(() =>
+              handle(raw, now())
+            )
+          )
         )
       }).pipe(
         // Whatever one message does, the connection goes on answering the next: a defect is logged and answered.

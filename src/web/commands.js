@@ -3,6 +3,7 @@
  * id, or queued while disconnected and sent on reconnect), and its answer: an ack (and, with its first frame, the
  * latency) or an error shown beside the control that sent it. Control values are kept per session.
  */
+import { api, describe, sessionPath } from "./api.js"
 import { createControls } from "./controls.js"
 import { byId } from "./dom.js"
 import { createKeys } from "./keys.js"
@@ -29,7 +30,15 @@ export function sendCommand(command, payload, param) {
   const id = String(++state.seq)
   state.pending.set(id, { command, param, sentAt: performance.now() })
   if (state.pending.size > 500) state.pending.delete(state.pending.keys().next().value)
-  state.ws.send(JSON.stringify({ scope: "application", data: { type: command, data: payload, id } }))
+  // Uploaded files travel in the envelope's `uploads` section, as Reactor's SDK sends a FileRef.
+  const data = {}
+  const uploads = {}
+  for (const [key, value] of Object.entries(payload ?? {})) {
+    if (value && typeof value === "object" && value.$upload) uploads[key] = value.$upload
+    else data[key] = value
+  }
+  const message = { type: command, data, id, ...(Object.keys(uploads).length > 0 ? { uploads } : {}) }
+  state.ws.send(JSON.stringify({ scope: "application", data: message }))
   push(hook.sent, { id, command, payload })
 }
 
@@ -64,7 +73,21 @@ const values = {
   }
 }
 
-export const controls = createControls(byId("commands"), { values, send: sendCommand })
+/** Uploads a file for the current session (Reactor's two steps: reserve a slot, PUT the bytes): its reference. */
+async function upload(file) {
+  const mimeType = file.type || "application/octet-stream"
+  const slot = await api("POST", sessionPath(state.sessionId, "uploads"), {
+    name: file.name || "upload",
+    size: file.size,
+    mime_type: mimeType
+  })
+  if (slot.status !== 201) throw new Error(describe(slot))
+  const put = await fetch(slot.body.presigned_url, { method: "PUT", body: file })
+  if (!put.ok) throw new Error((await put.json().catch(() => null))?.message ?? `upload failed: HTTP ${put.status}`)
+  return { upload_id: slot.body.presigned_id, name: file.name, mime_type: mimeType, size: file.size }
+}
+
+export const controls = createControls(byId("commands"), { values, send: sendCommand, upload })
 
 /** A key binding's payload: shown in the command's controls, then sent as it is. */
 const keys = createKeys({

@@ -5,7 +5,8 @@
  * - number/integer with both bounds: a slider that sends on every change (at most once per animation frame);
  * - number/integer otherwise: a number input, sent on Enter or when it loses focus;
  * - string with `enum`: a select; string: a text field with a Send button (Enter sends too);
- * - boolean: a checkbox; a command without parameters: a button.
+ * - boolean: a checkbox; a command without parameters: a button;
+ * - a file (`format: "reactor-upload-reference"`): a file picker; the chosen file is uploaded, then the command sent.
  * Values are sent as entered: the runtime validates, and its error shows beside the control.
  */
 import { bounds, el, formatNumber, keyLabel, niceStep, summarize } from "./dom.js"
@@ -13,9 +14,10 @@ import { bounds, el, formatNumber, keyLabel, niceStep, summarize } from "./dom.j
 /**
  * Creates the panels in `root`. `values` keeps what the controls hold (`get(command, param)`,
  * `set(command, param, value)`); `send(command, payload, param)` sends a command, `param` naming the control that
- * caused it.
+ * caused it. `upload(file)` uploads a file for the current session and resolves to its reference (`{upload_id, name,
+ * mime_type, size}`), or rejects with the runtime's error.
  */
-export function createControls(root, { values, send }) {
+export function createControls(root, { values, send, upload }) {
   /** command -> {el, fields: Map(param -> {wrap, input, error, set, read}), error, badge} */
   const panels = new Map()
   let signature = ""
@@ -166,6 +168,23 @@ export function createControls(root, { values, send }) {
         sendFrom(command, param)
       })
       return field(input, () => input.value, (value) => (input.value = value), label, input)
+    }
+
+    if (spec.format === "reactor-upload-reference") {
+      const input = el("input", { ...attrs, type: "file", ...(spec.accept ? { accept: spec.accept.join(",") } : {}) })
+      let reference
+      input.addEventListener("change", async () => {
+        const file = input.files?.[0]
+        if (!file) return
+        error.textContent = ""
+        try {
+          reference = { $upload: await upload(file) }
+          sendFrom(command, param)
+        } catch (failure) {
+          error.textContent = String(failure?.message ?? failure)
+        }
+      })
+      return field(input, () => reference, (value) => (reference = value), label, input)
     }
 
     if (spec.type === "boolean") {

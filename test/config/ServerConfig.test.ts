@@ -29,7 +29,11 @@ describe("ServerConfig", () => {
       const env: Record<string, string> = {}
       const expected: Record<string, unknown> = {}
       for (const key of ServerConfig.keys) {
-        const [text, value] = samples[ServerConfig.fields[key].kind]
+        const kind = ServerConfig.fields[key].kind
+        // a flag's sample is the other value than its default
+        const [text, value] = kind === "flag" && ServerConfig.defaults[key] === false
+          ? ["true", true]
+          : samples[kind]
         env[ServerConfig.envName(key)] = text
         expected[key] = value
         expect(value).not.toEqual(ServerConfig.defaults[key])

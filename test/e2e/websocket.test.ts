@@ -123,7 +123,14 @@ describe("server: WebSocket transport", () => {
     client.send({ scope: "bogus", data: { type: "ping" } })
     await client.error("invalid_envelope")
     client.runtime("selfDestruct")
-    expect((await client.error("invalid_envelope")).data.known).toEqual(["ping", "requestCapabilities", "stop"])
+    expect((await client.error("invalid_envelope")).data.known).toEqual([
+      "ping",
+      "requestCapabilities",
+      "stop",
+      "fileUploaded",
+      "requestClip",
+      "requestRecording"
+    ])
     client.command("teleport", {}, "t")
     const unknown = await client.error("unknown_command")
     expect(unknown.data).toMatchObject({

@@ -8,6 +8,7 @@ import type * as Rpc from "@effect/rpc/Rpc"
 import { Schema } from "effect"
 import * as Command from "../../model/Command.js"
 import * as Param from "../../model/Param.js"
+import * as Upload from "../../model/Upload.js"
 import type { CommandDeclaration, ParamDeclaration } from "./Process.js"
 
 /** A declaration the runtime cannot express (the Python side checks first; this is the runtime's own check). */
@@ -25,10 +26,17 @@ const known = new Set([
   "minLength",
   "maxLength",
   "description",
-  "default"
+  "default",
+  "format"
 ])
 
-const typeOfDefault = { string: "string", integer: "number", number: "number", boolean: "boolean" } as const
+const typeOfDefault = {
+  string: "string",
+  integer: "number",
+  number: "number",
+  boolean: "boolean",
+  object: "object"
+} as const
 
 const optionsOf = (
   where: string,
@@ -76,6 +84,9 @@ export const toField = (command: string, name: string, param: ParamDeclaration, 
       return Param.number({ ...common, ...bounds })
     case "boolean":
       return Param.boolean(common)
+    case "object":
+      if (param.format === Upload.format) return Param.file(common)
+      throw new DeclarationError(`${where}: an object parameter must be an UploadedFile`)
     default:
       throw new DeclarationError(`${where}: type ${JSON.stringify(param.type)} is not supported`)
   }

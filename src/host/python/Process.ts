@@ -19,7 +19,9 @@ import * as Wire from "./Wire.js"
 
 /** One parameter of a command as Python declares it (a JSON Schema property). */
 export interface ParamDeclaration {
-  readonly type: "string" | "integer" | "number" | "boolean"
+  readonly type: "string" | "integer" | "number" | "boolean" | "object"
+  /** `reactor-upload-reference` for an `UploadedFile` parameter. */
+  readonly format?: string
   readonly enum?: ReadonlyArray<string>
   readonly minimum?: number
   readonly maximum?: number

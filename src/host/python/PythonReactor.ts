@@ -79,6 +79,22 @@ const mergeDeep = (base: unknown, over: unknown): unknown => {
   return out
 }
 
+/** A command's payload as JSON for the Python process: an uploaded file's bytes travel as base64. */
+const toPython = (payload: unknown): unknown =>
+  isObject(payload)
+    ? Object.fromEntries(
+      Object.entries(payload).map(([key, value]) =>
+        isObject(value) && value.bytes instanceof Uint8Array
+          ? [key, {
+            name: value.name,
+            mime_type: value.mimeType,
+            base64: Buffer.from(value.bytes.buffer, value.bytes.byteOffset, value.bytes.byteLength).toString("base64")
+          }]
+          : [key, value]
+      )
+    )
+    : payload
+
 /** A JSON Schema of a config's current values: overrides of a number key read as numbers, of a string as text. */
 const schemaOf = (value: unknown): Json => {
   if (isObject(value)) {
@@ -318,7 +334,7 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, PythonHos
       const handlers: Record<string, (payload: unknown) => Effect.Effect<unknown, unknown>> = {}
       for (const command of declared!.capabilities) {
         handlers[command.name] = (payload) =>
-          child.command(sid, command.name, payload).pipe(
+          child.command(sid, command.name, toPython(payload)).pipe(
             Effect.catchTag("CommandRefused", (refused) => Command.refuse(refused.code, refused.message)),
             Effect.mapError((error) => error._tag === "CommandRefusal" ? error : new Error(error.message))
           )
