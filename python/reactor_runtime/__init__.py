@@ -10,9 +10,10 @@ commands validated against the schema read from their signatures, frames paced, 
 from .context import Context, get_ctx
 from .model import DictConfig, VideoModel, command, model
 from .schema import SchemaError
-from .tracks import VideoIn, VideoOut
+from .tracks import AudioOut, VideoIn, VideoOut
 
 __all__ = [
+    "AudioOut",
     "Context",
     "DictConfig",
     "SchemaError",

@@ -9,6 +9,7 @@ import { Context, Data, Effect, JSONSchema, Layer, Option, ParseResult, Schema, 
 import * as Capabilities from "./Capabilities.js"
 import type * as Command from "./Command.js"
 import * as Input from "./Input.js"
+import * as Output from "./Output.js"
 import * as Overrides from "./Overrides.js"
 import { type Service as SessionContextService, SessionContext } from "./SessionContext.js"
 
@@ -25,7 +26,14 @@ export interface SessionBehaviour<R extends Rpc.Any> {
  * The commands come first so that every handler's payload is typed from them however `session` is written
  * (`() =>`, `(_) =>`, `({ config }) =>`).
  */
-export interface Definition<R extends Rpc.Any, C, CI, L, I extends Input.Inputs = {}> {
+export interface Definition<
+  R extends Rpc.Any,
+  C,
+  CI,
+  L,
+  I extends Input.Inputs = {},
+  O extends Output.Outputs = { readonly main_video: Output.Video }
+> {
   /** The model's name, reported in capabilities and session responses. */
   readonly name: string
   readonly version?: string
@@ -35,6 +43,11 @@ export interface Definition<R extends Rpc.Any, C, CI, L, I extends Input.Inputs 
    * capabilities as `sendonly` tracks and read in a session with `ctx.input(name)`.
    */
   readonly inputs?: I
+  /**
+   * The output tracks (e.g. `{ main_video: Output.video(), main_audio: Output.audio() }`), listed in capabilities as
+   * `recvonly` tracks in this order; the first is a video track, where `ctx.emit` goes. Default: `main_video` alone.
+   */
+  readonly outputs?: O
   /** The config schema; defaults live here, so no config file is needed to run. */
   readonly config?: Schema.Schema<C, CI>
   /** The frame size used for a black frame emitted before any real frame. Defaults to 640x360. */
@@ -46,7 +59,7 @@ export interface Definition<R extends Rpc.Any, C, CI, L, I extends Input.Inputs 
     readonly config: C
     readonly loaded: L
     /** The session's context, its `input` typed by the model's `inputs` (the same service `SessionContext` gives). */
-    readonly ctx: SessionContextService<keyof I & string>
+    readonly ctx: SessionContextService<keyof I & string, Output.AudioNames<O>, Output.VideoNames<O>>
   }) => Effect.Effect<
     SessionBehaviour<R>,
     unknown,
@@ -59,9 +72,14 @@ export interface Definition<R extends Rpc.Any, C, CI, L, I extends Input.Inputs 
  * (`(_) =>` when unused): TypeScript types an arrow without parameters before it has read `commands`, and every
  * handler's payload then comes out as `never`. `Model.make(Commands, { ... })` has no such rule.
  */
-export interface DefinitionWithCommands<R extends Rpc.Any, C, CI, L, I extends Input.Inputs = {}>
-  extends Definition<R, C, CI, L, I>
-{
+export interface DefinitionWithCommands<
+  R extends Rpc.Any,
+  C,
+  CI,
+  L,
+  I extends Input.Inputs = {},
+  O extends Output.Outputs = { readonly main_video: Output.Video }
+> extends Definition<R, C, CI, L, I, O> {
   /** The commands viewers can send, declared with `@effect/rpc`. */
   readonly commands: RpcGroup.RpcGroup<R>
 }
@@ -78,6 +96,8 @@ export interface Declared {
   readonly capabilities: ReadonlyArray<Capabilities.CommandCapability>
   /** The input tracks, in declaration order. */
   readonly inputs: Input.Inputs
+  /** The output tracks, in declaration order (absent: `main_video` alone, `Output.defaults`). */
+  readonly outputs?: Output.Outputs
   readonly frameSize: { readonly width: number; readonly height: number }
 }
 
@@ -209,12 +229,26 @@ export const fillDefaultStructs = (ast: SchemaAST.AST, value: unknown): unknown 
  * `commands` inside. The command schema is checked here, at definition time: a parameter the UI schema cannot
  * express throws a `CapabilityError` naming the command and the parameter.
  */
-export function make<R extends Rpc.Any, C = {}, CI = {}, L = void, I extends Input.Inputs = {}>(
+export function make<
+  R extends Rpc.Any,
+  C = {},
+  CI = {},
+  L = void,
+  I extends Input.Inputs = {},
+  O extends Output.Outputs = { readonly main_video: Output.Video }
+>(
   commands: RpcGroup.RpcGroup<R>,
-  definition: Definition<R, C, CI, L, I>
+  definition: Definition<R, C, CI, L, I, O>
 ): ModelLayer
-export function make<R extends Rpc.Any, C = {}, CI = {}, L = void, I extends Input.Inputs = {}>(
-  definition: DefinitionWithCommands<R, C, CI, L, I>
+export function make<
+  R extends Rpc.Any,
+  C = {},
+  CI = {},
+  L = void,
+  I extends Input.Inputs = {},
+  O extends Output.Outputs = { readonly main_video: Output.Video }
+>(
+  definition: DefinitionWithCommands<R, C, CI, L, I, O>
 ): ModelLayer
 export function make(
   first: RpcGroup.RpcGroup<Rpc.Any> | DefinitionWithCommands<Rpc.Any, unknown, unknown, unknown>,
@@ -225,6 +259,9 @@ export function make(
     : { ...second, commands: first as RpcGroup.RpcGroup<Rpc.Any> }
   const capabilities = Capabilities.ofGroup(definition.commands)
   const inputs = Input.checkDeclared(definition.name, definition.inputs ?? {})
+  const outputs = definition.outputs === undefined
+    ? undefined
+    : Output.checkDeclared(definition.name, definition.outputs, inputs)
   const configSchema = (definition.config ?? Schema.Struct({})) as Schema.Schema<unknown, unknown>
   const declared: Declared = {
     name: definition.name,
@@ -233,6 +270,7 @@ export function make(
     commands: definition.commands,
     capabilities,
     inputs,
+    ...(outputs !== undefined ? { outputs } : {}),
     frameSize: definition.frameSize ?? { width: 640, height: 360 }
   }
   const layer = Layer.scoped(

@@ -13,11 +13,11 @@ const html = `<!doctype html>
 <body><div id="root"></div><script src="/sdk-page.js"></script></body></html>
 `
 
-/** Bundles the page into a fresh directory and returns it. */
-export const page = async (): Promise<string> => {
+/** Bundles the page (`entry`, a file of test/sdk/page) into a fresh directory and returns it. */
+export const page = async (entry = "main.js"): Promise<string> => {
   const dir = mkdtempSync(join(tmpdir(), "reactor-sdk-page-"))
   await build({
-    entryPoints: [fileURLToPath(new URL("./page/main.js", import.meta.url))],
+    entryPoints: [fileURLToPath(new URL(`./page/${entry}`, import.meta.url))],
     bundle: true,
     format: "iife",
     platform: "browser",
