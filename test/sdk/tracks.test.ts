@@ -158,7 +158,6 @@ describe.skipIf(!Chromium.run)(
       const page = await open(server, "?track=main_video")
       const decoded = async () => {
         const videos = (await page.evaluate(() => window.probe.inbound()))?.video ?? []
-        if (process.env.DEBUG_CODECS) console.log(JSON.stringify(videos))
         return videos.filter((video) => video.framesDecoded > 0).map((video) => video.codec)
       }
       // both video tracks (main_video and keyboard) use the preferred codec
