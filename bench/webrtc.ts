@@ -147,9 +147,9 @@ export const measure = async (
   transport: "webrtc" | "websocket",
   config: Config,
   /** The model's job (640x360 at 30 fps by default) and the server's environment (e.g. `REACTOR_WEBRTC_CODECS`). */
-  served: { readonly job?: Clock; readonly env?: Record<string, string> } = {}
+  served: { readonly job?: Clock; readonly env?: Record<string, string>; readonly listenTimeoutMs?: number } = {}
 ): Promise<Measured> => {
-  const child = await Child.start("runtime.ts", served.job ?? job, served.env ?? {})
+  const child = await Child.start("runtime.ts", served.job ?? job, served.env ?? {}, served.listenTimeoutMs)
   const tab = await browser.newPage()
   try {
     const { warmupMs, windowMs } = Page.windows(config)
@@ -200,8 +200,8 @@ export const measure = async (
 }
 
 /** The model alone: a session started, no viewer attached (it generates all the same), over the same window. */
-export const modelAlone = async (config: Config, served: Clock = job): Promise<number> => {
-  const child = await Child.start("runtime.ts", served)
+export const modelAlone = async (config: Config, served: Clock = job, listenTimeoutMs?: number): Promise<number> => {
+  const child = await Child.start("runtime.ts", served, {}, listenTimeoutMs)
   try {
     await fetch(`http://127.0.0.1:${child.port}/start_session`, { method: "POST", body: "{}" })
     const { warmupMs, windowMs } = Page.windows(config)
