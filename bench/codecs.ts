@@ -13,7 +13,7 @@ import * as Page from "./lib/Page.js"
 import * as Proc from "./lib/Proc.js"
 import * as Table from "./lib/Table.js"
 import type { Clock } from "./servers/Job.js"
-import { type Measured, measure, modelAlone, page } from "./webrtc.js"
+import { measure, type Measured, modelAlone, page } from "./webrtc.js"
 
 const sizes = [{ width: 640, height: 360 }, { width: 1280, height: 720 }] as const
 const codecs = ["VP9", "AV1"] as const
@@ -57,8 +57,12 @@ const tableOf = (
   rows: rows(by),
   notes: [
     ...notes,
-    `server CPU with the model alone (a session, no viewer): ${Table.formatNumber(alone)}% of one core; the rows include it`,
-    `codec Chromium decoded: ${[baseline, ...codecs].map((codec) => `${codec} -> ${by.get(codec)?.codec ?? "?"}`).join(", ")}`,
+    `server CPU with the model alone (a session, no viewer): ${
+      Table.formatNumber(alone)
+    }% of one core; the rows include it`,
+    `codec Chromium decoded: ${
+      [baseline, ...codecs].map((codec) => `${codec} -> ${by.get(codec)?.codec ?? "?"}`).join(", ")
+    }`,
     ...[baseline, ...codecs].flatMap((codec) => {
       const m = by.get(codec)
       return m === undefined ? [] : [Proc.threadsNote(codec, m.threads)]
@@ -81,14 +85,26 @@ export const benchmark: Benchmark = {
       for (const size of sizes) {
         const notes: Array<string> = []
         const job: Clock = { job: "clock", fps: 30, ...size }
-        const alone = await attempt(`model alone ${size.width}x${size.height}`, notes, () => modelAlone(config, job, listenTimeoutMs))
+        const alone = await attempt(
+          `model alone ${size.width}x${size.height}`,
+          notes,
+          () => modelAlone(config, job, listenTimeoutMs)
+        )
         const by = new Map<string, Measured | undefined>()
         for (const codec of [baseline, ...codecs]) {
           config.log(`codecs: ${codec} at ${size.width}x${size.height}`)
           by.set(
             codec,
-            await attempt(`${codec} ${size.width}x${size.height}`, notes, () =>
-              measure(browser, pages.url, "webrtc", config, { job, env: { REACTOR_WEBRTC_CODECS: codec }, listenTimeoutMs }))
+            await attempt(
+              `${codec} ${size.width}x${size.height}`,
+              notes,
+              () =>
+                measure(browser, pages.url, "webrtc", config, {
+                  job,
+                  env: { REACTOR_WEBRTC_CODECS: codec },
+                  listenTimeoutMs
+                })
+            )
           )
         }
         tables.push(tableOf(size, by, alone, notes))

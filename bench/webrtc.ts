@@ -181,7 +181,9 @@ export const measure = async (
     }))
     const receiver = await tab.evaluate(async () => {
       const stats = (window as any).bench.receiverStats
-      return stats === undefined ? null : (await stats()) as (Record<string, number> & { codecMimeType?: string }) | null
+      return stats === undefined
+        ? null
+        : (await stats()) as (Record<string, number> & { codecMimeType?: string }) | null
     })
     return {
       ages: Stats.summarize(ages),

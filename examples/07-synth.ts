@@ -66,9 +66,17 @@ const keyboard = (width: number, height: number, played: Note | undefined): Fram
       const edge = x % keyWidth < 1
       // a black key covers the right third of a white key and the left third of the next, in the top 60%
       const next = notes[notes.indexOf(white) + 1]
-      const black = y < height * 0.6 && next?.includes("#") === true && x % keyWidth > keyWidth * 0.66 ? next : undefined
+      const black = y < height * 0.6 && next?.includes("#") === true && x % keyWidth > keyWidth * 0.66
+        ? next
+        : undefined
       const key = black ?? white
-      const rgb = key === played ? [220, 30, 30] : edge ? [60, 60, 60] : black !== undefined ? [20, 20, 20] : [240, 240, 240]
+      const rgb = key === played
+        ? [220, 30, 30]
+        : edge
+        ? [60, 60, 60]
+        : black !== undefined
+        ? [20, 20, 20]
+        : [240, 240, 240]
       data.set(rgb, (y * width + x) * 3)
     }
   }

@@ -30,7 +30,9 @@ interface Wire {
   readonly data: Uint8Array
   readonly metadata?: unknown
   /** Other video tracks' frames (copied, never moved: one frame may ride along with every frame of a block). */
-  readonly extras?: ReadonlyArray<{ readonly track: string; readonly width: number; readonly height: number; readonly data: Uint8Array }>
+  readonly extras?: ReadonlyArray<
+    { readonly track: string; readonly width: number; readonly height: number; readonly data: Uint8Array }
+  >
 }
 
 /** The worker's end: `send` posts a frame, waiting while the window is full; `close` ends the link. */

@@ -38,10 +38,14 @@ export type Track = Video | Audio
 export type Outputs = Readonly<Record<string, Track>>
 
 /** The names of the video tracks of an output declaration. */
-export type VideoNames<O extends Outputs> = { readonly [K in keyof O]: O[K] extends Video ? K : never }[keyof O] & string
+export type VideoNames<O extends Outputs> =
+  & { readonly [K in keyof O]: O[K] extends Video ? K : never }[keyof O]
+  & string
 
 /** The names of the audio tracks of an output declaration. */
-export type AudioNames<O extends Outputs> = { readonly [K in keyof O]: O[K] extends Audio ? K : never }[keyof O] & string
+export type AudioNames<O extends Outputs> =
+  & { readonly [K in keyof O]: O[K] extends Audio ? K : never }[keyof O]
+  & string
 
 /** Sample rates an audio track may declare (what Opus in libwebrtc takes). */
 export const sampleRates = [8000, 16000, 24000, 32000, 44100, 48000] as const
@@ -120,7 +124,9 @@ export const checkChunk = (track: string, spec: Audio, samples: unknown): string
   }
   const frames = samples.length / spec.channels
   if (frames > spec.sampleRate * maxChunkSeconds) {
-    return `audio for "${track}" is ${(frames / spec.sampleRate).toFixed(2)} s long; a chunk holds at most ${maxChunkSeconds} s`
+    return `audio for "${track}" is ${
+      (frames / spec.sampleRate).toFixed(2)
+    } s long; a chunk holds at most ${maxChunkSeconds} s`
   }
   return undefined
 }

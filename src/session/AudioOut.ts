@@ -68,7 +68,9 @@ export const make = (
             const known = [...states.keys()]
             return Effect.dieMessage(
               `ctx.emitAudio("${track}"): the model declares no such audio track` +
-                (known.length === 0 ? " (it declares none: add Output.audio to outputs)" : `; it declares ${known.join(", ")}`)
+                (known.length === 0
+                  ? " (it declares none: add Output.audio to outputs)"
+                  : `; it declares ${known.join(", ")}`)
             )
           }
           const error = Output.checkChunk(track, state.spec, samples)

@@ -31,7 +31,9 @@ const json = (value: unknown, where: string): unknown | Frame.FrameError => {
   }
   if (text === undefined) return new Frame.FrameError({ message: `${where} is not a JSON value` })
   if (text.length > maxMetadataBytes) {
-    return new Frame.FrameError({ message: `${where} takes ${text.length} bytes of JSON; the limit is ${maxMetadataBytes}` })
+    return new Frame.FrameError({
+      message: `${where} takes ${text.length} bytes of JSON; the limit is ${maxMetadataBytes}`
+    })
   }
   // a copy: the model may change its object after emitting it
   return JSON.parse(text)
@@ -84,7 +86,9 @@ export const side = (
         })
       }
       const block = Frame.toBlock(emitted, state.last.get(track), fallback)
-      if (block instanceof Frame.FrameError) return new Frame.FrameError({ message: `tracks.${track}: ${block.message}` })
+      if (block instanceof Frame.FrameError) {
+        return new Frame.FrameError({ message: `tracks.${track}: ${block.message}` })
+      }
       if (block.length !== 1 && block.length !== length) {
         return new Frame.FrameError({
           message: `tracks.${track} has ${block.length} frames; give one, or one per frame of the block (${length})`

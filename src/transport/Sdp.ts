@@ -88,13 +88,17 @@ export const setBitrates = (
       for (const line of section) {
         const fmtp = /^a=fmtp:(\d+) (.*)$/.exec(line)
         if (fmtp !== null && types.includes(fmtp[1]!)) {
-          const kept = fmtp[2]!.split(";").filter((p) => p.trim() !== "" && !/^x-google-(min|start|max)-bitrate=/.test(p.trim()))
+          const kept = fmtp[2]!.split(";").filter((p) =>
+            p.trim() !== "" && !/^x-google-(min|start|max)-bitrate=/.test(p.trim())
+          )
           out.push(`a=fmtp:${fmtp[1]} ${[...kept, params].join(";")}`)
           continue
         }
         out.push(line)
         const rtpmap = /^a=rtpmap:(\d+) /.exec(line)
-        if (rtpmap !== null && types.includes(rtpmap[1]!) && !section.some((l) => l.startsWith(`a=fmtp:${rtpmap[1]} `))) {
+        if (
+          rtpmap !== null && types.includes(rtpmap[1]!) && !section.some((l) => l.startsWith(`a=fmtp:${rtpmap[1]} `))
+        ) {
           out.push(`a=fmtp:${rtpmap[1]} ${params}`)
         }
       }

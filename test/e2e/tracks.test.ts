@@ -79,7 +79,13 @@ describe.each(servings)("named output tracks and audio over the WebSocket (%s)",
     expect(capabilities.body.outputs).toEqual([
       { name: "main_video", kind: "video", description: "An oscilloscope of the sound" },
       { name: "keyboard", kind: "video", description: "The keyboard, the key being played in red" },
-      { name: "main_audio", kind: "audio", description: "The synthesiser, 48 kHz mono", sample_rate: 48000, channels: 1 }
+      {
+        name: "main_audio",
+        kind: "audio",
+        description: "The synthesiser, 48 kHz mono",
+        sample_rate: 48000,
+        channels: 1
+      }
     ])
     const started = await http(server, "POST", "/start_session", { body: {} })
     expect(SdkSchemas.rejects("SessionResponseSchema", started.body)).toBeUndefined()
@@ -141,8 +147,13 @@ describe.each(servings)("named output tracks and audio over the WebSocket (%s)",
     client.command("stop", {}, "s1")
     await client.next((m) => m.data?.id === "s1")
     const count = audio.length
-    await waitFor("silence again", () =>
-      audio.length > count + 2 && audio.slice(-2).every((chunk) => chunk.samples.every((s) => s === 0)) ? true : undefined)
+    await waitFor(
+      "silence again",
+      () =>
+        audio.length > count + 2 && audio.slice(-2).every((chunk) => chunk.samples.every((s) => s === 0))
+          ? true
+          : undefined
+    )
     client.runtime("stop")
     await client.closed
   }, 30_000)

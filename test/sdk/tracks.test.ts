@@ -74,8 +74,10 @@ describe.skipIf(!Chromium.run)(
     })
 
     const serve = async (env: Record<string, string> = {}) => {
-      const server = await withEnv(env, () =>
-        Server.listen(model, { host: "127.0.0.1", port: 0, maxSessions: 4, webRoot }, config, logLevel))
+      const server = await withEnv(
+        env,
+        () => Server.listen(model, { host: "127.0.0.1", port: 0, maxSessions: 4, webRoot }, config, logLevel)
+      )
       servers.push(server)
       return server
     }
@@ -142,7 +144,9 @@ describe.skipIf(!Chromium.run)(
       expect(metadata.length).toBeGreaterThan(0)
       expect(metadata.at(-1)).toMatchObject({ track: "main_video", metadata: { waveform: "sine", volume: 0.5 } })
       await expect.poll(() =>
-        page.evaluate(() => window.probe.runtime.some((m) => m.type === "frameMetadata" && m.data.metadata.note === "A4"))
+        page.evaluate(() =>
+          window.probe.runtime.some((m) => m.type === "frameMetadata" && m.data.metadata.note === "A4")
+        )
       ).toBe(true)
       await page.close()
     })

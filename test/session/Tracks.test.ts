@@ -9,7 +9,8 @@ import * as ModelTest from "../../src/testing/ModelTest.js"
 
 const Commands = Command.group(Command.make("go", { description: "One emission", payload: { step: Schema.String } }))
 
-const solid = (width: number, height: number, value: number) => Frame.make(width, height, new Uint8Array(width * height * 3).fill(value))
+const solid = (width: number, height: number, value: number) =>
+  Frame.make(width, height, new Uint8Array(width * height * 3).fill(value))
 
 /** A quarter of a second of stereo at 16 kHz, starting 1, -1, 2, -2, 3, -3. */
 const quarter = new Int16Array(2 * 4000).map((_, i) => (i % 2 === 0 ? 1 : -1) * (1 + (i >> 1)))
@@ -61,7 +62,8 @@ const model = Model.make(Commands, {
             : Effect.void
           return Effect.flatMap(
             Effect.either(attempt),
-            (result) => ctx.send({ step, error: result._tag === "Left" ? (result.left as { message: string }).message : null })
+            (result) =>
+              ctx.send({ step, error: result._tag === "Left" ? (result.left as { message: string }).message : null })
           )
         }
       },
@@ -129,7 +131,9 @@ describe("output tracks in a session", () => {
         expect(yield* go(session, "extra-count")).toBe(
           "tracks.depth has 2 frames; give one, or one per frame of the block (3)"
         )
-        expect(yield* go(session, "audio-odd")).toBe(`audio for "voice" has 3 samples, not a multiple of its 2 channels`)
+        expect(yield* go(session, "audio-odd")).toBe(
+          `audio for "voice" has 3 samples, not a multiple of its 2 channels`
+        )
         expect(yield* go(session, "audio-long")).toBe(`audio for "voice" is 1.00 s long; a chunk holds at most 1 s`)
         expect(yield* go(session, "audio-float")).toContain(`audio for "voice" must be an Int16Array`)
         expect(yield* session.endReason).toBeUndefined()
