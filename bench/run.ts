@@ -7,6 +7,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { benchmark as codecs } from "./codecs.js"
 import { benchmark as commandToFrame } from "./command-to-frame.js"
 import { benchmark as encoding } from "./encoding.js"
 import { benchmark as examples } from "./examples.js"
@@ -37,6 +38,7 @@ const all: ReadonlyArray<Benchmark> = [
   fairness,
   isolation,
   webrtc,
+  codecs,
   inputs,
   webcam,
   examples,

@@ -21,7 +21,7 @@ const job: Clock = { job: "clock", fps: 30, width: 640, height: 360 }
 const chromiumPath = Chromium.path
 
 /** The viewer page: starts a session over one transport and records each presented frame's age. */
-const page =
+export const page =
   `<!doctype html><meta charset="utf-8"><video id="v" muted autoplay playsinline></video><canvas id="c"></canvas>
 <script>
 ${ClockPixels.decodeSource}
@@ -54,8 +54,11 @@ async function start() {
   if (transport === "webrtc") {
     const pc = new RTCPeerConnection({ iceServers: [] })
     window.bench.receiverStats = async () => {
-      for (const report of (await pc.getStats()).values()) {
-        if (report.type === "inbound-rtp" && report.kind === "video") return report
+      const stats = await pc.getStats()
+      for (const report of stats.values()) {
+        if (report.type === "inbound-rtp" && report.kind === "video") {
+          return { ...report, codecMimeType: report.codecId ? stats.get(report.codecId)?.mimeType : undefined }
+        }
       }
       return null
     }
@@ -101,7 +104,7 @@ async function start() {
 start().catch((error) => (window.bench.error = String(error)))
 </script>`
 
-interface Measured {
+export interface Measured {
   readonly ages: Stats.Summary
   /** The frame's age when its last packet reached the browser, and at its expected display (WebRTC only). */
   readonly atReceive?: Stats.Summary | undefined
@@ -112,6 +115,8 @@ interface Measured {
   readonly threads: Array<readonly [string, number]>
   /** Chromium's own account of its share (WebRTC only): `inbound-rtp` stats, per frame over the session. */
   readonly receiver?: ReceiverShare | undefined
+  /** The video codec Chromium decoded (WebRTC only), e.g. `video/VP8`. */
+  readonly codec?: string | undefined
 }
 
 /** Chromium's receive side, ms per frame, from its `inbound-rtp` stats (totals over the session so far). */
@@ -136,13 +141,15 @@ const receiverShare = (stats: Record<string, number>): ReceiverShare => {
 }
 
 /** One transport: a fresh server, one viewer tab, the warm-up (libwebrtc ramps its bitrate), then the window. */
-const measure = async (
+export const measure = async (
   browser: Page.Browser,
   pageUrl: string,
   transport: "webrtc" | "websocket",
-  config: Config
+  config: Config,
+  /** The model's job (640x360 at 30 fps by default) and the server's environment (e.g. `REACTOR_WEBRTC_CODECS`). */
+  served: { readonly job?: Clock; readonly env?: Record<string, string>; readonly listenTimeoutMs?: number } = {}
 ): Promise<Measured> => {
-  const child = await Child.start("runtime.ts", job)
+  const child = await Child.start("runtime.ts", served.job ?? job, served.env ?? {}, served.listenTimeoutMs)
   const tab = await browser.newPage()
   try {
     const { warmupMs, windowMs } = Page.windows(config)
@@ -174,7 +181,9 @@ const measure = async (
     }))
     const receiver = await tab.evaluate(async () => {
       const stats = (window as any).bench.receiverStats
-      return stats === undefined ? null : (await stats()) as Record<string, number> | null
+      return stats === undefined
+        ? null
+        : (await stats()) as (Record<string, number> & { codecMimeType?: string }) | null
     })
     return {
       ages: Stats.summarize(ages),
@@ -183,7 +192,8 @@ const measure = async (
       fps: frames / seconds,
       cpuPercent: cpu0 !== undefined && cpu1 !== undefined ? Proc.cpuPercent(cpu0, cpu1) : Number.NaN,
       threads: Proc.threadPercents(threads0, threads1, seconds),
-      receiver: receiver === null ? undefined : receiverShare(receiver)
+      receiver: receiver === null ? undefined : receiverShare(receiver),
+      codec: receiver?.codecMimeType
     }
   } finally {
     await tab.close()
@@ -192,8 +202,8 @@ const measure = async (
 }
 
 /** The model alone: a session started, no viewer attached (it generates all the same), over the same window. */
-const modelAlone = async (config: Config): Promise<number> => {
-  const child = await Child.start("runtime.ts", job)
+export const modelAlone = async (config: Config, served: Clock = job, listenTimeoutMs?: number): Promise<number> => {
+  const child = await Child.start("runtime.ts", served, {}, listenTimeoutMs)
   try {
     await fetch(`http://127.0.0.1:${child.port}/start_session`, { method: "POST", body: "{}" })
     const { warmupMs, windowMs } = Page.windows(config)

@@ -22,9 +22,10 @@ from .model import (
 )
 from .schema import SchemaError
 from .state import InputState
-from .tracks import VideoIn, VideoOut
+from .tracks import AudioOut, VideoIn, VideoOut
 
 __all__ = [
+    "AudioOut",
     "CommandError",
     "Context",
     "DictConfig",

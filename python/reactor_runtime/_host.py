@@ -31,7 +31,7 @@ from . import context as _context
 from .model import CommandError, DictConfig, VideoModel, default_name, hooks_of, model_info
 from .schema import SchemaError, coerce, commands_of
 from .state import setter_field, setters_of, state_class
-from .tracks import declared_tracks
+from .tracks import AudioOut, VideoOut, declared_tracks
 from ._wire import Closed, Wire
 
 TAIL_LINES = 6
@@ -97,7 +97,9 @@ def find_model(module: Any, path: str) -> type:
 def declare(cls: type, path: str) -> dict:
     """What the runtime needs to know before loading: name, commands, tracks, default config file."""
     info = model_info(cls) or {}
-    outs, ins = declared_tracks(cls)
+    tracks, ins = declared_tracks(cls)
+    outs = [t for t in tracks if isinstance(t, VideoOut)]
+    audio = [t for t in tracks if isinstance(t, AudioOut)]
     if len(outs) > 1:
         raise SchemaError(f"{cls.__name__}: one output track (VideoOut) is supported, it declares {len(outs)}")
     config = info.get("config")
@@ -110,6 +112,11 @@ def declare(cls: type, path: str) -> dict:
         "description": info.get("description") or (inspect.getdoc(cls) or "").split("\n\n")[0] or None,
         "commands": with_setters(commands_of(cls), setters_of(cls)),
         "output": outs[0].name if outs else "main_video",
+        "audio": [
+            {"name": t.name, "description": t.description or f"audio {t.name}", "sample_rate": t.sample_rate,
+             "channels": t.channels}
+            for t in audio
+        ],
         "inputs": [
             {"name": t.name, "description": t.description or f"video input {t.name}", "max_width": t.max_width,
              "max_height": t.max_height}
@@ -243,7 +250,8 @@ class Host:
         sid = str(message["sid"])
         ctx = _context.Context(
             sid, self.wire, self.declared["output"], [t["name"] for t in self.declared["inputs"]],
-            message.get("extra_args") or {}, window=int(message.get("window", 1))
+            message.get("extra_args") or {}, window=int(message.get("window", 1)),
+            audio={t["name"]: (t["sample_rate"], t["channels"]) for t in self.declared.get("audio", [])},
         )
         self.ctx = ctx
         _context._set_current(ctx)

@@ -63,6 +63,20 @@ class OutputTrack:
         raise RuntimeError(f'track "{self.name}" is an output (VideoOut): emit to it; read inputs with latest()')
 
 
+class AudioTrack:
+    """Audio the model emits; ``emit(samples)`` is ``get_ctx().emit_audio(name, samples)``."""
+
+    def __init__(self, name: str, ctx: "Context") -> None:
+        self.name = name
+        self._ctx = ctx
+
+    def emit(self, samples: Any) -> None:
+        self._ctx.emit_audio(self.name, samples)
+
+    def latest(self) -> Any:
+        raise RuntimeError(f'track "{self.name}" is an output (AudioOut): emit to it; read inputs with latest()')
+
+
 def _shape_error(frames: Any) -> str:
     kind = type(frames)
     name = f"{kind.__module__}.{kind.__name__}"
@@ -74,7 +88,7 @@ class Context:
     """One session's context. Made by the host; a model only calls its methods."""
 
     def __init__(self, session_id: str, wire: Any, output: str, inputs: "list[str]", extra_args: dict,
-                 window: int = 1) -> None:
+                 window: int = 1, audio: "Optional[dict[str, tuple[int, int]]]" = None) -> None:
         self.session_id = session_id
         self.extra_args = extra_args
         self._wire = wire
@@ -83,6 +97,8 @@ class Context:
         self._cond = threading.Condition()
         self._output = OutputTrack(output, self)
         self._inputs = {name: InputTrack(name) for name in inputs}
+        self._audio_formats = dict(audio or {})
+        self._audio = {name: AudioTrack(name, self) for name in self._audio_formats}
         self.frames_emitted = 0
 
     # -- the model's API -------------------------------------------------------------------------------------------
@@ -106,6 +122,36 @@ class Context:
         self._wire.send(header, parts)
         self.frames_emitted += n
 
+    def emit_audio(self, track: str, samples: Any) -> None:
+        """Plays a chunk of 16-bit PCM on an ``AudioOut`` track: an int16 array, ``(M,)`` or ``(1, M)`` mono, ``(M, 2)``
+        stereo, at most one second. Chunks play back to back in real time; it waits while the track is half a second
+        ahead (which paces a generator faster than real time), and returns at once when the session is stopping."""
+        import numpy as np
+
+        fmt = self._audio_formats.get(track)
+        if fmt is None:
+            known = ", ".join(self._audio_formats) or "none (declare one with AudioOut)"
+            raise KeyError(f'no audio track "{track}"; this model\'s audio tracks: {known}')
+        rate, channels = fmt
+        if not isinstance(samples, np.ndarray) or samples.dtype != np.int16:
+            raise TypeError(
+                f"emit_audio expects a numpy int16 array of PCM samples; got {type(samples).__name__}"
+                + (f" of {samples.dtype}: convert with (x * 32767).clip(-32768, 32767).astype(np.int16)"
+                   if isinstance(samples, np.ndarray) else "")
+            )
+        array = samples.reshape(-1) if (samples.ndim == 1 or (samples.ndim == 2 and samples.shape[0] == 1)) else samples
+        if channels == 1 and array.ndim != 1:
+            raise ValueError(f'audio track "{track}" is mono: give (M,) or (1, M) samples; got shape {samples.shape}')
+        if channels == 2 and (array.ndim != 2 or array.shape[1] != 2):
+            raise ValueError(f'audio track "{track}" is stereo: give (M, 2) samples; got shape {samples.shape}')
+        frames = array.shape[0]
+        if not 1 <= frames <= rate:
+            raise ValueError(f"an audio chunk holds 1 to {rate} samples per channel (one second); got {frames}")
+        if not self._take_credit():
+            return
+        data = np.ascontiguousarray(array, dtype="<i2")
+        self._wire.send({"t": "audio", "sid": self.session_id, "track": track}, [memoryview(data).cast("B")])
+
     def send(self, data: Any) -> None:
         """Sends a JSON-serialisable message to the viewer."""
         self._wire.send({"t": "message", "sid": self.session_id, "data": data})
@@ -114,9 +160,11 @@ class Context:
         """A track by name; without one, the default output track."""
         if name is None or name == self._output.name:
             return self._output
+        if name in self._audio:
+            return self._audio[name]
         track = self._inputs.get(name)
         if track is None:
-            known = ", ".join([self._output.name, *self._inputs])
+            known = ", ".join([self._output.name, *self._audio, *self._inputs])
             raise KeyError(f'no track "{name}"; this model has: {known}')
         return track
 

@@ -35,6 +35,26 @@ class VideoOut(_Track):
         self.default = default
 
 
+class AudioOut(_Track):
+    """Audio the model emits (Reactor's ``Audio`` output): 16-bit PCM at ``sample_rate`` Hz, ``channels`` interleaved.
+
+    ``get_ctx().get_track(name).emit(samples)`` (or ``get_ctx().emit_audio(name, samples)``) plays an int16 array:
+    ``(M,)`` or ``(1, M)`` for mono, ``(M, 2)`` for stereo; chunks play back to back in real time (Opus over WebRTC).
+    """
+
+    kind = "audio"
+    direction = "out"
+
+    def __init__(self, description: str = "", sample_rate: int = 48_000, channels: int = 1, **options: Any) -> None:
+        super().__init__(description, **options)
+        if sample_rate not in (8000, 16000, 24000, 32000, 44100, 48000):
+            raise ValueError(f"AudioOut: sample_rate must be 8000, 16000, 24000, 32000, 44100 or 48000; got {sample_rate}")
+        if channels not in (1, 2):
+            raise ValueError(f"AudioOut: channels must be 1 or 2; got {channels}")
+        self.sample_rate = sample_rate
+        self.channels = channels
+
+
 class VideoIn(_Track):
     """A video the viewer sends (e.g. a webcam); read its newest frame with ``get_ctx().get_track(name).latest()``.
 
@@ -49,9 +69,10 @@ class VideoIn(_Track):
         self.max_height = max_height
 
 
-def declared_tracks(cls: type) -> "tuple[list[VideoOut], list[VideoIn]]":
-    """The output and input tracks a model class declares, in declaration order (base classes first)."""
-    outs: list[VideoOut] = []
+def declared_tracks(cls: type) -> "tuple[list[_Track], list[VideoIn]]":
+    """The output (``VideoOut``, ``AudioOut``) and input tracks a model class declares, in declaration order (base
+    classes first)."""
+    outs: list[_Track] = []
     ins: list[VideoIn] = []
     seen: set[str] = set()
     for klass in reversed(cls.__mro__):
@@ -60,5 +81,5 @@ def declared_tracks(cls: type) -> "tuple[list[VideoOut], list[VideoIn]]":
                 seen.add(name)
                 if value.name is None:
                     value.name = name
-                (outs if isinstance(value, VideoOut) else ins).append(value)  # type: ignore[arg-type]
+                (ins if isinstance(value, VideoIn) else outs).append(value)  # type: ignore[arg-type]
     return outs, ins

@@ -35,6 +35,41 @@ export interface WebRtcConfig {
    * 6.7-7.2% without, 640x360 at 30 fps) for no visible gain.
    */
   readonly denoise: boolean
+  /**
+   * The video codecs in order of preference: the first one the client offers and the engine encodes is used (the
+   * answer lists only these, in this order). @roamhq/wrtc 0.10 encodes VP8, VP9 and AV1; a codec it lacks (H264 there)
+   * is skipped. Default VP8, VP9, H264, AV1: measured per codec in bench 9b (`bench/codecs.ts`).
+   */
+  readonly videoCodecs: ReadonlyArray<VideoCodec>
+  /**
+   * Congestion control's bounds on the video bitrate estimate (kbit/s), written into the offer's video codecs as
+   * libwebrtc's `x-google-min-bitrate`, `x-google-start-bitrate` and `x-google-max-bitrate`. Reactor's defaults:
+   * 500 / 4000 / 10000. Unlike `maxBitrateKbps` (a `b=AS:` cap) these bound the estimate, not the link.
+   */
+  readonly bweMinKbps: number
+  readonly bweInitialKbps: number
+  readonly bweMaxKbps: number
+}
+
+/** The video codecs a preference may name. */
+export const videoCodecNames = ["VP8", "VP9", "H264", "AV1"] as const
+export type VideoCodec = typeof videoCodecNames[number]
+
+/**
+ * Parses a codec preference (`"VP9,VP8"`, case-insensitive): the codecs in order, or what is wrong with it (an unknown
+ * name, a repeated one, an empty list).
+ */
+export const parseCodecs = (text: string): ReadonlyArray<VideoCodec> | string => {
+  const names = text.split(",").map((name) => name.trim().toUpperCase()).filter((name) => name !== "")
+  if (names.length === 0) return `expected a list of video codecs among ${videoCodecNames.join(", ")}`
+  const out: Array<VideoCodec> = []
+  for (const name of names) {
+    const codec = videoCodecNames.find((known) => known === name)
+    if (codec === undefined) return `unknown video codec "${name}"; the codecs are ${videoCodecNames.join(", ")}`
+    if (out.includes(codec)) return `video codec "${name}" is listed twice`
+    out.push(codec)
+  }
+  return out
 }
 
 /** The defaults, one per field. */
@@ -44,7 +79,11 @@ export const defaults: WebRtcConfig = {
   gatherTimeoutMs: 3000,
   answerTimeoutMs: 5000,
   repeatFrameMs: 1000,
-  denoise: false
+  denoise: false,
+  videoCodecs: ["VP8", "VP9", "H264", "AV1"],
+  bweMinKbps: 500,
+  bweInitialKbps: 4000,
+  bweMaxKbps: 10000
 }
 
 /** Settings as callers give them: any field may be left out for its default. */
@@ -76,6 +115,12 @@ const milliseconds = (name: string, description: string) =>
     EffectConfig.withDescription(description)
   )
 
+const kbps = (name: string, description: string) =>
+  EffectConfig.integer(name).pipe(
+    EffectConfig.validate({ message: "expected an integer >= 1 (kbit/s)", validation: (kbps) => kbps >= 1 }),
+    EffectConfig.withDescription(description)
+  )
+
 /** Each field from its environment variable (`REACTOR_WEBRTC_*`), checked and described; absent = none. */
 const variables = {
   maxBitrateKbps: EffectConfig.integer("REACTOR_WEBRTC_MAX_KBPS").pipe(
@@ -100,7 +145,17 @@ const variables = {
   repeatFrameMs: milliseconds("REACTOR_WEBRTC_REPEAT_FRAME_MS", "the last frame is sent again after this long (ms)"),
   denoise: EffectConfig.boolean("REACTOR_WEBRTC_DENOISE").pipe(
     EffectConfig.withDescription("VP8's temporal denoiser on the outgoing video")
-  )
+  ),
+  videoCodecs: EffectConfig.string("REACTOR_WEBRTC_CODECS").pipe(
+    EffectConfig.mapOrFail((text) => {
+      const codecs = parseCodecs(text)
+      return typeof codecs === "string" ? Either.left(ConfigError.InvalidData([], codecs)) : Either.right(codecs)
+    }),
+    EffectConfig.withDescription("video codecs in order of preference, e.g. VP9,VP8")
+  ),
+  bweMinKbps: kbps("REACTOR_WEBRTC_BWE_MIN_KBPS", "congestion control's lowest video bitrate (kbit/s)"),
+  bweInitialKbps: kbps("REACTOR_WEBRTC_BWE_INITIAL_KBPS", "congestion control's starting video bitrate (kbit/s)"),
+  bweMaxKbps: kbps("REACTOR_WEBRTC_BWE_MAX_KBPS", "congestion control's highest video bitrate (kbit/s)")
 } satisfies { readonly [K in keyof WebRtcConfig]-?: EffectConfig.Config<unknown> }
 
 /** Every setting, each from its environment variable or else its default. */
@@ -110,7 +165,11 @@ export const config: EffectConfig.Config<WebRtcConfig> = EffectConfig.all({
   gatherTimeoutMs: EffectConfig.withDefault(variables.gatherTimeoutMs, defaults.gatherTimeoutMs),
   answerTimeoutMs: EffectConfig.withDefault(variables.answerTimeoutMs, defaults.answerTimeoutMs),
   repeatFrameMs: EffectConfig.withDefault(variables.repeatFrameMs, defaults.repeatFrameMs),
-  denoise: EffectConfig.withDefault(variables.denoise, defaults.denoise)
+  denoise: EffectConfig.withDefault(variables.denoise, defaults.denoise),
+  videoCodecs: EffectConfig.withDefault(variables.videoCodecs, defaults.videoCodecs),
+  bweMinKbps: EffectConfig.withDefault(variables.bweMinKbps, defaults.bweMinKbps),
+  bweInitialKbps: EffectConfig.withDefault(variables.bweInitialKbps, defaults.bweInitialKbps),
+  bweMaxKbps: EffectConfig.withDefault(variables.bweMaxKbps, defaults.bweMaxKbps)
 })
 
 /** The settings given in the environment, and only those. */
@@ -121,7 +180,11 @@ export const fromEnv: EffectConfig.Config<Input> = EffectConfig.map(
     gatherTimeoutMs: EffectConfig.option(variables.gatherTimeoutMs),
     answerTimeoutMs: EffectConfig.option(variables.answerTimeoutMs),
     repeatFrameMs: EffectConfig.option(variables.repeatFrameMs),
-    denoise: EffectConfig.option(variables.denoise)
+    denoise: EffectConfig.option(variables.denoise),
+    videoCodecs: EffectConfig.option(variables.videoCodecs),
+    bweMinKbps: EffectConfig.option(variables.bweMinKbps),
+    bweInitialKbps: EffectConfig.option(variables.bweInitialKbps),
+    bweMaxKbps: EffectConfig.option(variables.bweMaxKbps)
   }),
   (values) => {
     const out: Record<string, unknown> = {}

@@ -28,6 +28,11 @@ interface Wire {
   readonly generatedAt: number
   readonly emittedAt: number
   readonly data: Uint8Array
+  readonly metadata?: unknown
+  /** Other video tracks' frames (copied, never moved: one frame may ride along with every frame of a block). */
+  readonly extras?: ReadonlyArray<
+    { readonly track: string; readonly width: number; readonly height: number; readonly data: Uint8Array }
+  >
 }
 
 /** The worker's end: `send` posts a frame, waiting while the window is full; `close` ends the link. */
@@ -50,7 +55,25 @@ export const sender = (port: MessagePort) => {
   /** Posts a frame; a buffer the model gave away after emitting it cannot move: that frame is skipped, and logged. */
   const post = (out: FrameBus.OutFrame): Effect.Effect<void> => {
     const { data, height, width } = out.frame
-    const wire: Wire = { index: out.index, width, height, generatedAt: out.generatedAt, emittedAt: out.emittedAt, data }
+    const wire: Wire = {
+      index: out.index,
+      width,
+      height,
+      generatedAt: out.generatedAt,
+      emittedAt: out.emittedAt,
+      data,
+      ...(out.metadata !== undefined ? { metadata: out.metadata } : {}),
+      ...(out.extras !== undefined
+        ? {
+          extras: out.extras.map((extra) => ({
+            track: extra.track,
+            width: extra.frame.width,
+            height: extra.frame.height,
+            data: extra.frame.data
+          }))
+        }
+        : {})
+    }
     try {
       port.postMessage(wire, Frame.handsOver(data) ? [data.buffer as ArrayBuffer] : [])
       credit--
@@ -156,7 +179,16 @@ export const receive = (port: MessagePort, deliver: (frame: FrameBus.OutFrame) =
           index: wire.index,
           frame: { width: wire.width, height: wire.height, data: wire.data },
           generatedAt: wire.generatedAt,
-          emittedAt: wire.emittedAt
+          emittedAt: wire.emittedAt,
+          ...(wire.metadata !== undefined ? { metadata: wire.metadata } : {}),
+          ...(wire.extras !== undefined
+            ? {
+              extras: wire.extras.map((extra) => ({
+                track: extra.track,
+                frame: { width: extra.width, height: extra.height, data: extra.data }
+              }))
+            }
+            : {})
         })
         if (timer === undefined) drain()
       })

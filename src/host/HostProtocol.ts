@@ -62,7 +62,9 @@ export class Start extends Rpc.make("Start", {
     id: SessionId.SessionId,
     extraArgs: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
     frames: Transferable.MessagePort,
-    inputs: Schema.optional(Transferable.MessagePort)
+    inputs: Schema.optional(Transferable.MessagePort),
+    /** The session's audio chunks (`AudioLink`), when the model declares audio output tracks. */
+    audio: Schema.optional(Transferable.MessagePort)
   },
   success: Schema.Struct({ startedAt: Schema.Number }),
   error: LoadFailed

@@ -30,6 +30,7 @@ import type * as EndReason from "../protocol/EndReason.js"
 import type * as SessionId from "../protocol/SessionId.js"
 import * as Reactor from "../session/Reactor.js"
 import type * as Session from "../session/Session.js"
+import * as AudioLink from "./AudioLink.js"
 import * as FrameLink from "./FrameLink.js"
 import * as HostProtocol from "./HostProtocol.js"
 import * as InputLink from "./InputLink.js"
@@ -93,17 +94,24 @@ const handlers = Effect.gen(function*() {
         return { name: loaded.value.model.name }
       }),
 
-    Start: ({ extraArgs, frames, id, inputs }) =>
+    Start: ({ audio, extraArgs, frames, id, inputs }) =>
       Effect.gen(function*() {
         const r = yield* ready
         // Frames go to the server on their own port; the link does not drop: when its window is full the pacer
         // waits, and the model with it, so a model never computes frames the boundary would throw away (the
         // server's frame bus drops for slow clients, per client).
         const link = FrameLink.sender(frames as unknown as MessagePort)
-        const session = yield* r.start({ id, extraArgs, sink: link.send }).pipe(Effect.orDie)
+        const audioLink = audio === undefined ? undefined : AudioLink.sender(audio as unknown as MessagePort)
+        const session = yield* r.start({
+          id,
+          extraArgs,
+          sink: link.send,
+          ...(audioLink !== undefined ? { audioSink: audioLink.send } : {})
+        }).pipe(Effect.orDie)
         // The message feed opens before the model's first message can be missed; it lives as long as the session.
         const feeds = yield* Scope.fork(scope, ExecutionStrategy.sequential)
         yield* Scope.addFinalizer(feeds, link.close)
+        if (audioLink !== undefined) yield* Scope.addFinalizer(feeds, audioLink.close)
         if (inputs !== undefined) {
           // Checked on the server already; checked again by the session (a refusal here is dropped: nobody to tell).
           const close = InputLink.receive(

@@ -12,12 +12,14 @@
 import { Deferred, Effect, Exit, Option, PubSub, Ref, type Scope, Stream } from "effect"
 import { MessageChannel } from "node:worker_threads"
 import * as Input from "../model/Input.js"
+import * as Output from "../model/Output.js"
 import * as CommandError from "../protocol/CommandError.js"
 import * as EndReason from "../protocol/EndReason.js"
 import type * as SessionId from "../protocol/SessionId.js"
 import * as FrameBus from "../session/FrameBus.js"
 import type * as Mailbox from "../session/Mailbox.js"
 import type * as Session from "../session/Session.js"
+import * as AudioLink from "./AudioLink.js"
 import * as FrameLink from "./FrameLink.js"
 import * as HostProtocol from "./HostProtocol.js"
 import * as InputLink from "./InputLink.js"
@@ -33,6 +35,8 @@ export interface Options {
   readonly stopDeadlineMs: number
   /** The model's declared input tracks: frames for them are checked here and moved to the host (`InputLink`). */
   readonly inputs: Input.Inputs
+  /** The model's output tracks: with an audio track, its chunks come on a port of their own (`AudioLink`). */
+  readonly outputs?: Output.Outputs | undefined
   /** Terminates the session's host (and loads a fresh one); returns once its thread is gone. */
   readonly recycle: (why: string) => Effect.Effect<void>
 }
@@ -80,12 +84,23 @@ export const make = (
       inputsDropped++
     })
     if (inputLink !== undefined) yield* Effect.addFinalizer(() => Effect.sync(inputLink.close))
+    // Audio, for a model with an audio output track: released in the host when due, fanned out here.
+    const hasAudio = Object.values(options.outputs ?? {}).some((track) => track.kind === "audio")
+    const audioChannel = hasAudio ? new MessageChannel() : undefined
+    const audioOut = hasAudio ? yield* PubSub.sliding<Output.OutAudio>(256) : undefined
+    if (audioChannel !== undefined && audioOut !== undefined) {
+      const close = AudioLink.receive(audioChannel.port1, (chunk) => {
+        audioOut.unsafeOffer(chunk)
+      })
+      yield* Effect.addFinalizer(() => Effect.zipRight(Effect.sync(close), PubSub.shutdown(audioOut)))
+    }
     const { startedAt } = yield* host.call(
       host.client.Start({
         id,
         extraArgs: { ...options.extraArgs },
         frames: channel.port2 as unknown as globalThis.MessagePort,
-        ...(inputChannel !== undefined ? { inputs: inputChannel.port2 as unknown as globalThis.MessagePort } : {})
+        ...(inputChannel !== undefined ? { inputs: inputChannel.port2 as unknown as globalThis.MessagePort } : {}),
+        ...(audioChannel !== undefined ? { audio: audioChannel.port2 as unknown as globalThis.MessagePort } : {})
       })
     ).pipe(Effect.catchTag("RpcClientError", (error) => Effect.die(error)))
     const streams = yield* Effect.scope
@@ -116,6 +131,7 @@ export const make = (
         }
         yield* bus.shutdown
         yield* PubSub.shutdown(outbox)
+        if (audioOut !== undefined) yield* PubSub.shutdown(audioOut)
         yield* Deferred.succeed(ended, reason)
       }))
 
@@ -207,6 +223,7 @@ export const make = (
           return Effect.sync(() => inputLink.send(track, frame))
         }),
       messages: PubSub.subscribe(outbox),
+      ...(audioOut !== undefined ? { audio: PubSub.subscribe(audioOut) } : {}),
       stats: Effect.gen(function*() {
         if (!(yield* Deferred.isDone(ended))) yield* Effect.ignore(fetchStats)
         return {

@@ -224,6 +224,7 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
               id,
               extraArgs: startOptions.extraArgs ?? {},
               inputs: declared.inputs,
+              outputs: declared.outputs,
               stopDeadlineMs,
               recycle: (why) => host.terminate(why)
             })

@@ -9,6 +9,7 @@ import { Context, Data, Effect, JSONSchema, Layer, Option, ParseResult, Schema, 
 import * as Capabilities from "./Capabilities.js"
 import type * as Command from "./Command.js"
 import * as Input from "./Input.js"
+import * as Output from "./Output.js"
 import * as Overrides from "./Overrides.js"
 import { type Service as SessionContextService, SessionContext, type Viewer } from "./SessionContext.js"
 import * as State from "./State.js"
@@ -50,7 +51,8 @@ export interface Definition<
   CI,
   L,
   I extends Input.Inputs = {},
-  S extends Schema.Struct.Fields = {}
+  S extends Schema.Struct.Fields = {},
+  O extends Output.Outputs = { readonly main_video: Output.Video }
 > {
   /** The model's name, reported in capabilities and session responses. */
   readonly name: string
@@ -61,6 +63,11 @@ export interface Definition<
    * capabilities as `sendonly` tracks and read in a session with `ctx.input(name)`.
    */
   readonly inputs?: I
+  /**
+   * The output tracks (e.g. `{ main_video: Output.video(), main_audio: Output.audio() }`), listed in capabilities as
+   * `recvonly` tracks in this order; the first is a video track, where `ctx.emit` goes. Default: `main_video` alone.
+   */
+  readonly outputs?: O
   /** The config schema; defaults live here, so no config file is needed to run. */
   readonly config?: Schema.Schema<C, CI>
   /** The frame size used for a black frame emitted before any real frame. Defaults to 640x360. */
@@ -78,7 +85,7 @@ export interface Definition<
     readonly config: C
     readonly loaded: L
     /** The session's context, its `input` typed by the model's `inputs` (the same service `SessionContext` gives). */
-    readonly ctx: SessionContextService<keyof I & string>
+    readonly ctx: SessionContextService<keyof I & string, Output.AudioNames<O>, Output.VideoNames<O>>
     /** The session's declared state (an empty struct's when the model declares none). */
     readonly state: State.Handle<Schema.Struct.Type<S>>
   }) => Effect.Effect<
@@ -99,8 +106,9 @@ export interface DefinitionWithCommands<
   CI,
   L,
   I extends Input.Inputs = {},
-  S extends Schema.Struct.Fields = {}
-> extends Definition<R, C, CI, L, I, S> {
+  S extends Schema.Struct.Fields = {},
+  O extends Output.Outputs = { readonly main_video: Output.Video }
+> extends Definition<R, C, CI, L, I, S, O> {
   /** The commands viewers can send, declared with `@effect/rpc`. */
   readonly commands: RpcGroup.RpcGroup<R>
 }
@@ -117,6 +125,8 @@ export interface Declared {
   readonly capabilities: ReadonlyArray<Capabilities.CommandCapability>
   /** The input tracks, in declaration order. */
   readonly inputs: Input.Inputs
+  /** The output tracks, in declaration order (absent: `main_video` alone, `Output.defaults`). */
+  readonly outputs?: Output.Outputs
   readonly frameSize: { readonly width: number; readonly height: number }
 }
 
@@ -254,10 +264,11 @@ export function make<
   CI = {},
   L = void,
   I extends Input.Inputs = {},
-  S extends Schema.Struct.Fields = {}
+  S extends Schema.Struct.Fields = {},
+  O extends Output.Outputs = { readonly main_video: Output.Video }
 >(
   commands: RpcGroup.RpcGroup<R>,
-  definition: Definition<R, C, CI, L, I, S>
+  definition: Definition<R, C, CI, L, I, S, O>
 ): ModelLayer
 export function make<
   R extends Rpc.Any,
@@ -265,16 +276,17 @@ export function make<
   CI = {},
   L = void,
   I extends Input.Inputs = {},
-  S extends Schema.Struct.Fields = {}
+  S extends Schema.Struct.Fields = {},
+  O extends Output.Outputs = { readonly main_video: Output.Video }
 >(
-  definition: DefinitionWithCommands<R, C, CI, L, I, S>
+  definition: DefinitionWithCommands<R, C, CI, L, I, S, O>
 ): ModelLayer
 export function make(
-  first: RpcGroup.RpcGroup<Rpc.Any> | DefinitionWithCommands<Rpc.Any, unknown, unknown, unknown, any, any>,
-  second?: Definition<Rpc.Any, unknown, unknown, unknown, any, any>
+  first: RpcGroup.RpcGroup<Rpc.Any> | DefinitionWithCommands<Rpc.Any, unknown, unknown, unknown, any, any, any>,
+  second?: Definition<Rpc.Any, unknown, unknown, unknown, any, any, any>
 ): ModelLayer {
   const given = second === undefined
-    ? first as DefinitionWithCommands<Rpc.Any, unknown, unknown, unknown, any, any>
+    ? first as DefinitionWithCommands<Rpc.Any, unknown, unknown, unknown, any, any, any>
     : { ...second, commands: first as RpcGroup.RpcGroup<Rpc.Any> }
   const stateSchema = (given.state ?? Schema.Struct({})) as unknown as Schema.Struct<
     Record<string, typeof Schema.Unknown>
@@ -287,6 +299,9 @@ export function make(
   const definition = setters.length === 0 ? given : { ...given, commands: given.commands.add(...setters) }
   const capabilities = Capabilities.ofGroup(definition.commands)
   const inputs = Input.checkDeclared(definition.name, definition.inputs ?? {})
+  const outputs = definition.outputs === undefined
+    ? undefined
+    : Output.checkDeclared(definition.name, definition.outputs, inputs)
   const configSchema = (definition.config ?? Schema.Struct({})) as Schema.Schema<unknown, unknown>
   const declared: Declared = {
     name: definition.name,
@@ -295,6 +310,7 @@ export function make(
     commands: definition.commands,
     capabilities,
     inputs,
+    ...(outputs !== undefined ? { outputs } : {}),
     frameSize: definition.frameSize ?? { width: 640, height: 360 }
   }
   const layer = Layer.scoped(

@@ -116,3 +116,49 @@ export const maxInputBytes = (
   inputs: Readonly<Record<string, { readonly maxWidth: number; readonly maxHeight: number }>>
 ): number =>
   Object.values(inputs).reduce((max, spec) => Math.max(max, headerBytes + spec.maxWidth * spec.maxHeight * 3), 0)
+
+/**
+ * The codec id of an audio chunk: 16-bit signed little-endian PCM, channels interleaved. An audio message has the
+ * same 24-byte header with these fields: bytes 6-7 = channels, 8-11 = chunk index on its track, 12-15 = sample rate
+ * (u32), 16-23 = when the chunk is due to play (f64, epoch ms); then the samples.
+ */
+export const pcmCodec = 2
+
+/** What an audio message's header says. */
+export interface AudioHeader {
+  readonly track: number
+  readonly index: number
+  readonly sampleRate: number
+  readonly channels: number
+  /** When the chunk is due to play (epoch ms, the server's clock). */
+  readonly playAt: number
+}
+
+/** Writes the header of an audio chunk into the first 24 bytes of `out`. */
+export const writeAudioHeader = (out: Uint8Array, header: AudioHeader): void => {
+  const view = new DataView(out.buffer, out.byteOffset, headerBytes)
+  view.setUint8(0, magic[0])
+  view.setUint8(1, magic[1])
+  view.setUint8(2, headerVersion)
+  view.setUint8(3, pcmCodec)
+  view.setUint16(4, header.track, true)
+  view.setUint16(6, header.channels, true)
+  view.setUint32(8, header.index >>> 0, true)
+  view.setUint32(12, header.sampleRate, true)
+  view.setFloat64(16, header.playAt, true)
+}
+
+/** Reads an audio message's header; `undefined` when the bytes are not an audio message. */
+export const readAudioHeader = (bytes: Uint8Array): AudioHeader | undefined => {
+  if (bytes.length < headerBytes || bytes[0] !== magic[0] || bytes[1] !== magic[1] || bytes[3] !== pcmCodec) {
+    return undefined
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, headerBytes)
+  return {
+    track: view.getUint16(4, true),
+    channels: view.getUint16(6, true),
+    index: view.getUint32(8, true),
+    sampleRate: view.getUint32(12, true),
+    playAt: view.getFloat64(16, true)
+  }
+}

@@ -4,6 +4,7 @@
  */
 import * as Capabilities from "../model/Capabilities.js"
 import type * as Model from "../model/Model.js"
+import * as Output from "../model/Output.js"
 import * as ApiVersion from "./ApiVersion.js"
 import * as Selection from "./Selection.js"
 import type * as SessionId from "./SessionId.js"
@@ -20,16 +21,23 @@ export const tracks = [mainVideo] as const
 /** One capabilities track; `direction` is the client's (`recvonly`: the server sends; `sendonly`: the client does). */
 export interface Track {
   readonly name: string
-  readonly kind: "video"
+  readonly kind: "video" | "audio"
   readonly direction: "recvonly" | "sendonly"
 }
 
+/** The output tracks as capabilities list them: each `recvonly`, in declaration order (`main_video` alone by default). */
+export const outputTracksOf = (model: Pick<Model.Declared, "outputs">): ReadonlyArray<Track> =>
+  model.outputs === undefined
+    ? tracks
+    : Object.entries(model.outputs).map(([name, spec]) => ({ name, kind: spec.kind, direction: "recvonly" as const }))
+
 /**
- * The capabilities tracks: `main_video` first (index 0), then each input track the model declares, in declaration
- * order, as a `sendonly` video track. A WebSocket frame's header names its track by this index.
+ * The capabilities tracks: the output tracks first (`main_video` alone, index 0, for a model that declares none; else
+ * its `outputs` in declaration order, a video track first), then each input track the model declares, in declaration
+ * order, as a `sendonly` video track. A WebSocket binary message's header names its track by this index.
  */
-export const tracksOf = (model: Pick<Model.Declared, "inputs">): ReadonlyArray<Track> => [
-  mainVideo,
+export const tracksOf = (model: Pick<Model.Declared, "inputs" | "outputs">): ReadonlyArray<Track> => [
+  ...outputTracksOf(model),
   ...Object.keys(model.inputs).map((name) => ({ name, kind: "video" as const, direction: "sendonly" as const }))
 ]
 
@@ -57,6 +65,12 @@ export const fullCapabilities = (model: Model.Declared) => ({
   model: modelOf(model),
   protocol_version: protocolVersion,
   tracks: tracksOf(model),
+  outputs: Object.entries(Output.of(model)).map(([name, spec]) => ({
+    name,
+    kind: spec.kind,
+    description: spec.description,
+    ...(spec.kind === "audio" ? { sample_rate: spec.sampleRate, channels: spec.channels } : {})
+  })),
   inputs: Object.entries(model.inputs).map(([name, spec]) => ({
     name,
     kind: spec.kind,

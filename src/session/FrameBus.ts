@@ -15,6 +15,16 @@ export interface OutFrame {
   readonly generatedAt: number
   /** When the pacer released it (epoch ms). */
   readonly emittedAt: number
+  /** What the model attached to this frame for the client (a JSON value), if anything. */
+  readonly metadata?: unknown
+  /** The frames of the model's other video tracks released with this one, if any. */
+  readonly extras?: ReadonlyArray<Extra>
+}
+
+/** Another video track's frame, released with the primary track's. */
+export interface Extra {
+  readonly track: string
+  readonly frame: Frame
 }
 
 /** One consumer's view of the frame stream. */

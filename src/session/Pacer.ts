@@ -6,7 +6,13 @@
  */
 import { Effect, Queue, type Scope } from "effect"
 import type { Frame } from "../model/Frame.js"
-import type { OutFrame } from "./FrameBus.js"
+import type { Extra, OutFrame } from "./FrameBus.js"
+
+/** What rides along with a block's frames: per-frame metadata and other tracks' frames (each array one per frame). */
+export interface Side {
+  readonly metadata?: ReadonlyArray<unknown>
+  readonly extras?: ReadonlyArray<ReadonlyArray<Extra>>
+}
 
 /** Options of a pacer. */
 export interface Options {
@@ -23,7 +29,7 @@ export interface Options {
 /** The pacer of one session. */
 export interface Pacer {
   /** Queues a block; returns the index of its first frame. Suspends while the queue is full. */
-  readonly push: (block: ReadonlyArray<Frame>) => Effect.Effect<number>
+  readonly push: (block: ReadonlyArray<Frame>, side?: Side) => Effect.Effect<number>
   /** Index the next pushed frame will get. */
   readonly nextIndex: Effect.Effect<number>
   /** Stops counting time toward the generation rate (an intentional pause). */
@@ -43,6 +49,7 @@ export interface Pacer {
 
 interface Block {
   readonly frames: ReadonlyArray<Frame>
+  readonly side: Side | undefined
   readonly firstIndex: number
   readonly generatedAt: number
   readonly intervalMs: number
@@ -132,12 +139,22 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
       // a flush while this frame was waiting for its time dropped it
       if (current === undefined || i >= current.frames.length) return Effect.void
       const at = clock.unsafeCurrentTimeMillis()
-      const out: OutFrame = {
-        index: current.firstIndex + i,
-        frame: current.frames[i]!,
-        generatedAt: current.generatedAt,
-        emittedAt: at
-      }
+      const side = current.side
+      const out: OutFrame = side === undefined
+        ? {
+          index: current.firstIndex + i,
+          frame: current.frames[i]!,
+          generatedAt: current.generatedAt,
+          emittedAt: at
+        }
+        : {
+          index: current.firstIndex + i,
+          frame: current.frames[i]!,
+          generatedAt: current.generatedAt,
+          emittedAt: at,
+          ...(side.metadata !== undefined ? { metadata: side.metadata[i] } : {}),
+          ...(side.extras !== undefined && side.extras[i]!.length > 0 ? { extras: side.extras[i] } : {})
+        }
       i++
       emitted++
       if (emitted + flushed === nextIndex) idle.unsafeOpen()
@@ -186,7 +203,7 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
     // Closing: blocks still waiting are dropped, and a push after that is interrupted (the session is ending).
     yield* Effect.addFinalizer(() => Queue.shutdown(blocks))
 
-    const push = (frames: ReadonlyArray<Frame>): Effect.Effect<number> =>
+    const push = (frames: ReadonlyArray<Frame>, side?: Side): Effect.Effect<number> =>
       Effect.suspend(() => {
         const now = clock.unsafeCurrentTimeMillis()
         const intervalMs = measure(now, frames.length)
@@ -195,7 +212,7 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
         idle.unsafeClose()
         // Full: the generator waits in the offer until the release fiber takes a block. A shut-down queue (the
         // session ending) interrupts it.
-        return Effect.map(Queue.offer(blocks, { frames, firstIndex, generatedAt: now, intervalMs }), () => {
+        return Effect.map(Queue.offer(blocks, { frames, side, firstIndex, generatedAt: now, intervalMs }), () => {
           const returnedAt = clock.unsafeCurrentTimeMillis()
           if (pausedAt !== undefined) pausedAt = Math.max(pausedAt, returnedAt)
           lastPushAt = returnedAt

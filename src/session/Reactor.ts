@@ -76,6 +76,8 @@ export interface StartOptions {
   readonly extraArgs?: Readonly<Record<string, unknown>>
   /** A frame consumer that back-pressures instead of dropping (`Session.Options.sink`); in-process reactors only. */
   readonly sink?: Session.Options["sink"]
+  /** An audio consumer that back-pressures (`Session.Options.audioSink`); in-process reactors only. */
+  readonly audioSink?: Session.Options["audioSink"]
 }
 
 /** The reactor tag. */
@@ -121,6 +123,7 @@ export const make = (options: Options = {}) =>
             ...(startOptions?.id !== undefined ? { id: startOptions.id } : {}),
             ...(startOptions?.extraArgs !== undefined ? { extraArgs: startOptions.extraArgs } : {}),
             ...(startOptions?.sink !== undefined ? { sink: startOptions.sink } : {}),
+            ...(startOptions?.audioSink !== undefined ? { audioSink: startOptions.audioSink } : {}),
             ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {}),
             ...(options.exposeModelErrors !== undefined ? { exposeModelErrors: options.exposeModelErrors } : {})
           }).pipe(Scope.extend(sessionsScope), Effect.ensuring(Effect.sync(() => reserved--)))

@@ -22,10 +22,13 @@ import {
 import * as Frame from "../model/Frame.js"
 import type * as Input from "../model/Input.js"
 import type * as Model from "../model/Model.js"
+import * as Output from "../model/Output.js"
 import { SessionContext, type Viewer } from "../model/SessionContext.js"
 import * as EndReason from "../protocol/EndReason.js"
 import * as SessionId from "../protocol/SessionId.js"
 import type * as StatsSchema from "../protocol/Stats.js"
+import * as AudioOut from "./AudioOut.js"
+import * as Emission from "./Emission.js"
 import * as FrameBus from "./FrameBus.js"
 import * as InputTracks from "./InputTracks.js"
 import * as Mailbox from "./Mailbox.js"
@@ -52,6 +55,8 @@ export interface Options {
    * host's link to the server) back-pressures the pacer, and through it the model, instead.
    */
   readonly sink?: (frame: FrameBus.OutFrame) => Effect.Effect<void>
+  /** Also hands every released audio chunk to `audioSink`, and waits for it (a model host's link to the server). */
+  readonly audioSink?: (chunk: Output.OutAudio) => Effect.Effect<void>
   /** Whether the model's own error texts reach the client (`ModelErrors`). Default true. */
   readonly exposeModelErrors?: boolean
 }
@@ -72,6 +77,11 @@ export interface Session {
   readonly pushInput: (track: string, frame: Input.Incoming) => Effect.Effect<void, Input.InputError>
   /** Subscribes to the model's messages to the client. */
   readonly messages: Effect.Effect<Queue.Dequeue<unknown>, never, Scope.Scope>
+  /**
+   * Subscribes to the audio chunks of every audio output track, each released when it is due to play. Absent for a
+   * session that has no audio output.
+   */
+  readonly audio?: Effect.Effect<Queue.Dequeue<Output.OutAudio>, never, Scope.Scope>
   readonly stats: Effect.Effect<Stats>
   /** Stops the session cooperatively; returns the reason it ended with (the first reason wins). */
   readonly stop: (reason: EndReason.EndReason) => Effect.Effect<EndReason.EndReason>
@@ -117,10 +127,14 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
     const bus = yield* FrameBus.make
     const outbox = yield* PubSub.sliding<unknown>(1024)
     const inputs = yield* InputTracks.make(model.inputs)
+    const outputs = Output.of(model)
+    const hasAudio = Object.values(outputs).some((track) => track.kind === "audio")
+    const audio = yield* AudioOut.make(outputs, { sink: options.audioSink }).pipe(Scope.extend(scope))
     const sink = options.sink
     let lastFrame: Frame.Frame | undefined
     // The buffers this session's emits handed over: one emitted again fails, in-process as in a model host.
     const handedOver = new WeakSet<ArrayBuffer>()
+    const tracks: Emission.Tracks = { outputs, primary: Output.primary(outputs), last: new Map(), handedOver }
     let lastLatency: number | undefined
     const pendingLatency: Array<{ readonly frame: number; readonly receivedAt: number }> = []
 
@@ -140,16 +154,20 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
       sessionId: id,
       config: model.config,
       extraArgs: options.extraArgs ?? {},
-      emit: (emitted) =>
+      emit: (emitted, emitOptions) =>
         Effect.suspend(() => {
           if (abort.signal.aborted) return Effect.interrupt
           const block = Frame.toBlock(emitted, lastFrame, model.frameSize)
           if (block instanceof Frame.FrameError) return Effect.fail(block)
           const reused = Frame.handOver(block, handedOver)
           if (reused !== undefined) return Effect.fail(reused)
+          const side = Emission.side(tracks, emitOptions, block.length, model.frameSize)
+          if (side instanceof Frame.FrameError) return Effect.fail(side)
           lastFrame = block[block.length - 1]
-          return Effect.asVoid(pacer.push(block))
+          return Effect.asVoid(pacer.push(block, side))
         }),
+      emitAudio: (track, samples) =>
+        Effect.suspend(() => (abort.signal.aborted ? Effect.interrupt : audio.push(track, samples))),
       send: (message) => Effect.asVoid(PubSub.publish(outbox, message)),
       pauseMeasurement: pacer.pause,
       resumeMeasurement: pacer.resume,
@@ -248,6 +266,7 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
         }
         yield* bus.shutdown
         yield* inputs.shutdown
+        yield* audio.shutdown
         yield* PubSub.shutdown(outbox)
         yield* Effect.logInfo(`session ${id} ended: ${EndReason.describe(final)}`)
         yield* Deferred.succeed(ended, final)
@@ -298,6 +317,7 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
       frames: (capacity = 8) => bus.subscribe(capacity),
       pushInput: inputs.push,
       messages: PubSub.subscribe(outbox),
+      ...(hasAudio ? { audio: audio.subscribe } : {}),
       stats: Effect.gen(function*() {
         const counts = yield* mailbox.counts
         const now = yield* Clock.currentTimeMillis

@@ -4,7 +4,8 @@
  */
 import { Effect } from "effect"
 import sharp from "sharp"
-import { type Format, headerBytes, writeHeader } from "../protocol/FrameHeader.js"
+import type { OutAudio } from "../model/Output.js"
+import { type Format, headerBytes, writeAudioHeader, writeHeader } from "../protocol/FrameHeader.js"
 import type { OutFrame } from "../session/FrameBus.js"
 
 export type { Format }
@@ -22,9 +23,9 @@ export const encodeRgb = (frame: OutFrame): Uint8Array => {
 }
 
 /** The header of a raw RGB frame alone, for sending it in front of the frame's own buffer without a copy. */
-export const rgbHeader = (frame: OutFrame): Uint8Array => {
+export const rgbHeader = (frame: Pick<OutFrame, "index" | "frame" | "generatedAt">, track = 0): Uint8Array => {
   const out = Buffer.allocUnsafe(headerBytes)
-  writeHeader(out, "rgb", frame)
+  writeHeader(out, "rgb", frame, track)
   return out
 }
 
@@ -39,14 +40,42 @@ export const jpeg = (frame: OutFrame["frame"], quality: number): Effect.Effect<U
   )
 
 /** Encodes a frame into one binary message: the header, then JPEG or raw RGB. */
-export const encode = (frame: OutFrame, format: Format, quality: number): Effect.Effect<Uint8Array> => {
-  if (format === "rgb") return Effect.sync(() => encodeRgb(frame))
+export const encode = (
+  frame: Pick<OutFrame, "index" | "frame" | "generatedAt">,
+  format: Format,
+  quality: number,
+  track = 0
+): Effect.Effect<Uint8Array> => {
+  if (format === "rgb" && track === 0) return Effect.sync(() => encodeRgb(frame as OutFrame))
+  if (format === "rgb") {
+    return Effect.sync(() => {
+      const out = Buffer.allocUnsafe(headerBytes + frame.frame.data.length)
+      writeHeader(out, "rgb", frame, track)
+      out.set(frame.frame.data, headerBytes)
+      return out
+    })
+  }
   return Effect.map(jpeg(frame.frame, quality), (bytes) => {
     const out = Buffer.allocUnsafe(headerBytes + bytes.length)
-    writeHeader(out, format, frame)
+    writeHeader(out, format, frame, track)
     out.set(bytes, headerBytes)
     return out
   })
+}
+
+/** An audio chunk's binary message: the header (codec 2, `pcmCodec`), then its samples as 16-bit little-endian. */
+export const encodeAudio = (chunk: OutAudio, track: number): Uint8Array => {
+  const out = Buffer.allocUnsafe(headerBytes + chunk.samples.byteLength)
+  writeAudioHeader(out, {
+    track,
+    index: chunk.index,
+    sampleRate: chunk.sampleRate,
+    channels: chunk.channels,
+    playAt: chunk.emittedAt
+  })
+  // Int16Array is little-endian on every platform Node runs on here
+  out.set(new Uint8Array(chunk.samples.buffer, chunk.samples.byteOffset, chunk.samples.byteLength), headerBytes)
+  return out
 }
 
 /** Parses `?format=` and `?quality=`; `undefined` fields mean "not given". Errors name the bad value. */

@@ -6,11 +6,12 @@
  * (`Viewer`: a key and a role; `http/ViewerRoutes` names them). The session registry sees each peer as a connection, so a
  * session whose last peer is lost is orphaned and a new one within the grace window resumes it.
  */
-import { type ConfigError, Context, Deferred, Effect, Exit, FiberMap, Layer, Option, type Scope } from "effect"
+import { type ConfigError, Context, Deferred, Effect, Exit, FiberMap, Layer, Option, Queue, type Scope } from "effect"
 import * as ServerConfig from "../config/ServerConfig.js"
 import * as WebRtcConfig from "../config/WebRtcConfig.js"
 import * as CloseCode from "../protocol/CloseCode.js"
 import * as EndReason from "../protocol/EndReason.js"
+import * as Envelope from "../protocol/Envelope.js"
 import type * as SessionId from "../protocol/SessionId.js"
 import * as SessionResponse from "../protocol/SessionResponse.js"
 import * as WireError from "../protocol/WireError.js"
@@ -118,7 +119,9 @@ const serve = (
 ) =>
   Effect.gen(function*() {
     const server = yield* ServerConfig.Config
+    const { model } = yield* Reactor.Reactor
     const engine = yield* Wrtc.load
+    const primaryTrack = SessionResponse.outputTracksOf(model)[0]?.name ?? "main_video"
     let refuse: (error: WireError.WireError) => void = () => {}
     // a watcher's camera does not reach the model: its input tracks are not read
     const onInput = inputs === undefined || role === "watcher"
@@ -135,7 +138,7 @@ const serve = (
       {
         offer: offer.sdp,
         mapping: offer.mapping,
-        tracks: [...SessionResponse.tracks, ...(inputs?.tracks ?? [])],
+        tracks: [...SessionResponse.outputTracksOf(model), ...(inputs?.tracks ?? [])],
         ...(onInput !== undefined ? { onInput } : {})
       },
       config,
@@ -183,7 +186,11 @@ const serve = (
           ? connection.receive(item.text)
           : Effect.zipRight(connection.admit, connection.refuse(binary(item.size)))))
     )
-    yield* Effect.logDebug(`webrtc peer answered (resumed: ${connection.resumed})`)
+    yield* Effect.logDebug(
+      `webrtc peer answered (resumed: ${connection.resumed}; video codecs: ${
+        [...peer.codecs].map(([track, codec]) => `${track} ${codec}`).join(", ") || "none"
+      })`
+    )
 
     // Video, once the client is there: the newest frame of each wake-up goes to the encoder (older ones in the same
     // batch are skipped, as libwebrtc would only drop them), and the last frame is repeated when the model pauses.
@@ -212,9 +219,43 @@ const serve = (
           last = peer.converter.convert(newest.frame)
           yield* send(last)
           connection.frameSent(newest)
+          // the other video tracks' frames released with it, each on its own source; then its metadata, if any
+          if (newest.extras !== undefined) {
+            for (const extra of newest.extras) {
+              const track = peer.videoTracks.get(extra.track)
+              if (track !== undefined) track.send(track.converter.convert(extra.frame))
+            }
+          }
+          if (newest.metadata !== undefined) {
+            peer.send(Envelope.runtime("frameMetadata", {
+              track: primaryTrack,
+              frame: newest.index,
+              metadata: newest.metadata
+            }))
+          }
         }))
       })
     )
+
+    // Audio: each chunk as it is due to play, cut into libwebrtc's 10 ms frames (Opus).
+    const audio = session.audio
+    if (audio !== undefined) {
+      yield* Fibers.forkScoped(
+        "webrtc audio",
+        Effect.gen(function*() {
+          yield* Deferred.await(peer.ready)
+          const chunks = yield* audio
+          yield* Effect.forever(Effect.flatMap(Queue.take(chunks), (chunk) =>
+            Effect.sync(() => {
+              try {
+                peer.sendAudio(chunk.track, chunk.samples, chunk.sampleRate, chunk.channels)
+              } catch {
+                // a closing peer: the chunk is dropped
+              }
+            })))
+        })
+      )
+    }
 
     const reason = yield* Deferred.await(done)
     yield* Effect.logDebug(`webrtc peer closed: ${reason}`)

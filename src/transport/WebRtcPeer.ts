@@ -6,6 +6,7 @@
  */
 import { Data, Deferred, Effect, Exit, type Scope } from "effect"
 import type * as WebRtcConfig from "../config/WebRtcConfig.js"
+import * as Codecs from "./Codecs.js"
 import * as I420 from "./I420.js"
 import * as Sdp from "./Sdp.js"
 import type * as Wrtc from "./Wrtc.js"
@@ -42,10 +43,25 @@ export type Closed = "connection_failed" | "connection_disconnected" | "connecti
 export interface Peer {
   /** The answer SDP to give the client. */
   readonly answer: string
-  /** Sends one RGB frame on the video track (converted to I420; libwebrtc encodes and paces it). */
+  /** Sends one RGB frame on the primary video track (converted to I420; libwebrtc encodes and paces it). */
   readonly sendFrame: (frame: I420.I420Frame) => void
   /** The RGB->I420 converter of this peer's stream. */
   readonly converter: I420.Converter
+  /**
+   * The other video output tracks the client receives, by name: each its own source (and encoder) and converter.
+   * A track the client did not map is absent.
+   */
+  readonly videoTracks: ReadonlyMap<string, {
+    readonly send: (frame: I420.I420Frame) => void
+    readonly converter: I420.Converter
+  }>
+  /**
+   * Sends audio on an audio output track the client receives (nothing for a track it did not map): 16-bit PCM,
+   * fed to libwebrtc in 10 ms frames (Opus); a remainder waits for the track's next chunk.
+   */
+  readonly sendAudio: (track: string, samples: Int16Array, sampleRate: number, channels: number) => void
+  /** The video codec the answer negotiated for each video track the server sends, by track name (e.g. `VP9`). */
+  readonly codecs: ReadonlyMap<string, string>
   /** Completed when the client's `data` channel is open. */
   readonly ready: Deferred.Deferred<Channel>
   /**
@@ -167,9 +183,26 @@ export const answer = (
           }
         })
     )
-    const source = new engine.nonstandard.RTCVideoSource({ needsDenoising: config.denoise })
-    const track = source.createTrack()
-    yield* Effect.addFinalizer(() => Effect.sync(() => track.stop()))
+    // One source per video track the server sends: the first one mapped of the model's video outputs is the primary.
+    const primaryName = request.tracks.find((t) => t.kind === "video" && t.direction === "recvonly")?.name
+    const videoSources = new Map<string, { readonly source: any; readonly track: MediaStreamTrack }>()
+    const audioSources = new Map<string, { readonly source: any; readonly track: MediaStreamTrack }>()
+    const sourceOf = (entry: TrackMapping) => {
+      const table = entry.kind === "video" ? videoSources : audioSources
+      const existing = table.get(entry.name)
+      if (existing !== undefined) return existing
+      const source = entry.kind === "video"
+        ? new engine.nonstandard.RTCVideoSource({ needsDenoising: config.denoise })
+        : new engine.nonstandard.RTCAudioSource()
+      const created = { source, track: source.createTrack() as MediaStreamTrack }
+      table.set(entry.name, created)
+      return created
+    }
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        for (const { track } of [...videoSources.values(), ...audioSources.values()]) track.stop()
+      })
+    )
 
     let channel: RTCDataChannel | undefined
     // Messages that arrive before the transport registers its handlers wait here (the channel opens in a callback
@@ -228,13 +261,22 @@ export const answer = (
     }
 
     const stripped = Sdp.stripMdnsCandidates(request.offer)
-    const offer = config.maxBitrateKbps === undefined ? stripped : Sdp.capBitrate(
-      stripped,
-      request.mapping.filter((entry) => entry.kind === "video" && entry.direction === "recvonly").map((entry) =>
-        entry.mid
-      ),
+    const videoMids = request.mapping.filter((entry) => entry.kind === "video" && entry.direction === "recvonly")
+      .map((entry) => entry.mid)
+    const bounded = Sdp.setBitrates(Sdp.preferCodecs(stripped, videoMids, config.videoCodecs), videoMids, {
+      min: config.bweMinKbps,
+      initial: config.bweInitialKbps,
+      max: config.bweMaxKbps
+    })
+    const offer = config.maxBitrateKbps === undefined ? bounded : Sdp.capBitrate(
+      bounded,
+      videoMids,
       config.maxBitrateKbps
     )
+    const capabilities = (engine.RTCRtpSender as any).getCapabilities?.("video")?.codecs as
+      | ReadonlyArray<Codecs.Capability>
+      | undefined
+    const preferred = capabilities === undefined ? [] : Codecs.order(capabilities, config.videoCodecs)
     yield* Effect.tryPromise({
       try: () => pc.setRemoteDescription({ type: "offer", sdp: offer }),
       catch: (error) => new PeerError({ code: "invalid_sdp", message: `the SDP offer was refused: ${describe(error)}` })
@@ -247,14 +289,22 @@ export const answer = (
           message: `the offer has no transceiver with mid ${JSON.stringify(entry.mid)}`
         })
       }
-      if (entry.direction === "recvonly" && entry.kind === "video") {
+      if (entry.direction === "recvonly") {
         transceiver.direction = "sendonly"
+        if (entry.kind === "video" && preferred.length > 0) {
+          try {
+            transceiver.setCodecPreferences(preferred as Array<any>)
+          } catch {
+            // the client offered none of the preferred codecs: the answer keeps the offer's order
+          }
+        }
+        const { track } = sourceOf(entry)
         yield* Effect.tryPromise({
           try: () => transceiver.sender.replaceTrack(track),
           catch: (error) =>
             new PeerError({
               code: "internal_error",
-              message: `the video track could not be attached: ${describe(error)}`
+              message: `the ${entry.kind} track ${JSON.stringify(entry.name)} could not be attached: ${describe(error)}`
             })
         })
       } else if (entry.direction === "sendonly") {
@@ -278,11 +328,54 @@ export const answer = (
       catch: (error) =>
         new PeerError({ code: "invalid_sdp", message: `no answer could be made for the offer: ${describe(error)}` })
     })
-    const converter = I420.make(engine.nonstandard.rgbaToI420 as I420.RgbaToI420)
+    const rgbaToI420 = engine.nonstandard.rgbaToI420 as I420.RgbaToI420
+    const converter = I420.make(rgbaToI420)
+    const primary = primaryName === undefined ? undefined : videoSources.get(primaryName)
+    const videoTracks = new Map(
+      [...videoSources].filter(([name]) => name !== primaryName).map(([name, { source }]) => [name, {
+        send: (frame: I420.I420Frame) => source.onFrame(frame),
+        converter: I420.make(rgbaToI420)
+      }])
+    )
+    const negotiated = Sdp.videoCodecs(local)
+    const codecs = new Map(
+      request.mapping.flatMap((entry) => {
+        const codec = entry.kind === "video" && entry.direction === "recvonly" ? negotiated.get(entry.mid) : undefined
+        return codec === undefined ? [] : [[entry.name, codec] as const]
+      })
+    )
+    const carry = new Map<string, Int16Array>()
+    const sendAudio = (track: string, samples: Int16Array, sampleRate: number, channels: number) => {
+      const target = audioSources.get(track)
+      if (target === undefined) return
+      const frame = (sampleRate / 100) * channels
+      const held = carry.get(track)
+      let all = samples
+      if (held !== undefined && held.length > 0) {
+        all = new Int16Array(held.length + samples.length)
+        all.set(held)
+        all.set(samples, held.length)
+      }
+      let at = 0
+      for (; at + frame <= all.length; at += frame) {
+        // a buffer of its own per 10 ms frame: the native side reads the whole buffer
+        target.source.onData({
+          samples: all.slice(at, at + frame),
+          sampleRate,
+          bitsPerSample: 16,
+          channelCount: channels,
+          numberOfFrames: sampleRate / 100
+        })
+      }
+      carry.set(track, all.slice(at))
+    }
     return {
       answer: Sdp.setMaxMessageSize(local, maxMessageBytes),
       converter,
-      sendFrame: (frame) => source.onFrame(frame),
+      videoTracks,
+      sendAudio,
+      codecs,
+      sendFrame: (frame) => primary?.source.onFrame(frame),
       ready,
       send: (text) => {
         if (channel !== undefined && channel.readyState === "open") return asChannel(channel).send(text)

@@ -6,7 +6,7 @@
  * while the inbox is full, which is how a flooding client gets slowed down to its message budget. The raw `ws`
  * socket is used because it exposes `bufferedAmount` (slow clients), `maxPayload` and `pause()`/`resume()`.
  */
-import { Deferred, Effect, Exit, Runtime } from "effect"
+import { Deferred, Effect, Exit, Queue, Runtime } from "effect"
 import type { WebSocket } from "ws"
 import * as ServerConfig from "../config/ServerConfig.js"
 import * as CloseCode from "../protocol/CloseCode.js"
@@ -120,6 +120,8 @@ export const refuse = (ws: WebSocket, code: number, error: Record<string, unknow
   }
 }
 
+const headerBytesOf = (frame: { readonly data: Uint8Array }) => FrameHeader.headerBytes + frame.data.byteLength
+
 /** Options of one socket, from its query string. */
 export interface SocketOptions {
   readonly format: FrameCodec.Format
@@ -135,7 +137,18 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
     const { model } = yield* Reactor.Reactor
     const { ws } = socket
     const tracks = SessionResponse.tracksOf(model)
-    const hasInputs = tracks.length > 1
+    const hasInputs = tracks.some((track) => track.direction === "sendonly")
+    const trackIndex = new Map(tracks.map((track, index) => [track.name, index]))
+    const primaryTrack = tracks[0]?.name ?? "main_video"
+    // A client that lets text pile up (it does not read) is disconnected. Frames are only sent while at most
+    // maxBufferedBytes waits and are at most maxFrameBytes each, so beyond their sum what waits is text.
+    const sendText = (text: string) => {
+      if (ws.readyState !== OPEN) return
+      if (ws.bufferedAmount > config.maxBufferedTextBytes + config.maxBufferedBytes + config.maxFrameBytes) {
+        return closeSocket(ws, CloseCode.tooSlow, "client too slow: it does not read its messages")
+      }
+      ws.send(text)
+    }
 
     const connection = yield* Connection.make({
       session,
@@ -144,15 +157,7 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
       ...(options.role !== undefined ? { role: options.role } : {}),
       backlog: socket.inbox.size,
       io: {
-        // A client that lets text pile up (it does not read) is disconnected. Frames are only sent while at most
-        // maxBufferedBytes waits and are at most maxFrameBytes each, so beyond their sum what waits is text.
-        send: (text) => {
-          if (ws.readyState !== OPEN) return
-          if (ws.bufferedAmount > config.maxBufferedTextBytes + config.maxBufferedBytes + config.maxFrameBytes) {
-            return closeSocket(ws, CloseCode.tooSlow, "client too slow: it does not read its messages")
-          }
-          ws.send(text)
-        },
+        send: sendText,
         close: (code, reason) => closeSocket(ws, code, reason)
       }
     })
@@ -249,13 +254,45 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
         return
       }
       connection.frameSent(out)
+      // a frame's metadata goes just before it, as a runtime message naming the track and the frame
+      if (out.metadata !== undefined) {
+        sendText(Envelope.runtime("frameMetadata", { track: primaryTrack, frame: out.index, metadata: out.metadata }))
+      }
       parts.forEach((part, i) => ws.send(part, { binary: true, fin: i === parts.length - 1 }))
+    }
+    /** The other video tracks' frames released with `out`, each a binary message with its track's index. */
+    const extraMessages = (out: FrameBus.OutFrame): Effect.Effect<ReadonlyArray<Uint8Array>> =>
+      out.extras === undefined
+        ? Effect.succeed([])
+        : Effect.forEach(out.extras, (extra) =>
+          FrameCodec.encode(
+            { index: out.index, frame: extra.frame, generatedAt: out.generatedAt },
+            options.format,
+            options.quality,
+            trackIndex.get(extra.track) ?? 0
+          ))
+    const sendExtras = (messages: ReadonlyArray<Uint8Array>) => {
+      for (const message of messages) {
+        if (ws.readyState === OPEN && message.byteLength <= config.maxFrameBytes) ws.send(message, { binary: true })
+      }
     }
     // An RGB frame goes out as one binary message in two fragments, the 24-byte header and then the model's own
     // buffer, so the frame is never copied (the copy cost a quarter of the server's time at full throughput).
     const sendRgb = (out: FrameBus.OutFrame) => {
       if (fits(FrameHeader.headerBytes + out.frame.data.byteLength)) {
         sendFrame(out, FrameCodec.rgbHeader(out), out.frame.data)
+        if (out.extras !== undefined) {
+          for (const extra of out.extras) {
+            const header = FrameCodec.rgbHeader(
+              { index: out.index, frame: extra.frame, generatedAt: out.generatedAt },
+              trackIndex.get(extra.track) ?? 0
+            )
+            if (ws.readyState === OPEN && headerBytesOf(extra.frame) <= config.maxFrameBytes) {
+              ws.send(header, { binary: true, fin: false })
+              ws.send(extra.frame.data, { binary: true, fin: true })
+            }
+          }
+        }
       }
     }
     if (options.format === "rgb") {
@@ -268,11 +305,29 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
             connection.frameSkipped()
             return Effect.void
           }
-          return Effect.map(FrameCodec.encode(out, options.format, options.quality), (bytes) => {
-            if (fits(bytes.byteLength)) sendFrame(out, bytes)
+          return Effect.flatMap(FrameCodec.encode(out, options.format, options.quality), (bytes) => {
+            if (!fits(bytes.byteLength)) return Effect.void
+            return Effect.map(extraMessages(out), (extras) => {
+              sendFrame(out, bytes)
+              sendExtras(extras)
+            })
           })
         }, { discard: true })
       yield* Fibers.forkScoped("websocket frame sender", Effect.forever(Effect.flatMap(frames.takeBatch, sendBatch)))
+    }
+
+    // Audio: each chunk as it is due to play, a binary message (codec 2, raw PCM) with its track's index.
+    const audio = session.audio
+    if (audio !== undefined) {
+      const chunks = yield* audio
+      yield* Fibers.forkScoped(
+        "websocket audio sender",
+        Effect.forever(Effect.flatMap(Queue.take(chunks), (chunk) =>
+          Effect.sync(() => {
+            if (ws.readyState !== OPEN || ws.bufferedAmount > config.maxBufferedBytes) return
+            ws.send(FrameCodec.encodeAudio(chunk, trackIndex.get(chunk.track) ?? 0), { binary: true })
+          })))
+      )
     }
 
     yield* Deferred.await(socket.closed)

@@ -21,7 +21,11 @@ describe("WebRtcConfig", () => {
         REACTOR_WEBRTC_GATHER_TIMEOUT_MS: "1500",
         REACTOR_WEBRTC_ANSWER_TIMEOUT_MS: "2500",
         REACTOR_WEBRTC_REPEAT_FRAME_MS: "400",
-        REACTOR_WEBRTC_DENOISE: "true"
+        REACTOR_WEBRTC_DENOISE: "true",
+        REACTOR_WEBRTC_CODECS: "vp9, av1",
+        REACTOR_WEBRTC_BWE_MIN_KBPS: "300",
+        REACTOR_WEBRTC_BWE_INITIAL_KBPS: "1000",
+        REACTOR_WEBRTC_BWE_MAX_KBPS: "2000"
       })
       const expected: WebRtcConfig.WebRtcConfig = {
         maxBitrateKbps: 800,
@@ -29,7 +33,11 @@ describe("WebRtcConfig", () => {
         gatherTimeoutMs: 1500,
         answerTimeoutMs: 2500,
         repeatFrameMs: 400,
-        denoise: true
+        denoise: true,
+        videoCodecs: ["VP9", "AV1"],
+        bweMinKbps: 300,
+        bweInitialKbps: 1000,
+        bweMaxKbps: 2000
       }
       expect(config).toEqual(expected)
       expect(Object.keys(config).sort()).toEqual(Object.keys(WebRtcConfig.defaults).sort())
@@ -60,5 +68,10 @@ describe("WebRtcConfig", () => {
         "REACTOR_WEBRTC_ICE_SERVERS"
       )
       expect(yield* message({ REACTOR_WEBRTC_ANSWER_TIMEOUT_MS: "0" })).toContain("REACTOR_WEBRTC_ANSWER_TIMEOUT_MS")
+      const codecs = yield* message({ REACTOR_WEBRTC_CODECS: "VP9,MPEG2" })
+      expect(codecs).toContain("REACTOR_WEBRTC_CODECS")
+      expect(codecs).toContain(`unknown video codec "MPEG2"`)
+      expect(yield* message({ REACTOR_WEBRTC_CODECS: "vp8,VP8" })).toContain(`"VP8" is listed twice`)
+      expect(yield* message({ REACTOR_WEBRTC_BWE_MAX_KBPS: "0" })).toContain("REACTOR_WEBRTC_BWE_MAX_KBPS")
     }))
 })

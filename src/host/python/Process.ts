@@ -54,6 +54,10 @@ export interface Declaration {
   readonly description?: string | null
   readonly commands: ReadonlyArray<CommandDeclaration>
   readonly output: string
+  /** The model's `AudioOut` tracks (absent from older hosts). */
+  readonly audio?: ReadonlyArray<
+    { readonly name: string; readonly description: string; readonly sample_rate: number; readonly channels: number }
+  >
   readonly inputs: ReadonlyArray<
     { readonly name: string; readonly description: string; readonly max_width: number; readonly max_height: number }
   >
@@ -71,6 +75,8 @@ export interface SessionEvents {
   readonly measure: (on: boolean) => void
   /** The model flushed (`get_ctx().flush()`): what it emitted before is dropped, the picture cut to black. */
   readonly flush?: () => void
+  /** A chunk of 16-bit little-endian PCM for an audio track. */
+  readonly audio?: (track: string, bytes: Uint8Array) => void
   /** `start_session` returned (`error` undefined) or raised (the traceback's last lines). */
   readonly ended: (error: string | undefined) => void
 }
@@ -253,6 +259,9 @@ export const make = (options: Options): Effect.Effect<PythonProcess, PythonLoadE
           return
         case "message":
           events?.message(header.data)
+          return
+        case "audio":
+          if (typeof header.track === "string" && parts[0] !== undefined) events?.audio?.(header.track, parts[0])
           return
         case "measure":
           events?.measure(header.on === true)

@@ -34,6 +34,7 @@ import * as Capabilities from "../../model/Capabilities.js"
 import * as Command from "../../model/Command.js"
 import * as Input from "../../model/Input.js"
 import * as Model from "../../model/Model.js"
+import * as Output from "../../model/Output.js"
 import * as Overrides from "../../model/Overrides.js"
 import { SessionContext, type Viewer } from "../../model/SessionContext.js"
 import * as Reactor from "../../session/Reactor.js"
@@ -140,6 +141,21 @@ export const declaredOf = (declaration: Process.Declaration): Model.Declared => 
     commands,
     capabilities: Capabilities.ofGroup(commands),
     inputs: Input.checkDeclared(declaration.name, inputs),
+    ...(declaration.audio !== undefined && declaration.audio.length > 0
+      ? {
+        outputs: Output.checkDeclared(declaration.name, {
+          [declaration.output]: Output.video(),
+          ...Object.fromEntries(declaration.audio.map((track) => [
+            track.name,
+            Output.audio({
+              description: track.description,
+              sampleRate: track.sample_rate,
+              channels: track.channels === 2 ? 2 : 1
+            })
+          ]))
+        }, inputs)
+      }
+      : {}),
     frameSize: { width: 640, height: 360 }
   }
 }
@@ -159,6 +175,7 @@ type Feed =
   }
   | { readonly _tag: "Measure"; readonly on: boolean }
   | { readonly _tag: "Flush" }
+  | { readonly _tag: "Audio"; readonly track: string; readonly samples: Int16Array }
   | { readonly _tag: "Ended"; readonly error: string | undefined }
   | { readonly _tag: "Lost"; readonly reason: string }
 
@@ -287,6 +304,8 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, PythonHos
         message: send,
         measure: (on) => Queue.unsafeOffer(feed, { _tag: "Measure", on }),
         flush: () => Queue.unsafeOffer(feed, { _tag: "Flush" }),
+        audio: (track, bytes) =>
+          Queue.unsafeOffer(feed, { _tag: "Audio", track, samples: new Int16Array(bytes.slice().buffer) }),
         ended: (error) => {
           // A session that raised takes its process down with it: nothing more is sent to that process.
           if (error !== undefined && slot.process === child) slot.process = undefined
@@ -357,6 +376,10 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, PythonHos
           switch (item._tag) {
             case "Frames":
               yield* ctx.emit(item.frames)
+              child.send({ t: "credit", sid, n: 1 })
+              break
+            case "Audio":
+              yield* ctx.emitAudio(item.track, item.samples)
               child.send({ t: "credit", sid, n: 1 })
               break
             case "Measure":
