@@ -18,6 +18,7 @@ import type { Benchmark, Config } from "./lib/Harness.js"
 import * as Machine from "./lib/Machine.js"
 import * as Table from "./lib/Table.js"
 import { benchmarks as neural } from "./neural.js"
+import { benchmark as observability } from "./observability.js"
 import { benchmark as pacing } from "./pacing.js"
 import { benchmark as python } from "./python.js"
 import { benchmark as roundtrip } from "./roundtrip.js"
@@ -40,7 +41,8 @@ const all: ReadonlyArray<Benchmark> = [
   webcam,
   examples,
   python,
-  ...neural
+  ...neural,
+  observability
 ]
 
 const args = process.argv.slice(2)

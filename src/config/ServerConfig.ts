@@ -79,6 +79,11 @@ export interface ServerConfig {
   readonly exposeModelErrors: boolean
   /** Each model worker thread's heap limit in MB (worker isolation); default 4096. */
   readonly workerHeapMb: number | undefined
+  /**
+   * Whether the server records metrics and serves them at `GET /metrics` (Prometheus' text format, behind the token
+   * like every endpoint). Default true.
+   */
+  readonly metrics: boolean
 }
 
 /** Whether an address only this machine can reach: `localhost`, `127.x.x.x`, `::1`. */
@@ -117,7 +122,8 @@ export const defaults: ServerConfig = {
   jpegQuality: 80,
   webRoot: fileURLToPath(new URL("../web/", import.meta.url)),
   exposeModelErrors: true,
-  workerHeapMb: undefined
+  workerHeapMb: undefined,
+  metrics: true
 }
 
 /** Settings as callers give them: any field may be left out (or `undefined`) for its default. */
@@ -188,7 +194,8 @@ export const fields: { readonly [K in keyof ServerConfig]-?: Field } = {
     kind: "flag",
     description: "the model's own error texts reach clients (default: on for a loopback host)"
   },
-  workerHeapMb: { kind: "count", description: "each model worker thread's heap limit (MB; default 4096)" }
+  workerHeapMb: { kind: "count", description: "each model worker thread's heap limit (MB; default 4096)" },
+  metrics: { kind: "flag", description: "record metrics and serve them at GET /metrics (Prometheus text format)" }
 }
 
 /** The field names, in order. */

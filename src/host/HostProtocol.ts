@@ -14,6 +14,7 @@ import * as AckSchema from "../protocol/Ack.js"
 import * as CommandError from "../protocol/CommandError.js"
 import * as EndReason from "../protocol/EndReason.js"
 import * as StatsSchema from "../protocol/Stats.js"
+import * as Metrics from "../session/Metrics.js"
 
 /** An applied command (`Mailbox.Ack`). */
 export const Ack = AckSchema.Ack
@@ -44,7 +45,9 @@ export class Load extends Rpc.make("Load", {
     stopDeadlineMs: Schema.Number,
     exposeModelErrors: Schema.optional(Schema.Boolean),
 
-    maxFps: Schema.optional(Schema.Number)
+    maxFps: Schema.optional(Schema.Number),
+    /** Whether the host tallies its sessions' figures for the server's metrics (`DrainMetrics`). */
+    metrics: Schema.optional(Schema.Boolean)
   },
   success: Schema.Struct({ name: Schema.String }),
   error: LoadFailed
@@ -98,5 +101,11 @@ export class Messages extends Rpc.make("Messages", { payload: session, success: 
  */
 export class Ping extends Rpc.make("Ping", {}) {}
 
+/**
+ * Hands over what the host's sessions recorded since the last drain (frames, commands, step times: `Metrics.tally`),
+ * for the server to replay into its own metrics. Empty when the host keeps no tally.
+ */
+export class DrainMetrics extends Rpc.make("DrainMetrics", { success: Metrics.Drained }) {}
+
 /** The whole protocol. */
-export class Protocol extends RpcGroup.make(Load, Start, Submit, Stop, Ended, GetStats, Messages, Ping) {}
+export class Protocol extends RpcGroup.make(Load, Start, Submit, Stop, Ended, GetStats, Messages, Ping, DrainMetrics) {}

@@ -27,8 +27,10 @@ import * as ErrorText from "../model/ErrorText.js"
 import * as Model from "../model/Model.js"
 import * as CommandError from "../protocol/CommandError.js"
 import type * as EndReason from "../protocol/EndReason.js"
+import * as Metrics from "../session/Metrics.js"
 import * as Reactor from "../session/Reactor.js"
 import type * as Session from "../session/Session.js"
+import * as Tracing from "../session/Tracing.js"
 import * as FrameLink from "./FrameLink.js"
 import * as HostProtocol from "./HostProtocol.js"
 import * as InputLink from "./InputLink.js"
@@ -50,6 +52,8 @@ const handlers = Effect.gen(function*() {
     { readonly reason: EndReason.EndReason; readonly stats: Session.Stats }
   >()
 
+  // The sessions' figures, tallied here and drained by the server (`DrainMetrics`) into its metrics.
+  let tally: Metrics.Tally | undefined
   const ready = Deferred.await(reactor)
   const find = (id: string) => Effect.sync(() => hosted.get(id))
 
@@ -59,14 +63,17 @@ const handlers = Effect.gen(function*() {
         if (yield* Deferred.isDone(reactor)) {
           return yield* Effect.map(ready, (r) => ({ name: r.model.name }))
         }
+        if (request.metrics === true) tally = Metrics.tally()
         const loaded = yield* ModelModule.load(request.module).pipe(
+          Effect.withSpan("model.import", { attributes: { "model.module": request.module } }),
           Effect.flatMap((layer) =>
             Layer.buildWithScope(
               Reactor.layer({
                 maxSessions: request.maxSessions,
                 stopDeadlineMs: request.stopDeadlineMs,
                 ...(request.exposeModelErrors !== undefined ? { exposeModelErrors: request.exposeModelErrors } : {}),
-                ...(request.maxFps !== undefined ? { maxFps: request.maxFps } : {})
+                ...(request.maxFps !== undefined ? { maxFps: request.maxFps } : {}),
+                recorder: tally?.recorder
               }).pipe(
                 Layer.provide(layer),
                 Layer.provide(Model.ConfigInput.layer({
@@ -79,6 +86,7 @@ const handlers = Effect.gen(function*() {
             )
           ),
           Effect.map(Context.get(Reactor.Reactor)),
+          Effect.withSpan("model.load", { attributes: { "model.module": request.module } }),
           Effect.exit
         )
         if (Exit.isFailure(loaded)) {
@@ -161,6 +169,8 @@ const handlers = Effect.gen(function*() {
 
     Ping: () => Effect.void,
 
+    DrainMetrics: () => Effect.sync(() => tally?.drain() ?? []),
+
     Messages: ({ session }) =>
       Stream.unwrap(
         Effect.map(find(session), (entry) => entry === undefined ? Stream.empty : Stream.fromQueue(entry.messages))
@@ -186,7 +196,9 @@ const yieldToServer = (niceness: number) => {
 export const layer = RpcServer.layer(HostProtocol.Protocol).pipe(
   Layer.provide(HostProtocol.Protocol.toLayer(handlers)),
   Layer.provide(RpcServer.layerProtocolWorkerRunner),
-  Layer.provide(NodeWorkerRunner.layer)
+  Layer.provide(NodeWorkerRunner.layer),
+  // This thread's spans go to the same OTLP endpoint as the server's (the environment is the server's).
+  Layer.provide(Tracing.layerFromEnv("model-host"))
 )
 
 /** Runs the host in this worker thread until the server closes it. */

@@ -29,6 +29,8 @@ export interface LoadOptions {
   readonly exposeModelErrors?: boolean | undefined
   /** The thread's heap limit (V8's old generation), in MB: a model over it ends its thread. Default `heapMbDefault`. */
   readonly heapMb?: number | undefined
+  /** Whether the host tallies its sessions' figures for the server's metrics (`HostProtocol.DrainMetrics`). */
+  readonly metrics?: boolean | undefined
 }
 
 /** A host's default heap limit: 4 GiB, room for a model's tensors on the heap, a bound on a leak. */
@@ -198,8 +200,12 @@ export const make = (
       maxSessions: options.maxSessions,
       stopDeadlineMs: options.stopDeadlineMs,
       ...(options.exposeModelErrors !== undefined ? { exposeModelErrors: options.exposeModelErrors } : {}),
-      ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {})
-    })).pipe(Effect.catchTag("RpcClientError", (error) => Effect.fail(new HostLost({ reason: error.message }))))
+      ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {}),
+      ...(options.metrics === true ? { metrics: true } : {})
+    })).pipe(
+      Effect.catchTag("RpcClientError", (error) => Effect.fail(new HostLost({ reason: error.message }))),
+      Effect.withSpan("model_host.load", { attributes: { "model.module": options.module, "thread.id": threadId } })
+    )
 
     // The heartbeat: a ping every `heartbeat.everyMs`; one unanswered past its timeout marks the host as not
     // answering until it does answer. It ends with the host.

@@ -16,6 +16,7 @@ import * as CommandError from "../protocol/CommandError.js"
 import * as EndReason from "../protocol/EndReason.js"
 import * as FrameBus from "../session/FrameBus.js"
 import type * as Mailbox from "../session/Mailbox.js"
+import type * as Metrics from "../session/Metrics.js"
 import type * as Session from "../session/Session.js"
 import * as FrameLink from "./FrameLink.js"
 import * as HostProtocol from "./HostProtocol.js"
@@ -34,6 +35,8 @@ export interface Options {
   readonly inputs: Input.Inputs
   /** Terminates the session's host (and loads a fresh one); returns once its thread is gone. */
   readonly recycle: (why: string) => Effect.Effect<void>
+  /** Records what happens on the server's side: frames dropped for slow consumers, input frames the host missed. */
+  readonly recorder?: Metrics.Recorder | undefined
 }
 
 /** A remote session: a `Session.Session`, plus an end forced from the server's side. */
@@ -66,7 +69,10 @@ export const make = (
 ): Effect.Effect<RemoteSession, ModelHost.HostLost | HostProtocol.LoadFailed, Scope.Scope> =>
   Effect.gen(function*() {
     const { id, stopDeadlineMs } = options
-    const bus = yield* FrameBus.make
+    const recorder = options.recorder
+    const bus = yield* (recorder === undefined
+      ? FrameBus.make
+      : FrameBus.makeCounted(() => recorder.framesDropped("slow_consumer", 1)))
     const channel = new MessageChannel()
     yield* FrameLink.receive(channel.port1, (out) => {
       const queued = bus.unsafePublish(out)
@@ -77,6 +83,7 @@ export const make = (
     const inputChannel = Object.keys(options.inputs).length > 0 ? new MessageChannel() : undefined
     const inputLink = inputChannel === undefined ? undefined : InputLink.sender(inputChannel.port1, () => {
       inputsDropped++
+      recorder?.inputDropped(1)
     })
     if (inputLink !== undefined) yield* Effect.addFinalizer(() => Effect.sync(inputLink.close))
     const { startedAt } = yield* host.call(

@@ -17,6 +17,7 @@ import * as Body from "./Body.js"
 import * as Cors from "./Cors.js"
 import * as HttpError from "./HttpError.js"
 import * as Middleware from "./Middleware.js"
+import * as Prometheus from "./Prometheus.js"
 import * as Static from "./Static.js"
 import * as WebRtcRoutes from "./WebRtcRoutes.js"
 
@@ -113,6 +114,7 @@ export const router = HttpRouter.empty.pipe(
       (reactor) => HttpServerResponse.unsafeJson(SessionResponse.fullCapabilities(reactor.model))
     )
   ),
+  HttpRouter.get("/metrics", Prometheus.handler),
   HttpRouter.post("/start_session", startSession),
   HttpRouter.post("/stop_session", stopSession),
   HttpRouter.del(

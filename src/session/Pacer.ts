@@ -7,6 +7,7 @@
 import { Effect, Queue, type Scope } from "effect"
 import type { Frame } from "../model/Frame.js"
 import type { OutFrame } from "./FrameBus.js"
+import type * as Metrics from "./Metrics.js"
 
 /** Options of a pacer. */
 export interface Options {
@@ -18,6 +19,8 @@ export interface Options {
   readonly maxFps?: number
   /** The longest gap between two frames of one block, whatever the measurement says. Default 1000 ms. */
   readonly maxIntervalMs?: number
+  /** Records frames generated (and the model's step time) and released (and how late). */
+  readonly recorder?: Metrics.Recorder
 }
 
 /** The pacer of one session. */
@@ -91,6 +94,7 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
     const blocks = yield* Queue.bounded<Block>(capacity)
     const minInterval = options.maxFps !== undefined && options.maxFps > 0 ? 1000 / options.maxFps : 0
     const maxInterval = options.maxIntervalMs ?? 1000
+    const recorder = options.recorder
     let lastPushAt = clock.unsafeCurrentTimeMillis()
     let pausedAt: number | undefined
     let pausedMs = 0
@@ -109,6 +113,7 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
       pausedMs = 0
       if (pausedAt !== undefined) pausedAt = now
       measured++
+      recorder?.framesGenerated(frames, perFrame)
       estimate = estimate === undefined || measured <= 2 ? perFrame : estimate + smoothing * (perFrame - estimate)
       return Math.min(maxInterval, Math.max(minInterval, estimate))
     }
@@ -119,6 +124,7 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
     let gap = 0
     let lastAt = Number.NEGATIVE_INFINITY
     let lastTurn: object | undefined
+    let dueAt = 0
 
     /** Releases the current frame now. */
     const releaseNow: Effect.Effect<void> = Effect.suspend(() => {
@@ -137,6 +143,7 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
       // Trim only what is older than the 1 s window `fps` counts over (a count-based trim undercounts above 512 fps).
       if (recent.length > 512 && recent[255]! <= at - 1000) recent.splice(0, 256)
       lastAt = at
+      recorder?.frameEmitted(at - dueAt)
       return Effect.map(options.publish(out), () => {
         lastTurn = turns.current()
       })
@@ -157,6 +164,7 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
       // (a schedule of its own drifts whenever the estimate is off). After a stall, frames catch up, never closer
       // together than `catchUp` of an interval.
       const due = Math.max(block.generatedAt + i * block.intervalMs, lastAt + gap)
+      dueAt = due
       const wait = due - clock.unsafeCurrentTimeMillis()
       // Timers have 1 ms granularity: sleeping for less would cost a whole millisecond per frame (a cap of
       // ~1000 fps for a fast model); such a frame goes now.

@@ -5,6 +5,7 @@
 import { Context, Data, Effect, ExecutionStrategy, FiberMap, Layer, Scope } from "effect"
 import * as Model from "../model/Model.js"
 import * as EndReason from "../protocol/EndReason.js"
+import type * as Metrics from "./Metrics.js"
 import * as Session from "./Session.js"
 
 /** Options of the reactor. */
@@ -17,6 +18,8 @@ export interface Options {
   readonly maxFps?: number
   /** Whether the model's own error texts reach clients (`ModelErrors`); else a reference to the log. Default true. */
   readonly exposeModelErrors?: boolean
+  /** Where sessions record their figures (`Metrics.live` on a server); none by default. */
+  readonly recorder?: Metrics.Recorder | undefined
 }
 
 /** Refused: the reactor already runs `max` sessions. */
@@ -63,6 +66,11 @@ export interface Service {
   readonly list: Effect.Effect<ReadonlyArray<Session.Session>>
   /** Stops every session with the same reason, concurrently. */
   readonly stopAll: (reason: EndReason.EndReason) => Effect.Effect<void>
+  /**
+   * Brings the figures recorded apart from this thread (model hosts' tallies) into this thread's metrics, before a
+   * scrape. Absent for a reactor whose sessions record here.
+   */
+  readonly collectMetrics?: Effect.Effect<void>
 }
 
 /** Options of one session start. */
@@ -117,7 +125,8 @@ export const make = (options: Options = {}) =>
             ...(startOptions?.extraArgs !== undefined ? { extraArgs: startOptions.extraArgs } : {}),
             ...(startOptions?.sink !== undefined ? { sink: startOptions.sink } : {}),
             ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {}),
-            ...(options.exposeModelErrors !== undefined ? { exposeModelErrors: options.exposeModelErrors } : {})
+            ...(options.exposeModelErrors !== undefined ? { exposeModelErrors: options.exposeModelErrors } : {}),
+            recorder: options.recorder
           }).pipe(Scope.extend(sessionsScope), Effect.ensuring(Effect.sync(() => reserved--)))
           sessions.set(session.id, session)
           yield* FiberMap.run(

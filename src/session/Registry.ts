@@ -3,11 +3,13 @@
  * orphaned: a socket that attaches within the grace window resumes it (state intact); after the window it is stopped
  * cooperatively (`Stopped{by:"orphaned"}`). A new socket replaces the old one. Sessions also get a maximum duration.
  */
-import { Context, Effect, Fiber, Layer } from "effect"
+import { Clock, Context, Effect, Exit, Fiber, Layer, type Tracer } from "effect"
 import * as ServerConfig from "../config/ServerConfig.js"
 import * as EndReason from "../protocol/EndReason.js"
 import * as Fibers from "./Fibers.js"
+import * as Metrics from "./Metrics.js"
 import type * as Session from "./Session.js"
+import * as Tracing from "./Tracing.js"
 
 /** A transport connection as the registry sees it: something it can close when a newer one takes over. */
 export interface Connection {
@@ -26,6 +28,8 @@ export interface Counters {
 interface Entry {
   readonly session: Session.Session
   readonly counters: Counters
+  /** The session's span (tracing on): from its registration to its end. */
+  readonly span: Tracer.Span | undefined
   connection: Connection | undefined
   attachedBefore: boolean
   orphanTimer: Fiber.RuntimeFiber<unknown> | undefined
@@ -48,6 +52,8 @@ export interface Service {
   readonly state: (sessionId: string) => Effect.Effect<State | undefined>
   /** The session's transport counters (a detached zeroed set for a session the registry does not know). */
   readonly counters: (sessionId: string) => Counters
+  /** The session's span, parent of its commands' spans; `undefined` with tracing off. */
+  readonly span: (sessionId: string) => Tracer.Span | undefined
 }
 
 /** The registry tag. */
@@ -58,6 +64,8 @@ export const make = Effect.gen(function*() {
   const config = yield* ServerConfig.Config
   const scope = yield* Effect.scope
   const entries = new Map<string, Entry>()
+  // Every session a client starts passes here, whichever thread its model runs in: sessions are counted here.
+  const recorder = Metrics.forFlag(config.metrics)
 
   const startOrphanTimer = (entry: Entry) =>
     Effect.gen(function*() {
@@ -82,14 +90,19 @@ export const make = Effect.gen(function*() {
   const service: Service = {
     register: (session) =>
       Effect.gen(function*() {
+        const span = (yield* Tracing.enabled)
+          ? yield* Effect.makeSpan("session", { attributes: { "session.id": session.id } })
+          : undefined
         const entry: Entry = {
           session,
           counters: { skippedFrames: 0, rateLimited: 0 },
+          span,
           connection: undefined,
           attachedBefore: false,
           orphanTimer: undefined
         }
         entries.set(session.id, entry)
+        recorder.sessionStarted()
         yield* startOrphanTimer(entry)
         const maxDuration = config.maxDurationMs
         if (maxDuration !== undefined) {
@@ -103,10 +116,20 @@ export const make = Effect.gen(function*() {
           )
         }
         yield* session.ended.pipe(
-          Effect.zipRight(Effect.suspend(() => {
-            entries.delete(session.id)
-            return cancelOrphanTimer(entry)
-          })),
+          Effect.tap((reason) =>
+            span === undefined ? Effect.void : Effect.map(Clock.currentTimeNanos, (now) => {
+              span.attribute("session.end_reason", EndReason.code(reason))
+              span.attribute("session.end_message", EndReason.describe(reason))
+              span.end(now, Exit.void)
+            })
+          ),
+          Effect.flatMap((reason) =>
+            Effect.suspend(() => {
+              recorder.sessionEnded(EndReason.code(reason))
+              entries.delete(session.id)
+              return cancelOrphanTimer(entry)
+            })
+          ),
           Effect.interruptible,
           Fibers.forkIn(scope, "session end watcher")
         )
@@ -136,7 +159,8 @@ export const make = Effect.gen(function*() {
         if (entry === undefined) return undefined
         return entry.connection === undefined ? "orphaned" : "running"
       }),
-    counters: (sessionId) => entries.get(sessionId)?.counters ?? { skippedFrames: 0, rateLimited: 0 }
+    counters: (sessionId) => entries.get(sessionId)?.counters ?? { skippedFrames: 0, rateLimited: 0 },
+    span: (sessionId) => entries.get(sessionId)?.span
   }
   return service
 })

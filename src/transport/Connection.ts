@@ -34,6 +34,7 @@ import * as WireError from "../protocol/WireError.js"
 import * as Fibers from "../session/Fibers.js"
 import type * as FrameBus from "../session/FrameBus.js"
 import type * as Mailbox from "../session/Mailbox.js"
+import * as Metrics from "../session/Metrics.js"
 import * as Reactor from "../session/Reactor.js"
 import * as Registry from "../session/Registry.js"
 import type * as Session from "../session/Session.js"
@@ -126,8 +127,11 @@ export interface Connection {
   readonly subscribe: (capacity: number) => Effect.Effect<FrameBus.Subscription, never, Scope.Scope>
   /** Counts a frame sent (and whether it left late). */
   readonly frameSent: (out: FrameBus.OutFrame) => void
-  /** Counts a frame skipped because the client was not reading; also counted in the session's `dropped_frames`. */
-  readonly frameSkipped: () => void
+  /**
+   * Counts a frame skipped because the client was not reading (or `reason`: too large, superseded by a newer one);
+   * also counted in the session's `dropped_frames`.
+   */
+  readonly frameSkipped: (reason?: Metrics.DropReason) => void
   readonly stats: Effect.Effect<Stats>
 }
 
@@ -173,6 +177,16 @@ export const make = (options: Options): Effect.Effect<
     const { io, session } = options
     const text = options.text ?? true
     const counters = registry.counters(session.id)
+    const recorder = Metrics.forFlag(config.metrics)
+    // A command's span is a child of its session's (tracing on); none otherwise.
+    const sessionSpan = registry.span(session.id)
+    const traced = <A, E, R>(type: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+      sessionSpan === undefined
+        ? effect
+        : Effect.withSpan(effect, "command", {
+          parent: sessionSpan,
+          attributes: { "command.name": type, "session.id": session.id, transport: options.transport }
+        })
     // Time is Effect's Clock (a TestClock in tests): liveness, budgets and lateness all read it.
     const clock = yield* Effect.clock
     const now = () => clock.unsafeCurrentTimeMillis()
@@ -241,6 +255,7 @@ export const make = (options: Options): Effect.Effect<
       if (RateLimit.take(commandBucket, at)) return true
       limited++
       counters.rateLimited++
+      recorder.rateLimited()
       return false
     }
 
@@ -276,7 +291,7 @@ export const make = (options: Options): Effect.Effect<
       }
       // A failure was answered by `answer`; a defect is logged and answered here; interruption goes on.
       const submitted = Effect.catchAllCause(
-        session.submit({ type: message.type, data: message.data, id }, answer),
+        traced(message.type, session.submit({ type: message.type, data: message.data, id }, answer)),
         (cause) =>
           Cause.isInterruptedOnly(cause)
             ? Effect.failCause(cause as Cause.Cause<never>)
@@ -360,7 +375,7 @@ export const make = (options: Options): Effect.Effect<
         const at = now()
         lastSeen = at
         if (Envelope.valueTooDeep(data, config.maxDepth)) return Effect.fail(Envelope.tooDeep(config.maxDepth))
-        return session.submit({ type, data }).pipe(
+        return traced(type, session.submit({ type, data })).pipe(
           Effect.catchAllDefect((defect) =>
             Effect.zipRight(Effect.logError(`command "${type}" died`, defect), Effect.fail(internalError))
           )
@@ -406,9 +421,10 @@ export const make = (options: Options): Effect.Effect<
         if (now() - out.emittedAt > config.lateMs) late++
         sent++
       },
-      frameSkipped: () => {
+      frameSkipped: (reason = "not_reading") => {
         skipped++
         counters.skippedFrames++
+        recorder.framesDropped(reason, 1)
       },
       stats
     }
@@ -416,6 +432,8 @@ export const make = (options: Options): Effect.Effect<
     const attachment: Registry.Connection = {
       replace: Effect.sync(() => close(CloseCode.replaced, "replaced by a newer connection to the session"))
     }
+    recorder.connectionOpened(options.transport)
+    yield* Effect.addFinalizer(() => Effect.sync(() => recorder.connectionClosed(options.transport)))
     const { resumed } = yield* registry.attach(session, attachment)
     // Detached at once when the connection ends, even before its socket has finished closing.
     yield* Effect.addFinalizer(() => registry.detach(session, attachment))

@@ -13,6 +13,7 @@ import * as EndReason from "../protocol/EndReason.js"
 import * as SessionResponse from "../protocol/SessionResponse.js"
 import * as WireError from "../protocol/WireError.js"
 import * as Fibers from "../session/Fibers.js"
+import * as Metrics from "../session/Metrics.js"
 import * as Reactor from "../session/Reactor.js"
 import type * as Registry from "../session/Registry.js"
 import type * as Session from "../session/Session.js"
@@ -21,6 +22,7 @@ import type * as I420 from "./I420.js"
 import * as Inbox from "./Inbox.js"
 import * as Inputs from "./Inputs.js"
 import * as WebRtcPeer from "./WebRtcPeer.js"
+import * as WebRtcStats from "./WebRtcStats.js"
 import * as Wrtc from "./Wrtc.js"
 
 /** An offer as the routes decoded it. */
@@ -168,6 +170,9 @@ const serve = (
           : Effect.zipRight(connection.admit, connection.refuse(binary(item.size)))))
     )
     yield* Effect.logDebug(`webrtc peer answered (resumed: ${connection.resumed})`)
+    if (server.metrics) {
+      yield* Fibers.forkScoped("webrtc stats sampler", WebRtcStats.sample(peer.getStats, Metrics.live))
+    }
 
     // Video, once the client is there: the newest frame of each wake-up goes to the encoder (older ones in the same
     // batch are skipped, as libwebrtc would only drop them), and the last frame is repeated when the model pauses.
@@ -191,7 +196,7 @@ const serve = (
             if (last !== undefined) yield* send(last)
             return
           }
-          for (let i = 0; i < batch.value.length - 1; i++) connection.frameSkipped()
+          for (let i = 0; i < batch.value.length - 1; i++) connection.frameSkipped("superseded")
           const newest = batch.value[batch.value.length - 1]!
           last = peer.converter.convert(newest.frame)
           yield* send(last)
