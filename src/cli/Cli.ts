@@ -272,12 +272,10 @@ const plainUnlessTerminal = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
  * The logger `--log-format` asks for, read before the arguments are parsed (the first lines are logged before):
  * pretty lines, or JSON objects (with `trace_id`/`span_id` inside a span) for log shippers; stderr either way.
  */
-const logger = (argv: ReadonlyArray<string>) => {
+const logFormat = (argv: ReadonlyArray<string>): Tracing.LogFormat => {
   const at = argv.findIndex((arg) => arg === "--log-format" || arg.startsWith("--log-format="))
   const format = at < 0 ? "pretty" : argv[at]!.includes("=") ? argv[at]!.split("=")[1] : argv[at + 1]
-  return format === "json"
-    ? Tracing.withTraceIds(Logger.withConsoleError(Logger.jsonLogger))
-    : Logger.prettyLogger({ stderr: true, colors: process.stderr.isTTY === true })
+  return format === "json" ? "json" : "pretty"
 }
 
 /**
@@ -309,8 +307,10 @@ export const main = (argv: ReadonlyArray<string>, preloaded?: Preloaded) => {
     Effect.provide(Layer.mergeAll(
       NodeContext.layer,
       CliConfig.layer({ showBuiltIns: false }),
-      Logger.replace(Logger.defaultLogger, logger(argv))
-    ))
+      Logger.replace(Logger.defaultLogger, Tracing.loggerFor(logFormat(argv), process.stderr.isTTY === true))
+    )),
+    // The model hosts (worker threads) log in the same format.
+    Effect.locally(Tracing.logFormat, logFormat(argv))
   )
 }
 

@@ -206,7 +206,9 @@ export const main = (): void => {
   yieldToServer(5)
   layer.pipe(
     Layer.launch,
-    Effect.provide(Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: false }))),
+    Effect.provide(
+      Logger.replace(Logger.defaultLogger, Tracing.loggerFor(workerData?.logFormat === "json" ? "json" : "pretty"))
+    ),
     // The server's minimum log level, handed over when the thread was spawned.
     Logger.withMinimumLogLevel(
       LogLevel.allLevels.find((level) => level.label === workerData?.logLevel) ?? LogLevel.Info

@@ -12,6 +12,7 @@ import { createRequire } from "node:module"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { Worker } from "node:worker_threads"
 import type * as Overrides from "../model/Overrides.js"
+import * as Tracing from "../session/Tracing.js"
 import * as HostProtocol from "./HostProtocol.js"
 
 /** Where the model comes from and how its sessions run, as the worker loads it. */
@@ -132,10 +133,19 @@ export const make = (
   Effect.gen(function*() {
     // The worker logs no more than the server does (its minimum level, e.g. a test's `LogLevel.None`).
     const logLevel = (yield* FiberRef.get(FiberRef.currentMinimumLogLevel)).label
+    // ...and in the same format (`--log-format`).
+    const logFormat = yield* FiberRef.get(Tracing.logFormat)
     const heapMb = options.heapMb ?? heapMbDefault
     const worker = new Worker(bootstrap, {
       eval: true,
-      workerData: { host: hostUrl(), tsx: tsxPath(), tsconfig: tsconfigPath(), preload: preload(), logLevel },
+      workerData: {
+        host: hostUrl(),
+        tsx: tsxPath(),
+        tsconfig: tsconfigPath(),
+        preload: preload(),
+        logLevel,
+        logFormat
+      },
       resourceLimits: { maxOldGenerationSizeMb: heapMb },
       stdout: false,
       stderr: false

@@ -77,3 +77,15 @@ export const withTraceIds = <O>(logger: Logger.Logger<unknown, O>): Logger.Logge
       )
     })
   })
+
+/** How logs are printed: pretty lines, or one JSON object a line (`--log-format json`); model hosts follow it. */
+export type LogFormat = "pretty" | "json"
+
+/** The log format of this program, handed to the model hosts it spawns. */
+export const logFormat: FiberRef.FiberRef<LogFormat> = FiberRef.unsafeMake<LogFormat>("pretty")
+
+/** The logger of a format, on stderr: JSON objects carry `trace_id`/`span_id` inside a span. */
+export const loggerFor = (format: LogFormat, colors = false): Logger.Logger<unknown, void> =>
+  format === "json"
+    ? withTraceIds(Logger.withConsoleError(Logger.jsonLogger))
+    : Logger.prettyLogger({ stderr: true, colors })
