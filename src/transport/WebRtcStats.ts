@@ -45,21 +45,20 @@ export const read = (report: Report) => {
 /** Samples a peer's statistics into the recorder's sink until interrupted. */
 export const sample = (getStats: () => Promise<Report>, recorder: Metrics.Recorder): Effect.Effect<never> =>
   Effect.suspend(() => {
-    let last: Totals | undefined
+    // A new peer's counters start at zero.
+    let last: Totals = { bytesSent: 0, framesEncoded: 0, packetsLost: 0, at: Date.now() }
     const once = Effect.tryPromise(getStats).pipe(
       Effect.map((report) => {
         const now = read(report)
         const at = Date.now()
         const sink = recorder.sink
         if (now.rtt !== undefined) sink.observe(defs.webrtcRttSeconds, now.rtt)
-        if (last !== undefined) {
-          const seconds = (at - last.at) / 1000
-          if (seconds > 0) {
-            sink.observe(defs.webrtcBitrateBps, (8 * Math.max(0, now.bytesSent - last.bytesSent)) / seconds)
-          }
-          sink.add(defs.webrtcFramesEncoded, Math.max(0, now.framesEncoded - last.framesEncoded))
-          sink.add(defs.webrtcPacketsLost, Math.max(0, now.packetsLost - last.packetsLost))
+        const seconds = (at - last.at) / 1000
+        if (seconds > 0) {
+          sink.observe(defs.webrtcBitrateBps, (8 * Math.max(0, now.bytesSent - last.bytesSent)) / seconds)
         }
+        sink.add(defs.webrtcFramesEncoded, Math.max(0, now.framesEncoded - last.framesEncoded))
+        sink.add(defs.webrtcPacketsLost, Math.max(0, now.packetsLost - last.packetsLost))
         last = { bytesSent: now.bytesSent, framesEncoded: now.framesEncoded, packetsLost: now.packetsLost, at }
       }),
       Effect.ignore
