@@ -68,14 +68,26 @@ export const start = async (target: string, token: string | undefined): Promise<
   ], { stdio: ["ignore", "pipe", "pipe"] })
   child.stdout?.on("data", (chunk) => (output += String(chunk)))
   child.stderr?.on("data", (chunk) => (output += String(chunk)))
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
+  // Never left running: a test that times out before its `finally` still ends it when the test process exits.
+  const killOnExit = () => child.kill("SIGKILL")
+  process.once("exit", killOnExit)
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      process.off("exit", killOnExit)
+      resolve()
+    })
+  )
   const url = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 60_000
   while (true) {
     if (child.exitCode !== null) throw new Error(`prometheus exited (${child.exitCode}): ${output}`)
     const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false)
     if (ready) break
-    if (Date.now() > deadline) throw new Error(`prometheus did not get ready: ${output}`)
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL")
+      rmSync(dir, { recursive: true, force: true })
+      throw new Error(`prometheus did not get ready: ${output}`)
+    }
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   return {
