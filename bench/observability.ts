@@ -74,6 +74,13 @@ const measure = async (config: Config): Promise<Table.Table> => {
       notes,
       () => measureBoth(config, { side: "runtime", options: unobserved }, { side: "runtime", options: observed })
     )
+    // The same with metrics alone (no OTLP endpoint): what the spans of each command cost, by difference.
+    const metricsOnly: Target.RuntimeOptions = { env: { BENCH_OBSERVED: "1", OTEL_EXPORTER_OTLP_ENDPOINT: "" } }
+    const tripMetrics = await attempt(
+      "round trip, metrics only",
+      notes,
+      () => measureBoth(config, { side: "runtime", options: unobserved }, { side: "runtime", options: metricsOnly })
+    )
     const onCpu = mean(on.map(cpuPerFrameUs))
     const offCpu = mean(off.map(cpuPerFrameUs))
     notes.push(
@@ -86,7 +93,11 @@ const measure = async (config: Config): Promise<Table.Table> => {
         `exported over OTLP/HTTP to a sink on loopback (${sink.spans()} spans received); not observed: ` +
         "`metrics: false`, no OTLP endpoint; nobody scrapes /metrics during the run"
     )
-    notes.push("round trip: commands sent one at a time, each awaited until acked, both servers in one loop")
+    notes.push(
+      "round trip: commands sent one at a time, each awaited until acked, both servers in one loop; each command " +
+        "makes 4 spans (command, command.apply, command.decode, command.handler); `metrics only` = metrics on, no " +
+        "OTLP endpoint, against the same unobserved server; frames make no spans, so CPU per frame is the metrics' cost"
+    )
     const latency = (metric: string, f: (s: Stats.Summary) => number): Table.Row => ({
       metric,
       unit: "ms",
@@ -115,6 +126,13 @@ const measure = async (config: Config): Promise<Table.Table> => {
           { atMost: 1.05 }
         ),
         Table.ratioTarget(latency("round trip p50", (s) => s.p50), { atMost: 1.05 }),
+        Table.ratioTarget({
+          metric: "round trip p50, metrics only",
+          unit: "ms",
+          runtime: tripMetrics?.runtime.latency.p50,
+          baseline: tripMetrics?.bare.latency.p50,
+          better: "lower"
+        }, { atMost: 1.05 }),
         latency("round trip p99", (s) => s.p99),
         latency("round trip mean", (s) => s.mean)
       ],
