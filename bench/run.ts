@@ -19,6 +19,7 @@ import type { Benchmark, Config } from "./lib/Harness.js"
 import * as Machine from "./lib/Machine.js"
 import * as Table from "./lib/Table.js"
 import { benchmarks as neural } from "./neural.js"
+import { benchmark as observability } from "./observability.js"
 import { benchmark as pacing } from "./pacing.js"
 import { benchmark as pythonNeural } from "./python-neural.js"
 import { benchmark as python } from "./python.js"
@@ -44,7 +45,8 @@ const all: ReadonlyArray<Benchmark> = [
   examples,
   python,
   pythonNeural,
-  ...neural
+  ...neural,
+  observability
 ]
 
 const args = process.argv.slice(2)

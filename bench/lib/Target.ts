@@ -13,6 +13,8 @@ export type Side = "runtime" | "bare"
 export interface RuntimeOptions {
   readonly isolation?: "none" | "worker"
   readonly workers?: number
+  /** Extra environment of the server process (e.g. `BENCH_OBSERVED`, `OTEL_EXPORTER_OTLP_ENDPOINT`). */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 /** A running benchmark server. */
@@ -47,7 +49,8 @@ const startSession = async (port: number): Promise<string> => {
 export const start = async (side: Side, job: Job, options: RuntimeOptions = {}): Promise<Target> => {
   const child = await Child.start(side === "runtime" ? "runtime.ts" : "bare.ts", job, {
     BENCH_ISOLATION: options.isolation ?? "none",
-    BENCH_WORKERS: String(options.workers ?? 1)
+    BENCH_WORKERS: String(options.workers ?? 1),
+    ...options.env
   })
   const open = side === "runtime"
     ? async () => {

@@ -30,6 +30,8 @@ const program = Effect.gen(function*() {
     port: 0,
     maxSessions: 4096,
     idleTimeoutMs: 60 * 60_000,
+    // Metrics are on by default, as in production; `BENCH_OBSERVED=0` turns them off (the observability benchmark).
+    metrics: process.env.BENCH_OBSERVED !== "0",
     // The per-connection budgets are lifted (benchmark clients send as fast as they can, like the bare server
     // allows), except for a job that measures them (`limits: "default"`, the fairness benchmark).
     ...("limits" in job && job.limits === "default"

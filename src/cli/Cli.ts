@@ -15,6 +15,7 @@ import * as ModelModule from "../host/ModelModule.js"
 import * as Model from "../model/Model.js"
 import * as Overrides from "../model/Overrides.js"
 import * as EndReason from "../protocol/EndReason.js"
+import * as Tracing from "../session/Tracing.js"
 import * as Fatal from "./Fatal.js"
 
 /** A model already in memory (the entry module of `runIfMain`), used instead of importing its file again. */
@@ -99,6 +100,12 @@ const options = {
   token: Options.text("token").pipe(
     Options.withDescription("http: a bearer token every request must carry (default: env REACTOR_TOKEN; none = open)."),
     Options.optional
+  ),
+  logFormat: Options.choice("log-format", ["pretty", "json"]).pipe(
+    Options.withDescription(
+      "logs on stderr: pretty (default), or json (one object a line, with the session id and the trace id)."
+    ),
+    Options.withDefault("pretty")
   ),
   statsEvery: Options.float("stats-every").pipe(
     Options.withDescription("headless: seconds between stats lines; 0 turns them off."),
@@ -262,6 +269,16 @@ const plainUnlessTerminal = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   })
 
 /**
+ * The logger `--log-format` asks for, read before the arguments are parsed (the first lines are logged before):
+ * pretty lines, or JSON objects (with `trace_id`/`span_id` inside a span) for log shippers; stderr either way.
+ */
+const logFormat = (argv: ReadonlyArray<string>): Tracing.LogFormat => {
+  const at = argv.findIndex((arg) => arg === "--log-format" || arg.startsWith("--log-format="))
+  const format = at < 0 ? "pretty" : argv[at]!.includes("=") ? argv[at]!.split("=")[1] : argv[at + 1]
+  return format === "json" ? "json" : "pretty"
+}
+
+/**
  * Runs the CLI on arguments without the node/script prefix (`["run", "model.ts", "--runtime", "headless"]`).
  * Failures are printed here, as one line on stderr; the effect then fails (exit code 1).
  */
@@ -290,8 +307,10 @@ export const main = (argv: ReadonlyArray<string>, preloaded?: Preloaded) => {
     Effect.provide(Layer.mergeAll(
       NodeContext.layer,
       CliConfig.layer({ showBuiltIns: false }),
-      Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: process.stderr.isTTY === true }))
-    ))
+      Logger.replace(Logger.defaultLogger, Tracing.loggerFor(logFormat(argv), process.stderr.isTTY === true))
+    )),
+    // The model hosts (worker threads) log in the same format.
+    Effect.locally(Tracing.logFormat, logFormat(argv))
   )
 }
 

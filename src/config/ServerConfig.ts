@@ -104,6 +104,11 @@ export interface ServerConfig {
   readonly recordMaxBytes: number
   /** How long a finished session's recording stays on disk for `/clips`. Default 5 min. */
   readonly recordRetentionMs: number
+  /**
+   * Whether the server records metrics and serves them at `GET /metrics` (Prometheus' text format, behind the token
+   * like every endpoint). Default true.
+   */
+  readonly metrics: boolean
 }
 
 /** Whether an address only this machine can reach: `localhost`, `127.x.x.x`, `::1`. */
@@ -153,7 +158,8 @@ export const defaults: ServerConfig = {
   recordSegmentSeconds: 2,
   recordMaxSeconds: 300,
   recordMaxBytes: 256 * 1024 * 1024,
-  recordRetentionMs: 5 * 60_000
+  recordRetentionMs: 5 * 60_000,
+  metrics: true
 }
 
 /** Settings as callers give them: any field may be left out (or `undefined`) for its default. */
@@ -238,7 +244,8 @@ export const fields: { readonly [K in keyof ServerConfig]-?: Field } = {
   recordSegmentSeconds: { kind: "count", description: "length of a recorded segment (s)" },
   recordMaxSeconds: { kind: "count", description: "seconds of a session's recording kept; older segments go" },
   recordMaxBytes: { kind: "bytes", description: "bytes of a session's recording kept; older segments go" },
-  recordRetentionMs: { kind: "ms", description: "how long a finished recording is kept (ms)" }
+  recordRetentionMs: { kind: "ms", description: "how long a finished recording is kept (ms)" },
+  metrics: { kind: "flag", description: "record metrics and serve them at GET /metrics (Prometheus text format)" }
 }
 
 /** The field names, in order. */

@@ -15,6 +15,7 @@ import * as CommandError from "../protocol/CommandError.js"
 import * as EndReason from "../protocol/EndReason.js"
 import * as SessionId from "../protocol/SessionId.js"
 import * as StatsSchema from "../protocol/Stats.js"
+import * as Metrics from "../session/Metrics.js"
 
 /** An applied command (`Mailbox.Ack`). */
 export const Ack = AckSchema.Ack
@@ -47,7 +48,9 @@ export class Load extends Rpc.make("Load", {
     stopDeadlineMs: Schema.Number,
     exposeModelErrors: Schema.optional(Schema.Boolean),
 
-    maxFps: Schema.optional(Schema.Number)
+    maxFps: Schema.optional(Schema.Number),
+    /** Whether the host tallies its sessions' figures for the server's metrics (`DrainMetrics`). */
+    metrics: Schema.optional(Schema.Boolean)
   },
   success: Schema.Struct({ name: Schema.String }),
   error: LoadFailed
@@ -116,5 +119,13 @@ export class Viewer extends Rpc.make("Viewer", {
  */
 export class Ping extends Rpc.make("Ping", {}) {}
 
+/**
+ * Hands over what the host's sessions recorded since the last drain (frames, commands, step times: `Metrics.tally`),
+ * for the server to replay into its own metrics. Empty when the host keeps no tally.
+ */
+export class DrainMetrics extends Rpc.make("DrainMetrics", { success: Metrics.Drained }) {}
+
 /** The whole protocol. */
-export class Protocol extends RpcGroup.make(Load, Start, Submit, Stop, Ended, GetStats, Messages, Ping, Viewer) {}
+export class Protocol
+  extends RpcGroup.make(Load, Start, Submit, Stop, Ended, GetStats, Messages, Ping, Viewer, DrainMetrics)
+{}

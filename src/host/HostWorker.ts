@@ -28,8 +28,10 @@ import * as Model from "../model/Model.js"
 import * as CommandError from "../protocol/CommandError.js"
 import type * as EndReason from "../protocol/EndReason.js"
 import type * as SessionId from "../protocol/SessionId.js"
+import * as Metrics from "../session/Metrics.js"
 import * as Reactor from "../session/Reactor.js"
 import type * as Session from "../session/Session.js"
+import * as Tracing from "../session/Tracing.js"
 import * as AudioLink from "./AudioLink.js"
 import * as FrameLink from "./FrameLink.js"
 import * as HostProtocol from "./HostProtocol.js"
@@ -52,6 +54,8 @@ const handlers = Effect.gen(function*() {
     { readonly reason: EndReason.EndReason; readonly stats: Session.Stats }
   >()
 
+  // The sessions' figures, tallied here and drained by the server (`DrainMetrics`) into its metrics.
+  let tally: Metrics.Tally | undefined
   const ready = Deferred.await(reactor)
   const find = (id: SessionId.SessionId) => Effect.sync(() => hosted.get(id))
 
@@ -61,14 +65,17 @@ const handlers = Effect.gen(function*() {
         if (yield* Deferred.isDone(reactor)) {
           return yield* Effect.map(ready, (r) => ({ name: r.model.name }))
         }
+        if (request.metrics === true) tally = Metrics.tally()
         const loaded = yield* ModelModule.load(request.module).pipe(
+          Effect.withSpan("model.import", { attributes: { "model.module": request.module } }),
           Effect.flatMap((layer) =>
             Layer.buildWithScope(
               Reactor.layer({
                 maxSessions: request.maxSessions,
                 stopDeadlineMs: request.stopDeadlineMs,
                 ...(request.exposeModelErrors !== undefined ? { exposeModelErrors: request.exposeModelErrors } : {}),
-                ...(request.maxFps !== undefined ? { maxFps: request.maxFps } : {})
+                ...(request.maxFps !== undefined ? { maxFps: request.maxFps } : {}),
+                recorder: tally?.recorder
               }).pipe(
                 Layer.provide(layer),
                 Layer.provide(Model.ConfigInput.layer({
@@ -81,6 +88,7 @@ const handlers = Effect.gen(function*() {
             )
           ),
           Effect.map(Context.get(Reactor.Reactor)),
+          Effect.withSpan("model.load", { attributes: { "model.module": request.module } }),
           Effect.exit
         )
         if (Exit.isFailure(loaded)) {
@@ -173,6 +181,8 @@ const handlers = Effect.gen(function*() {
     Viewer: ({ event, session, viewer }) =>
       Effect.flatMap(find(session), (entry) => entry === undefined ? Effect.void : entry.session.viewer(event, viewer)),
 
+    DrainMetrics: () => Effect.sync(() => tally?.drain() ?? []),
+
     Messages: ({ session }) =>
       Stream.unwrap(
         Effect.map(find(session), (entry) => entry === undefined ? Stream.empty : Stream.fromQueue(entry.messages))
@@ -198,7 +208,9 @@ const yieldToServer = (niceness: number) => {
 export const layer = RpcServer.layer(HostProtocol.Protocol).pipe(
   Layer.provide(HostProtocol.Protocol.toLayer(handlers)),
   Layer.provide(RpcServer.layerProtocolWorkerRunner),
-  Layer.provide(NodeWorkerRunner.layer)
+  Layer.provide(NodeWorkerRunner.layer),
+  // This thread's spans go to the same OTLP endpoint as the server's (the environment is the server's).
+  Layer.provide(Tracing.layerFromEnv("model-host"))
 )
 
 /** Runs the host in this worker thread until the server closes it. */
@@ -206,7 +218,9 @@ export const main = (): void => {
   yieldToServer(5)
   layer.pipe(
     Layer.launch,
-    Effect.provide(Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: false }))),
+    Effect.provide(
+      Logger.replace(Logger.defaultLogger, Tracing.loggerFor(workerData?.logFormat === "json" ? "json" : "pretty"))
+    ),
     // The server's minimum log level, handed over when the thread was spawned.
     Logger.withMinimumLogLevel(
       LogLevel.allLevels.find((level) => level.label === workerData?.logLevel) ?? LogLevel.Info

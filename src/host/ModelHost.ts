@@ -12,6 +12,7 @@ import { createRequire } from "node:module"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { Worker } from "node:worker_threads"
 import type * as Overrides from "../model/Overrides.js"
+import * as Tracing from "../session/Tracing.js"
 import * as HostProtocol from "./HostProtocol.js"
 
 /** Where the model comes from and how its sessions run, as the worker loads it. */
@@ -29,6 +30,8 @@ export interface LoadOptions {
   readonly exposeModelErrors?: boolean | undefined
   /** The thread's heap limit (V8's old generation), in MB: a model over it ends its thread. Default `heapMbDefault`. */
   readonly heapMb?: number | undefined
+  /** Whether the host tallies its sessions' figures for the server's metrics (`HostProtocol.DrainMetrics`). */
+  readonly metrics?: boolean | undefined
 }
 
 /** A host's default heap limit: 4 GiB, room for a model's tensors on the heap, a bound on a leak. */
@@ -130,10 +133,19 @@ export const make = (
   Effect.gen(function*() {
     // The worker logs no more than the server does (its minimum level, e.g. a test's `LogLevel.None`).
     const logLevel = (yield* FiberRef.get(FiberRef.currentMinimumLogLevel)).label
+    // ...and in the same format (`--log-format`).
+    const logFormat = yield* FiberRef.get(Tracing.logFormat)
     const heapMb = options.heapMb ?? heapMbDefault
     const worker = new Worker(bootstrap, {
       eval: true,
-      workerData: { host: hostUrl(), tsx: tsxPath(), tsconfig: tsconfigPath(), preload: preload(), logLevel },
+      workerData: {
+        host: hostUrl(),
+        tsx: tsxPath(),
+        tsconfig: tsconfigPath(),
+        preload: preload(),
+        logLevel,
+        logFormat
+      },
       resourceLimits: { maxOldGenerationSizeMb: heapMb },
       stdout: false,
       stderr: false
@@ -198,8 +210,12 @@ export const make = (
       maxSessions: options.maxSessions,
       stopDeadlineMs: options.stopDeadlineMs,
       ...(options.exposeModelErrors !== undefined ? { exposeModelErrors: options.exposeModelErrors } : {}),
-      ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {})
-    })).pipe(Effect.catchTag("RpcClientError", (error) => Effect.fail(new HostLost({ reason: error.message }))))
+      ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {}),
+      ...(options.metrics === true ? { metrics: true } : {})
+    })).pipe(
+      Effect.catchTag("RpcClientError", (error) => Effect.fail(new HostLost({ reason: error.message }))),
+      Effect.withSpan("model_host.load", { attributes: { "model.module": options.module, "thread.id": threadId } })
+    )
 
     // The heartbeat: a ping every `heartbeat.everyMs`; one unanswered past its timeout marks the host as not
     // answering until it does answer. It ends with the host.

@@ -18,6 +18,7 @@ import * as EndReason from "../protocol/EndReason.js"
 import type * as SessionId from "../protocol/SessionId.js"
 import * as FrameBus from "../session/FrameBus.js"
 import type * as Mailbox from "../session/Mailbox.js"
+import type * as Metrics from "../session/Metrics.js"
 import type * as Session from "../session/Session.js"
 import * as AudioLink from "./AudioLink.js"
 import * as FrameLink from "./FrameLink.js"
@@ -39,6 +40,8 @@ export interface Options {
   readonly outputs?: Output.Outputs | undefined
   /** Terminates the session's host (and loads a fresh one); returns once its thread is gone. */
   readonly recycle: (why: string) => Effect.Effect<void>
+  /** Records what happens on the server's side: frames dropped for slow consumers, input frames the host missed. */
+  readonly recorder?: Metrics.Recorder | undefined
 }
 
 /** A remote session: a `Session.Session`, plus an end forced from the server's side. */
@@ -71,7 +74,10 @@ export const make = (
 ): Effect.Effect<RemoteSession, ModelHost.HostLost | HostProtocol.LoadFailed, Scope.Scope> =>
   Effect.gen(function*() {
     const { id, stopDeadlineMs } = options
-    const bus = yield* FrameBus.make
+    const recorder = options.recorder
+    const bus = yield* (recorder === undefined
+      ? FrameBus.make
+      : FrameBus.makeCounted(() => recorder.framesDropped("slow_consumer", 1)))
     const channel = new MessageChannel()
     yield* FrameLink.receive(channel.port1, (out) => {
       const queued = bus.unsafePublish(out)
@@ -82,6 +88,7 @@ export const make = (
     const inputChannel = Object.keys(options.inputs).length > 0 ? new MessageChannel() : undefined
     const inputLink = inputChannel === undefined ? undefined : InputLink.sender(inputChannel.port1, () => {
       inputsDropped++
+      recorder?.inputDropped(1)
     })
     if (inputLink !== undefined) yield* Effect.addFinalizer(() => Effect.sync(inputLink.close))
     // Audio, for a model with an audio output track: released in the host when due, fanned out here.

@@ -13,6 +13,7 @@ import * as Model from "../model/Model.js"
 import type * as Overrides from "../model/Overrides.js"
 import * as EndReason from "../protocol/EndReason.js"
 import * as SessionId from "../protocol/SessionId.js"
+import * as Metrics from "../session/Metrics.js"
 import * as ModelErrors from "../session/ModelErrors.js"
 import * as Reactor from "../session/Reactor.js"
 import * as Session from "../session/Session.js"
@@ -85,8 +86,11 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
       stopDeadlineMs,
       maxFps: options.maxFps,
       heapMb: options.workerHeapMb,
-      exposeModelErrors: options.exposeModelErrors
+      exposeModelErrors: options.exposeModelErrors,
+      metrics: options.recorder !== undefined && options.recorder !== Metrics.off
     }
+    const recorder = options.recorder ?? Metrics.off
+    const metricsOn = recorder !== Metrics.off
     const startTimeoutMs = options.startTimeoutMs ?? 30_000
     const lives = yield* FiberMap.make<string>()
     const shuttingDown = yield* Ref.make(false)
@@ -99,10 +103,12 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
     const spawn = (slot: Slot): Effect.Effect<void, HostProtocol.LoadFailed | ModelHost.HostLost> =>
       Effect.gen(function*() {
         const hostScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+        const loadStart = Date.now()
         const host = yield* ModelHost.make(loadOptions).pipe(
           Scope.extend(hostScope),
           Effect.tapErrorCause(() => Scope.close(hostScope, Exit.void))
         )
+        recorder.hostLoaded(Date.now() - loadStart)
         slot.host = host
         yield* Deferred.succeed(slot.ready, host)
         yield* Effect.logInfo(`model "${declared.name}" loaded in worker ${slot.index} (thread ${host.threadId})`)
@@ -113,8 +119,9 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
       })
 
     /** Keeps trying to load a slot again after its host was lost (a model that fails to load is retried). */
-    const reload = (slot: Slot) =>
+    const reload = (slot: Slot, cause: string) =>
       spawn(slot).pipe(
+        Effect.withSpan("model_host.restart", { attributes: { "worker.index": slot.index, "restart.cause": cause } }),
         Effect.tapError((error) =>
           Effect.logError(`worker ${slot.index}: the model did not load again: ${error.message}`)
         ),
@@ -128,6 +135,8 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
         if (slot.host !== host) return
         slot.host = undefined
         slot.ready = yield* Deferred.make<ModelHost.ModelHost>()
+        if (yield* Ref.get(shuttingDown)) recorder.sink.add(Metrics.defs.modelHostsAlive, -1)
+        else recorder.hostLost(lossCause(reason))
         const orphans = [...slot.sessions.values()]
         yield* Effect.logWarning(
           `worker ${slot.index} is gone (${reason}): ${orphans.length} session(s) end; loading it again`
@@ -143,7 +152,7 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
           { discard: true }
         )
         yield* Scope.close(hostScope, Exit.void)
-        if (!(yield* Ref.get(shuttingDown))) yield* reload(slot)
+        if (!(yield* Ref.get(shuttingDown))) yield* reload(slot, lossCause(reason))
       })
 
     for (let index = 0; index < workers; index++) {
@@ -226,7 +235,8 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
               inputs: declared.inputs,
               outputs: declared.outputs,
               stopDeadlineMs,
-              recycle: (why) => host.terminate(why)
+              recycle: (why) => host.terminate(why),
+              recorder: metricsOn ? recorder : undefined
             })
             slot.sessions.set(id, session)
             yield* Deferred.succeed(started, session)
@@ -314,10 +324,34 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, HostLoadE
         }).pipe(Effect.withSpan("WorkerReactor.start")),
       get: (id) => Effect.sync(() => slots.find((slot) => slot.sessions.has(id))?.sessions.get(id)),
       list: Effect.sync(sessionsOf),
-      stopAll
+      stopAll,
+      // Each host's tally since the last drain, replayed into this thread's metrics; a host that does not answer
+      // within a second (its model blocks its thread) is left for the next scrape.
+      collectMetrics: Effect.forEach(
+        slots,
+        (slot) =>
+          slot.host === undefined || !metricsOn
+            ? Effect.void
+            : slot.host.call(slot.host.client.DrainMetrics()).pipe(
+              Effect.timeout(1000),
+              Effect.map((drained) => Metrics.replay(drained, recorder.sink)),
+              Effect.ignore
+            ),
+        { concurrency: "unbounded", discard: true }
+      )
     }
     return service
   })
+
+/** A lost host's cause, as the restarts metric labels it. */
+const lossCause = (reason: string): string =>
+  reason.includes("did not stop within")
+    ? "deadline"
+    : reason.startsWith("it ran out of memory")
+    ? "out_of_memory"
+    : reason.startsWith("it crashed")
+    ? "crash"
+    : "exit"
 
 /** The worker-hosted reactor as a layer. */
 export const layer = (options: Options): Layer.Layer<Reactor.Reactor, HostLoadError> =>

@@ -19,6 +19,7 @@ import * as Cors from "./Cors.js"
 import * as EventRoutes from "./EventRoutes.js"
 import * as HttpError from "./HttpError.js"
 import * as Middleware from "./Middleware.js"
+import * as Prometheus from "./Prometheus.js"
 import * as Static from "./Static.js"
 import * as UploadRoutes from "./UploadRoutes.js"
 import * as ViewerRoutes from "./ViewerRoutes.js"
@@ -120,6 +121,7 @@ export const router = HttpRouter.empty.pipe(
       (reactor) => HttpServerResponse.unsafeJson(SessionResponse.fullCapabilities(reactor.model))
     )
   ),
+  HttpRouter.get("/metrics", Prometheus.handler),
   HttpRouter.post("/start_session", startSession),
   HttpRouter.post("/stop_session", stopSession),
   HttpRouter.del(

@@ -11,14 +11,17 @@ import { createServer, type Server as HttpServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import * as ServerConfig from "../config/ServerConfig.js"
 import * as Isolation from "../host/Isolation.js"
+import * as Prometheus from "../http/Prometheus.js"
 import * as Routes from "../http/Routes.js"
 import * as Upgrade from "../http/Upgrade.js"
 import * as Model from "../model/Model.js"
 import * as EndReason from "../protocol/EndReason.js"
 import * as Events from "../session/Events.js"
+import * as Metrics from "../session/Metrics.js"
 import * as Reactor from "../session/Reactor.js"
 import * as Recorder from "../session/Recorder.js"
 import * as Registry from "../session/Registry.js"
+import * as Tracing from "../session/Tracing.js"
 import * as Uploads from "../session/Uploads.js"
 import * as WebRtc from "../transport/WebRtc.js"
 
@@ -72,6 +75,7 @@ export const reactorOptions = (config: ServerConfig.ServerConfig): Reactor.Optio
   maxSessions: config.maxSessions,
   stopDeadlineMs: config.stopDeadlineMs,
   exposeModelErrors: config.exposeModelErrors,
+  recorder: Metrics.forFlag(config.metrics),
   ...(config.maxFps !== undefined ? { maxFps: config.maxFps } : {})
 })
 
@@ -147,10 +151,13 @@ export const layerFrom = <E, R>(
   reactor: Layer.Layer<Reactor.Reactor, E, R>
 ): Layer.Layer<Server, E | ListenError | ConfigError.ConfigError, R | ServerConfig.Config> =>
   Layer.scoped(Server, make).pipe(
-    Layer.provide(Layer.merge(WebRtc.layer, Upgrade.layer)),
+    Layer.provide(Layer.mergeAll(WebRtc.layer, Upgrade.layer, Prometheus.layer)),
     Layer.provide(Layer.merge(Uploads.layer, Recorder.layer)),
     Layer.provide(Registry.layer.pipe(Layer.provideMerge(Events.layer))),
-    Layer.provide(reactor)
+    Layer.provide(reactor),
+    // Spans exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set: built first, so every layer above runs under
+    // its tracer, and released last, so the spans of the shutdown are flushed.
+    Layer.provide(Tracing.layerFromEnv("server"))
   )
 
 /** The server as a layer over a model, its sessions in this process. */

@@ -75,7 +75,12 @@ interface Subscriber {
 }
 
 /** Creates a frame bus. */
-export const make: Effect.Effect<FrameBus> = Effect.sync(() => {
+export const make: Effect.Effect<FrameBus> = Effect.sync(() => unsafeMake())
+
+/** Creates a frame bus that reports each frame a slow subscriber drops (`onDropped`, e.g. a metrics recorder). */
+export const makeCounted = (onDropped: () => void): Effect.Effect<FrameBus> => Effect.sync(() => unsafeMake(onDropped))
+
+const unsafeMake = (onDropped?: () => void): FrameBus => {
   const subscribers = new Set<Subscriber>()
   let latest: OutFrame | undefined
   let droppedTotal = 0
@@ -102,6 +107,7 @@ export const make: Effect.Effect<FrameBus> = Effect.sync(() => {
       if (Option.getOrElse(sub.queue.unsafeSize(), () => 0) >= sub.capacity) {
         sub.dropped++
         droppedTotal++
+        onDropped?.()
       }
       return Queue.offer(sub.queue, frame)
     }, { discard: true })
@@ -142,4 +148,4 @@ export const make: Effect.Effect<FrameBus> = Effect.sync(() => {
       return Effect.forEach(all, (sub) => Queue.shutdown(sub.queue), { discard: true })
     })
   }
-})
+}

@@ -6,6 +6,7 @@
  */
 import { Clock, Effect, Option, PubSub, Stream } from "effect"
 import * as Input from "../model/Input.js"
+import type * as Metrics from "./Metrics.js"
 
 /** Frames a reader of `frames` may fall behind by before the oldest is dropped. */
 export const defaultCapacity = 2
@@ -34,7 +35,11 @@ interface State {
 }
 
 /** Builds the input tracks of a session of a model with these inputs. */
-export const make = (inputs: Input.Inputs, capacity = defaultCapacity): Effect.Effect<InputTracks> =>
+export const make = (
+  inputs: Input.Inputs,
+  capacity = defaultCapacity,
+  recorder?: Metrics.Recorder
+): Effect.Effect<InputTracks> =>
   Effect.gen(function*() {
     const states = new Map<string, State>()
     for (const [name, spec] of Object.entries(inputs)) {
@@ -60,6 +65,7 @@ export const make = (inputs: Input.Inputs, capacity = defaultCapacity): Effect.E
           Stream.filter((frame) => {
             if (frame.index <= seen) return false
             // A gap is what slid out of this reader's buffer while it was behind.
+            if (frame.index - seen > 1) recorder?.inputDropped(frame.index - seen - 1)
             state.dropped += frame.index - seen - 1
             seen = frame.index
             return true
@@ -91,6 +97,7 @@ export const make = (inputs: Input.Inputs, capacity = defaultCapacity): Effect.E
             )
           }
           const state = states.get(track)!
+          recorder?.inputReceived()
           return Effect.flatMap(Clock.currentTimeMillis, (receivedAt) => {
             const out: Input.InputFrame = {
               track,
@@ -110,6 +117,7 @@ export const make = (inputs: Input.Inputs, capacity = defaultCapacity): Effect.E
       countDropped: (track, n) => {
         const state = states.get(track)
         if (state !== undefined) state.dropped += n
+        if (n > 0) recorder?.inputDropped(n)
       },
       shutdown: Effect.suspend(() => {
         closed = true

@@ -5,12 +5,14 @@
  */
 import type * as Rpc from "@effect/rpc/Rpc"
 import type * as RpcGroup from "@effect/rpc/RpcGroup"
-import { Cause, Effect, Either, Exit, Queue, Ref, Schema, type Scope } from "effect"
+import { Cause, Effect, Either, Exit, Option, Queue, Ref, Schema, type Scope, Tracer } from "effect"
 import type * as Command from "../model/Command.js"
 import { formatIssues } from "../model/Model.js"
 import type * as AckSchema from "../protocol/Ack.js"
 import * as CommandError from "../protocol/CommandError.js"
+import type * as Metrics from "./Metrics.js"
 import * as ModelErrors from "./ModelErrors.js"
+import * as Tracing from "./Tracing.js"
 
 /** A command as a client sent it, not yet validated. */
 export interface Incoming {
@@ -52,11 +54,15 @@ export interface Options {
   readonly capacity?: number
   /** Whether a failing handler's own error text reaches the client (`ModelErrors`). Default true. */
   readonly exposeModelErrors?: boolean
+  /** Records each command applied (and how long after its arrival) or rejected (and its error code). */
+  readonly recorder?: Metrics.Recorder
 }
 
 interface Item {
   readonly incoming: Incoming
   readonly receivedAt: number
+  /** The submitter's span (tracing on): the command's spans in the actor are its children. */
+  readonly span: Tracer.AnySpan | undefined
   /** Settles the command once: calls the submitter's `onSettled` and resumes it. */
   readonly reply: (exit: Exit.Exit<Ack, CommandError.CommandError>) => void
 }
@@ -152,10 +158,17 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
     const clock = yield* Effect.clock
     const queue = yield* Queue.bounded<Item>(Math.max(1, options.capacity ?? 256))
     const counts = yield* Ref.make({ applied: 0, rejected: 0 })
+    const recorder = options.recorder
+    // Spans only where they are exported: with tracing off, a command costs no span.
+    const traced = yield* Tracing.enabled
+    const spanned = (name: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+      traced ? Effect.withSpan(effect, name) : effect
+    /** A command's name as a metric label: a declared one, else `unknown` (a client's names are not a bounded set). */
+    const label = (type: unknown) => typeof type === "string" && options.commands.requests.has(type) ? type : "unknown"
 
     const apply = (item: Item): Effect.Effect<Ack, CommandError.CommandError> =>
       Effect.gen(function*() {
-        const { payload, rpc } = yield* decode(options.commands, item.incoming)
+        const { payload, rpc } = yield* spanned("command.decode")(decode(options.commands, item.incoming))
         const handler =
           (options.handlers as Record<string, (payload: unknown) => Effect.Effect<unknown, unknown, any>>)[
             rpc._tag
@@ -166,7 +179,10 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
             message: "the model has no handler for it"
           })
         }
-        const exit = yield* options.provide(Effect.suspend(() => handler(payload))).pipe(Effect.exit)
+        const exit = yield* options.provide(Effect.suspend(() => handler(payload))).pipe(
+          spanned("command.handler"),
+          Effect.exit
+        )
         if (Exit.isFailure(exit)) {
           if (Cause.isInterruptedOnly(exit.cause)) return yield* closedError
           const refusal = Cause.failureOption(exit.cause)
@@ -194,16 +210,27 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
       })
 
     // The actor: one command at a time, strictly in arrival order.
+    const applyIn = (item: Item) =>
+      item.span === undefined ? apply(item) : apply(item).pipe(
+        Effect.withSpan("command.apply", {
+          parent: item.span,
+          attributes: { "command.name": typeof item.incoming.type === "string" ? item.incoming.type : "" }
+        })
+      )
     const actor = Effect.forever(Effect.flatMap(Queue.take(queue), (item) =>
-      apply(item).pipe(
+      applyIn(item).pipe(
         Effect.exit,
         Effect.onInterrupt(() => Effect.sync(() => item.reply(closedExit(closedError)))),
         Effect.flatMap((exit) => {
           if (Exit.isSuccess(exit)) {
+            recorder?.commandApplied(exit.value.command, clock.unsafeCurrentTimeMillis() - item.receivedAt)
             return Ref.update(counts, (c) => ({ ...c, applied: c.applied + 1 })).pipe(
               Effect.zipRight(options.onApplied ? options.onApplied(exit.value) : Effect.void),
               Effect.map(() => item.reply(exit))
             )
+          }
+          if (recorder !== undefined && exit.cause._tag === "Fail") {
+            recorder.commandRejected(label(item.incoming.type), exit.cause.error.code)
           }
           return Effect.map(Ref.update(counts, (c) => ({ ...c, rejected: c.rejected + 1 })), () => item.reply(exit))
         })
@@ -237,7 +264,8 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
     const enqueue = (
       incoming: Incoming,
       receivedAt: number,
-      onSettled: ((exit: Exit.Exit<Ack, CommandError.CommandError>) => void) | undefined
+      onSettled: ((exit: Exit.Exit<Ack, CommandError.CommandError>) => void) | undefined,
+      span: Tracer.AnySpan | undefined
     ): Effect.Effect<Ack, CommandError.CommandError> =>
       Effect.suspend(() => {
         const refuse = () => {
@@ -250,6 +278,7 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
         const item: Item = {
           incoming,
           receivedAt,
+          span,
           reply: (exit) => {
             if (settled) return
             settled = true
@@ -275,7 +304,12 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
 
     return {
       submit: (incoming, onSettled) =>
-        Effect.suspend(() => enqueue(incoming, clock.unsafeCurrentTimeMillis(), onSettled)),
+        traced
+          ? Effect.flatMap(
+            Effect.serviceOption(Tracer.ParentSpan),
+            (span) => enqueue(incoming, clock.unsafeCurrentTimeMillis(), onSettled, Option.getOrUndefined(span))
+          )
+          : Effect.suspend(() => enqueue(incoming, clock.unsafeCurrentTimeMillis(), onSettled, undefined)),
       counts: Ref.get(counts)
     }
   })

@@ -7,6 +7,7 @@
 import { Effect, Queue, type Scope } from "effect"
 import type { Frame } from "../model/Frame.js"
 import type { Extra, OutFrame } from "./FrameBus.js"
+import type * as Metrics from "./Metrics.js"
 
 /** What rides along with a block's frames: per-frame metadata and other tracks' frames (each array one per frame). */
 export interface Side {
@@ -24,6 +25,8 @@ export interface Options {
   readonly maxFps?: number
   /** The longest gap between two frames of one block, whatever the measurement says. Default 1000 ms. */
   readonly maxIntervalMs?: number
+  /** Records frames generated (and the model's step time) and released (and how late). */
+  readonly recorder?: Metrics.Recorder
 }
 
 /** The pacer of one session. */
@@ -100,6 +103,7 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
     const blocks = yield* Queue.bounded<Block>(capacity)
     const minInterval = options.maxFps !== undefined && options.maxFps > 0 ? 1000 / options.maxFps : 0
     const maxInterval = options.maxIntervalMs ?? 1000
+    const recorder = options.recorder
     let lastPushAt = clock.unsafeCurrentTimeMillis()
     let pausedAt: number | undefined
     let pausedMs = 0
@@ -122,6 +126,7 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
       pausedMs = 0
       if (pausedAt !== undefined) pausedAt = now
       measured++
+      recorder?.framesGenerated(frames, perFrame)
       estimate = estimate === undefined || measured <= 2 ? perFrame : estimate + smoothing * (perFrame - estimate)
       return Math.min(maxInterval, Math.max(minInterval, estimate))
     }
@@ -132,6 +137,7 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
     let gap = 0
     let lastAt = Number.NEGATIVE_INFINITY
     let lastTurn: object | undefined
+    let dueAt = 0
 
     /** Releases the current frame now. */
     const releaseNow: Effect.Effect<void> = Effect.suspend(() => {
@@ -162,6 +168,7 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
       // Trim only what is older than the 1 s window `fps` counts over (a count-based trim undercounts above 512 fps).
       if (recent.length > 512 && recent[255]! <= at - 1000) recent.splice(0, 256)
       lastAt = at
+      recorder?.frameEmitted(at - dueAt)
       return Effect.map(options.publish(out), () => {
         lastTurn = turns.current()
       })
@@ -187,6 +194,7 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
       // (a schedule of its own drifts whenever the estimate is off). After a stall, frames catch up, never closer
       // together than `catchUp` of an interval.
       const due = Math.max(block.generatedAt + i * block.intervalMs, lastAt + gap)
+      dueAt = due
       const wait = due - clock.unsafeCurrentTimeMillis()
       // Timers have 1 ms granularity: sleeping for less would cost a whole millisecond per frame (a cap of
       // ~1000 fps for a fast model); such a frame goes now.

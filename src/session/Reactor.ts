@@ -6,6 +6,7 @@ import { Context, Data, Effect, ExecutionStrategy, FiberMap, Layer, Option, Scop
 import * as Model from "../model/Model.js"
 import * as EndReason from "../protocol/EndReason.js"
 import * as SessionId from "../protocol/SessionId.js"
+import type * as Metrics from "./Metrics.js"
 import * as Session from "./Session.js"
 
 /** Options of the reactor. */
@@ -18,6 +19,8 @@ export interface Options {
   readonly maxFps?: number
   /** Whether the model's own error texts reach clients (`ModelErrors`); else a reference to the log. Default true. */
   readonly exposeModelErrors?: boolean
+  /** Where sessions record their figures (`Metrics.live` on a server); none by default. */
+  readonly recorder?: Metrics.Recorder | undefined
 }
 
 /** Refused: the reactor already runs `max` sessions. */
@@ -64,6 +67,11 @@ export interface Service {
   readonly list: Effect.Effect<ReadonlyArray<Session.Session>>
   /** Stops every session with the same reason, concurrently. */
   readonly stopAll: (reason: EndReason.EndReason) => Effect.Effect<void>
+  /**
+   * Brings the figures recorded apart from this thread (model hosts' tallies) into this thread's metrics, before a
+   * scrape. Absent for a reactor whose sessions record here.
+   */
+  readonly collectMetrics?: Effect.Effect<void>
 }
 
 /** The session a client named (untrusted text), or `undefined`: text that no session id can be finds nothing. */
@@ -125,7 +133,8 @@ export const make = (options: Options = {}) =>
             ...(startOptions?.sink !== undefined ? { sink: startOptions.sink } : {}),
             ...(startOptions?.audioSink !== undefined ? { audioSink: startOptions.audioSink } : {}),
             ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {}),
-            ...(options.exposeModelErrors !== undefined ? { exposeModelErrors: options.exposeModelErrors } : {})
+            ...(options.exposeModelErrors !== undefined ? { exposeModelErrors: options.exposeModelErrors } : {}),
+            recorder: options.recorder
           }).pipe(Scope.extend(sessionsScope), Effect.ensuring(Effect.sync(() => reserved--)))
           sessions.set(session.id, session)
           yield* FiberMap.run(

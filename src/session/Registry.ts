@@ -10,13 +10,15 @@
  * have to arbitrate; a reconnecting client (the SDK's `PUT sdp_params`, a reloaded tab) takes its own place back as it
  * always did; and a watcher cannot spend the session's command budget or disturb it, so sharing a view is safe.
  */
-import { Context, Effect, Fiber, Layer, Option } from "effect"
+import { Clock, Context, Effect, Exit, Fiber, Layer, Option, type Tracer } from "effect"
 import * as ServerConfig from "../config/ServerConfig.js"
 import * as EndReason from "../protocol/EndReason.js"
 import type * as SessionId from "../protocol/SessionId.js"
 import * as Events from "./Events.js"
 import * as Fibers from "./Fibers.js"
+import * as Metrics from "./Metrics.js"
 import type * as Session from "./Session.js"
+import * as Tracing from "./Tracing.js"
 
 /** What a connection may do: drive the session (`controller`), or only see it (`watcher`). */
 export type Role = "controller" | "watcher"
@@ -42,6 +44,8 @@ export interface Counters {
 interface Entry {
   readonly session: Session.Session
   readonly counters: Counters
+  /** The session's span (tracing on): from its registration to its end. */
+  readonly span: Tracer.Span | undefined
   controller: Connection | undefined
   readonly watchers: Set<Connection>
   attachedBefore: boolean
@@ -76,6 +80,8 @@ export interface Service {
   readonly viewers: (sessionId: SessionId.SessionId) => Viewers
   /** The session's transport counters (a detached zeroed set for a session the registry does not know). */
   readonly counters: (sessionId: SessionId.SessionId) => Counters
+  /** The session's span, parent of its commands' spans; `undefined` with tracing off. */
+  readonly span: (sessionId: SessionId.SessionId) => Tracer.Span | undefined
 }
 
 /** The registry tag. */
@@ -90,6 +96,8 @@ export const make = Effect.gen(function*() {
   const events = yield* Effect.serviceOption(Events.Events)
   const journal = (event: string, sessionId: string, detail?: Record<string, unknown>) =>
     Option.isSome(events) ? events.value.publish(event, sessionId, detail) : Effect.void
+  // Every session a client starts passes here, whichever thread its model runs in: sessions are counted here.
+  const recorder = Metrics.forFlag(config.metrics)
 
   const startOrphanTimer = (entry: Entry) =>
     Effect.gen(function*() {
@@ -114,9 +122,13 @@ export const make = Effect.gen(function*() {
   const service: Service = {
     register: (session) =>
       Effect.gen(function*() {
+        const span = (yield* Tracing.enabled)
+          ? yield* Effect.makeSpan("session", { attributes: { "session.id": session.id } })
+          : undefined
         const entry: Entry = {
           session,
           counters: { skippedFrames: 0, rateLimited: 0 },
+          span,
           controller: undefined,
           watchers: new Set(),
           attachedBefore: false,
@@ -124,6 +136,7 @@ export const make = Effect.gen(function*() {
         }
         entries.set(session.id, entry)
         yield* journal("session_started", session.id)
+        recorder.sessionStarted()
         yield* startOrphanTimer(entry)
         const maxDuration = config.maxDurationMs
         if (maxDuration !== undefined) {
@@ -138,15 +151,25 @@ export const make = Effect.gen(function*() {
         }
         yield* session.ended.pipe(
           Effect.tap((reason) =>
-            journal("session_ended", session.id, {
-              reason: EndReason.code(reason),
-              message: EndReason.describe(reason)
+            Effect.zipRight(
+              journal("session_ended", session.id, {
+                reason: EndReason.code(reason),
+                message: EndReason.describe(reason)
+              }),
+              span === undefined ? Effect.void : Effect.map(Clock.currentTimeNanos, (now) => {
+                span.attribute("session.end_reason", EndReason.code(reason))
+                span.attribute("session.end_message", EndReason.describe(reason))
+                span.end(now, Exit.void)
+              })
+            )
+          ),
+          Effect.flatMap((reason) =>
+            Effect.suspend(() => {
+              recorder.sessionEnded(EndReason.code(reason))
+              entries.delete(session.id)
+              return cancelOrphanTimer(entry)
             })
           ),
-          Effect.zipRight(Effect.suspend(() => {
-            entries.delete(session.id)
-            return cancelOrphanTimer(entry)
-          })),
           Effect.interruptible,
           Fibers.forkIn(scope, "session end watcher")
         )
@@ -195,7 +218,8 @@ export const make = Effect.gen(function*() {
       const entry = entries.get(sessionId)
       return { controller: entry?.controller !== undefined, watchers: entry?.watchers.size ?? 0 }
     },
-    counters: (sessionId) => entries.get(sessionId)?.counters ?? { skippedFrames: 0, rateLimited: 0 }
+    counters: (sessionId) => entries.get(sessionId)?.counters ?? { skippedFrames: 0, rateLimited: 0 },
+    span: (sessionId) => entries.get(sessionId)?.span
   }
   return service
 })

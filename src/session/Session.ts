@@ -32,6 +32,7 @@ import * as Emission from "./Emission.js"
 import * as FrameBus from "./FrameBus.js"
 import * as InputTracks from "./InputTracks.js"
 import * as Mailbox from "./Mailbox.js"
+import type * as Metrics from "./Metrics.js"
 import * as ModelErrors from "./ModelErrors.js"
 import * as Pacer from "./Pacer.js"
 
@@ -59,6 +60,8 @@ export interface Options {
   readonly audioSink?: (chunk: Output.OutAudio) => Effect.Effect<void>
   /** Whether the model's own error texts reach the client (`ModelErrors`). Default true. */
   readonly exposeModelErrors?: boolean
+  /** Where the session's figures are recorded (`Metrics.live`, a model host's tally); none by default. */
+  readonly recorder?: Metrics.Recorder | undefined
 }
 
 /** A running (or ended) session. */
@@ -124,9 +127,12 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
     const abort = new AbortController()
     const ended = yield* Deferred.make<EndReason.EndReason>()
     const ending = yield* Ref.make(false)
-    const bus = yield* FrameBus.make
+    const recorder = options.recorder
+    const bus = yield* (recorder === undefined
+      ? FrameBus.make
+      : FrameBus.makeCounted(() => recorder.framesDropped("slow_consumer", 1)))
     const outbox = yield* PubSub.sliding<unknown>(1024)
-    const inputs = yield* InputTracks.make(model.inputs)
+    const inputs = yield* InputTracks.make(model.inputs, InputTracks.defaultCapacity, recorder)
     const outputs = Output.of(model)
     const hasAudio = Object.values(outputs).some((track) => track.kind === "audio")
     const audio = yield* AudioOut.make(outputs, { sink: options.audioSink }).pipe(Scope.extend(scope))
@@ -142,12 +148,17 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
       Effect.suspend(() => {
         while (pendingLatency.length > 0 && pendingLatency[0]!.frame <= out.index) {
           lastLatency = out.emittedAt - pendingLatency.shift()!.receivedAt
+          recorder?.commandToFrame(lastLatency)
         }
         const published = bus.publish(out)
         return sink === undefined ? published : Effect.zipRight(published, sink(out))
       })
 
-    const pacer = yield* Pacer.make({ publish, ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {}) })
+    const pacer = yield* Pacer.make({
+      publish,
+      ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {}),
+      ...(recorder !== undefined ? { recorder } : {})
+    })
       .pipe(Scope.extend(scope))
 
     const context: Context.Context<SessionContext> = Context.make(SessionContext, {
@@ -216,6 +227,7 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
           else pendingLatency.push(entry)
         }),
       ...(options.mailboxCapacity !== undefined ? { capacity: options.mailboxCapacity } : {}),
+      ...(recorder !== undefined ? { recorder } : {}),
       exposeModelErrors: expose
     }).pipe(Scope.extend(scope))
 

@@ -35,6 +35,7 @@ import * as WireError from "../protocol/WireError.js"
 import * as Fibers from "../session/Fibers.js"
 import type * as FrameBus from "../session/FrameBus.js"
 import type * as Mailbox from "../session/Mailbox.js"
+import * as Metrics from "../session/Metrics.js"
 import * as Reactor from "../session/Reactor.js"
 import * as Recorder from "../session/Recorder.js"
 import * as Registry from "../session/Registry.js"
@@ -140,8 +141,11 @@ export interface Connection {
   readonly subscribe: (capacity: number) => Effect.Effect<FrameBus.Subscription, never, Scope.Scope>
   /** Counts a frame sent (and whether it left late). */
   readonly frameSent: (out: FrameBus.OutFrame) => void
-  /** Counts a frame skipped because the client was not reading; also counted in the session's `dropped_frames`. */
-  readonly frameSkipped: () => void
+  /**
+   * Counts a frame skipped because the client was not reading (or `reason`: too large, superseded by a newer one);
+   * also counted in the session's `dropped_frames`.
+   */
+  readonly frameSkipped: (reason?: Metrics.DropReason) => void
   readonly stats: Effect.Effect<Stats>
 }
 
@@ -209,12 +213,22 @@ export const make = (options: Options): Effect.Effect<
     const registry = yield* Registry.Registry
     const { model } = yield* Reactor.Reactor
     const uploads = yield* Uploads.option
-    const recorder = yield* Effect.serviceOption(Recorder.Recorder)
+    const clips = yield* Effect.serviceOption(Recorder.Recorder)
     const { io, session } = options
     const text = options.text ?? true
     const role = options.role ?? "controller"
     const viewer = { id: `v${++viewers}`, role, transport: options.transport } as const
     const counters = registry.counters(session.id)
+    const recorder = Metrics.forFlag(config.metrics)
+    // A command's span is a child of its session's (tracing on); none otherwise.
+    const sessionSpan = registry.span(session.id)
+    const traced = <A, E, R>(type: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+      sessionSpan === undefined
+        ? effect
+        : Effect.withSpan(effect, "command", {
+          parent: sessionSpan,
+          attributes: { "command.name": type, "session.id": session.id, transport: options.transport }
+        })
     // Time is Effect's Clock (a TestClock in tests): liveness, budgets and lateness all read it.
     const clock = yield* Effect.clock
     const now = () => clock.unsafeCurrentTimeMillis()
@@ -283,6 +297,7 @@ export const make = (options: Options): Effect.Effect<
       if (RateLimit.take(commandBucket, at)) return true
       limited++
       counters.rateLimited++
+      recorder.rateLimited()
       return false
     }
 
@@ -351,7 +366,7 @@ export const make = (options: Options): Effect.Effect<
         )
       // A failure was answered by `answer`; a defect is logged and answered here; interruption goes on.
       const submitted = Effect.catchAllCause(
-        submission,
+        traced(message.type, submission),
         (cause) =>
           Cause.isInterruptedOnly(cause)
             ? Effect.failCause(cause as Cause.Cause<never>)
@@ -405,7 +420,7 @@ export const make = (options: Options): Effect.Effect<
           return Effect.asVoid(session.stop(EndReason.Stopped({ by: "client" })))
         case "RequestClip":
           // Reactor's clip request: answered at once with the clip's range and the playlist to poll, or why not.
-          return Option.match(recorder, {
+          return Option.match(clips, {
             onNone: () => Effect.sync(() => sendRuntime("clipFailed", { reason: "recording is off on this server" })),
             onSome: (recorder) =>
               Effect.map(recorder.request(session.id, message.durationSeconds), (clip) =>
@@ -468,7 +483,7 @@ export const make = (options: Options): Effect.Effect<
         lastSeen = at
         if (role === "watcher") return Effect.fail(watchOnly(`a command ("${type}")`))
         if (Envelope.valueTooDeep(data, config.maxDepth)) return Effect.fail(Envelope.tooDeep(config.maxDepth))
-        return session.submit({ type, data }).pipe(
+        return traced(type, session.submit({ type, data })).pipe(
           Effect.catchAllDefect((defect) =>
             Effect.zipRight(Effect.logError(`command "${type}" died`, defect), Effect.fail(internalError))
           )
@@ -516,9 +531,10 @@ export const make = (options: Options): Effect.Effect<
         if (now() - out.emittedAt > config.lateMs) late++
         sent++
       },
-      frameSkipped: () => {
+      frameSkipped: (reason = "not_reading") => {
         skipped++
         counters.skippedFrames++
+        recorder.framesDropped(reason, 1)
       },
       stats
     }
@@ -527,6 +543,8 @@ export const make = (options: Options): Effect.Effect<
       role,
       replace: Effect.sync(() => close(CloseCode.replaced, "replaced by a newer connection to the session"))
     }
+    recorder.connectionOpened(options.transport)
+    yield* Effect.addFinalizer(() => Effect.sync(() => recorder.connectionClosed(options.transport)))
     const attached = yield* registry.attach(session, attachment)
     if (attached.full !== undefined) {
       sendError(WireError.make(

@@ -107,7 +107,7 @@ const frames = (
         (bytes) => {
           if (bytes.byteLength > maxFrameBytes) {
             oversize++
-            connection.frameSkipped()
+            connection.frameSkipped("too_large")
             return []
           }
           connection.frameSent(out)

@@ -16,6 +16,7 @@ import type * as SessionId from "../protocol/SessionId.js"
 import * as SessionResponse from "../protocol/SessionResponse.js"
 import * as WireError from "../protocol/WireError.js"
 import * as Fibers from "../session/Fibers.js"
+import * as Metrics from "../session/Metrics.js"
 import * as Reactor from "../session/Reactor.js"
 import type * as Registry from "../session/Registry.js"
 import type * as Session from "../session/Session.js"
@@ -24,6 +25,7 @@ import type * as I420 from "./I420.js"
 import * as Inbox from "./Inbox.js"
 import * as Inputs from "./Inputs.js"
 import * as WebRtcPeer from "./WebRtcPeer.js"
+import * as WebRtcStats from "./WebRtcStats.js"
 import * as Wrtc from "./Wrtc.js"
 
 /** An offer as the routes decoded it. */
@@ -191,6 +193,9 @@ const serve = (
         [...peer.codecs].map(([track, codec]) => `${track} ${codec}`).join(", ") || "none"
       })`
     )
+    if (server.metrics) {
+      yield* Fibers.forkScoped("webrtc stats sampler", WebRtcStats.sample(peer.getStats, Metrics.live))
+    }
 
     // Video, once the client is there: the newest frame of each wake-up goes to the encoder (older ones in the same
     // batch are skipped, as libwebrtc would only drop them), and the last frame is repeated when the model pauses.
@@ -214,7 +219,7 @@ const serve = (
             if (last !== undefined) yield* send(last)
             return
           }
-          for (let i = 0; i < batch.value.length - 1; i++) connection.frameSkipped()
+          for (let i = 0; i < batch.value.length - 1; i++) connection.frameSkipped("superseded")
           const newest = batch.value[batch.value.length - 1]!
           last = peer.converter.convert(newest.frame)
           yield* send(last)

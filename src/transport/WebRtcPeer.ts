@@ -9,6 +9,7 @@ import type * as WebRtcConfig from "../config/WebRtcConfig.js"
 import * as Codecs from "./Codecs.js"
 import * as I420 from "./I420.js"
 import * as Sdp from "./Sdp.js"
+import type * as WebRtcStats from "./WebRtcStats.js"
 import type * as Wrtc from "./Wrtc.js"
 
 /** One entry of the client's `track_mapping`; `direction` is from the client's side. */
@@ -77,6 +78,8 @@ export interface Peer {
   readonly closeChannel: Effect.Effect<void>
   /** Completed when the peer is no longer usable, with the reason. */
   readonly closed: Deferred.Deferred<Closed>
+  /** libwebrtc's statistics of the peer (`RTCPeerConnection.getStats`). */
+  readonly getStats: () => Promise<WebRtcStats.Report>
   /** Registers the handlers of the data channel's messages (before `ready` completes, so nothing is missed). */
   readonly onMessage: (text: (text: string) => void, binary: (size: number) => void) => void
 }
@@ -376,6 +379,7 @@ export const answer = (
       sendAudio,
       codecs,
       sendFrame: (frame) => primary?.source.onFrame(frame),
+      getStats: () => pc.getStats(),
       ready,
       send: (text) => {
         if (channel !== undefined && channel.readyState === "open") return asChannel(channel).send(text)

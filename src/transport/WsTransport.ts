@@ -239,7 +239,7 @@ export const serve = (socket: Adopted, session: Session.Session, options: Socket
               `skipped on this socket (format=${options.format}); use JPEG or raise maxFrameBytes`
           ))
         }
-        connection.frameSkipped()
+        connection.frameSkipped("too_large")
         return false
       }
       if (ws.bufferedAmount > config.maxBufferedBytes) {

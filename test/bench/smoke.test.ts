@@ -33,7 +33,8 @@ const tables = [
   "### 13c. A trained network in Python",
   "### 14a. Example 06 end to end",
   "### 14b. Dynamic batching across sessions",
-  "### 14c. The selfie segmentation network alone"
+  "### 14c. The selfie segmentation network alone",
+  "### 15. The cost of being observed"
 ]
 
 const runSmoke = (resultsFile: string) =>
@@ -94,7 +95,8 @@ describe("benchmarks (smoke mode)", () => {
         "python-neural",
         "neural-network",
         "neural",
-        "neural-batching"
+        "neural-batching",
+        "observability"
       ])
       for (const bench of results.benchmarks) expect(bench.rows.length).toBeGreaterThan(0)
     } finally {

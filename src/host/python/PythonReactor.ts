@@ -420,6 +420,8 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, PythonHos
     const inner = yield* Reactor.make({
       maxSessions,
       stopDeadlineMs,
+      // The sessions run in this thread (the Python process is their model): they record here.
+      recorder: options.recorder,
       ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {})
     }).pipe(Effect.provideService(Model.Model, model))
     return {

@@ -1,0 +1,91 @@
+/**
+ * Traces: spans for sessions, commands, model loads and host restarts, exported over OTLP (HTTP, JSON) by
+ * `@effect/opentelemetry`'s `OtlpTracer` when the standard `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+ * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, and off otherwise: then no span is made on the runtime's hot paths
+ * (`enabled` is false). A model host (worker thread) exports its own spans the same way; `@effect/rpc` carries the
+ * span context across the host protocol, so a command's spans in the worker are children of its span on the server.
+ * Logs carry the trace and span ids (`withTraceIds`).
+ */
+import * as OtlpSerialization from "@effect/opentelemetry/OtlpSerialization"
+import * as OtlpTracer from "@effect/opentelemetry/OtlpTracer"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { Context, Effect, FiberRef, FiberRefs, HashMap, Layer, Logger, Option, Tracer } from "effect"
+
+/** Effect's own tracer (spans kept in memory, exported nowhere): tracing is off while it is the current one. */
+const native: Tracer.Tracer = Effect.runSync(Effect.tracer)
+
+/** Whether spans are exported (a tracer other than Effect's native one is installed). */
+export const enabled: Effect.Effect<boolean> = Effect.map(Effect.tracer, (tracer) => tracer !== native)
+
+/** Environment variables, as `process.env` holds them. */
+export type Env = Readonly<Record<string, string | undefined>>
+
+/** Where spans go, from the standard OpenTelemetry variables; `undefined` = tracing off. */
+export const endpointFromEnv = (env: Env = process.env): string | undefined => {
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+  if (traces !== undefined && traces !== "") return traces
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT
+  if (base === undefined || base === "") return undefined
+  return base.replace(/\/+$/, "") + "/v1/traces"
+}
+
+/** Parses `OTEL_EXPORTER_OTLP_HEADERS` (`k=v,k2=v2`). */
+const headersFromEnv = (env: Env): Record<string, string> => {
+  const raw = env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS ?? ""
+  const out: Record<string, string> = {}
+  for (const pair of raw.split(",")) {
+    const at = pair.indexOf("=")
+    if (at > 0) out[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(pair.slice(at + 1).trim())
+  }
+  return out
+}
+
+/**
+ * The OTLP exporter as a layer when the environment names an endpoint (`OTEL_SERVICE_NAME` names the service,
+ * `effect-reactor` by default; `role` tells the server from a model host), else nothing. Spans still waiting are
+ * flushed when the layer is released.
+ */
+export const layerFromEnv = (role: "server" | "model-host" = "server"): Layer.Layer<never> => {
+  const url = endpointFromEnv()
+  if (url === undefined) return Layer.empty
+  return OtlpTracer.layer({
+    url,
+    headers: headersFromEnv(process.env),
+    resource: {
+      serviceName: process.env.OTEL_SERVICE_NAME ?? "effect-reactor",
+      attributes: { "reactor.role": role }
+    },
+    exportInterval: "1 second"
+  }).pipe(Layer.provide(Layer.merge(FetchHttpClient.layer, OtlpSerialization.layerJson)))
+}
+
+/** The span a fiber runs in, if any. */
+const spanOf = (refs: FiberRefs.FiberRefs): Option.Option<Tracer.AnySpan> =>
+  Context.getOption(FiberRefs.getOrDefault(refs, FiberRef.currentContext), Tracer.ParentSpan)
+
+/** A logger that adds `trace_id` and `span_id` annotations to every line logged inside a span. */
+export const withTraceIds = <O>(logger: Logger.Logger<unknown, O>): Logger.Logger<unknown, O> =>
+  Logger.make((options) => {
+    const span = spanOf(options.context)
+    if (Option.isNone(span)) return logger.log(options)
+    return logger.log({
+      ...options,
+      annotations: HashMap.set(
+        HashMap.set(options.annotations, "trace_id", span.value.traceId as unknown),
+        "span_id",
+        span.value.spanId as unknown
+      )
+    })
+  })
+
+/** How logs are printed: pretty lines, or one JSON object a line (`--log-format json`); model hosts follow it. */
+export type LogFormat = "pretty" | "json"
+
+/** The log format of this program, handed to the model hosts it spawns. */
+export const logFormat: FiberRef.FiberRef<LogFormat> = FiberRef.unsafeMake<LogFormat>("pretty")
+
+/** The logger of a format, on stderr: JSON objects carry `trace_id`/`span_id` inside a span. */
+export const loggerFor = (format: LogFormat, colors = false): Logger.Logger<unknown, void> =>
+  format === "json"
+    ? withTraceIds(Logger.withConsoleError(Logger.jsonLogger))
+    : Logger.prettyLogger({ stderr: true, colors })

@@ -1,0 +1,146 @@
+/**
+ * Traces from the outside: with `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at an OTLP/HTTP receiver on loopback (an
+ * in-memory collector: it keeps every span it is sent), a server whose model runs in a worker thread exports the
+ * session's span (with its end reason), each command's span as its child, and, from the worker, the command's
+ * decode and handler spans and the model's load, linked to the server's spans across the worker boundary.
+ */
+import { createServer, type Server as HttpServer } from "node:http"
+import { fileURLToPath } from "node:url"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Server from "../../src/server/Server.js"
+import * as Tracing from "../../src/session/Tracing.js"
+import { connect, eventually } from "../e2e/helpers.js"
+
+interface Span {
+  readonly traceId: string
+  readonly spanId: string
+  readonly parentSpanId?: string | undefined
+  readonly name: string
+  readonly attributes: Record<string, unknown>
+  readonly role: string
+}
+
+type KeyValue = { key: string; value: { stringValue?: string; intValue?: number; boolValue?: boolean } }
+
+/** An OTLP/HTTP JSON receiver: every span exported to it, with its resource's `reactor.role`. */
+const collector = () =>
+  new Promise<{ readonly server: HttpServer; readonly url: string; readonly spans: Array<Span> }>((resolve) => {
+    const spans: Array<Span> = []
+    const attributes = (list: ReadonlyArray<KeyValue> | undefined) =>
+      Object.fromEntries(
+        (list ?? []).map((kv) => [kv.key, kv.value.stringValue ?? kv.value.intValue ?? kv.value.boolValue])
+      )
+    const server = createServer((request, response) => {
+      const chunks: Array<Buffer> = []
+      request.on("data", (chunk: Buffer) => chunks.push(chunk))
+      request.on("end", () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
+          resourceSpans: Array<{
+            resource: { attributes: Array<KeyValue> }
+            scopeSpans: Array<{ spans: Array<Omit<Span, "attributes" | "role"> & { attributes: Array<KeyValue> }> }>
+          }>
+        }
+        for (const resource of body.resourceSpans) {
+          const role = String(attributes(resource.resource.attributes)["reactor.role"])
+          for (const scope of resource.scopeSpans) {
+            for (const span of scope.spans) spans.push({ ...span, attributes: attributes(span.attributes), role })
+          }
+        }
+        response.writeHead(200, { "content-type": "application/json" })
+        response.end("{}")
+      })
+    })
+    server.listen(
+      0,
+      "127.0.0.1",
+      () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, spans })
+    )
+  })
+
+/** Whether `ancestor` is `span`'s parent, or its parent's, and so on. */
+const descends = (spans: ReadonlyArray<Span>, span: Span, ancestor: Span): boolean => {
+  const byId = new Map(spans.map((s) => [s.spanId, s]))
+  let at: Span | undefined = span
+  for (let depth = 0; at !== undefined && depth < 50; depth++) {
+    if (at.parentSpanId === ancestor.spanId) return true
+    at = at.parentSpanId === undefined ? undefined : byId.get(at.parentSpanId)
+  }
+  return false
+}
+
+describe("traces over OTLP", () => {
+  let otlp: Awaited<ReturnType<typeof collector>>
+  beforeAll(async () => {
+    otlp = await collector()
+  })
+  afterAll(() => {
+    otlp.server.close()
+  })
+
+  it("reads the standard endpoint variables, and is off without them", () => {
+    expect(Tracing.endpointFromEnv({})).toBeUndefined()
+    expect(Tracing.endpointFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318/" }))
+      .toBe("http://collector:4318/v1/traces")
+    expect(Tracing.endpointFromEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://x:1/traces" })).toBe(
+      "http://x:1/traces"
+    )
+  })
+
+  it("links a session, its commands and the model's load across the worker boundary", async () => {
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = otlp.url
+    process.env.REACTOR_FIXTURE = JSON.stringify({})
+    let server: Server.Handle | undefined
+    try {
+      server = await Server.listen(
+        { _tag: "Worker", module: fileURLToPath(new URL("../fixtures/server-model-worker.ts", import.meta.url)) },
+        { host: "127.0.0.1", port: 0 }
+      )
+    } finally {
+      delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT
+    }
+    try {
+      const { client } = await connect(server, "?format=rgb")
+      await client.waitFrames(2)
+      client.command("set_color", { r: 200 }, "traced")
+      await client.next((m) => m.type === "commandAck" && m.data.id === "traced")
+      client.command("set_color", { r: 900 }, "bad")
+      await client.error("invalid_payload")
+      client.runtime("stop")
+      await client.closed
+      const find = (name: string, role: string) => otlp.spans.find((s) => s.name === name && s.role === role)
+      expect(
+        await eventually(() =>
+          find("session", "server") !== undefined && find("command.handler", "model-host") !== undefined &&
+          find("model.load", "model-host") !== undefined
+        ),
+        JSON.stringify(otlp.spans.map((s) => `${s.role}:${s.name}`))
+      ).toBe(true)
+    } finally {
+      await server.close()
+    }
+    const spans = otlp.spans
+    const session = spans.find((s) => s.name === "session" && s.role === "server")!
+    expect(session.attributes["session.end_reason"]).toBe("stopped")
+    const commands = spans.filter((s) => s.name === "command" && s.role === "server")
+    expect(commands).toHaveLength(2)
+    for (const command of commands) expect(command.attributes["command.name"]).toBe("set_color")
+    for (const command of commands) {
+      expect(command.parentSpanId).toBe(session.spanId)
+      expect(command.traceId).toBe(session.traceId)
+    }
+    // In the worker: each command's apply, with decode and handler (the bad one fails in decode) under it.
+    const applies = spans.filter((s) => s.name === "command.apply" && s.role === "model-host")
+    expect(applies).toHaveLength(2)
+    for (const apply of applies) {
+      expect(commands.some((command) => descends(spans, apply, command))).toBe(true)
+    }
+    const handler = spans.find((s) => s.name === "command.handler" && s.role === "model-host")!
+    expect(applies.some((apply) => descends(spans, handler, apply))).toBe(true)
+    expect(spans.filter((s) => s.name === "command.decode" && s.role === "model-host")).toHaveLength(2)
+    // The model's load in the worker is a child of the server's load call.
+    const load = spans.find((s) => s.name === "model.load" && s.role === "model-host")!
+    const hostLoad = spans.find((s) => s.name === "model_host.load" && s.role === "server")!
+    expect(load.traceId).toBe(hostLoad.traceId)
+    expect(descends(spans, load, hostLoad)).toBe(true)
+  })
+})
