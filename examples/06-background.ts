@@ -81,102 +81,242 @@ export const initial: Settings = { mode: "blur", colour: { r: 0, g: 177, b: 64 }
 /** The network's input side: 256x256 RGB in [0, 1], planar. */
 export const side = 256
 
-/** A picture of any size scaled to `width` x `height` (nearest neighbour). */
+/** For each of `to` output columns, the byte offset of its nearest source column among `from` (RGB). */
+const columnsOf = (from: number, to: number): Int32Array => {
+  const columns = new Int32Array(to)
+  for (let x = 0; x < to; x++) columns[x] = Math.floor(((x + 0.5) * from) / to) * 3
+  return columns
+}
+
+/** A picture of any size scaled to `width` x `height` (nearest neighbour), in a buffer of its own. */
 export const resize = (frame: Frame.Frame, width: number, height: number): Frame.Frame => {
   if (frame.width === width && frame.height === height) return Frame.clone(frame)
   const out = new Uint8Array(width * height * 3)
-  for (let y = 0; y < height; y++) {
-    const row = Math.floor(((y + 0.5) * frame.height) / height) * frame.width
-    for (let x = 0; x < width; x++) {
-      const from = (row + Math.floor(((x + 0.5) * frame.width) / width)) * 3
-      out.set(frame.data.subarray(from, from + 3), (y * width + x) * 3)
+  const columns = columnsOf(frame.width, width)
+  const source = frame.data
+  for (let y = 0, to = 0; y < height; y++) {
+    const row = Math.floor(((y + 0.5) * frame.height) / height) * frame.width * 3
+    for (let x = 0; x < width; x++, to += 3) {
+      const from = row + columns[x]!
+      out[to] = source[from]!
+      out[to + 1] = source[from + 1]!
+      out[to + 2] = source[from + 2]!
     }
   }
   return { width, height, data: out }
 }
 
+/** Each byte value over 255, as float32: one lookup per channel instead of a division. */
+const unit = Float32Array.from({ length: 256 }, (_, v) => v / 255)
+
 /** The network's input for a picture: stretched to 256x256, planar float RGB in [0, 1]. */
 export const toInput = (frame: Frame.Frame): Float32Array => {
-  const input = new Float32Array(3 * side * side)
   const plane = side * side
-  for (let y = 0; y < side; y++) {
-    const row = Math.floor(((y + 0.5) * frame.height) / side) * frame.width
-    for (let x = 0; x < side; x++) {
-      const from = (row + Math.floor(((x + 0.5) * frame.width) / side)) * 3
-      const to = y * side + x
-      input[to] = frame.data[from]! / 255
-      input[plane + to] = frame.data[from + 1]! / 255
-      input[2 * plane + to] = frame.data[from + 2]! / 255
+  const input = new Float32Array(3 * plane)
+  const columns = columnsOf(frame.width, side)
+  const source = frame.data
+  for (let y = 0, to = 0; y < side; y++) {
+    const row = Math.floor(((y + 0.5) * frame.height) / side) * frame.width * 3
+    for (let x = 0; x < side; x++, to++) {
+      const from = row + columns[x]!
+      input[to] = unit[source[from]!]!
+      input[plane + to] = unit[source[from + 1]!]!
+      input[2 * plane + to] = unit[source[from + 2]!]!
     }
   }
   return input
 }
 
+/** Full opacity in the integer alphas below: alpha is in 256ths, 0 (background) to 256 (person). */
+export const opaque = 256
+
 /**
- * How much of each output pixel is the person (0-1): the 256x256 probabilities upsampled bilinearly, then a ramp of
- * width `softness` centred on `threshold`.
+ * Bilinear sampling of a `from`-long axis at `to` points (pixel centres aligned): for each output position the two
+ * source indices and the second one's weight in 256ths.
+ */
+const bilinearAxis = (from: number, to: number) => {
+  const first = new Int32Array(to)
+  const second = new Int32Array(to)
+  const weight = new Int32Array(to)
+  for (let i = 0; i < to; i++) {
+    const s = Math.min(Math.max(((i + 0.5) * from) / to - 0.5, 0), from - 1)
+    first[i] = Math.floor(s)
+    second[i] = Math.min(first[i]! + 1, from - 1)
+    weight[i] = Math.round((s - first[i]!) * 256)
+  }
+  return { first, second, weight }
+}
+
+/** The network's 256x256 probabilities through the edge's ramp (width `softness`, centred on `threshold`), in 256ths. */
+export const rampOf = (mask: Float32Array, settings: Pick<Settings, "threshold" | "softness">): Uint16Array => {
+  const soft = Math.max(settings.softness, 1e-3)
+  const low = settings.threshold - soft / 2
+  const scale = opaque / soft
+  const ramp = new Uint16Array(side * side)
+  for (let i = 0; i < ramp.length; i++) {
+    const a = (mask[i]! - low) * scale
+    ramp[i] = a <= 0 ? 0 : a >= opaque ? opaque : (a + 0.5) | 0
+  }
+  return ramp
+}
+
+/** One output pixel's alpha from the four ramp values around it (bilinear, in integers). */
+const mix = (a: number, b: number, c: number, d: number, fx: number, fy: number): number =>
+  a === b && a === c && a === d
+    ? a
+    : ((a * (256 - fx) + b * fx) * (256 - fy) + (c * (256 - fx) + d * fx) * fy + 32768) >>> 16
+
+/**
+ * How much of each output pixel is the person, in 256ths (0-256): `rampOf` the network's 256x256 probabilities,
+ * upsampled bilinearly in integers. (`cutOut` computes the same alphas on the way; this is the plain form.)
  */
 export const alphaOf = (
   mask: Float32Array,
   width: number,
   height: number,
   settings: Pick<Settings, "threshold" | "softness">
-): Float32Array => {
-  const soft = Math.max(settings.softness, 1e-3)
-  const low = settings.threshold - soft / 2
-  const alpha = new Float32Array(width * height)
-  for (let y = 0; y < height; y++) {
-    const sy = Math.min(Math.max(((y + 0.5) * side) / height - 0.5, 0), side - 1)
-    const y0 = Math.floor(sy)
-    const y1 = Math.min(y0 + 1, side - 1)
-    const fy = sy - y0
-    for (let x = 0; x < width; x++) {
-      const sx = Math.min(Math.max(((x + 0.5) * side) / width - 0.5, 0), side - 1)
-      const x0 = Math.floor(sx)
-      const x1 = Math.min(x0 + 1, side - 1)
-      const fx = sx - x0
-      const top = mask[y0 * side + x0]! * (1 - fx) + mask[y0 * side + x1]! * fx
-      const bottom = mask[y1 * side + x0]! * (1 - fx) + mask[y1 * side + x1]! * fx
-      const p = top * (1 - fy) + bottom * fy
-      alpha[y * width + x] = Math.min(1, Math.max(0, (p - low) / soft))
+): Uint16Array => {
+  const ramp = rampOf(mask, settings)
+  const xs = bilinearAxis(side, width)
+  const ys = bilinearAxis(side, height)
+  const alpha = new Uint16Array(width * height)
+  for (let y = 0, i = 0; y < height; y++) {
+    const top = ys.first[y]! * side
+    const bottom = ys.second[y]! * side
+    for (let x = 0; x < width; x++, i++) {
+      const [x0, x1] = [xs.first[x]!, xs.second[x]!]
+      alpha[i] = mix(
+        ramp[top + x0]!,
+        ramp[top + x1]!,
+        ramp[bottom + x0]!,
+        ramp[bottom + x1]!,
+        xs.weight[x]!,
+        ys.weight[y]!
+      )
     }
   }
   return alpha
 }
 
-/** A strong blur: the picture averaged over 8x8 cells, then spread back bilinearly. */
+/**
+ * The composite straight from the ramp, with the alphas of `alphaOf` and the blend of `composite`, but the work done
+ * per cell of the network's mask rather than per pixel: along each output row, the mask cells whose four corners are
+ * all person (or all background) extend one run, copied as a byte range; only the cells at the edge are blended
+ * pixel by pixel. The result is byte for byte `composite(camera, background, alphaOf(...))`.
+ */
+export const cutOut = (camera: Frame.Frame, background: Uint8Array, ramp: Uint16Array): Frame.Frame => {
+  const { height, width } = camera
+  const source = camera.data
+  const out = new Uint8Array(source.length)
+  const xs = bilinearAxis(side, width)
+  const ys = bilinearAxis(side, height)
+  // The output columns whose left neighbour is mask column j: start[j] up to start[j + 1].
+  const start = new Int32Array(side + 1)
+  for (let j = 0, x = 0; j <= side; j++) {
+    while (x < width && xs.first[x]! < j) x++
+    start[j] = x
+  }
+  for (let y = 0; y < height; y++) {
+    const top = ys.first[y]! * side
+    const bottom = ys.second[y]! * side
+    const fy = ys.weight[y]!
+    const row = y * width * 3
+    let runFrom = 0
+    let runValue = -1
+    const flush = (to: number) => {
+      if (runValue >= 0 && to > runFrom) {
+        out.set((runValue === 0 ? background : source).subarray(row + runFrom * 3, row + to * 3), row + runFrom * 3)
+      }
+    }
+    for (let j = 0; j < side; j++) {
+      const x0 = start[j]!
+      const x1 = start[j + 1]!
+      if (x0 === x1) continue
+      const next = j + 1 < side ? j + 1 : j
+      const a = ramp[top + j]!
+      if (
+        (a === 0 || a === opaque) && ramp[top + next] === a && ramp[bottom + j] === a && ramp[bottom + next] === a
+      ) {
+        if (a !== runValue) {
+          flush(x0)
+          runFrom = x0
+          runValue = a
+        }
+        continue
+      }
+      flush(x0)
+      runValue = -1
+      for (let x = x0; x < x1; x++) {
+        const alpha = mix(
+          a,
+          ramp[top + xs.second[x]!]!,
+          ramp[bottom + j]!,
+          ramp[bottom + xs.second[x]!]!,
+          xs.weight[x]!,
+          fy
+        )
+        const k = row + x * 3
+        const rest = opaque - alpha
+        out[k] = (source[k]! * alpha + background[k]! * rest + 128) >> 8
+        out[k + 1] = (source[k + 1]! * alpha + background[k + 1]! * rest + 128) >> 8
+        out[k + 2] = (source[k + 2]! * alpha + background[k + 2]! * rest + 128) >> 8
+      }
+      runFrom = x1
+    }
+    flush(width)
+  }
+  return { width, height, data: out }
+}
+
+/**
+ * A strong blur: the picture averaged over 8x8 cells (integer sums of a quarter of their pixels), then spread back bilinearly in two passes
+ * (along the rows at the cells' resolution, then down the columns), all in integers.
+ */
 export const blurred = (frame: Frame.Frame): Uint8Array => {
   const { data, height, width } = frame
   const cell = 8
   const cw = Math.ceil(width / cell)
   const ch = Math.ceil(height / cell)
-  const sums = new Float32Array(cw * ch * 3)
-  const counts = new Float32Array(cw * ch)
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const c = Math.floor(y / cell) * cw + Math.floor(x / cell)
-      const i = (y * width + x) * 3
-      for (let k = 0; k < 3; k++) sums[c * 3 + k] = sums[c * 3 + k]! + data[i + k]!
-      counts[c] = counts[c]! + 1
+  // Every other pixel of every other row is enough for an 8x8 mean (16 of its 64 pixels).
+  const sums = new Uint32Array(cw * ch * 3)
+  const counts = new Uint32Array(cw * ch)
+  for (let y = 0; y < height; y += 2) {
+    const row = (y >> 3) * cw
+    for (let x = 0, i = y * width * 3; x < width; x += 2, i += 6) {
+      const c = row + (x >> 3)
+      sums[c * 3] = sums[c * 3]! + data[i]!
+      sums[c * 3 + 1] = sums[c * 3 + 1]! + data[i + 1]!
+      sums[c * 3 + 2] = sums[c * 3 + 2]! + data[i + 2]!
+      counts[c]!++
     }
   }
-  for (let c = 0; c < cw * ch; c++) for (let k = 0; k < 3; k++) sums[c * 3 + k] = sums[c * 3 + k]! / counts[c]!
+  const means = new Uint8Array(sums.length)
+  for (let c = 0; c < counts.length; c++) {
+    for (let k = 0; k < 3; k++) means[c * 3 + k] = Math.round(sums[c * 3 + k]! / counts[c]!)
+  }
+  // Along the rows: each cell row spread to the full width, in 256ths.
+  const xs = bilinearAxis(cw, width)
+  const rowBytes = width * 3
+  const wide = new Uint32Array(ch * rowBytes)
+  for (let cy = 0; cy < ch; cy++) {
+    for (let x = 0, j = cy * rowBytes; x < width; x++, j += 3) {
+      const c0 = (cy * cw + xs.first[x]!) * 3
+      const c1 = (cy * cw + xs.second[x]!) * 3
+      const fx = xs.weight[x]!
+      wide[j] = means[c0]! * (256 - fx) + means[c1]! * fx
+      wide[j + 1] = means[c0 + 1]! * (256 - fx) + means[c1 + 1]! * fx
+      wide[j + 2] = means[c0 + 2]! * (256 - fx) + means[c1 + 2]! * fx
+    }
+  }
+  // Down the columns.
+  const ys = bilinearAxis(ch, height)
   const out = new Uint8Array(data.length)
-  for (let y = 0; y < height; y++) {
-    const sy = Math.min(Math.max((y + 0.5) / cell - 0.5, 0), ch - 1)
-    const y0 = Math.floor(sy)
-    const y1 = Math.min(y0 + 1, ch - 1)
-    const fy = sy - y0
-    for (let x = 0; x < width; x++) {
-      const sx = Math.min(Math.max((x + 0.5) / cell - 0.5, 0), cw - 1)
-      const x0 = Math.floor(sx)
-      const x1 = Math.min(x0 + 1, cw - 1)
-      const fx = sx - x0
-      for (let k = 0; k < 3; k++) {
-        const top = sums[(y0 * cw + x0) * 3 + k]! * (1 - fx) + sums[(y0 * cw + x1) * 3 + k]! * fx
-        const bottom = sums[(y1 * cw + x0) * 3 + k]! * (1 - fx) + sums[(y1 * cw + x1) * 3 + k]! * fx
-        out[(y * width + x) * 3 + k] = top * (1 - fy) + bottom * fy
-      }
+  for (let y = 0, i = 0; y < height; y++) {
+    const top = ys.first[y]! * rowBytes
+    const bottom = ys.second[y]! * rowBytes
+    const fy = ys.weight[y]!
+    for (let j = 0; j < rowBytes; j++, i++) {
+      out[i] = (wide[top + j]! * (256 - fy) + wide[bottom + j]! * fy + 32768) >>> 16
     }
   }
   return out
@@ -201,14 +341,44 @@ export const beach = (width: number, height: number): Uint8Array => {
   return data
 }
 
-/** The composite: the camera where `alpha` is 1, the background where it is 0, blended between. */
-export const composite = (camera: Frame.Frame, background: Uint8Array, alpha: Float32Array): Frame.Frame => {
+/**
+ * The composite: the camera where `alpha` is 256, the background where it is 0, blended between (in 256ths). Runs of
+ * whole person or whole background are copied as byte ranges; only the edge's pixels are blended one by one.
+ */
+export const composite = (camera: Frame.Frame, background: Uint8Array, alpha: Uint16Array): Frame.Frame => {
   const out = new Uint8Array(camera.data.length)
-  for (let i = 0; i < alpha.length; i++) {
+  const source = camera.data
+  const n = alpha.length
+  for (let i = 0; i < n;) {
     const a = alpha[i]!
-    for (let k = i * 3; k < i * 3 + 3; k++) out[k] = camera.data[k]! * a + background[k]! * (1 - a)
+    if (a === opaque || a === 0) {
+      let end = i + 1
+      while (end < n && alpha[end] === a) end++
+      out.set((a === 0 ? background : source).subarray(i * 3, end * 3), i * 3)
+      i = end
+    } else {
+      const k = i * 3
+      const b = opaque - a
+      out[k] = (source[k]! * a + background[k]! * b + 128) >> 8
+      out[k + 1] = (source[k + 1]! * a + background[k + 1]! * b + 128) >> 8
+      out[k + 2] = (source[k + 2]! * a + background[k + 2]! * b + 128) >> 8
+      i++
+    }
   }
   return { width: camera.width, height: camera.height, data: out }
+}
+
+/** A picture of one colour. */
+export const filled = (width: number, height: number, colour: Settings["colour"]): Uint8Array => {
+  const out = new Uint8Array(width * height * 3)
+  out[0] = colour.r
+  out[1] = colour.g
+  out[2] = colour.b
+  // Doubling copies: log2(pixels) native copies instead of a store per byte.
+  for (let filledBytes = 3; filledBytes < out.length; filledBytes *= 2) {
+    out.copyWithin(filledBytes, 0, Math.min(filledBytes, out.length - filledBytes))
+  }
+  return out
 }
 
 /** The background a mode puts behind the person (undefined for none). */
@@ -220,16 +390,8 @@ export const backgroundFor = (
   switch (settings.mode) {
     case "blur":
       return blurred(camera)
-    case "colour": {
-      const { b, g, r } = settings.colour
-      const out = new Uint8Array(camera.data.length)
-      for (let i = 0; i < out.length; i += 3) {
-        out[i] = r
-        out[i + 1] = g
-        out[i + 2] = b
-      }
-      return out
-    }
+    case "colour":
+      return filled(camera.width, camera.height, settings.colour)
     case "picture":
       return picture
     case "none":
@@ -318,11 +480,11 @@ export const make = (load: (config: typeof Config.Type) => Effect.Effect<Segment
         const replace = (camera: Input.InputFrame) =>
           Effect.gen(function*() {
             const now = yield* Ref.get(settings)
-            const base = resize(camera, width, height)
-            const background = backgroundFor(now, base, picture)
-            if (background === undefined) return base
-            const mask = yield* loaded.segment(toInput(base))
-            return composite(base, background, alphaOf(mask, width, height, now))
+            if (now.mode === "none") return resize(camera, width, height)
+            // Only read from here on: the camera picture itself when it has the output's size, no copy.
+            const base = camera.width === width && camera.height === height ? camera : resize(camera, width, height)
+            const mask = yield* loaded.segment(toInput(camera))
+            return cutOut(base, backgroundFor(now, base, picture)!, rampOf(mask, now))
           })
 
         return {
