@@ -30,7 +30,8 @@ const tables = [
   "### 13b. Python models at 1280x720",
   "### 14a. Example 06 end to end",
   "### 14b. Dynamic batching across sessions",
-  "### 14c. The selfie segmentation network alone"
+  "### 14c. The selfie segmentation network alone",
+  "### 14d. Example 07 end to end"
 ]
 
 const runSmoke = (resultsFile: string) =>
@@ -88,7 +89,8 @@ describe("benchmarks (smoke mode)", () => {
         "python-1280x720",
         "neural-network",
         "neural",
-        "neural-batching"
+        "neural-batching",
+        "neural-upscale"
       ])
       for (const bench of results.benchmarks) expect(bench.rows.length).toBeGreaterThan(0)
     } finally {
