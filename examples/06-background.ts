@@ -109,10 +109,9 @@ export const resize = (frame: Frame.Frame, width: number, height: number): Frame
 /** Each byte value over 255, as float32: one lookup per channel instead of a division. */
 const unit = Float32Array.from({ length: 256 }, (_, v) => v / 255)
 
-/** The network's input for a picture: stretched to 256x256, planar float RGB in [0, 1]. */
-export const toInput = (frame: Frame.Frame): Float32Array => {
+/** The network's input for a picture: stretched to 256x256, planar float RGB in [0, 1] (written into `input`). */
+export const toInput = (frame: Frame.Frame, input = new Float32Array(3 * side * side)): Float32Array => {
   const plane = side * side
-  const input = new Float32Array(3 * plane)
   const columns = columnsOf(frame.width, side)
   const source = frame.data
   for (let y = 0, to = 0; y < side; y++) {
@@ -148,11 +147,14 @@ const bilinearAxis = (from: number, to: number) => {
 }
 
 /** The network's 256x256 probabilities through the edge's ramp (width `softness`, centred on `threshold`), in 256ths. */
-export const rampOf = (mask: Float32Array, settings: Pick<Settings, "threshold" | "softness">): Uint16Array => {
+export const rampOf = (
+  mask: Float32Array,
+  settings: Pick<Settings, "threshold" | "softness">,
+  ramp = new Uint16Array(side * side)
+): Uint16Array => {
   const soft = Math.max(settings.softness, 1e-3)
   const low = settings.threshold - soft / 2
   const scale = opaque / soft
-  const ramp = new Uint16Array(side * side)
   for (let i = 0; i < ramp.length; i++) {
     const a = (mask[i]! - low) * scale
     ramp[i] = a <= 0 ? 0 : a >= opaque ? opaque : (a + 0.5) | 0
@@ -268,11 +270,18 @@ export const cutOut = (camera: Frame.Frame, background: Uint8Array, ramp: Uint16
   return { width, height, data: out }
 }
 
+/** A buffer the blur reuses from call to call (it never leaves `blurred`; JavaScript runs one call at a time). */
+let wideScratch = new Uint32Array(0)
+const scratch = (length: number): Uint32Array => {
+  if (wideScratch.length !== length) wideScratch = new Uint32Array(length)
+  return wideScratch
+}
+
 /**
  * A strong blur: the picture averaged over 8x8 cells (integer sums of a quarter of their pixels), then spread back bilinearly in two passes
  * (along the rows at the cells' resolution, then down the columns), all in integers.
  */
-export const blurred = (frame: Frame.Frame): Uint8Array => {
+export const blurred = (frame: Frame.Frame, out = new Uint8Array(frame.data.length)): Uint8Array => {
   const { data, height, width } = frame
   const cell = 8
   const cw = Math.ceil(width / cell)
@@ -297,7 +306,7 @@ export const blurred = (frame: Frame.Frame): Uint8Array => {
   // Along the rows: each cell row spread to the full width, in 256ths.
   const xs = bilinearAxis(cw, width)
   const rowBytes = width * 3
-  const wide = new Uint32Array(ch * rowBytes)
+  const wide = scratch(ch * rowBytes)
   for (let cy = 0; cy < ch; cy++) {
     for (let x = 0, j = cy * rowBytes; x < width; x++, j += 3) {
       const c0 = (cy * cw + xs.first[x]!) * 3
@@ -310,7 +319,6 @@ export const blurred = (frame: Frame.Frame): Uint8Array => {
   }
   // Down the columns.
   const ys = bilinearAxis(ch, height)
-  const out = new Uint8Array(data.length)
   for (let y = 0, i = 0; y < height; y++) {
     const top = ys.first[y]! * rowBytes
     const bottom = ys.second[y]! * rowBytes
@@ -385,11 +393,12 @@ export const filled = (width: number, height: number, colour: Settings["colour"]
 export const backgroundFor = (
   settings: Settings,
   camera: Frame.Frame,
-  picture: Uint8Array
+  picture: Uint8Array,
+  into?: Uint8Array<ArrayBuffer>
 ): Uint8Array | undefined => {
   switch (settings.mode) {
     case "blur":
-      return blurred(camera)
+      return blurred(camera, into)
     case "colour":
       return filled(camera.width, camera.height, settings.colour)
     case "picture":
@@ -443,8 +452,9 @@ export const loadNetwork = (config: typeof Config.Type): Effect.Effect<Segmenter
       // One call for the pictures of every session waiting: [n, 3, 256, 256] in, [n, 1, 256, 256] out.
       run: (pictures: ReadonlyArray<Float32Array>) =>
         Effect.promise(async () => {
-          const batch = new Float32Array(pictures.length * 3 * plane)
-          pictures.forEach((picture, i) => batch.set(picture, i * 3 * plane))
+          // A batch of one goes in as it is; more are laid one after the other.
+          const batch = pictures.length === 1 ? pictures[0]! : new Float32Array(pictures.length * 3 * plane)
+          if (pictures.length > 1) pictures.forEach((picture, i) => batch.set(picture, i * 3 * plane))
           const result = await network.run({
             [input!]: new ort.Tensor("float32", batch, [pictures.length, 3, side, side])
           })
@@ -470,6 +480,11 @@ export const make = (load: (config: typeof Config.Type) => Effect.Effect<Segment
         const webcam = ctx.input("webcam")
         const settings = yield* Ref.make(initial)
         const picture = beach(width, height)
+        const buffers = {
+          input: new Float32Array(3 * side * side),
+          ramp: new Uint16Array(side * side),
+          blur: new Uint8Array(width * height * 3)
+        }
         const set = (patch: Partial<Settings>) =>
           Effect.flatMap(
             Ref.updateAndGet(settings, (s) => ({ ...s, ...patch })),
@@ -483,8 +498,10 @@ export const make = (load: (config: typeof Config.Type) => Effect.Effect<Segment
             if (now.mode === "none") return resize(camera, width, height)
             // Only read from here on: the camera picture itself when it has the output's size, no copy.
             const base = camera.width === width && camera.height === height ? camera : resize(camera, width, height)
-            const mask = yield* loaded.segment(toInput(camera))
-            return cutOut(base, backgroundFor(now, base, picture)!, rampOf(mask, now))
+            // The session's own buffers, reused frame after frame (the output frame is new each time: it is handed over).
+            const mask = yield* loaded.segment(toInput(camera, buffers.input))
+            const background = backgroundFor(now, base, picture, buffers.blur)!
+            return cutOut(base, background, rampOf(mask, now, buffers.ramp))
           })
 
         return {

@@ -110,17 +110,20 @@ describe("examples/06-background", () => {
     }
   })
 
-  it.prop("the blur keeps a flat picture as it is and the picture's mean within a level", [
+  it.prop("the blur keeps a flat picture as it is, and mixes only colours the picture has", [
     FastCheck.integer({ min: 1, max: 40 }),
     FastCheck.integer({ min: 1, max: 40 }),
     FastCheck.integer({ min: 0, max: 255 })
   ], ([width, height, value]) => {
     const flat = { width, height, data: new Uint8Array(width * height * 3).fill(value) }
     expect(blurred(flat)).toEqual(flat.data)
-    const camera = Person.picture(width * 8, height * 8)
+    const camera = Person.picture(width * 4, height * 4)
     const out = blurred(camera)
-    const mean = (data: Uint8Array) => data.reduce((s, v) => s + v, 0) / data.length
-    expect(Math.abs(mean(out) - mean(camera.data))).toBeLessThan(3)
+    for (let k = 0; k < 3; k++) {
+      const channel = (data: Uint8Array) => data.filter((_, i) => i % 3 === k)
+      const [low, high] = [Math.min(...channel(camera.data)), Math.max(...channel(camera.data))]
+      expect(channel(out).every((v) => v >= low && v <= high)).toBe(true)
+    }
   }, { fastCheck: { numRuns: 20 } })
 
   it("a colour fill is that colour everywhere", () => {
