@@ -10,17 +10,20 @@
  * `InferenceSession.run` blocks the JavaScript thread it is called on, so this model runs in the worker host (the
  * default of `reactor run`), never on the server's thread.
  *
- * Measured (onnxruntime-node 1.30, 1 intra-op thread, 2-core machine; `npm run bench -- --only=neural-network,neural`,
- * bench/neural.ts). On a quiet machine the issue's probe measured the network at 3.8 ms per 256x256 picture and a
- * whole 640x360 frame (resize, network, compositing) at 6.7 ms. This example's own run, 2026-12-03, load average 21 on
- * 2 cores (other jobs took most of the CPU, so wall-clock figures are inflated several times):
- *   the network alone, batch 1: 11.5 ms per picture (p50, wall clock);
- *   end to end over the WebSocket, one session, one camera frame in flight: p50 671 ms, p99 1539 ms, 1.39 frames/s,
- *   59.0 ms of server CPU per frame; the same model with the network replaced by a copy: p50 386 ms, 2.26 frames/s,
- *   37.0 ms of CPU per frame (so the network is ~22 ms of CPU per frame at that load, the rest is the runtime, the
- *   640x360 RGB frames both ways and this file's resize, blur and composite in plain JavaScript).
- * A run at load 3-5: one session p50 53.4 ms, 16.1 frames/s, 33.5 ms CPU per frame; with a copy instead of the network
- * 17.1 frames/s, 29.0 ms CPU: the per-frame JavaScript, not the network, sets the rate (see BENCHMARKS.md, 12).
+ * Per frame this file's own work is integer arithmetic on typed arrays at the mask's resolution where it can be:
+ * the network's input through a lookup table, the edge's ramp on the 256x256 mask, and the composite made per mask
+ * cell (whole-person and whole-background runs copied as byte ranges, only the edge's pixels blended), with the
+ * session's buffers reused. One 640x360 frame in blur mode, CPU (micro-bench at load 9): 11.0 ms with float
+ * arithmetic per output pixel (before), 3.9 ms now (colour mode 1.5 ms).
+ *
+ * Measured end to end (onnxruntime-node 1.30, 1 intra-op thread, 2-core machine shared with other jobs;
+ * `npm run bench -- --only=neural-network,neural,neural-batching`, bench/neural.ts). The issue's probe measured the
+ * network at 3.8 ms per 256x256 picture on a quiet machine. One session, one camera frame in flight:
+ *   before (float per-pixel code), load 3-5: 16.1 frames/s (p50 53.4 ms, 33.5 ms of server CPU per frame); with a
+ *   copy instead of the network 17.1 frames/s (29.0 ms CPU): the per-frame JavaScript set the rate;
+ *   now, load ~20: 16.1 frames/s (p50 47.8 ms, 30.4 ms CPU), copy 24.8 frames/s (20.1 ms CPU); with the buffers
+ *   reused, load 18-21: 6.65 frames/s (p50 139 ms, 25.3 ms CPU, 8.4 ms of it the server's main thread), copy 8.67
+ *   (20.1 ms CPU). At these loads the wall-clock figures swing 2-3x from one minute to the next; rerun quietly.
  */
 import { Effect, Option, Ref, Schema, type Scope, Stream } from "effect"
 import { Batch, Command, Frame, Input, Model, Param } from "effect-reactor"

@@ -8,7 +8,18 @@
  * picture, a bilinear upscale of the same small picture, the two side by side, or the small input itself) and the
  * smoothing.
  *
- * Measured (onnxruntime-node 1.30, 2-core machine; bench/neural.ts, `--only=neural-upscale`): see the figures below.
+ * The network costs ~2 G multiply-adds per 128x72 picture (222 k weights at each small pixel): the small picture's
+ * size is a config value, and the converted file takes any size. `InferenceSession.run` blocks the thread it runs
+ * on, so this model belongs in the worker host (the default of `reactor run`).
+ *
+ * Measured (onnxruntime-node 1.30, 1 intra-op thread, 2-core machine shared with other jobs, 2026-12-03):
+ *   the network alone, 128x72 -> 256x144: 26 ms of CPU per picture (51 ms wall) at load 11; 96x54: 14 ms;
+ *   2 intra-op threads were slower at that load (48 ms of CPU, 98 ms wall);
+ *   end to end over the WebSocket (bench/neural.ts 14d, `--only=neural-upscale`), one session, one 640x360 camera
+ *   frame in flight, at load 15-19: p50 95.6 ms, 8.98 frames/s, 40.6 ms of server CPU per frame; the same model with
+ *   a copy instead of the network: p50 58.3 ms, 14.3 frames/s, 12.8 ms of CPU per frame. So the network is ~28 ms of
+ *   a frame's ~41 ms of CPU at that load, and the runtime with this file's shrink, memory and conversions ~13 ms:
+ *   the >= 15 frames/s of the issue needs the machine's cores for itself (rerun quietly), or a smaller picture.
  */
 import { Effect, Option, Ref, Schema, type Scope, Stream } from "effect"
 import { Command, Frame, Input, Model, Param } from "effect-reactor"
