@@ -137,6 +137,38 @@ describe("examples/07-upscale", () => {
     expect(Array.from(both.data)).toEqual([...row, ...row])
   })
 
+  it.live("each session keeps its own memory: a second viewer's first picture is not blended with the first's", () =>
+    Effect.gen(function*() {
+      const [width, height] = [32, 18]
+      const person = Person.picture(160, 90)
+      const room = Person.picture(160, 90, false)
+      /** The next output of `session` made from the picture pushed now (the stand-in draws 2x2 blocks). */
+      const output = (session: ModelTest.TestSession, picture: Frame) =>
+        Effect.gen(function*() {
+          yield* session.pushInput("webcam", { ...picture, data: picture.data.slice() })
+          for (;;) {
+            const { frame } = yield* session.frame
+            if (frame.data.subarray(0, 48).some((v) => v !== 30 && v !== 70)) return frame
+          }
+        })
+      yield* Effect.gen(function*() {
+        const first = yield* ModelTest.start()
+        const second = yield* ModelTest.start()
+        for (const session of [first, second]) yield* session.send({ type: "set_smoothing", data: { amount: 0.5 } })
+        yield* output(first, person)
+        // The second session's memory is empty: its first picture is the room alone, exactly.
+        expect(yield* output(second, room)).toEqual(blocks(shrink(room, width, height)))
+        // The first session's memory holds the person: the room comes in half way.
+        const blended = yield* output(first, room)
+        const [p, r] = [blocks(shrink(person, width, height)).data, blocks(shrink(room, width, height)).data]
+        blended.data.forEach((v, i) => expect(Math.abs(v - (p[i]! + r[i]!) / 2)).toBeLessThanOrEqual(1))
+        expect(error(blended.data, r)).toBeGreaterThan(1)
+      }).pipe(
+        Effect.provide(ModelTest.layer(standIn, { config: { width, height }, reactor: { maxSessions: 2 } })),
+        Effect.scoped
+      )
+    }))
+
   it.live("a network file that is not there fails the model's load, naming the path", () =>
     Effect.gen(function*() {
       const exit = yield* Effect.exit(
