@@ -68,8 +68,8 @@ const examples: ReadonlyArray<Example> = [
     command: (i) => ({ type: "set_seed", data: { seed: i } })
   },
   {
-    name: "07-picture",
-    module: "examples/07-picture.ts",
+    name: "09-picture",
+    module: "examples/09-picture.ts",
     declared: (config) => config.fps!,
     command: (i) => ({ type: "pan", data: { direction: pans[i % pans.length] } })
   },

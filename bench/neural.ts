@@ -8,6 +8,7 @@
  * dynamic batching on (maxBatch 8) and off (maxBatch 1). And the network alone, in this process: ms per picture at
  * batch 1, 4 and 8.
  */
+import * as fs from "node:fs"
 import { fileURLToPath } from "node:url"
 import * as ort from "onnxruntime-node"
 import { side, toInput } from "../examples/06-background.js"
@@ -25,7 +26,20 @@ const width = 640
 const height = 360
 const camera = Person.picture(width, height)
 
+/** CPU seconds so far of a process's main thread (its thread id is the process id): the server's own thread. */
+const mainThreadSeconds = (pid: number): number => {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return NaN
+  }
+}
+
 interface Run {
+  /** CPU per output frame of the server's main thread alone (sockets, frame hand-offs), ms. */
+  readonly mainCpuMsPerFrame: number
   readonly latency: Stats.Summary
   /** Output frames per second, all sessions together. */
   readonly fps: number
@@ -44,13 +58,22 @@ const startSession = async (port: number): Promise<Client.Connection> => {
   return Client.connect(`ws://127.0.0.1:${port}/sessions/${body.session_id}/transport/websocket?format=rgb`)
 }
 
+/**
+ * Whether a frame is the example's waiting pattern (shown before the first camera frame), not an answer to one: 06's
+ * starts dark grey (40), 07's is a checkerboard of 30 and 70.
+ */
+const isWaiting = (message: Uint8Array): boolean => {
+  const p = FrameHeader.headerBytes
+  if (message[p] === 40 && message[p + 1] === 40 && message[p + 2] === 40) return true
+  for (let i = p; i < p + 48; i++) if (message[i] !== 30 && message[i] !== 70) return false
+  return true
+}
+
 /** One session's closed loop: send the camera frame, wait for the next transformed frame, repeat. */
 const loop = async (connection: Client.Connection, frames: number, onSample: (ms: number) => void) => {
   let next: ((at: number) => void) | undefined
   connection.onFrame = (message, at) => {
-    // The waiting pattern (before the first camera frame) starts dark grey: not an answer to a camera frame.
-    const p = FrameHeader.headerBytes
-    if (message[p] === 40 && message[p + 1] === 40 && message[p + 2] === 40) return
+    if (isWaiting(message)) return
     next?.(at)
   }
   for (let i = 0; i < frames; i++) {
@@ -73,6 +96,7 @@ const measure = async (job: NeuralJob, sessions: number, config: Config): Promis
     await Promise.all(connections.map((c) => loop(c, pick(config, sessions === 1 ? 10 : 5, 2), () => {})))
     const samples: Array<number> = []
     const before = Proc.sample(child.pid)
+    const mainBefore = mainThreadSeconds(child.pid)
     const t0 = performance.now()
     await Promise.all(
       connections.map((c) =>
@@ -81,16 +105,20 @@ const measure = async (job: NeuralJob, sessions: number, config: Config): Promis
     )
     const seconds = (performance.now() - t0) / 1000
     const after = Proc.sample(child.pid)
+    const mainAfter = mainThreadSeconds(child.pid)
     await Promise.all(connections.map((c) => c.close()))
     const summary = Stats.summarize(samples)
     config.log(
-      `neural: ${job.network} maxBatch ${job.maxBatch}, ${sessions} session(s): p50 ${summary.p50.toFixed(1)} ms, ` +
+      `neural: ${job.example ?? "06"} ${job.network} maxBatch ${job.maxBatch}, ${sessions} session(s): p50 ${
+        summary.p50.toFixed(1)
+      } ms, ` +
         `p99 ${summary.p99.toFixed(1)} ms, ${(samples.length / seconds).toFixed(2)} fps`
     )
     return {
       latency: Stats.summarize(samples),
       fps: samples.length / seconds,
-      cpuMsPerFrame: before && after ? ((after.cpuSeconds - before.cpuSeconds) * 1000) / samples.length : NaN
+      cpuMsPerFrame: before && after ? ((after.cpuSeconds - before.cpuSeconds) * 1000) / samples.length : NaN,
+      mainCpuMsPerFrame: ((mainAfter - mainBefore) * 1000) / samples.length
     }
   } catch (error) {
     throw new Error(`${error instanceof Error ? error.message : String(error)}\n${child.stderrTail()}`)
@@ -134,7 +162,8 @@ const endToEnd = async (config: Config): Promise<Table.Table> => {
       row("p50", "ms", (r) => r.latency.p50, "lower"),
       row("p99", "ms", (r) => r.latency.p99, "lower"),
       Table.valueTarget(row("frames/s", "fps", (r) => r.fps, "higher"), { atLeast: 25 }),
-      row("server CPU per frame", "ms", (r) => r.cpuMsPerFrame, "lower")
+      row("server CPU per frame", "ms", (r) => r.cpuMsPerFrame, "lower"),
+      row("of which the server's main thread", "ms", (r) => r.mainCpuMsPerFrame, "lower")
     ],
     notes
   }
@@ -175,6 +204,13 @@ const batching = async (config: Config): Promise<Table.Table> => {
       unit: "ms",
       runtime: on?.cpuMsPerFrame,
       baseline: off?.cpuMsPerFrame,
+      better: "lower"
+    })
+    rows.push({
+      metric: `${sessions} sessions: of which the main thread`,
+      unit: "ms",
+      runtime: on?.mainCpuMsPerFrame,
+      baseline: off?.mainCpuMsPerFrame,
       better: "lower"
     })
   }
@@ -243,9 +279,56 @@ const networkAlone = async (config: Config): Promise<Table.Table> => {
   }
 }
 
-/** Three benchmarks, so that each prints its table as soon as it is done. */
+const upscale = async (config: Config): Promise<Table.Table> => {
+  const notes: Array<string> = []
+  const network = await attempt(
+    "network",
+    notes,
+    () => measure({ example: "07", network: "onnx", maxBatch: 1, maxWaitMs: 0 }, 1, config)
+  )
+  const copy = config.smoke
+    ? (notes.push("smoke: the copy variant is not run"), undefined)
+    : await attempt(
+      "copy",
+      notes,
+      () => measure({ example: "07", network: "copy", maxBatch: 1, maxWaitMs: 0 }, 1, config)
+    )
+  notes.push(
+    "one session, one camera frame in flight: from the client's send of a 640x360 RGB input frame to the arrival " +
+      "of the 256x144 RGB frame (the camera shrunk to 128x72 by area averaging, the RDN network x2, the session's " +
+      "memory blended in at the default smoothing 0.25); CPU = the server process's user+system time (every thread) " +
+      "per frame; copy = each small pixel repeated 2x2 instead of the network"
+  )
+  const row = (metric: string, unit: string, f: (r: Run) => number, better: Table.Better) => ({
+    metric,
+    unit,
+    runtime: network && f(network),
+    baseline: copy && f(copy),
+    better
+  })
+  return {
+    name: "neural-upscale",
+    title: "14d. Example 07 end to end: camera frame to the network's x2 picture over the WebSocket",
+    columns: {
+      runtime: "example 07 with the RDN super-resolution network (onnxruntime-node, 1 thread, in the worker)",
+      baseline: "the same model with the network call replaced by a copy"
+    },
+    labels: { runtime: "network", baseline: "copy" },
+    rows: [
+      row("p50", "ms", (r) => r.latency.p50, "lower"),
+      row("p99", "ms", (r) => r.latency.p99, "lower"),
+      Table.valueTarget(row("frames/s", "fps", (r) => r.fps, "higher"), { atLeast: 15 }),
+      row("server CPU per frame", "ms", (r) => r.cpuMsPerFrame, "lower"),
+      row("of which the server's main thread", "ms", (r) => r.mainCpuMsPerFrame, "lower")
+    ],
+    notes
+  }
+}
+
+/** Four benchmarks, so that each prints its table as soon as it is done. */
 export const benchmarks: ReadonlyArray<Benchmark> = [
   { name: "neural-network", run: async (config) => [await networkAlone(config)] },
   { name: "neural", run: async (config) => [await endToEnd(config)] },
-  { name: "neural-batching", run: async (config) => [await batching(config)] }
+  { name: "neural-batching", run: async (config) => [await batching(config)] },
+  { name: "neural-upscale", run: async (config) => [await upscale(config)] }
 ]

@@ -10,17 +10,20 @@
  * `InferenceSession.run` blocks the JavaScript thread it is called on, so this model runs in the worker host (the
  * default of `reactor run`), never on the server's thread.
  *
- * Measured (onnxruntime-node 1.30, 1 intra-op thread, 2-core machine; `npm run bench -- --only=neural-network,neural`,
- * bench/neural.ts). On a quiet machine the issue's probe measured the network at 3.8 ms per 256x256 picture and a
- * whole 640x360 frame (resize, network, compositing) at 6.7 ms. This example's own run, 2026-12-03, load average 21 on
- * 2 cores (other jobs took most of the CPU, so wall-clock figures are inflated several times):
- *   the network alone, batch 1: 11.5 ms per picture (p50, wall clock);
- *   end to end over the WebSocket, one session, one camera frame in flight: p50 671 ms, p99 1539 ms, 1.39 frames/s,
- *   59.0 ms of server CPU per frame; the same model with the network replaced by a copy: p50 386 ms, 2.26 frames/s,
- *   37.0 ms of CPU per frame (so the network is ~22 ms of CPU per frame at that load, the rest is the runtime, the
- *   640x360 RGB frames both ways and this file's resize, blur and composite in plain JavaScript).
- * A run at load 3-5: one session p50 53.4 ms, 16.1 frames/s, 33.5 ms CPU per frame; with a copy instead of the network
- * 17.1 frames/s, 29.0 ms CPU: the per-frame JavaScript, not the network, sets the rate (see BENCHMARKS.md, 12).
+ * Per frame this file's own work is integer arithmetic on typed arrays at the mask's resolution where it can be:
+ * the network's input through a lookup table, the edge's ramp on the 256x256 mask, and the composite made per mask
+ * cell (whole-person and whole-background runs copied as byte ranges, only the edge's pixels blended), with the
+ * session's buffers reused. One 640x360 frame in blur mode, CPU (micro-bench at load 9): 11.0 ms with float
+ * arithmetic per output pixel (before), 3.9 ms now (colour mode 1.5 ms).
+ *
+ * Measured end to end (onnxruntime-node 1.30, 1 intra-op thread, 2-core machine shared with other jobs;
+ * `npm run bench -- --only=neural-network,neural,neural-batching`, bench/neural.ts). The issue's probe measured the
+ * network at 3.8 ms per 256x256 picture on a quiet machine. One session, one camera frame in flight:
+ *   before (float per-pixel code), load 3-5: 16.1 frames/s (p50 53.4 ms, 33.5 ms of server CPU per frame); with a
+ *   copy instead of the network 17.1 frames/s (29.0 ms CPU): the per-frame JavaScript set the rate;
+ *   now, load ~20: 16.1 frames/s (p50 47.8 ms, 30.4 ms CPU), copy 24.8 frames/s (20.1 ms CPU); with the buffers
+ *   reused, load 18-21: 6.65 frames/s (p50 139 ms, 25.3 ms CPU, 8.4 ms of it the server's main thread), copy 8.67
+ *   (20.1 ms CPU). At these loads the wall-clock figures swing 2-3x from one minute to the next; rerun quietly.
  */
 import { Effect, Option, Ref, Schema, type Scope, Stream } from "effect"
 import { Batch, Command, Frame, Input, Model, Param } from "effect-reactor"
@@ -81,102 +84,250 @@ export const initial: Settings = { mode: "blur", colour: { r: 0, g: 177, b: 64 }
 /** The network's input side: 256x256 RGB in [0, 1], planar. */
 export const side = 256
 
-/** A picture of any size scaled to `width` x `height` (nearest neighbour). */
+/** For each of `to` output columns, the byte offset of its nearest source column among `from` (RGB). */
+const columnsOf = (from: number, to: number): Int32Array => {
+  const columns = new Int32Array(to)
+  for (let x = 0; x < to; x++) columns[x] = Math.floor(((x + 0.5) * from) / to) * 3
+  return columns
+}
+
+/** A picture of any size scaled to `width` x `height` (nearest neighbour), in a buffer of its own. */
 export const resize = (frame: Frame.Frame, width: number, height: number): Frame.Frame => {
   if (frame.width === width && frame.height === height) return Frame.clone(frame)
   const out = new Uint8Array(width * height * 3)
-  for (let y = 0; y < height; y++) {
-    const row = Math.floor(((y + 0.5) * frame.height) / height) * frame.width
-    for (let x = 0; x < width; x++) {
-      const from = (row + Math.floor(((x + 0.5) * frame.width) / width)) * 3
-      out.set(frame.data.subarray(from, from + 3), (y * width + x) * 3)
+  const columns = columnsOf(frame.width, width)
+  const source = frame.data
+  for (let y = 0, to = 0; y < height; y++) {
+    const row = Math.floor(((y + 0.5) * frame.height) / height) * frame.width * 3
+    for (let x = 0; x < width; x++, to += 3) {
+      const from = row + columns[x]!
+      out[to] = source[from]!
+      out[to + 1] = source[from + 1]!
+      out[to + 2] = source[from + 2]!
     }
   }
   return { width, height, data: out }
 }
 
-/** The network's input for a picture: stretched to 256x256, planar float RGB in [0, 1]. */
-export const toInput = (frame: Frame.Frame): Float32Array => {
-  const input = new Float32Array(3 * side * side)
+/** Each byte value over 255, as float32: one lookup per channel instead of a division. */
+const unit = Float32Array.from({ length: 256 }, (_, v) => v / 255)
+
+/** The network's input for a picture: stretched to 256x256, planar float RGB in [0, 1] (written into `input`). */
+export const toInput = (frame: Frame.Frame, input = new Float32Array(3 * side * side)): Float32Array => {
   const plane = side * side
-  for (let y = 0; y < side; y++) {
-    const row = Math.floor(((y + 0.5) * frame.height) / side) * frame.width
-    for (let x = 0; x < side; x++) {
-      const from = (row + Math.floor(((x + 0.5) * frame.width) / side)) * 3
-      const to = y * side + x
-      input[to] = frame.data[from]! / 255
-      input[plane + to] = frame.data[from + 1]! / 255
-      input[2 * plane + to] = frame.data[from + 2]! / 255
+  const columns = columnsOf(frame.width, side)
+  const source = frame.data
+  for (let y = 0, to = 0; y < side; y++) {
+    const row = Math.floor(((y + 0.5) * frame.height) / side) * frame.width * 3
+    for (let x = 0; x < side; x++, to++) {
+      const from = row + columns[x]!
+      input[to] = unit[source[from]!]!
+      input[plane + to] = unit[source[from + 1]!]!
+      input[2 * plane + to] = unit[source[from + 2]!]!
     }
   }
   return input
 }
 
+/** Full opacity in the integer alphas below: alpha is in 256ths, 0 (background) to 256 (person). */
+export const opaque = 256
+
 /**
- * How much of each output pixel is the person (0-1): the 256x256 probabilities upsampled bilinearly, then a ramp of
- * width `softness` centred on `threshold`.
+ * Bilinear sampling of a `from`-long axis at `to` points (pixel centres aligned): for each output position the two
+ * source indices and the second one's weight in 256ths.
+ */
+const bilinearAxis = (from: number, to: number) => {
+  const first = new Int32Array(to)
+  const second = new Int32Array(to)
+  const weight = new Int32Array(to)
+  for (let i = 0; i < to; i++) {
+    const s = Math.min(Math.max(((i + 0.5) * from) / to - 0.5, 0), from - 1)
+    first[i] = Math.floor(s)
+    second[i] = Math.min(first[i]! + 1, from - 1)
+    weight[i] = Math.round((s - first[i]!) * 256)
+  }
+  return { first, second, weight }
+}
+
+/** The network's 256x256 probabilities through the edge's ramp (width `softness`, centred on `threshold`), in 256ths. */
+export const rampOf = (
+  mask: Float32Array,
+  settings: Pick<Settings, "threshold" | "softness">,
+  ramp = new Uint16Array(side * side)
+): Uint16Array => {
+  const soft = Math.max(settings.softness, 1e-3)
+  const low = settings.threshold - soft / 2
+  const scale = opaque / soft
+  for (let i = 0; i < ramp.length; i++) {
+    const a = (mask[i]! - low) * scale
+    ramp[i] = a <= 0 ? 0 : a >= opaque ? opaque : (a + 0.5) | 0
+  }
+  return ramp
+}
+
+/** One output pixel's alpha from the four ramp values around it (bilinear, in integers). */
+const mix = (a: number, b: number, c: number, d: number, fx: number, fy: number): number =>
+  a === b && a === c && a === d
+    ? a
+    : ((a * (256 - fx) + b * fx) * (256 - fy) + (c * (256 - fx) + d * fx) * fy + 32768) >>> 16
+
+/**
+ * How much of each output pixel is the person, in 256ths (0-256): `rampOf` the network's 256x256 probabilities,
+ * upsampled bilinearly in integers. (`cutOut` computes the same alphas on the way; this is the plain form.)
  */
 export const alphaOf = (
   mask: Float32Array,
   width: number,
   height: number,
   settings: Pick<Settings, "threshold" | "softness">
-): Float32Array => {
-  const soft = Math.max(settings.softness, 1e-3)
-  const low = settings.threshold - soft / 2
-  const alpha = new Float32Array(width * height)
-  for (let y = 0; y < height; y++) {
-    const sy = Math.min(Math.max(((y + 0.5) * side) / height - 0.5, 0), side - 1)
-    const y0 = Math.floor(sy)
-    const y1 = Math.min(y0 + 1, side - 1)
-    const fy = sy - y0
-    for (let x = 0; x < width; x++) {
-      const sx = Math.min(Math.max(((x + 0.5) * side) / width - 0.5, 0), side - 1)
-      const x0 = Math.floor(sx)
-      const x1 = Math.min(x0 + 1, side - 1)
-      const fx = sx - x0
-      const top = mask[y0 * side + x0]! * (1 - fx) + mask[y0 * side + x1]! * fx
-      const bottom = mask[y1 * side + x0]! * (1 - fx) + mask[y1 * side + x1]! * fx
-      const p = top * (1 - fy) + bottom * fy
-      alpha[y * width + x] = Math.min(1, Math.max(0, (p - low) / soft))
+): Uint16Array => {
+  const ramp = rampOf(mask, settings)
+  const xs = bilinearAxis(side, width)
+  const ys = bilinearAxis(side, height)
+  const alpha = new Uint16Array(width * height)
+  for (let y = 0, i = 0; y < height; y++) {
+    const top = ys.first[y]! * side
+    const bottom = ys.second[y]! * side
+    for (let x = 0; x < width; x++, i++) {
+      const [x0, x1] = [xs.first[x]!, xs.second[x]!]
+      alpha[i] = mix(
+        ramp[top + x0]!,
+        ramp[top + x1]!,
+        ramp[bottom + x0]!,
+        ramp[bottom + x1]!,
+        xs.weight[x]!,
+        ys.weight[y]!
+      )
     }
   }
   return alpha
 }
 
-/** A strong blur: the picture averaged over 8x8 cells, then spread back bilinearly. */
-export const blurred = (frame: Frame.Frame): Uint8Array => {
+/**
+ * The composite straight from the ramp, with the alphas of `alphaOf` and the blend of `composite`, but the work done
+ * per cell of the network's mask rather than per pixel: along each output row, the mask cells whose four corners are
+ * all person (or all background) extend one run, copied as a byte range; only the cells at the edge are blended
+ * pixel by pixel. The result is byte for byte `composite(camera, background, alphaOf(...))`.
+ */
+export const cutOut = (camera: Frame.Frame, background: Uint8Array, ramp: Uint16Array): Frame.Frame => {
+  const { height, width } = camera
+  const source = camera.data
+  const out = new Uint8Array(source.length)
+  const xs = bilinearAxis(side, width)
+  const ys = bilinearAxis(side, height)
+  // The output columns whose left neighbour is mask column j: start[j] up to start[j + 1].
+  const start = new Int32Array(side + 1)
+  for (let j = 0, x = 0; j <= side; j++) {
+    while (x < width && xs.first[x]! < j) x++
+    start[j] = x
+  }
+  for (let y = 0; y < height; y++) {
+    const top = ys.first[y]! * side
+    const bottom = ys.second[y]! * side
+    const fy = ys.weight[y]!
+    const row = y * width * 3
+    let runFrom = 0
+    let runValue = -1
+    const flush = (to: number) => {
+      if (runValue >= 0 && to > runFrom) {
+        out.set((runValue === 0 ? background : source).subarray(row + runFrom * 3, row + to * 3), row + runFrom * 3)
+      }
+    }
+    for (let j = 0; j < side; j++) {
+      const x0 = start[j]!
+      const x1 = start[j + 1]!
+      if (x0 === x1) continue
+      const next = j + 1 < side ? j + 1 : j
+      const a = ramp[top + j]!
+      if (
+        (a === 0 || a === opaque) && ramp[top + next] === a && ramp[bottom + j] === a && ramp[bottom + next] === a
+      ) {
+        if (a !== runValue) {
+          flush(x0)
+          runFrom = x0
+          runValue = a
+        }
+        continue
+      }
+      flush(x0)
+      runValue = -1
+      for (let x = x0; x < x1; x++) {
+        const alpha = mix(
+          a,
+          ramp[top + xs.second[x]!]!,
+          ramp[bottom + j]!,
+          ramp[bottom + xs.second[x]!]!,
+          xs.weight[x]!,
+          fy
+        )
+        const k = row + x * 3
+        const rest = opaque - alpha
+        out[k] = (source[k]! * alpha + background[k]! * rest + 128) >> 8
+        out[k + 1] = (source[k + 1]! * alpha + background[k + 1]! * rest + 128) >> 8
+        out[k + 2] = (source[k + 2]! * alpha + background[k + 2]! * rest + 128) >> 8
+      }
+      runFrom = x1
+    }
+    flush(width)
+  }
+  return { width, height, data: out }
+}
+
+/** A buffer the blur reuses from call to call (it never leaves `blurred`; JavaScript runs one call at a time). */
+let wideScratch = new Uint32Array(0)
+const scratch = (length: number): Uint32Array => {
+  if (wideScratch.length !== length) wideScratch = new Uint32Array(length)
+  return wideScratch
+}
+
+/**
+ * A strong blur: the picture averaged over 8x8 cells (integer sums of a quarter of their pixels), then spread back bilinearly in two passes
+ * (along the rows at the cells' resolution, then down the columns), all in integers.
+ */
+export const blurred = (frame: Frame.Frame, out = new Uint8Array(frame.data.length)): Uint8Array => {
   const { data, height, width } = frame
   const cell = 8
   const cw = Math.ceil(width / cell)
   const ch = Math.ceil(height / cell)
-  const sums = new Float32Array(cw * ch * 3)
-  const counts = new Float32Array(cw * ch)
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const c = Math.floor(y / cell) * cw + Math.floor(x / cell)
-      const i = (y * width + x) * 3
-      for (let k = 0; k < 3; k++) sums[c * 3 + k] = sums[c * 3 + k]! + data[i + k]!
-      counts[c] = counts[c]! + 1
+  // Every other pixel of every other row is enough for an 8x8 mean (16 of its 64 pixels).
+  const sums = new Uint32Array(cw * ch * 3)
+  const counts = new Uint32Array(cw * ch)
+  for (let y = 0; y < height; y += 2) {
+    const row = (y >> 3) * cw
+    for (let x = 0, i = y * width * 3; x < width; x += 2, i += 6) {
+      const c = row + (x >> 3)
+      sums[c * 3] = sums[c * 3]! + data[i]!
+      sums[c * 3 + 1] = sums[c * 3 + 1]! + data[i + 1]!
+      sums[c * 3 + 2] = sums[c * 3 + 2]! + data[i + 2]!
+      counts[c]!++
     }
   }
-  for (let c = 0; c < cw * ch; c++) for (let k = 0; k < 3; k++) sums[c * 3 + k] = sums[c * 3 + k]! / counts[c]!
-  const out = new Uint8Array(data.length)
-  for (let y = 0; y < height; y++) {
-    const sy = Math.min(Math.max((y + 0.5) / cell - 0.5, 0), ch - 1)
-    const y0 = Math.floor(sy)
-    const y1 = Math.min(y0 + 1, ch - 1)
-    const fy = sy - y0
-    for (let x = 0; x < width; x++) {
-      const sx = Math.min(Math.max((x + 0.5) / cell - 0.5, 0), cw - 1)
-      const x0 = Math.floor(sx)
-      const x1 = Math.min(x0 + 1, cw - 1)
-      const fx = sx - x0
-      for (let k = 0; k < 3; k++) {
-        const top = sums[(y0 * cw + x0) * 3 + k]! * (1 - fx) + sums[(y0 * cw + x1) * 3 + k]! * fx
-        const bottom = sums[(y1 * cw + x0) * 3 + k]! * (1 - fx) + sums[(y1 * cw + x1) * 3 + k]! * fx
-        out[(y * width + x) * 3 + k] = top * (1 - fy) + bottom * fy
-      }
+  const means = new Uint8Array(sums.length)
+  for (let c = 0; c < counts.length; c++) {
+    for (let k = 0; k < 3; k++) means[c * 3 + k] = Math.round(sums[c * 3 + k]! / counts[c]!)
+  }
+  // Along the rows: each cell row spread to the full width, in 256ths.
+  const xs = bilinearAxis(cw, width)
+  const rowBytes = width * 3
+  const wide = scratch(ch * rowBytes)
+  for (let cy = 0; cy < ch; cy++) {
+    for (let x = 0, j = cy * rowBytes; x < width; x++, j += 3) {
+      const c0 = (cy * cw + xs.first[x]!) * 3
+      const c1 = (cy * cw + xs.second[x]!) * 3
+      const fx = xs.weight[x]!
+      wide[j] = means[c0]! * (256 - fx) + means[c1]! * fx
+      wide[j + 1] = means[c0 + 1]! * (256 - fx) + means[c1 + 1]! * fx
+      wide[j + 2] = means[c0 + 2]! * (256 - fx) + means[c1 + 2]! * fx
+    }
+  }
+  // Down the columns.
+  const ys = bilinearAxis(ch, height)
+  for (let y = 0, i = 0; y < height; y++) {
+    const top = ys.first[y]! * rowBytes
+    const bottom = ys.second[y]! * rowBytes
+    const fy = ys.weight[y]!
+    for (let j = 0; j < rowBytes; j++, i++) {
+      out[i] = (wide[top + j]! * (256 - fy) + wide[bottom + j]! * fy + 32768) >>> 16
     }
   }
   return out
@@ -201,35 +352,58 @@ export const beach = (width: number, height: number): Uint8Array => {
   return data
 }
 
-/** The composite: the camera where `alpha` is 1, the background where it is 0, blended between. */
-export const composite = (camera: Frame.Frame, background: Uint8Array, alpha: Float32Array): Frame.Frame => {
+/**
+ * The composite: the camera where `alpha` is 256, the background where it is 0, blended between (in 256ths). Runs of
+ * whole person or whole background are copied as byte ranges; only the edge's pixels are blended one by one.
+ */
+export const composite = (camera: Frame.Frame, background: Uint8Array, alpha: Uint16Array): Frame.Frame => {
   const out = new Uint8Array(camera.data.length)
-  for (let i = 0; i < alpha.length; i++) {
+  const source = camera.data
+  const n = alpha.length
+  for (let i = 0; i < n;) {
     const a = alpha[i]!
-    for (let k = i * 3; k < i * 3 + 3; k++) out[k] = camera.data[k]! * a + background[k]! * (1 - a)
+    if (a === opaque || a === 0) {
+      let end = i + 1
+      while (end < n && alpha[end] === a) end++
+      out.set((a === 0 ? background : source).subarray(i * 3, end * 3), i * 3)
+      i = end
+    } else {
+      const k = i * 3
+      const b = opaque - a
+      out[k] = (source[k]! * a + background[k]! * b + 128) >> 8
+      out[k + 1] = (source[k + 1]! * a + background[k + 1]! * b + 128) >> 8
+      out[k + 2] = (source[k + 2]! * a + background[k + 2]! * b + 128) >> 8
+      i++
+    }
   }
   return { width: camera.width, height: camera.height, data: out }
+}
+
+/** A picture of one colour. */
+export const filled = (width: number, height: number, colour: Settings["colour"]): Uint8Array => {
+  const out = new Uint8Array(width * height * 3)
+  out[0] = colour.r
+  out[1] = colour.g
+  out[2] = colour.b
+  // Doubling copies: log2(pixels) native copies instead of a store per byte.
+  for (let filledBytes = 3; filledBytes < out.length; filledBytes *= 2) {
+    out.copyWithin(filledBytes, 0, Math.min(filledBytes, out.length - filledBytes))
+  }
+  return out
 }
 
 /** The background a mode puts behind the person (undefined for none). */
 export const backgroundFor = (
   settings: Settings,
   camera: Frame.Frame,
-  picture: Uint8Array
+  picture: Uint8Array,
+  into?: Uint8Array<ArrayBuffer>
 ): Uint8Array | undefined => {
   switch (settings.mode) {
     case "blur":
-      return blurred(camera)
-    case "colour": {
-      const { b, g, r } = settings.colour
-      const out = new Uint8Array(camera.data.length)
-      for (let i = 0; i < out.length; i += 3) {
-        out[i] = r
-        out[i + 1] = g
-        out[i + 2] = b
-      }
-      return out
-    }
+      return blurred(camera, into)
+    case "colour":
+      return filled(camera.width, camera.height, settings.colour)
     case "picture":
       return picture
     case "none":
@@ -281,8 +455,9 @@ export const loadNetwork = (config: typeof Config.Type): Effect.Effect<Segmenter
       // One call for the pictures of every session waiting: [n, 3, 256, 256] in, [n, 1, 256, 256] out.
       run: (pictures: ReadonlyArray<Float32Array>) =>
         Effect.promise(async () => {
-          const batch = new Float32Array(pictures.length * 3 * plane)
-          pictures.forEach((picture, i) => batch.set(picture, i * 3 * plane))
+          // A batch of one goes in as it is; more are laid one after the other.
+          const batch = pictures.length === 1 ? pictures[0]! : new Float32Array(pictures.length * 3 * plane)
+          if (pictures.length > 1) pictures.forEach((picture, i) => batch.set(picture, i * 3 * plane))
           const result = await network.run({
             [input!]: new ort.Tensor("float32", batch, [pictures.length, 3, side, side])
           })
@@ -308,6 +483,11 @@ export const make = (load: (config: typeof Config.Type) => Effect.Effect<Segment
         const webcam = ctx.input("webcam")
         const settings = yield* Ref.make(initial)
         const picture = beach(width, height)
+        const buffers = {
+          input: new Float32Array(3 * side * side),
+          ramp: new Uint16Array(side * side),
+          blur: new Uint8Array(width * height * 3)
+        }
         const set = (patch: Partial<Settings>) =>
           Effect.flatMap(
             Ref.updateAndGet(settings, (s) => ({ ...s, ...patch })),
@@ -318,11 +498,13 @@ export const make = (load: (config: typeof Config.Type) => Effect.Effect<Segment
         const replace = (camera: Input.InputFrame) =>
           Effect.gen(function*() {
             const now = yield* Ref.get(settings)
-            const base = resize(camera, width, height)
-            const background = backgroundFor(now, base, picture)
-            if (background === undefined) return base
-            const mask = yield* loaded.segment(toInput(base))
-            return composite(base, background, alphaOf(mask, width, height, now))
+            if (now.mode === "none") return resize(camera, width, height)
+            // Only read from here on: the camera picture itself when it has the output's size, no copy.
+            const base = camera.width === width && camera.height === height ? camera : resize(camera, width, height)
+            // The session's own buffers, reused frame after frame (the output frame is new each time: it is handed over).
+            const mask = yield* loaded.segment(toInput(camera, buffers.input))
+            const background = backgroundFor(now, base, picture, buffers.blur)!
+            return cutOut(base, background, rampOf(mask, now, buffers.ramp))
           })
 
         return {

@@ -1,5 +1,5 @@
 /**
- * The server of bench/neural.ts: example 06 (or its copy variant, `BackgroundCopy.ts`) served in one worker thread as
+ * The server of bench/neural.ts: example 06 or 07 (or its copy variant, `BackgroundCopy.ts`, `UpscaleCopy.ts`) served in one worker thread as
  * `reactor run` serves it, with the batch limits of the job: `node --import tsx bench/servers/neural.ts '<job json>'`;
  * prints `{port, pid, format}` once listening. Per-connection budgets lifted as in runtime.ts.
  */
@@ -11,15 +11,19 @@ import * as Control from "./Control.js"
 
 /** What the benchmark asks of the server. */
 export interface NeuralJob {
+  /** Example 06 (background replacement, the default) or 07 (super-resolution). */
+  readonly example?: "06" | "07"
   readonly network: "onnx" | "copy"
   readonly maxBatch: number
   readonly maxWaitMs: number
 }
 
 const job = JSON.parse(process.argv[2] ?? "{}") as NeuralJob
-const module = job.network === "onnx"
-  ? fileURLToPath(new URL("../../examples/06-background.ts", import.meta.url))
-  : fileURLToPath(new URL("./BackgroundCopy.ts", import.meta.url))
+const modules = {
+  "06": { onnx: "../../examples/06-background.ts", copy: "./BackgroundCopy.ts" },
+  "07": { onnx: "../../examples/07-upscale.ts", copy: "./UpscaleCopy.ts" }
+} as const
+const module = fileURLToPath(new URL(modules[job.example ?? "06"][job.network], import.meta.url))
 
 const program = Effect.gen(function*() {
   const server = yield* Server.start({ _tag: "Worker", module, workers: 1 }, {
@@ -38,7 +42,7 @@ const program = Effect.gen(function*() {
   Effect.scoped,
   Effect.provideService(Model.ConfigInput, {
     source: "bench",
-    value: { maxBatch: job.maxBatch, maxWaitMs: job.maxWaitMs }
+    value: job.example === "07" ? {} : { maxBatch: job.maxBatch, maxWaitMs: job.maxWaitMs }
   }),
   Logger.withMinimumLogLevel(LogLevel.Warning)
 )

@@ -34,6 +34,7 @@ const tables = [
   "### 14a. Example 06 end to end",
   "### 14b. Dynamic batching across sessions",
   "### 14c. The selfie segmentation network alone",
+  "### 14d. Example 07 end to end",
   "### 15. The cost of being observed"
 ]
 
@@ -96,6 +97,7 @@ describe("benchmarks (smoke mode)", () => {
         "neural-network",
         "neural",
         "neural-batching",
+        "neural-upscale",
         "observability"
       ])
       for (const bench of results.benchmarks) expect(bench.rows.length).toBeGreaterThan(0)

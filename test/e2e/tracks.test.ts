@@ -1,5 +1,5 @@
 /**
- * Named output tracks over the WebSocket, end to end, with example 07 (the synthesiser) served in-process and in a
+ * Named output tracks over the WebSocket, end to end, with example 10 (the synthesiser) served in-process and in a
  * worker thread: capabilities list its three output tracks as Reactor's do, and a client receives each video track
  * as binary frames with its track index, the audio as PCM chunks (codec 2) whose content is the note it asked for,
  * and each frame's metadata just before the frame.
@@ -7,7 +7,7 @@
 import { LogLevel } from "effect"
 import { resolve } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { frequency, model, notes } from "../../examples/07-synth.js"
+import { frequency, model, notes } from "../../examples/10-synth.js"
 import * as FrameHeader from "../../src/protocol/FrameHeader.js"
 import * as Server from "../../src/server/Server.js"
 import * as SdkSchemas from "../sdk/SdkSchemas.js"
@@ -58,7 +58,7 @@ const waitFor = async <A>(what: string, check: () => A | undefined, timeoutMs = 
 
 const servings: ReadonlyArray<[string, Server.Serving]> = [
   ["in-process", model],
-  ["worker", { _tag: "Worker", module: resolve("examples/07-synth.ts") }]
+  ["worker", { _tag: "Worker", module: resolve("examples/10-synth.ts") }]
 ]
 
 describe.each(servings)("named output tracks and audio over the WebSocket (%s)", (_name, serving) => {

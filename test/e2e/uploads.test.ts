@@ -1,13 +1,13 @@
 /**
  * Uploads from the outside: `POST /sessions/{id}/uploads`, the `PUT`, then a command naming the upload in its
- * `uploads` section, over a real socket, against example 07 (a `Param.file` parameter). The model receives the bytes
+ * `uploads` section, over a real socket, against example 09 (a `Param.file` parameter). The model receives the bytes
  * (its frames show the picture), and every refusal has its own code.
  */
 import { LogLevel } from "effect"
 import { resolve } from "node:path"
 import sharp from "sharp"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { model } from "../../examples/07-picture.js"
+import { model } from "../../examples/09-picture.js"
 import * as Server from "../../src/server/Server.js"
 import { Client, eventually, http, sleep } from "./helpers.js"
 
@@ -226,7 +226,7 @@ describe("uploads to a model in a worker thread (reactor run's default)", { time
 
   beforeAll(async () => {
     server = await Server.listen(
-      { _tag: "Worker", module: resolve("examples/07-picture.ts") },
+      { _tag: "Worker", module: resolve("examples/09-picture.ts") },
       { host: "127.0.0.1", port: 0, maxSessions: 1 },
       { source: "test", value: { ...size, fps: 30 } },
       logLevel

@@ -3,12 +3,15 @@ import { Cause, Effect, Exit, FastCheck } from "effect"
 import {
   alphaOf,
   beach,
+  blurred,
   Commands,
   composite,
+  filled,
   initial,
   make,
   model,
   modes,
+  opaque,
   resize,
   side,
   toInput,
@@ -51,29 +54,81 @@ describe("examples/06-background", () => {
     ])
   })
 
-  it.prop("alpha is 0 below the edge's ramp, 1 above it, and in [0, 1] everywhere", [
+  it.prop("alpha is 0 below the edge's ramp, 256 (whole) above it, and in [0, 256] everywhere", [
     FastCheck.array(FastCheck.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 64 }),
     FastCheck.double({ min: 0, max: 1, noNaN: true }),
     FastCheck.double({ min: 0, max: 0.5, noNaN: true })
   ], ([values, threshold, softness]) => {
     const mask = new Float32Array(side * side).map((_, i) => values[i % values.length]!)
     const alpha = alphaOf(mask, 32, 18, { threshold, softness })
-    expect(alpha.every((a) => a >= 0 && a <= 1)).toBe(true)
+    expect(alpha.every((a) => a >= 0 && a <= opaque)).toBe(true)
     const everywhere = (value: number) =>
       alphaOf(new Float32Array(side * side).fill(value), 8, 8, { threshold, softness })
-    if (threshold + softness / 2 + 1e-3 < 1) expect(everywhere(1).every((a) => a === 1)).toBe(true)
+    if (threshold + softness / 2 + 1e-3 < 1) expect(everywhere(1).every((a) => a === opaque)).toBe(true)
     if (threshold - softness / 2 - 1e-3 > 0) expect(everywhere(0).every((a) => a === 0)).toBe(true)
   }, { fastCheck: { numRuns: 30 } })
 
-  it.prop("the composite is the camera where alpha is 1 and the background where it is 0", [
+  it.prop("alpha follows the mask: upsampled bilinearly, within one 256th of the floating-point formula", [
+    FastCheck.array(FastCheck.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 300 }),
+    FastCheck.integer({ min: 1, max: 80 }),
+    FastCheck.integer({ min: 1, max: 60 })
+  ], ([values, width, height]) => {
+    const mask = new Float32Array(side * side).map((_, i) => values[(i * 7) % values.length]!)
+    const settings = { threshold: 0.5, softness: 0.4 }
+    const ramp = (p: number) => Math.min(1, Math.max(0, (p - 0.3) / 0.4))
+    const alpha = alphaOf(mask, width, height, settings)
+    for (let y = 0; y < height; y++) {
+      const sy = Math.min(Math.max(((y + 0.5) * side) / height - 0.5, 0), side - 1)
+      const [y0, fy] = [Math.floor(sy), sy - Math.floor(sy)]
+      const y1 = Math.min(y0 + 1, side - 1)
+      for (let x = 0; x < width; x++) {
+        const sx = Math.min(Math.max(((x + 0.5) * side) / width - 0.5, 0), side - 1)
+        const [x0, fx] = [Math.floor(sx), sx - Math.floor(sx)]
+        const x1 = Math.min(x0 + 1, side - 1)
+        const at = (xx: number, yy: number) => ramp(mask[yy * side + xx]!)
+        const want = (at(x0, y0) * (1 - fx) + at(x1, y0) * fx) * (1 - fy) +
+          (at(x0, y1) * (1 - fx) + at(x1, y1) * fx) * fy
+        expect(Math.abs(alpha[y * width + x]! / opaque - want)).toBeLessThan(2.5 / opaque)
+      }
+    }
+  }, { fastCheck: { numRuns: 20 } })
+
+  it.prop("the composite is the camera where alpha is whole, the background where it is 0, a blend between", [
     FastCheck.integer({ min: 1, max: 16 }),
     FastCheck.integer({ min: 1, max: 16 }),
+    FastCheck.array(FastCheck.integer({ min: 0, max: opaque }), { minLength: 1, maxLength: 256 })
+  ], ([width, height, alphas]) => {
+    const camera = Person.picture(width, height)
+    const background = beach(width, height)
+    expect(composite(camera, background, new Uint16Array(width * height).fill(opaque)).data).toEqual(camera.data)
+    expect(composite(camera, background, new Uint16Array(width * height)).data).toEqual(background)
+    const alpha = Uint16Array.from({ length: width * height }, (_, i) => alphas[i % alphas.length]!)
+    const out = composite(camera, background, alpha).data
+    for (let i = 0; i < out.length; i++) {
+      const a = alpha[Math.floor(i / 3)]! / opaque
+      expect(Math.abs(out[i]! - (camera.data[i]! * a + background[i]! * (1 - a)))).toBeLessThanOrEqual(1)
+    }
+  })
+
+  it.prop("the blur keeps a flat picture as it is, and mixes only colours the picture has", [
+    FastCheck.integer({ min: 1, max: 40 }),
+    FastCheck.integer({ min: 1, max: 40 }),
     FastCheck.integer({ min: 0, max: 255 })
   ], ([width, height, value]) => {
-    const camera = { width, height, data: new Uint8Array(width * height * 3).fill(value) }
-    const background = beach(width, height)
-    expect(composite(camera, background, new Float32Array(width * height).fill(1)).data).toEqual(camera.data)
-    expect(composite(camera, background, new Float32Array(width * height).fill(0)).data).toEqual(background)
+    const flat = { width, height, data: new Uint8Array(width * height * 3).fill(value) }
+    expect(blurred(flat)).toEqual(flat.data)
+    const camera = Person.picture(width * 4, height * 4)
+    const out = blurred(camera)
+    for (let k = 0; k < 3; k++) {
+      const channel = (data: Uint8Array) => data.filter((_, i) => i % 3 === k)
+      const [low, high] = [Math.min(...channel(camera.data)), Math.max(...channel(camera.data))]
+      expect(channel(out).every((v) => v >= low && v <= high)).toBe(true)
+    }
+  }, { fastCheck: { numRuns: 20 } })
+
+  it("a colour fill is that colour everywhere", () => {
+    const fill = filled(7, 5, { r: 1, g: 2, b: 3 })
+    expect(Array.from(fill)).toEqual(Array.from({ length: 105 }, (_, i) => [1, 2, 3][i % 3]))
   })
 
   it("the network's input is 256x256 planar RGB in [0, 1]", () => {

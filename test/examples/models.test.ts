@@ -1,11 +1,15 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
 import * as fs from "node:fs"
+import * as path from "node:path"
 import * as ort from "onnxruntime-node"
 import { toInput } from "../../examples/06-background.js"
+import * as Esrgan from "../../examples/models/convert-esrgan-slim.js"
 import { convertSelfieSegmentation, onnxPath, tflitePath } from "../../examples/models/convert-selfie-segmentation.js"
+import * as KerasToOnnx from "../../examples/models/convert/KerasToOnnx.js"
 import * as Tflite from "../../examples/models/convert/Tflite.js"
 import { fromFloat16, transpose4 } from "../../examples/models/convert/TfliteToOnnx.js"
+import * as KerasReference from "../fixtures/keras-reference.js"
 import * as Person from "../fixtures/person.js"
 import * as Reference from "../fixtures/tflite-reference.js"
 
@@ -104,4 +108,63 @@ describe("the converted network against a reference", () => {
       await session.release()
     }
   })
+})
+
+/** The esrgan-slim package is fetched by `convert-esrgan-slim.ts --fetch` (CI does); without it, skip here, fail in CI. */
+const esrganThere = Esrgan.available()
+const esrganRuns = esrganThere || process.env.CI === "true"
+if (!esrganRuns) {
+  console.warn(
+    "test/examples/models.test.ts: esrgan-slim regeneration skipped: run `npx tsx examples/models/convert-esrgan-slim.ts --fetch`"
+  )
+}
+
+describe("examples/models: the RDN super-resolution network (esrgan-slim x2)", () => {
+  it.skipIf(!esrganRuns)(
+    "the committed ONNX file is byte for byte what the conversion script writes from the package",
+    () => {
+      expect(esrganThere, `${Esrgan.source} not unpacked in ${Esrgan.packageDir()}`).toBe(true)
+      const converted = Esrgan.convertEsrganSlim()
+      expect(converted.length).toBe(fs.statSync(Esrgan.onnxPath).size)
+      expect(Buffer.compare(Buffer.from(converted), fs.readFileSync(Esrgan.onnxPath))).toBe(0)
+    }
+  )
+
+  it.skipIf(!esrganRuns)(
+    "onnxruntime on the ONNX file gives what a plain interpreter of the Keras layers gives on the package's weights",
+    async () => {
+      expect(esrganThere).toBe(true)
+      const dir = Esrgan.packageDir()
+      const json = JSON.parse(fs.readFileSync(path.join(dir, "models/x2/model.json"), "utf8")) as KerasToOnnx.ModelJson
+      const weights = KerasToOnnx.readWeights(
+        json,
+        () => fs.readFileSync(path.join(dir, "models/x2/group1-shard1of1.bin"))
+      )
+      const [w, h] = [10, 6]
+      const small = Person.picture(w, h)
+      const expected = KerasReference.run(json, weights, { h, w, c: 3, data: Float32Array.from(small.data) })
+      expect([expected.h, expected.w, expected.c]).toEqual([2 * h, 2 * w, 3])
+      const session = await ort.InferenceSession.create(Esrgan.onnxPath, { intraOpNumThreads: 1 })
+      try {
+        const planar = Float32Array.from(
+          { length: 3 * w * h },
+          (_, i) => small.data[(i % (w * h)) * 3 + Math.floor(i / (w * h))]!
+        )
+        const out = await session.run({ LR: new ort.Tensor("float32", planar, [1, 3, h, w]) })
+        expect(out.SR!.dims).toEqual([1, 3, 2 * h, 2 * w])
+        const actual = out.SR!.data as Float32Array
+        let worst = 0
+        for (let i = 0; i < 4 * w * h; i++) {
+          for (let k = 0; k < 3; k++) {
+            worst = Math.max(worst, Math.abs(actual[k * 4 * w * h + i]! - expected.data[i * 3 + k]!))
+          }
+        }
+        // Values are in [0, 255]; float32 sums in another order differ in the last bits.
+        expect(worst).toBeLessThan(1e-2)
+      } finally {
+        await session.release()
+      }
+    },
+    60_000
+  )
 })

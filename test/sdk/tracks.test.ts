@@ -1,6 +1,6 @@
 /**
  * Named tracks and audio with the official SDK in Chromium: `ReactorView track="keyboard" audioTrack="main_audio"`
- * over WebRTC against example 07 (the synthesiser). The page shows the model's second video track, plays its audio
+ * over WebRTC against example 10 (the synthesiser). The page shows the model's second video track, plays its audio
  * (Opus; read back through an AnalyserNode and the peer's inbound stats), and gets each frame's metadata as a runtime
  * message. Then the codec preference: servers configured for VP9, AV1 or VP8 first, and Chromium decodes that codec.
  */
@@ -8,7 +8,7 @@ import { LogLevel } from "effect"
 import { rmSync } from "node:fs"
 import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { model, notes } from "../../examples/07-synth.js"
+import { model, notes } from "../../examples/10-synth.js"
 import * as Server from "../../src/server/Server.js"
 import { subprocessMs, subprocessTestMs } from "../fixtures/bounds.js"
 import * as Chromium from "../web/Chromium.js"

@@ -1,7 +1,7 @@
 /**
  * Uploads with the official SDK, unchanged, in Chromium: `uploadFile` (POST /sessions/{id}/uploads, the PUT, the
  * `fileUploaded` notice) and `sendCommand` with the returned `FileRef` (the command's `uploads` section), against
- * example 07, whose `set_picture` takes a `Param.file`. The picture then shows in ReactorView's `<video>`; a file of a
+ * example 09, whose `set_picture` takes a `Param.file`. The picture then shows in ReactorView's `<video>`; a file of a
  * type the model does not take is refused by the server and the SDK's `uploadFile` rejects.
  */
 import { LogLevel } from "effect"
@@ -9,7 +9,7 @@ import { rmSync } from "node:fs"
 import type { Browser, Page } from "playwright-core"
 import sharp from "sharp"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { model } from "../../examples/07-picture.js"
+import { model } from "../../examples/09-picture.js"
 import * as Server from "../../src/server/Server.js"
 import { subprocessMs, subprocessTestMs } from "../fixtures/bounds.js"
 import * as Chromium from "../web/Chromium.js"

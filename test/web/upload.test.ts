@@ -1,5 +1,5 @@
 /**
- * The browser page's file control, in Chromium against example 07: a file parameter (`Param.file`) shows as a file
+ * The browser page's file control, in Chromium against example 09: a file parameter (`Param.file`) shows as a file
  * picker; a chosen picture is uploaded (POST /sessions/{id}/uploads, PUT) and the command sent with it in its
  * `uploads` section; the model's answer reaches the page. A file of a type the model does not take shows the
  * runtime's refusal beside the control.
@@ -8,7 +8,7 @@ import { LogLevel } from "effect"
 import type { Browser, Page } from "playwright-core"
 import sharp from "sharp"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { model } from "../../examples/07-picture.js"
+import { model } from "../../examples/09-picture.js"
 import * as Server from "../../src/server/Server.js"
 import { subprocessMs, subprocessTestMs } from "../fixtures/bounds.js"
 import * as Chromium from "./Chromium.js"

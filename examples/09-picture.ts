@@ -3,7 +3,7 @@
  * session starts from an uploaded image: `set_picture` takes a PNG, JPEG or WebP file (`Param.file`), and the model
  * then drifts its camera slowly over it, panning with `pan` and zooming with `set_zoom`. Upload from the official SDK
  * with `const ref = await reactor.uploadFile(file)` then `reactor.sendCommand("set_picture", { picture: ref })`.
- * `npx reactor run examples/07-picture.ts`.
+ * `npx reactor run examples/09-picture.ts`.
  */
 import { Effect, Ref, Schedule, Schema } from "effect"
 import { Command, Frame, Model, Param, SessionContext } from "effect-reactor"

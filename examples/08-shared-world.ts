@@ -7,7 +7,7 @@
  *   of its own (`in_the_pond`);
  * - hooks: every viewer hears who joined and left; `restart` cuts the picture to black (`ctx.flush`) and starts over.
  *
- * Serve it: `npx reactor run examples/07-shared-world.ts`, open http://127.0.0.1:8080 to steer, and watch the same
+ * Serve it: `npx reactor run examples/08-shared-world.ts`, open http://127.0.0.1:8080 to steer, and watch the same
  * session from a second page of Reactor's SDK with `apiUrl` = `http://127.0.0.1:8080/sessions/<id>/watchers/<any>`.
  */
 import { Effect, Ref, Schedule, Schema } from "effect"

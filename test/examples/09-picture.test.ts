@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import sharp from "sharp"
-import { model } from "../../examples/07-picture.js"
+import { model } from "../../examples/09-picture.js"
 import { ModelTest } from "../../src/testing/index.js"
 
 const config = { width: 32, height: 18, fps: 10 }
@@ -12,7 +12,7 @@ const centre = (frame: { data: Uint8Array }) => {
   return [...frame.data.subarray(i, i + 3)]
 }
 
-describe("examples/07-picture", () => {
+describe("examples/09-picture", () => {
   it.live("starts from the uploaded picture: the frames show it", () =>
     ModelTest.run(model, (session) =>
       Effect.gen(function*() {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Commands, Look, model, pond } from "../../examples/07-shared-world.js"
+import { Commands, Look, model, pond } from "../../examples/08-shared-world.js"
 import * as Capabilities from "../../src/model/Capabilities.js"
 import * as State from "../../src/model/State.js"
 import { ModelTest } from "../../src/testing/index.js"
@@ -11,7 +11,7 @@ const yellowAt = (frame: { readonly width: number; readonly data: Uint8Array }, 
   return frame.data[i] === 250 && frame.data[i + 1] === 220 && frame.data[i + 2] === 40
 }
 
-describe("examples/07-shared-world", () => {
+describe("examples/08-shared-world", () => {
   it("its state's setters come with their bounds, after its own commands", () => {
     expect(Capabilities.toReactor(Capabilities.ofGroup(Commands.merge(State.setters(Look))))).toMatchObject([
       { name: "steer" },

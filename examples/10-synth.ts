@@ -1,7 +1,7 @@
 /**
  * 07: a synthesiser. Commands play notes; the model sends three tracks: the sound (`main_audio`, 48 kHz mono), an
  * oscilloscope of it (`main_video`) and the keyboard with the keys being played (`keyboard`). Each frame carries the
- * synth's state as metadata. `npx reactor run examples/07-synth.ts`; with Reactor's SDK:
+ * synth's state as metadata. `npx reactor run examples/10-synth.ts`; with Reactor's SDK:
  * `<ReactorView track="keyboard" audioTrack="main_audio" muted={false} />`.
  */
 import { Effect, Ref, Schedule, Schema } from "effect"
