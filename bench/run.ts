@@ -27,6 +27,7 @@ import { benchmark as roundtrip } from "./roundtrip.js"
 import { benchmark as scale } from "./scale.js"
 import { benchmark as throughput } from "./throughput.js"
 import { benchmark as webcam } from "./webcam.js"
+import { benchmark as webrtcTuning } from "./webrtc-tuning.js"
 import { benchmark as webrtc } from "./webrtc.js"
 
 const all: ReadonlyArray<Benchmark> = [
@@ -39,6 +40,7 @@ const all: ReadonlyArray<Benchmark> = [
   fairness,
   isolation,
   webrtc,
+  webrtcTuning,
   codecs,
   inputs,
   webcam,

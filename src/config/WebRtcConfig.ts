@@ -49,6 +49,70 @@ export interface WebRtcConfig {
   readonly bweMinKbps: number
   readonly bweInitialKbps: number
   readonly bweMaxKbps: number
+  /**
+   * The playout delay the server asks of each viewer, sent in the RTP playout-delay header extension
+   * (`http://www.webrtc.org/experiments/rtp-hdrext/playout-delay`, which browsers offer): the receiver keeps its
+   * jitter buffer between `min` and `max` ms. Default `{min: 0, max: 0}`: render each frame at once, as a game stream
+   * does (Chromium's jitter buffer then holds a frame ~1 ms instead of ~25; bench 9c). `undefined` leaves it to the
+   * receiver. A libwebrtc field trial (`WebRTC-ForceSendPlayoutDelay`), process-wide.
+   */
+  readonly playoutDelayMs: PlayoutDelay | "off"
+  /**
+   * How far ahead libwebrtc's pacer may send in one burst (ms; `WebRTC-BurstyPacer`, process-wide). Default 40: a
+   * frame's packets leave together instead of spread over ~13 ms at 2.5x the estimated bitrate; 0 = libwebrtc's
+   * strict pacing. Congestion control still bounds the rate.
+   */
+  readonly pacerBurstMs: number
+  /**
+   * Further libwebrtc field trials (`Name/value/` pairs, e.g. `WebRTC-Video-Pacing/factor:5.0/`), ahead of the ones
+   * the two settings above make (so a trial named here wins). Process-wide: the first WebRTC peer of a process fixes
+   * them. Default none.
+   */
+  readonly fieldTrials: string
+}
+
+/** A playout delay range (ms), as the RTP extension carries it (10 ms steps, up to 40950 ms). */
+export interface PlayoutDelay {
+  readonly min: number
+  readonly max: number
+}
+
+/** The largest delay the extension can carry (12 bits of 10 ms). */
+export const maxPlayoutDelayMs = 40950
+
+/**
+ * Parses a playout delay: `off` (none), `<ms>` (min = max) or `<min>,<max>` in ms, 0..40950 with min <= max. Returns
+ * the delay, or what is wrong with the text.
+ */
+export const parsePlayoutDelay = (text: string): PlayoutDelay | "off" | { readonly error: string } => {
+  const trimmed = text.trim().toLowerCase()
+  if (trimmed === "off") return "off"
+  const parts = trimmed.split(",").map((part) => part.trim())
+  const numbers = parts.map((part) => (/^\d+$/.test(part) ? Number(part) : Number.NaN))
+  if (parts.length > 2 || numbers.some((n) => !Number.isInteger(n) || n > maxPlayoutDelayMs)) {
+    return {
+      error: `expected "off", "<ms>" or "<min>,<max>" in ms (whole numbers 0..${maxPlayoutDelayMs}), got ${
+        JSON.stringify(text)
+      }`
+    }
+  }
+  const [min, max = min] = numbers as [number, number?]
+  if (min > max) return { error: `the playout delay's min (${min} ms) is above its max (${max} ms)` }
+  return { min, max }
+}
+
+/**
+ * Checks libwebrtc field trials: `Name/value/` pairs, names and values non-empty, printable ASCII. Returns what is
+ * wrong, or `undefined`.
+ */
+export const checkFieldTrials = (trials: string): string | undefined => {
+  if (trials === "") return undefined
+  if (/[^\x21-\x7e]/.test(trials)) return "field trials are printable ASCII without spaces"
+  const parts = trials.endsWith("/") ? trials.slice(0, -1).split("/") : []
+  if (parts.length === 0 || parts.length % 2 !== 0 || parts.some((part) => part === "")) {
+    return `field trials are Name/value/ pairs (e.g. WebRTC-Video-Pacing/factor:5.0/), got ${JSON.stringify(trials)}`
+  }
+  return undefined
 }
 
 /** The video codecs a preference may name. */
@@ -83,7 +147,10 @@ export const defaults: WebRtcConfig = {
   videoCodecs: ["VP8", "VP9", "H264", "AV1"],
   bweMinKbps: 500,
   bweInitialKbps: 4000,
-  bweMaxKbps: 10000
+  bweMaxKbps: 10000,
+  playoutDelayMs: { min: 0, max: 0 },
+  pacerBurstMs: 40,
+  fieldTrials: ""
 }
 
 /** Settings as callers give them: any field may be left out for its default. */
@@ -155,7 +222,30 @@ const variables = {
   ),
   bweMinKbps: kbps("REACTOR_WEBRTC_BWE_MIN_KBPS", "congestion control's lowest video bitrate (kbit/s)"),
   bweInitialKbps: kbps("REACTOR_WEBRTC_BWE_INITIAL_KBPS", "congestion control's starting video bitrate (kbit/s)"),
-  bweMaxKbps: kbps("REACTOR_WEBRTC_BWE_MAX_KBPS", "congestion control's highest video bitrate (kbit/s)")
+  bweMaxKbps: kbps("REACTOR_WEBRTC_BWE_MAX_KBPS", "congestion control's highest video bitrate (kbit/s)"),
+  playoutDelayMs: EffectConfig.string("REACTOR_WEBRTC_PLAYOUT_DELAY").pipe(
+    EffectConfig.mapOrFail((text) => {
+      const delay = parsePlayoutDelay(text)
+      return typeof delay === "object" && "error" in delay
+        ? Either.left(ConfigError.InvalidData([], delay.error))
+        : Either.right(delay)
+    }),
+    EffectConfig.withDescription("playout delay asked of viewers: off, <ms> or <min>,<max>")
+  ),
+  pacerBurstMs: EffectConfig.integer("REACTOR_WEBRTC_PACER_BURST_MS").pipe(
+    EffectConfig.validate({
+      message: "expected a whole number of milliseconds >= 0",
+      validation: (ms) => ms >= 0 && ms <= 1000
+    }),
+    EffectConfig.withDescription("how far ahead libwebrtc's pacer may send in one burst (ms; 0 = strict pacing)")
+  ),
+  fieldTrials: EffectConfig.string("REACTOR_WEBRTC_FIELD_TRIALS").pipe(
+    EffectConfig.mapOrFail((text) => {
+      const wrong = checkFieldTrials(text)
+      return wrong === undefined ? Either.right(text) : Either.left(ConfigError.InvalidData([], wrong))
+    }),
+    EffectConfig.withDescription("further libwebrtc field trials, Name/value/ pairs")
+  )
 } satisfies { readonly [K in keyof WebRtcConfig]-?: EffectConfig.Config<unknown> }
 
 /** Every setting, each from its environment variable or else its default. */
@@ -169,7 +259,10 @@ export const config: EffectConfig.Config<WebRtcConfig> = EffectConfig.all({
   videoCodecs: EffectConfig.withDefault(variables.videoCodecs, defaults.videoCodecs),
   bweMinKbps: EffectConfig.withDefault(variables.bweMinKbps, defaults.bweMinKbps),
   bweInitialKbps: EffectConfig.withDefault(variables.bweInitialKbps, defaults.bweInitialKbps),
-  bweMaxKbps: EffectConfig.withDefault(variables.bweMaxKbps, defaults.bweMaxKbps)
+  bweMaxKbps: EffectConfig.withDefault(variables.bweMaxKbps, defaults.bweMaxKbps),
+  playoutDelayMs: EffectConfig.withDefault(variables.playoutDelayMs, defaults.playoutDelayMs),
+  pacerBurstMs: EffectConfig.withDefault(variables.pacerBurstMs, defaults.pacerBurstMs),
+  fieldTrials: EffectConfig.withDefault(variables.fieldTrials, defaults.fieldTrials)
 })
 
 /** The settings given in the environment, and only those. */
@@ -184,7 +277,10 @@ export const fromEnv: EffectConfig.Config<Input> = EffectConfig.map(
     videoCodecs: EffectConfig.option(variables.videoCodecs),
     bweMinKbps: EffectConfig.option(variables.bweMinKbps),
     bweInitialKbps: EffectConfig.option(variables.bweInitialKbps),
-    bweMaxKbps: EffectConfig.option(variables.bweMaxKbps)
+    bweMaxKbps: EffectConfig.option(variables.bweMaxKbps),
+    playoutDelayMs: EffectConfig.option(variables.playoutDelayMs),
+    pacerBurstMs: EffectConfig.option(variables.pacerBurstMs),
+    fieldTrials: EffectConfig.option(variables.fieldTrials)
   }),
   (values) => {
     const out: Record<string, unknown> = {}

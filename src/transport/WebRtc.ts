@@ -21,6 +21,7 @@ import * as Reactor from "../session/Reactor.js"
 import type * as Registry from "../session/Registry.js"
 import type * as Session from "../session/Session.js"
 import * as Connection from "./Connection.js"
+import * as FieldTrials from "./FieldTrials.js"
 import type * as I420 from "./I420.js"
 import * as Inbox from "./Inbox.js"
 import * as Inputs from "./Inputs.js"
@@ -122,7 +123,7 @@ const serve = (
   Effect.gen(function*() {
     const server = yield* ServerConfig.Config
     const { model } = yield* Reactor.Reactor
-    const engine = yield* Wrtc.load
+    const engine = yield* Wrtc.loadWith(FieldTrials.of(config))
     const primaryTrack = SessionResponse.outputTracksOf(model)[0]?.name ?? "main_video"
     let refuse: (error: WireError.WireError) => void = () => {}
     // a watcher's camera does not reach the model: its input tracks are not read

@@ -4,6 +4,7 @@
  */
 import { Data, Effect } from "effect"
 import { createRequire } from "node:module"
+import * as FieldTrials from "./FieldTrials.js"
 
 /** The module's shape as this transport uses it. */
 export type Engine = typeof import("@roamhq/wrtc")
@@ -29,3 +30,17 @@ export const load: Effect.Effect<Engine, Unavailable> = Effect.suspend(() => {
   }
   return loaded instanceof Unavailable ? Effect.fail(loaded) : Effect.succeed(loaded)
 })
+
+const reported = new Set<string>()
+
+/**
+ * The engine with libwebrtc's field trials set (`FieldTrials.install`, process-wide: the first trials a process sets
+ * stay). When they cannot be set, WebRTC works without them and the reason is logged once.
+ */
+export const loadWith = (trials: string): Effect.Effect<Engine, Unavailable> =>
+  Effect.tap(load, () => {
+    const outcome = FieldTrials.install(trials)
+    if (outcome._tag !== "Failed" || reported.has(outcome.reason)) return Effect.void
+    reported.add(outcome.reason)
+    return Effect.logWarning(`libwebrtc field trials not set (${trials}): ${outcome.reason}`)
+  })

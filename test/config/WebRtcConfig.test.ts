@@ -25,7 +25,10 @@ describe("WebRtcConfig", () => {
         REACTOR_WEBRTC_CODECS: "vp9, av1",
         REACTOR_WEBRTC_BWE_MIN_KBPS: "300",
         REACTOR_WEBRTC_BWE_INITIAL_KBPS: "1000",
-        REACTOR_WEBRTC_BWE_MAX_KBPS: "2000"
+        REACTOR_WEBRTC_BWE_MAX_KBPS: "2000",
+        REACTOR_WEBRTC_PLAYOUT_DELAY: "20,100",
+        REACTOR_WEBRTC_PACER_BURST_MS: "0",
+        REACTOR_WEBRTC_FIELD_TRIALS: "WebRTC-Video-Pacing/factor:5.0/"
       })
       const expected: WebRtcConfig.WebRtcConfig = {
         maxBitrateKbps: 800,
@@ -37,7 +40,10 @@ describe("WebRtcConfig", () => {
         videoCodecs: ["VP9", "AV1"],
         bweMinKbps: 300,
         bweInitialKbps: 1000,
-        bweMaxKbps: 2000
+        bweMaxKbps: 2000,
+        playoutDelayMs: { min: 20, max: 100 },
+        pacerBurstMs: 0,
+        fieldTrials: "WebRTC-Video-Pacing/factor:5.0/"
       }
       expect(config).toEqual(expected)
       expect(Object.keys(config).sort()).toEqual(Object.keys(WebRtcConfig.defaults).sort())
@@ -73,5 +79,26 @@ describe("WebRtcConfig", () => {
       expect(codecs).toContain(`unknown video codec "MPEG2"`)
       expect(yield* message({ REACTOR_WEBRTC_CODECS: "vp8,VP8" })).toContain(`"VP8" is listed twice`)
       expect(yield* message({ REACTOR_WEBRTC_BWE_MAX_KBPS: "0" })).toContain("REACTOR_WEBRTC_BWE_MAX_KBPS")
+      const delay = yield* message({ REACTOR_WEBRTC_PLAYOUT_DELAY: "100,20" })
+      expect(delay).toContain("REACTOR_WEBRTC_PLAYOUT_DELAY")
+      expect(delay).toContain("min (100 ms) is above its max (20 ms)")
+      expect(yield* message({ REACTOR_WEBRTC_PLAYOUT_DELAY: "soon" })).toContain(`expected "off"`)
+      expect(yield* message({ REACTOR_WEBRTC_PLAYOUT_DELAY: "50000" })).toContain("0..40950")
+      expect(yield* message({ REACTOR_WEBRTC_PACER_BURST_MS: "-1" })).toContain("REACTOR_WEBRTC_PACER_BURST_MS")
+      const trials = yield* message({ REACTOR_WEBRTC_FIELD_TRIALS: "WebRTC-Video-Pacing" })
+      expect(trials).toContain("REACTOR_WEBRTC_FIELD_TRIALS")
+      expect(trials).toContain("Name/value/ pairs")
+      expect(yield* message({ REACTOR_WEBRTC_FIELD_TRIALS: "A/b c/" })).toContain("without spaces")
+    }))
+
+  it.effect("the playout delay: off, one value for both bounds, or min,max", () =>
+    Effect.gen(function*() {
+      expect(yield* fromEnv({ REACTOR_WEBRTC_PLAYOUT_DELAY: "off" })).toMatchObject({ playoutDelayMs: "off" })
+      expect(yield* fromEnv({ REACTOR_WEBRTC_PLAYOUT_DELAY: "40" })).toMatchObject({
+        playoutDelayMs: { min: 40, max: 40 }
+      })
+      expect(yield* fromEnv({ REACTOR_WEBRTC_PLAYOUT_DELAY: " 0 , 0 " })).toMatchObject({
+        playoutDelayMs: { min: 0, max: 0 }
+      })
     }))
 })
