@@ -1,0 +1,138 @@
+/**
+ * A runner: the normal HTTP server of a model that also joins the cluster (`reactor run model.ts --join ...`). It
+ * serves its runner entity (`RunnerEntity`): the coordinator's `Start` begins a session here (registered like one of
+ * `POST /start_session`, so orphaning and every transport apply), `Stop` ends one, `Status` reports the model, the
+ * capacity (`maxSessions`), the running sessions and why the last ones ended. Each message must carry the cluster's
+ * secret; the server's own `POST /start_session` is closed (`StartGate`): sessions come from the coordinator only.
+ */
+import { Effect, Either, FiberSet, Layer, Ref } from "effect"
+import { timingSafeEqual } from "node:crypto"
+import * as ServerConfig from "../config/ServerConfig.js"
+import type * as Isolation from "../host/Isolation.js"
+import * as StartGate from "../http/StartGate.js"
+import * as EndReason from "../protocol/EndReason.js"
+import * as Selection from "../protocol/Selection.js"
+import * as SessionResponse from "../protocol/SessionResponse.js"
+import * as Server from "../server/Server.js"
+import * as Reactor from "../session/Reactor.js"
+import type { ClusterSettings } from "./ClusterSettings.js"
+import * as Engine from "./Engine.js"
+import { Refused, RunnerEntity, type RunnerStatus } from "./RunnerEntity.js"
+
+/** How many ended sessions a runner remembers for `Status`. */
+export const endedKept = 256
+
+/** Whether two secrets are the same, in constant time. */
+export const sameSecret = (given: string, expected: string) => {
+  const a = Buffer.from(given)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+const unauthorized = new Refused({
+  code: "unauthorized",
+  message: "the control message does not carry the cluster's secret"
+})
+
+/** The runner entity's handlers over the running server. */
+const handlers = (settings: ClusterSettings) =>
+  Effect.gen(function*() {
+    const server = yield* Server.Server
+    const { reactor, registry } = server
+    const ended = yield* Ref.make<ReadonlyArray<RunnerStatus["ended"][number]>>([])
+    const watchers = yield* FiberSet.make()
+    const guard = (secret: string) => sameSecret(secret, settings.secret) ? Effect.void : Effect.fail(unauthorized)
+
+    return RunnerEntity.of({
+      Start: ({ payload }) =>
+        Effect.gen(function*() {
+          yield* guard(payload.secret)
+          const selected = Selection.select(payload.supportedTransports, Selection.offered)
+          if (Either.isLeft(selected)) {
+            return yield* new Refused({ code: selected.left.code, message: selected.left.message })
+          }
+          const session = yield* reactor.start(payload.extraArgs !== undefined ? { extraArgs: payload.extraArgs } : {})
+            .pipe(
+              Effect.mapError((error) =>
+                new Refused({
+                  code: error._tag === "TooManySessions" ? "too_many_sessions" : "model_unavailable",
+                  message: error.message
+                })
+              )
+            )
+          yield* registry.register(session)
+          // its end is remembered for the coordinator's next `Status`
+          yield* FiberSet.run(
+            watchers,
+            Effect.flatMap(session.ended, (reason) =>
+              Ref.update(ended, (list) =>
+                [...list, { id: session.id, reason: EndReason.code(reason), message: EndReason.describe(reason) }]
+                  .slice(-endedKept)))
+          )
+          return {
+            runnerSessionId: session.id,
+            response: SessionResponse.started(reactor.model, session, selected.right)
+          }
+        }),
+      Stop: ({ payload }) =>
+        Effect.gen(function*() {
+          yield* guard(payload.secret)
+          const session = yield* Reactor.lookup(reactor, payload.runnerSessionId)
+          if (session === undefined) {
+            return yield* new Refused({
+              code: "session_not_found",
+              message: `no session ${JSON.stringify(payload.runnerSessionId)} on this runner`
+            })
+          }
+          const reason = yield* session.stop(EndReason.Stopped({ by: payload.by }))
+          return { reason: EndReason.code(reason), message: EndReason.describe(reason) }
+        }),
+      Status: ({ payload }) =>
+        Effect.gen(function*() {
+          yield* guard(payload.secret)
+          const sessions = yield* reactor.list
+          return {
+            model: reactor.model.name,
+            capacity: reactor.options.maxSessions,
+            url: server.url,
+            draining: false,
+            sessions: sessions.map((session) => session.id),
+            ended: yield* Ref.get(ended)
+          }
+        })
+    })
+  })
+
+/** Where the runner's cluster socket listens. */
+export type Address = Engine.Address
+
+/**
+ * The runner over a running server (`Server.Server` in context): it joins the cluster at `address` and serves the
+ * runner entity; released, it leaves the cluster.
+ */
+export const layer = (settings: ClusterSettings, address: Address) =>
+  RunnerEntity.toLayer(handlers(settings), { concurrency: "unbounded" }).pipe(
+    Layer.provide(Engine.layer(settings, address)),
+    Layer.provide(Engine.database(settings))
+  )
+
+/** A runner's server: the model's server, closed to `POST /start_session`, joined to the cluster. */
+export const serve = (
+  isolation: Isolation.Isolation,
+  options: ServerConfig.Input,
+  settings: ClusterSettings,
+  address: Address
+) =>
+  layer(settings, address).pipe(
+    Layer.provideMerge(Server.layerFrom(Server.isolated(isolation))),
+    Layer.provide(ServerConfig.layerFromEnv(options)),
+    Layer.provide(Layer.succeed(StartGate.ClusterRunner, true))
+  )
+
+/** Runs a runner until interrupted (SIGINT/SIGTERM). */
+export const run = (
+  isolation: Isolation.Isolation,
+  options: ServerConfig.Input,
+  settings: ClusterSettings,
+  address: Address
+) => Layer.launch(serve(isolation, options, settings, address))
