@@ -222,7 +222,9 @@ const execute = (args: RunArgs, overrides: ReadonlyArray<Overrides.Override>, pr
         host: Option.getOrUndefined(args.clusterHost) ?? httpOptions.host ?? ServerConfig.defaults.host,
         port: args.clusterPort
       }
-      return yield* Runner.run(isolation, httpOptions, cluster, address).pipe(Effect.provide(configInput))
+      const drainMs = Option.getOrUndefined(args.drainMs)
+      yield* positive("drain-ms", drainMs, { zero: true })
+      return yield* Runner.run(isolation, httpOptions, cluster, address, drainMs).pipe(Effect.provide(configInput))
     }
     yield* HttpRunner.run(isolation, httpOptions).pipe(Effect.provide(configInput))
   }).pipe(

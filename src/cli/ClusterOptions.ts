@@ -33,6 +33,12 @@ export const runnerOptions = {
     Options.withDescription("runner: the port of this runner's cluster socket (default 34431)."),
     Options.withDefault(34431)
   ),
+  drainMs: Options.integer("drain-ms").pipe(
+    Options.withDescription(
+      "runner: on SIGTERM, how long running sessions may go on (no new ones come) before they are stopped (default 30000)."
+    ),
+    Options.optional
+  ),
   heartbeatMs: Options.integer("heartbeat-ms").pipe(
     Options.withDescription(
       `cluster: how often a runner renews its heartbeat (default ${ClusterSettings.defaults.heartbeatMs}).`

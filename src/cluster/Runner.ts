@@ -4,8 +4,11 @@
  * `POST /start_session`, so orphaning and every transport apply), `Stop` ends one, `Status` reports the model, the
  * capacity (`maxSessions`), the running sessions and why the last ones ended. Each message must carry the cluster's
  * secret; the server's own `POST /start_session` is closed (`StartGate`): sessions come from the coordinator only.
+ * SIGTERM drains: the runner reports `draining` (the coordinator places nothing more there, `Start` is refused), lets
+ * its sessions run until they end or `drainMs` passes, stops the rest (`shutdown`), stays in the cluster two heartbeats
+ * more so the coordinator reads why each ended, then leaves.
  */
-import { Effect, Either, FiberSet, Layer, Ref } from "effect"
+import { Context, Duration, Effect, Either, FiberSet, Layer, Ref, Schedule } from "effect"
 import { timingSafeEqual } from "node:crypto"
 import * as ServerConfig from "../config/ServerConfig.js"
 import type * as Isolation from "../host/Isolation.js"
@@ -34,12 +37,23 @@ const unauthorized = new Refused({
   message: "the control message does not carry the cluster's secret"
 })
 
+/** What the runner's handlers and its drain share. */
+export class RunnerState extends Context.Tag("effect-reactor/cluster/Runner/RunnerState")<RunnerState, {
+  readonly draining: Ref.Ref<boolean>
+  readonly ended: Ref.Ref<ReadonlyArray<RunnerStatus["ended"][number]>>
+}>() {}
+
+const stateLayer = Layer.effect(
+  RunnerState,
+  Effect.all({ draining: Ref.make(false), ended: Ref.make<ReadonlyArray<RunnerStatus["ended"][number]>>([]) })
+)
+
 /** The runner entity's handlers over the running server. */
 const handlers = (settings: ClusterSettings) =>
   Effect.gen(function*() {
     const server = yield* Server.Server
     const { reactor, registry } = server
-    const ended = yield* Ref.make<ReadonlyArray<RunnerStatus["ended"][number]>>([])
+    const { draining, ended } = yield* RunnerState
     const watchers = yield* FiberSet.make()
     const guard = (secret: string) => sameSecret(secret, settings.secret) ? Effect.void : Effect.fail(unauthorized)
 
@@ -47,6 +61,12 @@ const handlers = (settings: ClusterSettings) =>
       Start: ({ payload }) =>
         Effect.gen(function*() {
           yield* guard(payload.secret)
+          if (yield* Ref.get(draining)) {
+            return yield* new Refused({
+              code: "draining",
+              message: "this runner is draining: it takes no new sessions"
+            })
+          }
           const selected = Selection.select(payload.supportedTransports, Selection.offered)
           if (Either.isLeft(selected)) {
             return yield* new Refused({ code: selected.left.code, message: selected.left.message })
@@ -95,7 +115,7 @@ const handlers = (settings: ClusterSettings) =>
             model: reactor.model.name,
             capacity: reactor.options.maxSessions,
             url: server.url,
-            draining: false,
+            draining: yield* Ref.get(draining),
             sessions: sessions.map((session) => session.id),
             ended: yield* Ref.get(ended)
           }
@@ -107,23 +127,52 @@ const handlers = (settings: ClusterSettings) =>
 export type Address = Engine.Address
 
 /**
- * The runner over a running server (`Server.Server` in context): it joins the cluster at `address` and serves the
- * runner entity; released, it leaves the cluster.
+ * The drain, run when the runner is released (SIGTERM, SIGINT) while it is still in the cluster: draining reported,
+ * sessions left to end until `drainMs`, the rest stopped, two heartbeats for the coordinator to read the reasons.
  */
-export const layer = (settings: ClusterSettings, address: Address) =>
-  RunnerEntity.toLayer(handlers(settings), { concurrency: "unbounded" }).pipe(
+const drain = (settings: ClusterSettings, drainMs: number) =>
+  Layer.scopedDiscard(Effect.addFinalizer(() =>
+    Effect.gen(function*() {
+      const { reactor } = yield* Server.Server
+      const { draining } = yield* RunnerState
+      yield* Ref.set(draining, true)
+      const running = (yield* reactor.list).length
+      yield* Effect.logInfo(`draining: ${running} session(s) may run up to ${drainMs} ms more`)
+      yield* reactor.list.pipe(
+        Effect.repeat({ schedule: Schedule.spaced(Duration.millis(100)), until: (sessions) => sessions.length === 0 }),
+        Effect.timeout(Duration.millis(drainMs)),
+        Effect.ignore
+      )
+      yield* reactor.stopAll(EndReason.Shutdown())
+      yield* Effect.sleep(Duration.millis(2 * settings.heartbeatMs))
+      yield* Effect.logInfo("drained: leaving the cluster")
+    })
+  ))
+
+/**
+ * The runner over a running server (`Server.Server` in context): it joins the cluster at `address` and serves the
+ * runner entity; released, it drains (up to `drainMs`), then leaves the cluster.
+ */
+export const layer = (settings: ClusterSettings, address: Address, drainMs: number = defaultDrainMs) =>
+  drain(settings, drainMs).pipe(
+    Layer.provideMerge(RunnerEntity.toLayer(handlers(settings), { concurrency: "unbounded" })),
     Layer.provide(Engine.layer(settings, address)),
-    Layer.provide(Engine.database(settings))
+    Layer.provide(Engine.database(settings)),
+    Layer.provide(stateLayer)
   )
+
+/** How long a draining runner lets its sessions run by default. */
+export const defaultDrainMs = 30_000
 
 /** A runner's server: the model's server, closed to `POST /start_session`, joined to the cluster. */
 export const serve = (
   isolation: Isolation.Isolation,
   options: ServerConfig.Input,
   settings: ClusterSettings,
-  address: Address
+  address: Address,
+  drainMs?: number
 ) =>
-  layer(settings, address).pipe(
+  layer(settings, address, drainMs).pipe(
     Layer.provideMerge(Server.layerFrom(Server.isolated(isolation))),
     Layer.provide(ServerConfig.layerFromEnv(options)),
     Layer.provide(Layer.succeed(StartGate.ClusterRunner, true))
@@ -134,5 +183,6 @@ export const run = (
   isolation: Isolation.Isolation,
   options: ServerConfig.Input,
   settings: ClusterSettings,
-  address: Address
-) => Layer.launch(serve(isolation, options, settings, address))
+  address: Address,
+  drainMs?: number
+) => Layer.launch(serve(isolation, options, settings, address, drainMs))

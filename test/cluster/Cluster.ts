@@ -15,6 +15,8 @@ export const clusterSecret = "test-cluster-secret"
 export const jwtSecret = "test-jwt-secret-0123456789"
 export const heartbeatMs = 500
 export const runnerLostMs = 2_500
+/** Long: a drain test ends its sessions itself (the drain then ends at once), never waits this out. */
+export const drainMs = 120_000
 
 /** A process of the cluster, with its output so far (shown when a test fails). */
 export interface Proc {
@@ -131,6 +133,8 @@ export const start = async (
           postgres.url,
           "--cluster-port",
           String(clusterPort),
+          "--drain-ms",
+          String(drainMs),
           ...common
         ], options.webRoot !== undefined ? { REACTOR_WEB_ROOT: options.webRoot } : {}),
         url: `http://127.0.0.1:${port}`,

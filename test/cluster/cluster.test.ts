@@ -173,4 +173,34 @@ describe.skipIf(!Postgres.run)("cluster: coordinator and runners on loopback", {
     expect(placed.session.runner!.id).toBe(fresh.id)
     await placed.client.waitFrames(3, subprocessMs)
   })
+
+  it("a runner given SIGTERM drains: no new sessions there, its session streams on until it ends, then it leaves; the session ends stopped, not runner_lost", async () => {
+    const leaving = cluster.runners[2]!
+    const mine = opened.at(-1)!
+    expect(mine.session.runner!.id).toBe(leaving.id)
+    const health = async () =>
+      (await (await fetch(`${cluster.coordinator.url}/health`)).json()) as {
+        runners: Array<{ id: string; draining: boolean }>
+      }
+    leaving.child.kill("SIGTERM")
+    expect(
+      await eventually(
+        async () => (await health()).runners.some((r) => r.id === leaving.id && r.draining),
+        subprocessMs,
+        100
+      )
+    ).toBe(true)
+    // it has room, but drains; the survivor is full
+    expect((await create()).body).toMatchObject({ code: "no_capacity" })
+    await mine.client.waitFrames(5, subprocessMs)
+    expect((await get(mine.session.session_id)).state).toBe("ACTIVE")
+
+    const deleted = await cluster.api(`/sessions/${mine.session.session_id}`, { method: "DELETE" })
+    expect(await deleted.json()).toMatchObject({ state: "CLOSED", reason: "stopped" })
+    await mine.client.next("sessionEnded", subprocessMs)
+    expect(await leaving.exited).toBe(0)
+    expect(await eventually(async () => !(await health()).runners.some((r) => r.id === leaving.id), subprocessMs, 200))
+      .toBe(true)
+    expect(await get(mine.session.session_id)).toMatchObject({ state: "CLOSED", reason: "stopped" })
+  })
 })
