@@ -169,9 +169,9 @@ const make = (settings: ClusterSettings, options: Settings) =>
         )
       )
 
-    /** Places a new session (admission control under one lock) and starts it on its runner in the background. */
-    const create = (body: typeof CreateBody.Type) =>
-      placing.withPermits(1)(Effect.gen(function*() {
+    /** Chooses a runner and records the session there (admission control: one placement at a time, cluster-wide). */
+    const place = (body: typeof CreateBody.Type) =>
+      placing.withPermits(1)(store.exclusive(Effect.gen(function*() {
         const load = yield* store.load
         const runners = [...(yield* Ref.get(view)).values()]
         const choice = Placement.choose(
@@ -205,12 +205,14 @@ const make = (settings: ClusterSettings, options: Settings) =>
           case "Placed": {
             const id = newSessionId()
             yield* store.insert(id, body.model.name, choice.runner.id)
-            const runner = runners.find((r) => r.id === choice.runner.id)!
-            yield* FiberSet.run(fibers, startOn(id, runner, body))
-            return id
+            return { id, runner: runners.find((r) => r.id === choice.runner.id)! }
           }
         }
-      }))
+      })))
+
+    /** Places a new session, then starts it on its runner in the background; answers its id. */
+    const create = (body: typeof CreateBody.Type) =>
+      Effect.flatMap(place(body), ({ id, runner }) => Effect.as(FiberSet.run(fibers, startOn(id, runner, body)), id))
 
     return { store, view, create, stopOnRunner, members, cluster }
   })
@@ -325,6 +327,33 @@ const auth = (jwtSecret: string) =>
     })
   )
 
+const label = (value: string) => value.replace(/[\\"\n]/g, (c) => (c === "\n" ? "\\n" : `\\${c}`))
+
+/** The cluster's figures in Prometheus' text format: runners, and per runner its capacity, sessions, draining. */
+export const metricsText = (runners: ReadonlyArray<RunnerView>, load: ReadonlyMap<string, number>): string => {
+  const lines = [
+    "# HELP reactor_cluster_runners Runners with a fresh heartbeat.",
+    "# TYPE reactor_cluster_runners gauge",
+    `reactor_cluster_runners ${runners.length}`
+  ]
+  const perRunner = [
+    ["capacity", "Sessions the runner takes at once.", (r: RunnerView) => r.status.capacity],
+    ["sessions", "Sessions placed on the runner and not ended.", (r: RunnerView) => load.get(r.id) ?? 0],
+    ["draining", "1 while the runner drains (takes no new sessions).", (r: RunnerView) => r.status.draining ? 1 : 0]
+  ] as const
+  for (const [name, help, value] of perRunner) {
+    lines.push(`# HELP reactor_cluster_runner_${name} ${help}`, `# TYPE reactor_cluster_runner_${name} gauge`)
+    for (const runner of runners) {
+      lines.push(
+        `reactor_cluster_runner_${name}{runner="${label(runner.id)}",model="${label(runner.status.model)}"} ${
+          value(runner)
+        }`
+      )
+    }
+  }
+  return lines.join("\n") + "\n"
+}
+
 /** The endpoints. */
 export const router = HttpRouter.empty.pipe(
   HttpRouter.get(
@@ -347,6 +376,15 @@ export const router = HttpRouter.empty.pipe(
         capacity: runners.reduce((sum, runner) => sum + runner.status.capacity, 0),
         sessions: [...load.values()].reduce((sum, n) => sum + n, 0)
       })
+    })
+  ),
+  HttpRouter.get(
+    "/metrics",
+    Effect.gen(function*() {
+      const coordinator = yield* Tag
+      const runners = [...(yield* Ref.get(coordinator.view)).values()]
+      const load = yield* coordinator.store.load
+      return HttpServerResponse.text(metricsText(runners, load), { contentType: "text/plain; version=0.0.4" })
     })
   ),
   HttpRouter.post(

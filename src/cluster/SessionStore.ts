@@ -46,6 +46,14 @@ export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const orDie = Effect.orDie
   return {
+    /**
+     * Runs `effect` in a transaction holding the placement lock, so that coordinators placing at once (several behind
+     * one address) see each other's sessions: reading the load and inserting are one step for all of them.
+     */
+    exclusive: <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      sql.withTransaction(Effect.zipRight(orDie(sql`SELECT pg_advisory_xact_lock(${placementLock})`), effect)).pipe(
+        Effect.catchTag("SqlError", Effect.die)
+      ),
     insert: (id: string, model: string, runner: string) =>
       orDie(sql`INSERT INTO reactor_sessions (id, model, runner, state, created_at)
         VALUES (${id}, ${model}, ${runner}, 'PENDING', ${Date.now()})`),
@@ -76,5 +84,8 @@ export const make = Effect.gen(function*() {
     ))
   }
 })
+
+/** The advisory lock key of placement (any constant; the engine's shard locks are rows, not advisory locks). */
+export const placementLock = 0x52_45_41_43
 
 export type Store = Effect.Effect.Success<typeof make>

@@ -63,13 +63,22 @@ export interface Runner extends Proc {
   readonly id: string
 }
 
+/** A coordinator process. */
+export interface Coordinator extends Proc {
+  readonly url: string
+  readonly port: number
+}
+
 /** The running cluster. */
 export interface Cluster {
   readonly postgres: Postgres.Postgres
-  readonly coordinator: Proc & { readonly url: string }
+  /** The first coordinator (`api` talks to its port). */
+  readonly coordinator: Coordinator
   readonly runners: Array<Runner>
   /** A valid bearer token for the coordinator. */
   readonly token: string
+  /** Starts a coordinator (another one, or one again after a kill) at `port` (default a free one); waits until it is up. */
+  readonly startCoordinator: (port?: number) => Promise<Coordinator>
   /** Starts one more runner of `model` and waits until the coordinator lists it. */
   readonly addRunner: (model: string, maxSessions: number) => Promise<Runner>
   /** Fetches from the coordinator with the token. */
@@ -94,22 +103,27 @@ export const start = async (
       "--runner-lost-ms",
       String(runnerLostMs)
     ]
-    const coordinatorPort = await Postgres.freePort()
-    const coordinator = {
-      ...startProc("coordinator", [
-        "coordinator",
-        "--port",
-        String(coordinatorPort),
-        "--database",
-        postgres.url,
-        "--jwt-secret",
-        jwtSecret,
-        ...common
-      ]),
-      url: `http://127.0.0.1:${coordinatorPort}`
+    const startCoordinator = async (port?: number): Promise<Coordinator> => {
+      const at = port ?? await Postgres.freePort()
+      const coordinator: Coordinator = {
+        ...startProc("coordinator", [
+          "coordinator",
+          "--port",
+          String(at),
+          "--database",
+          postgres.url,
+          "--jwt-secret",
+          jwtSecret,
+          ...common
+        ]),
+        url: `http://127.0.0.1:${at}`,
+        port: at
+      }
+      procs.push(coordinator)
+      await waitUp(coordinator, `${coordinator.url}/health`)
+      return coordinator
     }
-    procs.push(coordinator)
-    await waitUp(coordinator, `${coordinator.url}/health`)
+    const coordinator = await startCoordinator()
     const token = Jwt.sign({ sub: "test", exp: Math.floor(Date.now() / 1000) + 3600 }, jwtSecret)
     const api = (path: string, init: RequestInit = {}) =>
       fetch(`${coordinator.url}${path}`, {
@@ -163,6 +177,7 @@ export const start = async (
       runners: list,
       token,
       api,
+      startCoordinator,
       addRunner: async (model, maxSessions) => {
         const runner = await launch(model, maxSessions)
         await listed([runner.id])

@@ -1,0 +1,117 @@
+/**
+ * Coordinators as operators run them: two behind one database both serve every session and share admission control
+ * (one free place is given once, whichever coordinator is asked); a coordinator killed with SIGKILL and started
+ * again loses no running session (they are rows in PostgreSQL; media never went through it); `/metrics` reports the
+ * cluster's runners, capacity and sessions.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import WebSocket from "ws"
+import { Client } from "../e2e/helpers.js"
+import { subprocessMs, subprocessTestMs } from "../fixtures/bounds.js"
+import * as Cluster from "./Cluster.js"
+import * as Postgres from "./Postgres.js"
+
+if (!Postgres.run) console.warn(`test/cluster/coordinator.test.ts: skipped, ${Postgres.missing}`)
+
+interface Session {
+  readonly session_id: string
+  readonly state: string
+  readonly code?: string
+  readonly reason?: string
+  readonly runner?: { readonly id: string }
+  readonly selected_transport?: { readonly url: string }
+}
+
+describe.skipIf(!Postgres.run)("cluster: coordinators", { timeout: subprocessTestMs }, () => {
+  let cluster: Cluster.Cluster
+  let other: Cluster.Coordinator
+  const clients: Array<Client> = []
+  beforeAll(async () => {
+    cluster = await Cluster.start([{ model: "test/fixtures/web-colors.ts", maxSessions: 2 }])
+    other = await cluster.startCoordinator()
+  }, subprocessTestMs)
+  afterAll(async () => {
+    for (const client of clients) client.ws.terminate()
+    await cluster?.stop()
+  })
+
+  const call = async (base: string, path: string, init: RequestInit = {}) => {
+    const response = await fetch(`${base}${path}`, {
+      ...init,
+      headers: { Authorization: `Bearer ${cluster.token}`, "Content-Type": "application/json" }
+    })
+    return (await response.json()) as Session
+  }
+  const create = (base: string) =>
+    call(base, "/sessions", {
+      method: "POST",
+      body: JSON.stringify({
+        model: { name: "web-colors" },
+        supported_transports: [{ protocol: "websocket", version: "1" }]
+      })
+    })
+  const active = async (base: string, id: string) => {
+    await expect.poll(async () => (await call(base, `/sessions/${id}`)).state, { timeout: subprocessMs, interval: 100 })
+      .toBe("ACTIVE")
+    return call(base, `/sessions/${id}`)
+  }
+  const connect = async (session: Session) => {
+    const client = new Client(new WebSocket(session.selected_transport!.url))
+    clients.push(client)
+    await client.next("sessionReady", subprocessMs)
+    return client
+  }
+
+  let first: { session: Session; client: Client }
+
+  it("two coordinators serve the same sessions and share one admission control", async () => {
+    const a = await create(cluster.coordinator.url)
+    first = { session: await active(cluster.coordinator.url, a.session_id), client: undefined as never }
+    first.client = await connect(first.session)
+    // the other coordinator knows it, and places the second session on the same runner
+    expect(await call(other.url, `/sessions/${a.session_id}`)).toMatchObject({ state: "ACTIVE" })
+    const b = await create(other.url)
+    await connect(await active(other.url, b.session_id))
+    // full, whichever is asked
+    expect(await create(cluster.coordinator.url)).toMatchObject({ code: "no_capacity" })
+    expect(await create(other.url)).toMatchObject({ code: "no_capacity" })
+
+    // one place freed, six asks at once through both: exactly one gets it
+    expect(await call(other.url, `/sessions/${b.session_id}`, { method: "DELETE" })).toMatchObject({ state: "CLOSED" })
+    const asks = await Promise.all(
+      [0, 1, 2, 3, 4, 5].map((i) => create(i % 2 === 0 ? cluster.coordinator.url : other.url))
+    )
+    expect(asks.filter((s) => s.state === "PENDING").length).toBe(1)
+    expect(asks.filter((s) => s.code === "no_capacity").length).toBe(5)
+  })
+
+  it("serves the cluster's figures at /metrics (behind the token)", async () => {
+    const refused = await fetch(`${cluster.coordinator.url}/metrics`)
+    expect(refused.status).toBe(401)
+    const text = await (await fetch(`${cluster.coordinator.url}/metrics`, {
+      headers: { Authorization: `Bearer ${cluster.token}` }
+    })).text()
+    const runner = cluster.runners[0]!.id
+    expect(text).toContain("reactor_cluster_runners 1")
+    expect(text).toContain(`reactor_cluster_runner_capacity{runner="${runner}",model="web-colors"} 2`)
+    expect(text).toContain(`reactor_cluster_runner_sessions{runner="${runner}",model="web-colors"} 2`)
+    expect(text).toContain(`reactor_cluster_runner_draining{runner="${runner}",model="web-colors"} 0`)
+  })
+
+  it("a coordinator killed with SIGKILL and started again loses no running session", async () => {
+    cluster.coordinator.child.kill("SIGKILL")
+    await cluster.coordinator.exited
+    // the session streams on: media never went through the coordinator
+    await first.client.waitFrames(5, subprocessMs)
+    const again = await cluster.startCoordinator(cluster.coordinator.port)
+    expect(await call(again.url, `/sessions/${first.session.session_id}`)).toMatchObject({
+      state: "ACTIVE",
+      runner: { id: first.session.runner!.id }
+    })
+    expect(await call(again.url, `/sessions/${first.session.session_id}`, { method: "DELETE" })).toMatchObject({
+      state: "CLOSED",
+      reason: "stopped"
+    })
+    await first.client.next("sessionEnded", subprocessMs)
+  })
+})
