@@ -9,7 +9,8 @@
  *   `reason` (`runner_lost` when its runner died).
  * - `GET /sessions/{id}/info`, `DELETE /sessions/{id}`, `GET /health`.
  * - `/sessions/{id}/transport/webrtc/{ice_servers,sdp_params}`: relayed to the runner holding the session; media and
- *   the data channel then go straight between the client and the runner.
+ *   the data channel then go straight between the client and the runner. `POST /sessions/{id}/uploads` too (the
+ *   upload slot's URL is the runner's: the bytes go there).
  * Sessions are rows in PostgreSQL (`SessionStore`); membership comes from the engine (`RunnerStorage.getRunners`:
  * runners with a fresh heartbeat), each runner's status from its entity, polled every heartbeat. A runner that leaves
  * the list has its sessions ended `runner_lost`.
@@ -276,8 +277,12 @@ const placed = (row: SessionStore.Row) =>
 
 const relayTimeoutMs = 20_000
 
-/** Relays a signalling request to the runner holding the session and answers what the runner answered. */
-const relay = (op: string) =>
+/**
+ * Relays a request to the runner holding the session (at `path` of the runner's session id) and answers what the
+ * runner answered: the WebRTC signalling, and upload slots (whose `presigned_url` then names the runner, where the
+ * client PUTs the bytes).
+ */
+const relay = (path: (runnerSessionId: string) => string) =>
   Effect.gen(function*() {
     const { row } = yield* find
     const target = yield* placed(row)
@@ -291,7 +296,7 @@ const relay = (op: string) =>
     const answer = yield* Effect.tryPromise({
       try: async (signal) => {
         const response = await fetch(
-          `${target.url}/sessions/${encodeURIComponent(target.runnerSessionId)}/transport/webrtc/${op}`,
+          `${target.url}${path(encodeURIComponent(target.runnerSessionId))}`,
           {
             method: request.method,
             headers,
@@ -301,8 +306,7 @@ const relay = (op: string) =>
         )
         return { status: response.status, type: response.headers.get("content-type"), text: await response.text() }
       },
-      catch: () =>
-        HttpError.make(502, "runner_unreachable", `the runner of session ${row.id} did not answer the signalling`)
+      catch: () => HttpError.make(502, "runner_unreachable", `the runner of session ${row.id} did not answer`)
     })
     return HttpServerResponse.text(answer.text, {
       status: answer.status,
@@ -448,10 +452,23 @@ export const router = HttpRouter.empty.pipe(
         `restarting a session is not supported: end ${row.id} with DELETE and create a new one`
       ))
   ),
-  HttpRouter.get("/sessions/:id/transport/webrtc/ice_servers", relay("ice_servers")),
-  HttpRouter.post("/sessions/:id/transport/webrtc/sdp_params", relay("sdp_params")),
-  HttpRouter.put("/sessions/:id/transport/webrtc/sdp_params", relay("sdp_params")),
-  HttpRouter.get("/sessions/:id/transport/webrtc/sdp_params", relay("sdp_params"))
+  HttpRouter.get(
+    "/sessions/:id/transport/webrtc/ice_servers",
+    relay((id) => `${SessionResponse.webrtcPath(id)}/ice_servers`)
+  ),
+  HttpRouter.post(
+    "/sessions/:id/transport/webrtc/sdp_params",
+    relay((id) => `${SessionResponse.webrtcPath(id)}/sdp_params`)
+  ),
+  HttpRouter.put(
+    "/sessions/:id/transport/webrtc/sdp_params",
+    relay((id) => `${SessionResponse.webrtcPath(id)}/sdp_params`)
+  ),
+  HttpRouter.get(
+    "/sessions/:id/transport/webrtc/sdp_params",
+    relay((id) => `${SessionResponse.webrtcPath(id)}/sdp_params`)
+  ),
+  HttpRouter.post("/sessions/:id/uploads", relay((id) => `/sessions/${id}/uploads`))
 )
 
 /** The app: the endpoints behind the token, errors as JSON, CORS for any origin (the token is the gate). */

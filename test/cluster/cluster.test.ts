@@ -121,6 +121,23 @@ describe.skipIf(!Postgres.run)("cluster: coordinator and runners on loopback", {
     four[0]!.client.command("reset", {})
     expect(await four[0]!.client.next((m) => m.scope === "application", subprocessMs)).toMatchObject({ type: "reset" })
 
+    // an upload slot is asked of the session's runner: the coordinator answers what the runner answers
+    const slot = { name: "a.png", size: 10, mime_type: "image/png" }
+    const viaCoordinator = await cluster.api(`/sessions/${four[1]!.session.session_id}/uploads`, {
+      method: "POST",
+      body: JSON.stringify(slot)
+    })
+    const runnerSessionId = /\/sessions\/([^/]+)\//.exec(four[1]!.session.selected_transport!.url)![1]
+    const direct = await fetch(`${four[1]!.session.runner!.url}/sessions/${runnerSessionId}/uploads`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(slot)
+    })
+    expect(viaCoordinator.status).toBe(direct.status)
+    expect((await viaCoordinator.json() as { code?: string }).code).toBe(
+      (await direct.json() as { code?: string }).code
+    )
+
     const full = await create()
     expect(full.status).toBe(503)
     expect(full.body).toMatchObject({ code: "no_capacity", capacity: 4, sessions: 4 })
