@@ -26,7 +26,7 @@ export interface Proc {
   readonly exited: Promise<number | null>
 }
 
-const startProc = (name: string, args: ReadonlyArray<string>, env: Record<string, string> = {}): Proc => {
+export const startProc = (name: string, args: ReadonlyArray<string>, env: Record<string, string> = {}): Proc => {
   const child = spawn(process.execPath, ["bin/reactor.mjs", ...args], {
     cwd: root,
     env: { ...process.env, REACTOR_TOKEN: "", ...env },
