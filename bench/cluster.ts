@@ -47,7 +47,10 @@ const createActive = async (cluster: Cluster.Cluster): Promise<Created> => {
     method: "POST",
     body: JSON.stringify({ model: { name: "web-colors" }, ...websocket })
   })).json() as Created
-  if (created.state !== "PENDING") throw new Error(`POST /sessions: ${JSON.stringify(created)}`)
+  // PENDING, or already ACTIVE when the runner answered before the coordinator did
+  if (created.state !== "PENDING" && created.state !== "ACTIVE") {
+    throw new Error(`POST /sessions: ${JSON.stringify(created)}`)
+  }
   for (;;) {
     const session = await (await cluster.api(`/sessions/${created.session_id}`)).json() as Created
     if (session.state === "ACTIVE") return session
