@@ -51,7 +51,9 @@ const createActive = async (cluster: Cluster.Cluster): Promise<Created> => {
   if (created.state !== "PENDING" && created.state !== "ACTIVE") {
     throw new Error(`POST /sessions: ${JSON.stringify(created)}`)
   }
+  const deadline = Date.now() + 60_000
   for (;;) {
+    if (Date.now() > deadline) throw new Error(`session ${created.session_id} still PENDING after 60 s`)
     const session = await (await cluster.api(`/sessions/${created.session_id}`)).json() as Created
     if (session.state === "ACTIVE") return session
     if (session.state === "CLOSED") throw new Error(`session closed: ${JSON.stringify(session)}`)

@@ -16,7 +16,15 @@
  * the list has its sessions ended `runner_lost`.
  */
 import { RunnerStorage } from "@effect/cluster"
-import { HttpMiddleware, HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import {
+  FileSystem,
+  HttpIncomingMessage,
+  HttpMiddleware,
+  HttpRouter,
+  HttpServer,
+  HttpServerRequest,
+  HttpServerResponse
+} from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Duration, Effect, FiberSet, Layer, Option, Ref, Schedule, Schema } from "effect"
 import { randomBytes } from "node:crypto"
@@ -80,6 +88,7 @@ const make = (settings: ClusterSettings, options: Settings) =>
     const cluster = options.clusterName ?? "reactor"
     const secret = settings.secret
     const statusTimeout = Duration.millis(Math.max(1_000, 2 * settings.heartbeatMs))
+    const startTimeoutMs = options.startTimeoutMs ?? 30_000
 
     /** Runner ids the engine lists as alive (heartbeat fresher than `runnerLostMs`). */
     const members = Effect.map(
@@ -95,6 +104,7 @@ const make = (settings: ClusterSettings, options: Settings) =>
         present,
         (id) =>
           client(id).Status({ secret }).pipe(
+            Effect.disconnect,
             Effect.timeout(statusTimeout),
             Effect.option,
             Effect.map((status) => [id, status] as const)
@@ -110,6 +120,11 @@ const make = (settings: ClusterSettings, options: Settings) =>
       yield* Ref.set(view, next)
       const live = yield* store.live
       for (const row of live) {
+        // a start nobody is waiting for any more (its coordinator restarted, or the runner never answered)
+        if (row.state === "PENDING" && asked - Number(row.created_at) > startTimeoutMs + 2 * settings.runnerLostMs) {
+          yield* store.close(row.id, "start_failed", `runner ${row.runner} did not start the session in time`)
+          continue
+        }
         if (!present.has(row.runner)) {
           if (
             yield* store.close(
@@ -139,6 +154,7 @@ const make = (settings: ClusterSettings, options: Settings) =>
 
     const stopOnRunner = (runner: string, runnerSessionId: string, by: string) =>
       client(runner).Stop({ secret, runnerSessionId, by }).pipe(
+        Effect.disconnect,
         Effect.timeout(Duration.millis(options.startTimeoutMs ?? 30_000)),
         Effect.option
       )
@@ -150,7 +166,9 @@ const make = (settings: ClusterSettings, options: Settings) =>
         ...(body.extra_args !== undefined ? { extraArgs: body.extra_args } : {}),
         ...(body.supported_transports !== undefined ? { supportedTransports: body.supported_transports } : {})
       }).pipe(
-        Effect.timeout(Duration.millis(options.startTimeoutMs ?? 30_000)),
+        // the engine's client may hold an interruption until the runner answers: the timeout must not wait for it
+        Effect.disconnect,
+        Effect.timeout(Duration.millis(startTimeoutMs)),
         Effect.flatMap((started) =>
           Effect.flatMap(
             store.activate(id, started.runnerSessionId, runner.status.url, started.response),
@@ -276,6 +294,8 @@ const placed = (row: SessionStore.Row) =>
     : Effect.succeed({ url: row.runner_url!, runnerSessionId: row.runner_session_id! })
 
 const relayTimeoutMs = 20_000
+/** Largest body relayed to a runner (an SDP offer with its candidates is a few KiB). */
+const maxRelayBytes = 256 * 1024
 
 /**
  * Relays a request to the runner holding the session (at `path` of the runner's session id) and answers what the
@@ -287,7 +307,14 @@ const relay = (path: (runnerSessionId: string) => string) =>
     const { row } = yield* find
     const target = yield* placed(row)
     const request = yield* HttpServerRequest.HttpServerRequest
-    const body = request.method === "GET" ? undefined : yield* Effect.orElseSucceed(request.text, () => "")
+    const body = request.method === "GET" ? undefined : yield* request.text.pipe(
+      HttpIncomingMessage.withMaxBodySize(Option.some(FileSystem.Size(maxRelayBytes))),
+      Effect.mapError(() =>
+        HttpError.make(413, "body_too_large", `a relayed request body may be ${maxRelayBytes} bytes at most`, {
+          limit: maxRelayBytes
+        })
+      )
+    )
     const headers: Record<string, string> = {}
     for (const name of ["content-type", "reactor-webrtc-version"]) {
       const value = request.headers[name]

@@ -41,11 +41,17 @@ const unauthorized = new Refused({
 export class RunnerState extends Context.Tag("effect-reactor/cluster/Runner/RunnerState")<RunnerState, {
   readonly draining: Ref.Ref<boolean>
   readonly ended: Ref.Ref<ReadonlyArray<RunnerStatus["ended"][number]>>
+  /** The fibers that record each session's end; the runner's, not an entity instance's (the engine may restart one). */
+  readonly watchers: FiberSet.FiberSet
 }>() {}
 
-const stateLayer = Layer.effect(
+const stateLayer = Layer.scoped(
   RunnerState,
-  Effect.all({ draining: Ref.make(false), ended: Ref.make<ReadonlyArray<RunnerStatus["ended"][number]>>([]) })
+  Effect.all({
+    draining: Ref.make(false),
+    ended: Ref.make<ReadonlyArray<RunnerStatus["ended"][number]>>([]),
+    watchers: FiberSet.make()
+  })
 )
 
 /** The runner entity's handlers over the running server. */
@@ -53,8 +59,7 @@ const handlers = (settings: ClusterSettings) =>
   Effect.gen(function*() {
     const server = yield* Server.Server
     const { reactor, registry } = server
-    const { draining, ended } = yield* RunnerState
-    const watchers = yield* FiberSet.make()
+    const { draining, ended, watchers } = yield* RunnerState
     const guard = (secret: string) => sameSecret(secret, settings.secret) ? Effect.void : Effect.fail(unauthorized)
 
     return RunnerEntity.of({

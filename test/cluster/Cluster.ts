@@ -13,8 +13,9 @@ const root = fileURLToPath(new URL("../..", import.meta.url))
 
 export const clusterSecret = "test-cluster-secret"
 export const jwtSecret = "test-jwt-secret-0123456789"
-export const heartbeatMs = 500
-export const runnerLostMs = 2_500
+export const heartbeatMs = 1_000
+/** The engine times each lock refresh out after one heartbeat: under load a shorter heartbeat makes runners drop their shards. */
+export const runnerLostMs = 5_000
 /** Long: a drain test ends its sessions itself (the drain then ends at once), never waits this out. */
 export const drainMs = 120_000
 

@@ -138,6 +138,14 @@ describe.skipIf(!Postgres.run)("cluster: coordinator and runners on loopback", {
       (await direct.json() as { code?: string }).code
     )
 
+    // relayed bodies are bounded
+    const huge = await cluster.api(`/sessions/${four[1]!.session.session_id}/transport/webrtc/sdp_params`, {
+      method: "POST",
+      body: "x".repeat(300 * 1024)
+    })
+    expect(huge.status).toBe(413)
+    expect(await huge.json()).toMatchObject({ code: "body_too_large" })
+
     const full = await create()
     expect(full.status).toBe(503)
     expect(full.body).toMatchObject({ code: "no_capacity", capacity: 4, sessions: 4 })
@@ -147,6 +155,9 @@ describe.skipIf(!Postgres.run)("cluster: coordinator and runners on loopback", {
     const deleted = await cluster.api(`/sessions/${first!.session.session_id}`, { method: "DELETE" })
     expect(await deleted.json()).toMatchObject({ state: "CLOSED", reason: "stopped" })
     await first!.client.next("sessionEnded", subprocessMs)
+    const signalling = await cluster.api(`/sessions/${first!.session.session_id}/transport/webrtc/ice_servers`)
+    expect(signalling.status).toBe(410)
+    expect(await signalling.json()).toMatchObject({ code: "session_closed", reason: "stopped" })
     const info = await (await cluster.api(`/sessions/${first!.session.session_id}/info`)).json()
     expect(schemas.SessionInfoResponseSchema.safeParse(info).success).toBe(true)
     const again = await open()
