@@ -307,13 +307,18 @@ const relay = (path: (runnerSessionId: string) => string) =>
     const { row } = yield* find
     const target = yield* placed(row)
     const request = yield* HttpServerRequest.HttpServerRequest
+    const tooLarge = HttpError.make(
+      413,
+      "body_too_large",
+      `a relayed request body may be ${maxRelayBytes} bytes at most`,
+      {
+        limit: maxRelayBytes
+      }
+    )
+    if (Number(request.headers["content-length"]) > maxRelayBytes) return yield* tooLarge
     const body = request.method === "GET" ? undefined : yield* request.text.pipe(
       HttpIncomingMessage.withMaxBodySize(Option.some(FileSystem.Size(maxRelayBytes))),
-      Effect.mapError(() =>
-        HttpError.make(413, "body_too_large", `a relayed request body may be ${maxRelayBytes} bytes at most`, {
-          limit: maxRelayBytes
-        })
-      )
+      Effect.mapError(() => tooLarge)
     )
     const headers: Record<string, string> = {}
     for (const name of ["content-type", "reactor-webrtc-version"]) {

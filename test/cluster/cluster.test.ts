@@ -38,6 +38,7 @@ describe.skipIf(!Postgres.run)("cluster: coordinator and runners on loopback", {
   }, subprocessTestMs)
   afterAll(async () => {
     for (const client of clients) client.ws.terminate()
+    await Promise.all(clients.map((client) => client.closed))
     await cluster?.stop()
   })
 
@@ -71,6 +72,9 @@ describe.skipIf(!Postgres.run)("cluster: coordinator and runners on loopback", {
     const client = new Client(new WebSocket(session.selected_transport!.url))
     clients.push(client)
     await client.next("sessionReady", subprocessMs)
+    // the liveness ping Reactor's clients send every 5 s (a silent socket is closed after 10 s)
+    const ping = setInterval(() => client.ws.readyState === WebSocket.OPEN && client.runtime("ping"), 2_000)
+    void client.closed.then(() => clearInterval(ping))
     opened.push({ session, client })
     return { session, client }
   }
