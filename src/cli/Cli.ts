@@ -224,7 +224,10 @@ const execute = (args: RunArgs, overrides: ReadonlyArray<Overrides.Override>, pr
       }
       const drainMs = Option.getOrUndefined(args.drainMs)
       yield* positive("drain-ms", drainMs, { zero: true })
-      return yield* Runner.run(isolation, httpOptions, cluster, address, drainMs).pipe(Effect.provide(configInput))
+      return yield* Runner.run(isolation, httpOptions, cluster, address, {
+        drainMs,
+        publicUrl: Option.getOrUndefined(args.publicUrl)
+      }).pipe(Effect.provide(configInput))
     }
     yield* HttpRunner.run(isolation, httpOptions).pipe(Effect.provide(configInput))
   }).pipe(

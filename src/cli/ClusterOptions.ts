@@ -33,6 +33,13 @@ export const runnerOptions = {
     Options.withDescription("runner: the port of this runner's cluster socket (default 34431)."),
     Options.withDefault(34431)
   ),
+  publicUrl: Options.text("public-url").pipe(
+    Options.withDescription(
+      "runner: the URL browsers and the coordinator reach this runner's HTTP at (default http://<cluster-host>:<port> " +
+        "when listening on 0.0.0.0, else the listen address)."
+    ),
+    Options.optional
+  ),
   drainMs: Options.integer("drain-ms").pipe(
     Options.withDescription(
       "runner: on SIGTERM, how long running sessions may go on (no new ones come) before they are stopped (default 30000)."

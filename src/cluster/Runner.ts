@@ -55,7 +55,21 @@ const stateLayer = Layer.scoped(
 )
 
 /** The runner entity's handlers over the running server. */
-const handlers = (settings: ClusterSettings) =>
+/** Where clients and the coordinator reach this runner's HTTP: `publicUrl`, else the server's own address (with the
+ * cluster host in place of a wildcard listen address such as 0.0.0.0). */
+const urlOf = (server: Server.Service, address: Address, publicUrl: string | undefined) =>
+  publicUrl?.replace(/\/$/, "") ??
+    (["0.0.0.0", "::"].includes(server.address.host) ? `http://${address.host}:${server.address.port}` : server.url)
+
+/** A runner's own settings. */
+export interface Options {
+  /** On SIGTERM, how long sessions may go on before they are stopped. Default 30 s. */
+  readonly drainMs?: number | undefined
+  /** The URL clients and the coordinator reach this runner's HTTP at (behind a proxy, a public name). */
+  readonly publicUrl?: string | undefined
+}
+
+const handlers = (settings: ClusterSettings, address: Address, options: Options) =>
   Effect.gen(function*() {
     const server = yield* Server.Server
     const { reactor, registry } = server
@@ -119,7 +133,7 @@ const handlers = (settings: ClusterSettings) =>
           return {
             model: reactor.model.name,
             capacity: reactor.options.maxSessions,
-            url: server.url,
+            url: urlOf(server, address, options.publicUrl),
             draining: yield* Ref.get(draining),
             sessions: sessions.map((session) => session.id),
             ended: yield* Ref.get(ended)
@@ -158,9 +172,9 @@ const drain = (settings: ClusterSettings, drainMs: number) =>
  * The runner over a running server (`Server.Server` in context): it joins the cluster at `address` and serves the
  * runner entity; released, it drains (up to `drainMs`), then leaves the cluster.
  */
-export const layer = (settings: ClusterSettings, address: Address, drainMs: number = defaultDrainMs) =>
-  drain(settings, drainMs).pipe(
-    Layer.provideMerge(RunnerEntity.toLayer(handlers(settings), { concurrency: "unbounded" })),
+export const layer = (settings: ClusterSettings, address: Address, options: Options = {}) =>
+  drain(settings, options.drainMs ?? defaultDrainMs).pipe(
+    Layer.provideMerge(RunnerEntity.toLayer(handlers(settings, address, options), { concurrency: "unbounded" })),
     Layer.provide(Engine.layer(settings, address)),
     Layer.provide(Engine.database(settings)),
     Layer.provide(stateLayer)
@@ -175,9 +189,9 @@ export const serve = (
   options: ServerConfig.Input,
   settings: ClusterSettings,
   address: Address,
-  drainMs?: number
+  runner: Options = {}
 ) =>
-  layer(settings, address, drainMs).pipe(
+  layer(settings, address, runner).pipe(
     Layer.provideMerge(Server.layerFrom(Server.isolated(isolation))),
     Layer.provide(ServerConfig.layerFromEnv(options)),
     Layer.provide(Layer.succeed(StartGate.ClusterRunner, true))
@@ -189,5 +203,5 @@ export const run = (
   options: ServerConfig.Input,
   settings: ClusterSettings,
   address: Address,
-  drainMs?: number
-) => Layer.launch(serve(isolation, options, settings, address, drainMs))
+  runner: Options = {}
+) => Layer.launch(serve(isolation, options, settings, address, runner))

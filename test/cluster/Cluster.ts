@@ -81,7 +81,7 @@ export interface Cluster {
   /** Starts a coordinator (another one, or one again after a kill) at `port` (default a free one); waits until it is up. */
   readonly startCoordinator: (port?: number) => Promise<Coordinator>
   /** Starts one more runner of `model` and waits until the coordinator lists it. */
-  readonly addRunner: (model: string, maxSessions: number) => Promise<Runner>
+  readonly addRunner: (model: string, maxSessions: number, args?: ReadonlyArray<string>) => Promise<Runner>
   /** Fetches from the coordinator with the token. */
   readonly api: (path: string, init?: RequestInit) => Promise<Response>
   /** Stops everything (SIGKILL: the tests' own cleanup) and deletes the database. */
@@ -90,7 +90,9 @@ export interface Cluster {
 
 /** Starts PostgreSQL, a coordinator and the given runners (model module, max sessions each). */
 export const start = async (
-  runners: ReadonlyArray<{ readonly model: string; readonly maxSessions: number }>,
+  runners: ReadonlyArray<
+    { readonly model: string; readonly maxSessions: number; readonly args?: ReadonlyArray<string> }
+  >,
   options: { readonly webRoot?: string } = {}
 ): Promise<Cluster> => {
   const postgres = await Postgres.start()
@@ -133,7 +135,7 @@ export const start = async (
       })
 
     const list: Array<Runner> = []
-    const launch = async (model: string, maxSessions: number): Promise<Runner> => {
+    const launch = async (model: string, maxSessions: number, args: ReadonlyArray<string> = []): Promise<Runner> => {
       const port = await Postgres.freePort()
       const clusterPort = await Postgres.freePort()
       const runner: Runner = {
@@ -150,6 +152,7 @@ export const start = async (
           String(clusterPort),
           "--drain-ms",
           String(drainMs),
+          ...args,
           ...common
         ], options.webRoot !== undefined ? { REACTOR_WEB_ROOT: options.webRoot } : {}),
         url: `http://127.0.0.1:${port}`,
@@ -170,7 +173,7 @@ export const start = async (
       throw new Error(`the coordinator did not list runners ${ids.join(", ")}:\n${coordinator.output()}`)
     }
     // one at a time: the first creates the engine's tables
-    for (const { maxSessions, model } of runners) await launch(model, maxSessions)
+    for (const { args, maxSessions, model } of runners) await launch(model, maxSessions, args)
     await listed(list.map((r) => r.id))
     return {
       postgres,
@@ -179,8 +182,8 @@ export const start = async (
       token,
       api,
       startCoordinator,
-      addRunner: async (model, maxSessions) => {
-        const runner = await launch(model, maxSessions)
+      addRunner: async (model, maxSessions, args) => {
+        const runner = await launch(model, maxSessions, args)
         await listed([runner.id])
         return runner
       },

@@ -27,7 +27,12 @@ describe.skipIf(!Postgres.run)("cluster: coordinators", { timeout: subprocessTes
   let other: Cluster.Coordinator
   const clients: Array<Client> = []
   beforeAll(async () => {
-    cluster = await Cluster.start([{ model: "test/fixtures/web-colors.ts", maxSessions: 2 }])
+    // listening on every interface: the runner tells clients the cluster host instead of 0.0.0.0
+    cluster = await Cluster.start([{
+      model: "test/fixtures/web-colors.ts",
+      maxSessions: 2,
+      args: ["--host", "0.0.0.0", "--cluster-host", "127.0.0.1"]
+    }])
     other = await cluster.startCoordinator()
   }, subprocessTestMs)
   afterAll(async () => {
@@ -71,6 +76,8 @@ describe.skipIf(!Postgres.run)("cluster: coordinators", { timeout: subprocessTes
   it("two coordinators serve the same sessions and share one admission control", async () => {
     const a = await create(cluster.coordinator.url)
     first = { session: await active(cluster.coordinator.url, a.session_id), client: undefined as never }
+    expect(first.session.selected_transport!.url.startsWith(`ws://127.0.0.1:${new URL(cluster.runners[0]!.url).port}/`))
+      .toBe(true)
     first.client = await connect(first.session)
     // the other coordinator knows it, and places the second session on the same runner
     expect(await call(other.url, `/sessions/${a.session_id}`)).toMatchObject({ state: "ACTIVE" })
