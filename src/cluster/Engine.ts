@@ -10,14 +10,19 @@
 import {
   MessageStorage,
   RunnerAddress,
+  RunnerHealth,
+  Runners,
   RunnerStorage,
   ShardingConfig,
+  SocketRunner,
   SqlMessageStorage,
   SqlRunnerStorage
 } from "@effect/cluster"
-import { NodeClusterSocket } from "@effect/platform-node"
+import { Socket } from "@effect/platform"
+import { NodeSocket, NodeSocketServer } from "@effect/platform-node"
+import { RpcClient, RpcSerialization } from "@effect/rpc"
 import { PgClient } from "@effect/sql-pg"
-import { Duration, Layer, Option, Redacted } from "effect"
+import { Duration, Effect, Layer, Option, Redacted } from "effect"
 import type { ClusterSettings } from "./ClusterSettings.js"
 
 /** The shard group of a runner: only that runner declares it. */
@@ -64,15 +69,47 @@ const storage = (settings: ClusterSettings, address: Address | undefined) =>
   )
 
 /**
+ * The cluster sockets' client side, as `NodeClusterSocket` makes it but with Nagle off: small control messages are
+ * sent at once instead of waiting for the previous one's acknowledgement (40 ms and more on loopback).
+ */
+const clientProtocol = Layer.effect(
+  Runners.RpcClientProtocol,
+  Effect.gen(function*() {
+    const serialization = yield* RpcSerialization.RpcSerialization
+    return Effect.fnUntraced(function*(address: RunnerAddress.RunnerAddress) {
+      const socket = yield* NodeSocket.makeNet({
+        openTimeout: 1000,
+        timeout: 5500,
+        host: address.host,
+        port: address.port,
+        noDelay: true
+      })
+      return yield* RpcClient.makeProtocolSocket().pipe(
+        Effect.provideService(Socket.Socket, socket),
+        Effect.provideService(RpcSerialization.RpcSerialization, serialization)
+      )
+    }, Effect.orDie)
+  })
+)
+
+/**
  * The engine: a runner (cluster socket listening at `address`, its entities served there) or, without an address, a
  * client that only sends (the coordinator). `RunnerStorage` stays in the output for membership. Needs the database.
+ * `NodeClusterSocket.layer` composed by hand, for `noDelay` on both ends of the cluster's sockets.
  */
 export const layer = (settings: ClusterSettings, address?: Address) => {
-  const config = shardingConfig(settings, address)
-  const engine = address === undefined
-    ? NodeClusterSocket.layer({ storage: "byo", clientOnly: true, shardingConfig: config })
-    : NodeClusterSocket.layer({ storage: "byo", shardingConfig: config })
-  return engine.pipe(Layer.provideMerge(storage(settings, address)))
+  const sockets = address === undefined
+    ? Layer.provide(SocketRunner.layerClientOnly, clientProtocol)
+    : Layer.provide(SocketRunner.layer, [
+      NodeSocketServer.layer({ host: address.host, port: address.port, noDelay: true }),
+      clientProtocol,
+      RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc), Layer.provide(clientProtocol))
+    ])
+  return sockets.pipe(
+    Layer.provideMerge(storage(settings, address)),
+    Layer.provide(ShardingConfig.layer(shardingConfig(settings, address))),
+    Layer.provide(RpcSerialization.layerMsgPack)
+  )
 }
 
 export type { MessageStorage, RunnerStorage }
