@@ -22,6 +22,7 @@ if (!runs) console.warn(`test/cluster/sdk.test.ts: skipped, ${Postgres.run ? Chr
 interface Probe {
   readonly status: string
   readonly sessionId: string | null
+  readonly disconnect: (() => Promise<void>) | null
 }
 /** The page's window with the probe (test/sdk/page/main.js); not declared globally, test/sdk declares its own. */
 type Probed = Window & { readonly sdk: Probe }
@@ -130,5 +131,14 @@ describe.skipIf(!runs)("cluster: the official SDK in Chromium, apiUrl at the coo
     const time = () => first.evaluate(() => document.querySelector("video")!.currentTime)
     const now = await time()
     await expect.poll(time, { timeout: subprocessMs }).toBeGreaterThan(now)
+  })
+
+  it("the SDK's disconnect() ends its session through the coordinator (DELETE /sessions/{id})", async () => {
+    const id = await first.evaluate(() => (window as Probed).sdk.sessionId)
+    await first.evaluate(() => (window as Probed).sdk.disconnect!())
+    await expect.poll(
+      async () => (await (await cluster.api(`/sessions/${id}`)).json() as { state: string; reason?: string }),
+      { timeout: subprocessMs, interval: 200 }
+    ).toMatchObject({ state: "CLOSED", reason: "stopped" })
   })
 })
