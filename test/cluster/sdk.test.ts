@@ -1,9 +1,10 @@
 /**
  * The official SDK (`@reactor-team/js-sdk` 2.9.0, bundled unchanged) in Chromium, out of local mode: `apiUrl` at the
- * coordinator, a JWT, the coordinator placing the session on one of two runners. The SDK creates the session
+ * coordinator, a JWT, the coordinator placing the session on one of three runners. The SDK creates the session
  * (`POST /sessions`), polls it until it is `ACTIVE`, signals WebRTC through the coordinator (relayed to the runner),
  * then plays the video straight from the runner; `ReactorController`'s commands reach the model. A runner killed
- * with SIGKILL: the SDK disconnects, and the coordinator reports its session `runner_lost`.
+ * with SIGKILL: the SDK disconnects, and the coordinator reports its session `runner_lost`. Three runners of one
+ * place each: three SDKs land on three runners.
  */
 import { rmSync } from "node:fs"
 import type { Browser, Page } from "playwright-core"
@@ -40,10 +41,8 @@ describe.skipIf(!runs)("cluster: the official SDK in Chromium, apiUrl at the coo
     Chromium.ensure()
     Postgres.ensure()
     webRoot = await Bundle.page()
-    cluster = await Cluster.start([{ model: "test/fixtures/web-colors.ts", maxSessions: 1 }, {
-      model: "test/fixtures/web-colors.ts",
-      maxSessions: 1
-    }], { webRoot })
+    const runner = { model: "test/fixtures/web-colors.ts", maxSessions: 1 }
+    cluster = await Cluster.start([runner, runner, runner], { webRoot })
     browser = await Chromium.launch("--autoplay-policy=no-user-gesture-required")
   }, subprocessTestMs)
   afterAll(async () => {
@@ -95,18 +94,21 @@ describe.skipIf(!runs)("cluster: the official SDK in Chromium, apiUrl at the coo
     expect(session.state).toBe("ACTIVE")
   })
 
-  it("a second SDK lands on the other runner; a third is refused no_capacity; killing a runner disconnects its SDK and reports runner_lost", async () => {
+  it("the next SDKs land on the other runners; one more is refused no_capacity; killing a runner disconnects its SDK and reports runner_lost", async () => {
     second = await open()
-    const ids = await Promise.all([first, second].map((page) => page.evaluate(() => (window as Probed).sdk.sessionId)))
+    const third = await open()
+    const ids = await Promise.all(
+      [first, second, third].map((page) => page.evaluate(() => (window as Probed).sdk.sessionId))
+    )
     const sessions = await Promise.all(
       ids.map(async (id) => (await (await cluster.api(`/sessions/${id}`)).json()) as { runner: { id: string } })
     )
-    expect(new Set(sessions.map((s) => s.runner.id)).size).toBe(2)
+    expect(new Set(sessions.map((s) => s.runner.id)).size).toBe(3)
 
-    const third = await browser.newPage()
+    const fourth = await browser.newPage()
     const query = new URLSearchParams({ coordinator: cluster.coordinator.url, jwt: cluster.token })
-    await third.goto(`${cluster.runners[0]!.url}/?${query}`)
-    await third.waitForFunction(() => (window as Probed).sdk?.status === "disconnected", null, {
+    await fourth.goto(`${cluster.runners[0]!.url}/?${query}`)
+    await fourth.waitForFunction(() => (window as Probed).sdk?.status === "disconnected", null, {
       timeout: subprocessMs
     })
     const full = await cluster.api("/sessions", {
@@ -114,6 +116,7 @@ describe.skipIf(!runs)("cluster: the official SDK in Chromium, apiUrl at the coo
       body: JSON.stringify({ model: { name: "web-colors" } })
     })
     expect(await full.json()).toMatchObject({ code: "no_capacity" })
+    await fourth.close()
     await third.close()
 
     // kill the runner of the second page's session
