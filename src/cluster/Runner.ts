@@ -8,7 +8,8 @@
  * its sessions run until they end or `drainMs` passes, stops the rest (`shutdown`), stays in the cluster two heartbeats
  * more so the coordinator reads why each ended, then leaves.
  */
-import { Context, Duration, Effect, Either, FiberSet, Layer, Ref, Schedule } from "effect"
+import { RunnerAddress, RunnerStorage } from "@effect/cluster"
+import { Context, Duration, Effect, Either, Equal, FiberSet, Layer, Ref, Schedule } from "effect"
 import { timingSafeEqual } from "node:crypto"
 import * as ServerConfig from "../config/ServerConfig.js"
 import type * as Isolation from "../host/Isolation.js"
@@ -169,11 +170,44 @@ const drain = (settings: ClusterSettings, drainMs: number) =>
   ))
 
 /**
+ * The fence: a runner that has been out of the cluster's list longer than `runnerLostMs` (frozen, cut from the
+ * database, its heartbeat late) has had its sessions reported `runner_lost` by the coordinator, so it stops them
+ * itself: a session the coordinator gave up on never keeps running unseen. Checked every heartbeat; a late check
+ * (the process was frozen) counts the time it missed.
+ */
+const fence = (settings: ClusterSettings, address: Address) =>
+  Layer.scopedDiscard(Effect.gen(function*() {
+    const storage = yield* RunnerStorage.RunnerStorage
+    const { reactor } = yield* Server.Server
+    const self = RunnerAddress.make(address.host, address.port)
+    let lastSeen = Date.now()
+    const check = Effect.gen(function*() {
+      const missing = Date.now() - lastSeen
+      if (missing > settings.runnerLostMs) {
+        const sessions = yield* reactor.list
+        if (sessions.length > 0) {
+          yield* Effect.logWarning(
+            `out of the cluster for ${missing} ms (runner-lost ${settings.runnerLostMs} ms): stopping ${sessions.length} session(s) the coordinator reported lost`
+          )
+          yield* reactor.stopAll(EndReason.Stopped({ by: `runner lost: out of the cluster for ${missing} ms` }))
+        }
+      }
+      const listed = yield* storage.getRunners.pipe(
+        Effect.map((runners) => runners.some(([runner]) => Equal.equals(runner.address, self))),
+        Effect.timeout(Duration.millis(settings.heartbeatMs)),
+        Effect.orElseSucceed(() => false)
+      )
+      if (listed) lastSeen = Date.now()
+    })
+    yield* check.pipe(Effect.repeat(Schedule.spaced(Duration.millis(settings.heartbeatMs))), Effect.forkScoped)
+  }))
+
+/**
  * The runner over a running server (`Server.Server` in context): it joins the cluster at `address` and serves the
  * runner entity; released, it drains (up to `drainMs`), then leaves the cluster.
  */
 export const layer = (settings: ClusterSettings, address: Address, options: Options = {}) =>
-  drain(settings, options.drainMs ?? defaultDrainMs).pipe(
+  Layer.merge(drain(settings, options.drainMs ?? defaultDrainMs), fence(settings, address)).pipe(
     Layer.provideMerge(RunnerEntity.toLayer(handlers(settings, address, options), { concurrency: "unbounded" })),
     Layer.provide(Engine.layer(settings, address)),
     Layer.provide(Engine.database(settings)),

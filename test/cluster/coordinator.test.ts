@@ -2,7 +2,8 @@
  * Coordinators as operators run them: two behind one database both serve every session and share admission control
  * (one free place is given once, whichever coordinator is asked); a coordinator killed with SIGKILL and started
  * again loses no running session (they are rows in PostgreSQL; media never went through it); `/metrics` reports the
- * cluster's runners, capacity and sessions.
+ * cluster's runners, capacity and sessions; a runner frozen past runner-lost stops the sessions it was reported to
+ * have lost.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import WebSocket from "ws"
@@ -124,5 +125,26 @@ describe.skipIf(!Postgres.run)("cluster: coordinators", { timeout: subprocessTes
       reason: "stopped"
     })
     await first.client.next("sessionEnded", subprocessMs)
+  })
+
+  it("a runner frozen past runner-lost (SIGSTOP): the coordinator reports its session runner_lost, and once it runs again it stops that session itself", async () => {
+    const created = await create(cluster.coordinator.url)
+    const session = await active(cluster.coordinator.url, created.session_id)
+    const client = await connect(session)
+    const runner = cluster.runners[0]!
+    runner.child.kill("SIGSTOP")
+    try {
+      await expect.poll(
+        async () => (await call(cluster.coordinator.url, `/sessions/${session.session_id}`)).reason,
+        { timeout: subprocessMs, interval: 200 }
+      ).toBe("runner_lost")
+    } finally {
+      runner.child.kill("SIGCONT")
+    }
+    const ended = await client.next("sessionEnded", subprocessMs)
+    expect(JSON.stringify(ended.data)).toContain("runner lost")
+    // back in the cluster, it takes sessions again
+    const again = await create(cluster.coordinator.url)
+    expect((await active(cluster.coordinator.url, again.session_id)).runner!.id).toBe(runner.id)
   })
 })
