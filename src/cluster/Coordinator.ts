@@ -160,7 +160,12 @@ const make = (settings: ClusterSettings, options: Settings) =>
       )
 
     /** Asks the runner to start a placed session; records the answer (or why it failed). */
-    const startOn = (id: string, runner: RunnerView, body: typeof CreateBody.Type) =>
+    const startOn = (
+      id: string,
+      runner: RunnerView,
+      body: typeof CreateBody.Type,
+      excluded: ReadonlyArray<string> = []
+    ): Effect.Effect<void> =>
       client(runner.id).Start({
         secret,
         ...(body.extra_args !== undefined ? { extraArgs: body.extra_args } : {}),
@@ -176,23 +181,34 @@ const make = (settings: ClusterSettings, options: Settings) =>
           )
         ),
         Effect.catchAll((error) =>
-          store.close(
-            id,
-            error._tag === "Refused" ? error.code : "start_failed",
-            error._tag === "Refused"
-              ? error.message
-              : error._tag === "TimeoutException"
-              ? `runner ${runner.id} did not start the session in time`
-              : `runner ${runner.id} could not be reached: ${error._tag}`
-          )
+          // refused for want of room (it began draining, or holds sessions the coordinator does not count): placed
+          // again on another runner, at most twice
+          error._tag === "Refused" && (error.code === "draining" || error.code === "too_many_sessions") &&
+            excluded.length < 2
+            ? place(body, { id, excluded: [...excluded, runner.id] }).pipe(
+              Effect.flatMap((again) => startOn(id, again.runner, body, [...excluded, runner.id])),
+              Effect.catchAll((refusal) => Effect.asVoid(store.close(id, refusal.code, refusal.message)))
+            )
+            : store.close(
+              id,
+              error._tag === "Refused" ? error.code : "start_failed",
+              error._tag === "Refused"
+                ? error.message
+                : error._tag === "TimeoutException"
+                ? `runner ${runner.id} did not start the session in time`
+                : `runner ${runner.id} could not be reached: ${error._tag}`
+            )
         )
       )
 
     /** Chooses a runner and records the session there (admission control: one placement at a time, cluster-wide). */
-    const place = (body: typeof CreateBody.Type) =>
+    const place = (
+      body: typeof CreateBody.Type,
+      again?: { readonly id: string; readonly excluded: ReadonlyArray<string> }
+    ) =>
       placing.withPermits(1)(store.exclusive(Effect.gen(function*() {
         const load = yield* store.load
-        const runners = [...(yield* Ref.get(view)).values()]
+        const runners = [...(yield* Ref.get(view)).values()].filter((r) => !again?.excluded.includes(r.id))
         const choice = Placement.choose(
           body.model.name,
           runners.map((runner) => ({
@@ -222,8 +238,11 @@ const make = (settings: ClusterSettings, options: Settings) =>
               { model: body.model.name, runners: choice.runners, capacity: choice.capacity, sessions: choice.load }
             )
           case "Placed": {
-            const id = newSessionId()
-            yield* store.insert(id, body.model.name, choice.runner.id)
+            const id = again?.id ?? newSessionId()
+            if (again === undefined) yield* store.insert(id, body.model.name, choice.runner.id)
+            else if (!(yield* store.move(id, choice.runner.id))) {
+              return yield* HttpError.make(409, "session_closed", `session ${id} ended while it was placed again`)
+            }
             return { id, runner: runners.find((r) => r.id === choice.runner.id)! }
           }
         }

@@ -57,6 +57,12 @@ export const make = Effect.gen(function*() {
     insert: (id: string, model: string, runner: string) =>
       orDie(sql`INSERT INTO reactor_sessions (id, model, runner, state, created_at)
         VALUES (${id}, ${model}, ${runner}, 'PENDING', ${Date.now()})`),
+    /** Places a pending session on another runner (its first refused it); false when it is no longer pending. */
+    move: (id: string, runner: string) =>
+      orDie(Effect.map(
+        sql`UPDATE reactor_sessions SET runner = ${runner} WHERE id = ${id} AND state = 'PENDING' RETURNING id`,
+        (rows) => rows.length > 0
+      )),
     get: (id: string) =>
       orDie(Effect.map(sql<Row>`SELECT * FROM reactor_sessions WHERE id = ${id}`, (rows) => rows[0])),
     /** The runner accepted: `ACTIVE` unless it was closed meanwhile (then false: stop it on the runner). */
