@@ -35,6 +35,11 @@ describe.skipIf(!Postgres.run)("cluster: coordinators", { timeout: subprocessTes
       args: ["--host", "0.0.0.0", "--cluster-host", "127.0.0.1"]
     }])
     other = await cluster.startCoordinator()
+    // its first membership round has listed the runner
+    await expect.poll(
+      async () => ((await (await fetch(`${other.url}/health`)).json()) as { runners: Array<unknown> }).runners.length,
+      { timeout: subprocessMs, interval: 200 }
+    ).toBe(1)
   }, subprocessTestMs)
   afterAll(async () => {
     for (const client of clients) client.ws.terminate()
@@ -143,7 +148,13 @@ describe.skipIf(!Postgres.run)("cluster: coordinators", { timeout: subprocessTes
     }
     const ended = await client.next("sessionEnded", subprocessMs)
     expect(JSON.stringify(ended.data)).toContain("runner lost")
-    // back in the cluster, it takes sessions again
+    // back in the cluster (listed again at the coordinator's next round), it takes sessions again
+    await expect.poll(
+      async () =>
+        ((await (await fetch(`${cluster.coordinator.url}/health`)).json()) as { runners: Array<{ id: string }> })
+          .runners.some((r) => r.id === runner.id),
+      { timeout: subprocessMs, interval: 200 }
+    ).toBe(true)
     const again = await create(cluster.coordinator.url)
     expect((await active(cluster.coordinator.url, again.session_id)).runner!.id).toBe(runner.id)
   })
