@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import WebSocket from "ws"
-import { Client } from "../e2e/helpers.js"
+import { Client, eventually } from "../e2e/helpers.js"
 import { subprocessMs, subprocessTestMs } from "../fixtures/bounds.js"
 import * as Cluster from "./Cluster.js"
 import * as Postgres from "./Postgres.js"
@@ -36,10 +36,13 @@ describe.skipIf(!Postgres.run)("cluster: coordinators", { timeout: subprocessTes
     }])
     other = await cluster.startCoordinator()
     // its first membership round has listed the runner
-    await expect.poll(
-      async () => ((await (await fetch(`${other.url}/health`)).json()) as { runners: Array<unknown> }).runners.length,
-      { timeout: subprocessMs, interval: 200 }
-    ).toBe(1)
+    const listed = await eventually(
+      async () =>
+        ((await (await fetch(`${other.url}/health`)).json()) as { runners: Array<unknown> }).runners.length === 1,
+      subprocessMs,
+      200
+    )
+    if (!listed) throw new Error(`the second coordinator never listed the runner:\n${other.output()}`)
   }, subprocessTestMs)
   afterAll(async () => {
     for (const client of clients) client.ws.terminate()
