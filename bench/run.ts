@@ -7,6 +7,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { benchmark as cluster } from "./cluster.js"
 import { benchmark as codecs } from "./codecs.js"
 import { benchmark as commandToFrame } from "./command-to-frame.js"
 import { benchmark as encoding } from "./encoding.js"
@@ -48,7 +49,8 @@ const all: ReadonlyArray<Benchmark> = [
   python,
   pythonNeural,
   ...neural,
-  observability
+  observability,
+  cluster
 ]
 
 const args = process.argv.slice(2)

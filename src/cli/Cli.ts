@@ -16,6 +16,7 @@ import * as Model from "../model/Model.js"
 import * as Overrides from "../model/Overrides.js"
 import * as EndReason from "../protocol/EndReason.js"
 import * as Tracing from "../session/Tracing.js"
+import * as ClusterOptions from "./ClusterOptions.js"
 import * as Fatal from "./Fatal.js"
 
 /** A model already in memory (the entry module of `runIfMain`), used instead of importing its file again. */
@@ -126,7 +127,8 @@ const options = {
   seconds: Options.float("seconds").pipe(
     Options.withDescription("headless: stop after S seconds (end of input then does not stop the run)."),
     Options.optional
-  )
+  ),
+  ...ClusterOptions.runnerOptions
 }
 
 type RunArgs = Command.Command.ParseConfig<typeof options>
@@ -210,6 +212,23 @@ const execute = (args: RunArgs, overrides: ReadonlyArray<Overrides.Override>, pr
         exposeModelErrors: Option.getOrUndefined(Option.map(args.exposeModelErrors, (choice) => choice === "on"))
       })
     }
+    const join = Option.getOrUndefined(args.join)
+    if (join !== undefined) {
+      const cluster = yield* ClusterOptions.settings({ ...args, database: join })
+      const Runner = yield* Effect.promise((): Promise<typeof import("../cluster/Runner.js")> =>
+        import("../cluster/Runner.js")
+      )
+      const address = {
+        host: Option.getOrUndefined(args.clusterHost) ?? httpOptions.host ?? ServerConfig.defaults.host,
+        port: args.clusterPort
+      }
+      const drainMs = Option.getOrUndefined(args.drainMs)
+      yield* positive("drain-ms", drainMs, { zero: true })
+      return yield* Runner.run(isolation, httpOptions, cluster, address, {
+        drainMs,
+        publicUrl: Option.getOrUndefined(args.publicUrl)
+      }).pipe(Effect.provide(configInput))
+    }
     yield* HttpRunner.run(isolation, httpOptions).pipe(Effect.provide(configInput))
   }).pipe(
     Effect.catchAll((error) =>
@@ -227,7 +246,8 @@ export const command = (overrides: ReadonlyArray<Overrides.Override> = [], prelo
           `Run a model module over HTTP (default) or headless. ${modelHelp} ` +
             "Usage: reactor run <module> [-c config.yaml] [--runtime http|headless] [--model.key=value ...]"
         )
-      )
+      ),
+      ClusterOptions.coordinator
     ])
   )
 

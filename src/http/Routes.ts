@@ -20,6 +20,7 @@ import * as EventRoutes from "./EventRoutes.js"
 import * as HttpError from "./HttpError.js"
 import * as Middleware from "./Middleware.js"
 import * as Prometheus from "./Prometheus.js"
+import * as StartGate from "./StartGate.js"
 import * as Static from "./Static.js"
 import * as UploadRoutes from "./UploadRoutes.js"
 import * as ViewerRoutes from "./ViewerRoutes.js"
@@ -56,6 +57,7 @@ const stop = (session: Session.Session, by: string) =>
     }))
 
 const startSession = Effect.gen(function*() {
+  yield* StartGate.check
   const { extra_args, supported_transports } = yield* Body.json(StartBody)
   const selected = Selection.select(supported_transports, Selection.offered)
   if (Either.isLeft(selected)) return yield* HttpError.make(400, selected.left.code, selected.left.message)

@@ -34,6 +34,8 @@ export interface Service {
   /** WebSocket base URL, e.g. `ws://127.0.0.1:8080`. */
   readonly wsUrl: string
   readonly reactor: Reactor.Service
+  /** The session registry (liveness, orphaning): a session started outside the HTTP routes is registered here. */
+  readonly registry: Registry.Service
   readonly config: ServerConfig.ServerConfig
 }
 
@@ -105,6 +107,7 @@ export const make = Effect.gen(function*() {
   const config = yield* ServerConfig.Config
   const reactor = yield* Reactor.Reactor
   const upgrades = yield* Upgrade.Upgrade
+  const registry = yield* Registry.Registry
   const server = createServer()
   // Requests go to the HTTP app (Effect's platform handler); upgrades to the transports' own listener.
   const handler = yield* NodeHttpServer.makeHandler(Routes.app).pipe(Effect.provide(NodeHttpServer.layerContext))
@@ -136,6 +139,7 @@ export const make = Effect.gen(function*() {
     url: `http://${host}:${bound.port}`,
     wsUrl: `ws://${host}:${bound.port}`,
     reactor,
+    registry,
     config
   }
   yield* Effect.logInfo(`serving model "${reactor.model.name}" on ${service.url}`)

@@ -36,7 +36,8 @@ const tables = [
   "### 14b. Dynamic batching across sessions",
   "### 14c. The selfie segmentation network alone",
   "### 14d. Example 07 end to end",
-  "### 15. The cost of being observed"
+  "### 15. The cost of being observed",
+  "### 16. Past one machine"
 ]
 
 const runSmoke = (resultsFile: string) =>

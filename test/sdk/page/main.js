@@ -37,15 +37,18 @@ function Probe() {
 const webcam = new URLSearchParams(location.search).get("webcam")
 // `?api=/sessions/<id>/watchers/<key>`: the SDK as a second viewer (a watcher) of a running session
 const api = new URLSearchParams(location.search).get("api")
+// `?coordinator=<url>&jwt=<token>`: the SDK out of local mode, its apiUrl at a coordinator (test/cluster/)
+const coordinator = new URLSearchParams(location.search).get("coordinator")
+const jwt = new URLSearchParams(location.search).get("jwt")
 
 function App() {
   return h(
     ReactorProvider,
     {
       modelName: "web-colors",
-      local: true,
-      apiUrl: location.origin + (api ?? ""),
-      jwtToken: "local",
+      local: coordinator === null,
+      apiUrl: coordinator ?? location.origin + (api ?? ""),
+      jwtToken: coordinator === null ? "local" : jwt,
       connectOptions: { autoConnect: true }
     },
     h(Probe),
