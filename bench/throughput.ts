@@ -65,7 +65,9 @@ export const measure = (side: Target.Side, config: Config, options: Target.Runti
       mbps: bytes / seconds / 1e6,
       skippedPct: span > 0 ? (100 * (span - frames)) / span : 0,
       serverCpu: before && after ? Proc.cpuPercent(before, after) : Number.NaN,
-      cpuPerFrameUs: before && after ? ((after.cpuSeconds - before.cpuSeconds) * 1e6) / Math.max(1, frames) : Number.NaN,
+      cpuPerFrameUs: before && after
+        ? ((after.cpuSeconds - before.cpuSeconds) * 1e6) / Math.max(1, frames)
+        : Number.NaN,
       clientCpu: ((client1.user + client1.system) / 1e6 / seconds) * 100,
       threads: Proc.threadPercents(threads0, threads1, seconds),
       format: target.format
@@ -77,7 +79,11 @@ export const benchmark: Benchmark = {
   run: async (config) => {
     const notes: Array<string> = []
     const bare = await attempt("bare", notes, () => measure("bare", config))
-    const runtime = await attempt("runtime", notes, () => measure("runtime", config, { isolation: Target.defaultIsolation }))
+    const runtime = await attempt(
+      "runtime",
+      notes,
+      () => measure("runtime", config, { isolation: Target.defaultIsolation })
+    )
     const bytes = job.width * job.height * 3 + Wire.headerBytes
     notes.push(
       `frames are ${job.width}x${job.height} raw RGB (${bytes} bytes with header) sent with ?format=${
