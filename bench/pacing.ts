@@ -51,7 +51,7 @@ const overSocket = (side: Target.Side, config: Config): Promise<Measured> =>
     counting = false
     await connection.close()
     return analyse(times)
-  })
+  }, { isolation: Target.defaultIsolation })
 
 /** The same model run in this process; frames taken from `Session.frames` as soon as they are released. */
 const inProcess = (config: Config): Promise<Measured> => {

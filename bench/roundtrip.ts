@@ -19,7 +19,10 @@ export interface Measured {
 export const measureBoth = (
   config: Config,
   first: { readonly side: Target.Side; readonly options?: Target.RuntimeOptions } = { side: "bare" },
-  second: { readonly side: Target.Side; readonly options?: Target.RuntimeOptions } = { side: "runtime" }
+  second: { readonly side: Target.Side; readonly options?: Target.RuntimeOptions } = {
+    side: "runtime",
+    options: { isolation: Target.defaultIsolation }
+  }
 ): Promise<{ readonly bare: Measured; readonly runtime: Measured }> =>
   Target.using(
     first.side,

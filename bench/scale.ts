@@ -20,7 +20,12 @@ interface Loaded {
   readonly latePct: number
   readonly lateness: Stats.Summary
   readonly cpu: number
+  /** Server CPU per frame delivered, µs (all its threads). */
+  readonly cpuPerFrameUs: number
+  /** The benchmark process's own CPU over the window (its clients), % of a core. */
+  readonly clientCpu: number
   readonly rssMiB: number
+  readonly threads: ReadonlyArray<readonly [string, number]>
 }
 
 interface Track {
@@ -46,6 +51,8 @@ const loaded = (side: Target.Side, n: number, config: Config): Promise<Loaded> =
     await Client.sleep(pick(config, 2000, 500))
     const windowMs = pick(config, 8000, 1000)
     const before = Proc.sample(target.pid)
+    const threads0 = Proc.threads(target.pid)
+    const client0 = process.cpuUsage()
     const t0 = performance.now()
     counting = true
     let rssMax = before?.rssKiB ?? Number.NaN
@@ -56,6 +63,8 @@ const loaded = (side: Target.Side, n: number, config: Config): Promise<Loaded> =
     counting = false
     const seconds = (performance.now() - t0) / 1000
     const after = Proc.sample(target.pid)
+    const threads1 = Proc.threads(target.pid)
+    const client1 = process.cpuUsage(client0)
     await closeAll(connections)
 
     const perSessionFps = tracks.map((t) => t.times.length / seconds)
@@ -73,9 +82,14 @@ const loaded = (side: Target.Side, n: number, config: Config): Promise<Loaded> =
       latePct: lateness.length > 0 ? (100 * late) / lateness.length : Number.NaN,
       lateness: Stats.summarize(lateness),
       cpu: before && after ? Proc.cpuPercent(before, after) : Number.NaN,
-      rssMiB: rssMax / 1024
+      cpuPerFrameUs: before && after
+        ? ((after.cpuSeconds - before.cpuSeconds) * 1e6) / Math.max(1, lateness.length)
+        : Number.NaN,
+      clientCpu: ((client1.user + client1.system) / 1e6 / seconds) * 100,
+      rssMiB: rssMax / 1024,
+      threads: Proc.threadPercents(threads0, threads1, seconds)
     }
-  })
+  }, { isolation: Target.defaultIsolation })
 
 interface Idle {
   readonly perSessionKiB: number
@@ -121,6 +135,7 @@ export const benchmark: Benchmark = {
         baseline: bare && f(bare),
         better
       })
+      if (runtime !== undefined) notes.push(Proc.threadsNote(`runtime N=${n}`, runtime.threads))
       rows.push(
         row("delivered fps per session (mean)", "1/s", (m) => m.fpsMean, "higher"),
         row("delivered fps per session (min)", "1/s", (m) => m.fpsMin, "higher"),
@@ -129,6 +144,8 @@ export const benchmark: Benchmark = {
           : row("late frames", "%", (m) => m.latePct, "lower"),
         row("lateness p99", "ms", (m) => m.lateness.p99, "lower"),
         row("server CPU", "% core", (m) => m.cpu, "neither"),
+        Table.ratioTarget(row("server CPU per frame", "µs", (m) => m.cpuPerFrameUs, "lower"), { atMost: 1.5 }),
+        row("client CPU (bench process)", "% core", (m) => m.clientCpu, "neither"),
         row("server RSS (max)", "MiB", (m) => m.rssMiB, "lower")
       )
     }

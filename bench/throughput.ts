@@ -16,6 +16,11 @@ export interface Measured {
   /** Frame indexes the client never saw (the server skipped them for a full socket buffer), % of indexes. */
   readonly skippedPct: number
   readonly serverCpu: number
+  /** Server CPU per frame delivered, µs (all its threads). */
+  readonly cpuPerFrameUs: number
+  /** The benchmark process's own CPU over the window (the reading client), % of a core. */
+  readonly clientCpu: number
+  readonly threads: ReadonlyArray<readonly [string, number]>
   readonly format: string
 }
 
@@ -43,12 +48,16 @@ export const measure = (side: Target.Side, config: Config, options: Target.Runti
     }
     await Client.sleep(warmupMs)
     const before = Proc.sample(target.pid)
+    const threads0 = Proc.threads(target.pid)
+    const client0 = process.cpuUsage()
     const t0 = performance.now()
     counting = true
     await Client.sleep(windowMs)
     counting = false
     const seconds = (performance.now() - t0) / 1000
     const after = Proc.sample(target.pid)
+    const threads1 = Proc.threads(target.pid)
+    const client1 = process.cpuUsage(client0)
     await connection.close()
     const span = lastIndex - firstIndex + 1
     return {
@@ -56,6 +65,11 @@ export const measure = (side: Target.Side, config: Config, options: Target.Runti
       mbps: bytes / seconds / 1e6,
       skippedPct: span > 0 ? (100 * (span - frames)) / span : 0,
       serverCpu: before && after ? Proc.cpuPercent(before, after) : Number.NaN,
+      cpuPerFrameUs: before && after
+        ? ((after.cpuSeconds - before.cpuSeconds) * 1e6) / Math.max(1, frames)
+        : Number.NaN,
+      clientCpu: ((client1.user + client1.system) / 1e6 / seconds) * 100,
+      threads: Proc.threadPercents(threads0, threads1, seconds),
       format: target.format
     }
   }, options)
@@ -65,13 +79,21 @@ export const benchmark: Benchmark = {
   run: async (config) => {
     const notes: Array<string> = []
     const bare = await attempt("bare", notes, () => measure("bare", config))
-    const runtime = await attempt("runtime", notes, () => measure("runtime", config))
+    const runtime = await attempt(
+      "runtime",
+      notes,
+      () => measure("runtime", config, { isolation: Target.defaultIsolation })
+    )
     const bytes = job.width * job.height * 3 + Wire.headerBytes
     notes.push(
       `frames are ${job.width}x${job.height} raw RGB (${bytes} bytes with header) sent with ?format=${
         runtime?.format ?? "rgb"
       }: ` +
         "the server has no pass-through for pre-encoded bytes, so its RGB path stands in (both servers send header and buffer as two fragments of one message, no copy)"
+    )
+    if (runtime !== undefined) notes.push(Proc.threadsNote("runtime", runtime.threads))
+    notes.push(
+      "client CPU near 100% means the reading client (one event loop in the benchmark process) is the limit, not the server"
     )
     notes.push("MB = 10^6 bytes; server CPU is % of one core read from /proc; skipped = frame indexes never delivered")
     return [{
@@ -112,6 +134,20 @@ export const benchmark: Benchmark = {
           unit: "% core",
           runtime: runtime?.serverCpu,
           baseline: bare?.serverCpu,
+          better: "neither"
+        },
+        {
+          metric: "server CPU per frame",
+          unit: "µs",
+          runtime: runtime?.cpuPerFrameUs,
+          baseline: bare?.cpuPerFrameUs,
+          better: "lower"
+        },
+        {
+          metric: "client CPU (bench process)",
+          unit: "% core",
+          runtime: runtime?.clientCpu,
+          baseline: bare?.clientCpu,
           better: "neither"
         }
       ],

@@ -41,14 +41,19 @@ export const sample = (pid: number): Sample | undefined => {
 export const cpuPercent = (from: Sample, to: Sample): number =>
   ((to.cpuSeconds - from.cpuSeconds) / ((to.at - from.at) / 1000)) * 100
 
-/** CPU time so far of each thread of a process, by thread name (`/proc/<pid>/task/<tid>/comm`), in seconds. */
+/**
+ * CPU time so far of each thread of a process, by thread name (`/proc/<pid>/task/<tid>/comm`), in seconds. The main
+ * thread is `main`; threads that carry the process's own name (Node's worker threads, a model host among them, and
+ * V8's helpers all say `node`) are told apart by id (`node#<tid>`); the rest are summed by name (libuv's pool).
+ */
 export const threads = (pid: number): Map<string, number> => {
   const out = new Map<string, number>()
   try {
     for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
       try {
         const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8")
-        const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))
+        const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))
+        const name = tid === String(pid) ? "main" : comm === "node" ? `node#${tid}` : comm
         const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
         const seconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond
         out.set(name, (out.get(name) ?? 0) + seconds)

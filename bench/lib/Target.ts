@@ -17,6 +17,13 @@ export interface RuntimeOptions {
   readonly env?: Readonly<Record<string, string>>
 }
 
+/**
+ * How the runtime side of the per-frame benchmarks (throughput, round trip, pacing, scale) runs its model when a
+ * benchmark does not say: in a worker thread, as `reactor run` serves it. `BENCH_RUNTIME_ISOLATION=none` measures
+ * them with the model in the server's thread instead.
+ */
+export const defaultIsolation: "none" | "worker" = process.env.BENCH_RUNTIME_ISOLATION === "none" ? "none" : "worker"
+
 /** A running benchmark server. */
 export interface Target {
   readonly side: Side
