@@ -54,40 +54,51 @@ def to_input(frame):
     return np.ascontiguousarray(small.transpose(2, 0, 1)[None], dtype=np.float32) / 255
 
 
-def upsample(grid, width, height, step_x, step_y):
-    """A grid ``(rows, cols)`` or ``(rows, cols, 3)`` spread bilinearly to ``height`` x ``width``; ``step_*`` is how
-    many grid cells one output pixel spans."""
+# Alpha is in 256ths: 0 (background) to 256 (person). The arithmetic below is example 06's, in integers, so that the
+# two examples make the same frame from the same picture.
+OPAQUE = 256
 
-    def axis(length, size, step):
-        s = np.clip((np.arange(size) + 0.5) * step - 0.5, 0, length - 1)
-        low = s.astype(np.intp)
-        return low, np.minimum(low + 1, length - 1), (s - low).astype(np.float32)
 
-    x0, x1, fx = axis(grid.shape[1], width, step_x)
-    y0, y1, fy = axis(grid.shape[0], height, step_y)
-    if grid.ndim == 3:
-        fx, fy = fx[:, None], fy[:, None, None]
-    else:
-        fy = fy[:, None]
-    rows = grid[:, x0] * (1 - fx) + grid[:, x1] * fx
-    return rows[y0] * (1 - fy) + rows[y1] * fy
+def bilinear_axis(length, size):
+    """Bilinear sampling of a ``length``-long axis at ``size`` points (pixel centres aligned): for each output position
+    the two source indices and the second one's weight in 256ths."""
+    s = np.clip((np.arange(size) + 0.5) * length / size - 0.5, 0, length - 1)
+    first = np.floor(s).astype(np.intp)
+    return first, np.minimum(first + 1, length - 1), np.floor((s - first) * 256 + 0.5).astype(np.int64)
+
+
+def ramp_of(mask, threshold, softness):
+    """The network's 256x256 probabilities through the edge's ramp (width ``softness``, centred on ``threshold``)."""
+    soft = max(softness, 1e-3)
+    a = (mask.astype(np.float64) - (threshold - soft / 2)) * (OPAQUE / soft)
+    return np.where(a <= 0, 0, np.where(a >= OPAQUE, OPAQUE, np.floor(a + 0.5))).astype(np.int64)
 
 
 def alpha_of(mask, width, height, threshold, softness):
-    """How much of each output pixel is the person (0-1): the 256x256 probabilities upsampled bilinearly, then a ramp
-    of width ``softness`` centred on ``threshold``."""
-    soft = max(softness, 1e-3)
-    p = upsample(mask, width, height, SIDE / width, SIDE / height)
-    return np.clip((p - (threshold - soft / 2)) / soft, 0, 1)
+    """How much of each output pixel is the person, in 256ths: the ramp of the probabilities, upsampled bilinearly."""
+    ramp = ramp_of(mask, threshold, softness)
+    x0, x1, fx = bilinear_axis(SIDE, width)
+    y0, y1, fy = bilinear_axis(SIDE, height)
+    top, bottom, fy = ramp[y0], ramp[y1], fy[:, None]
+    upper = top[:, x0] * (256 - fx) + top[:, x1] * fx
+    lower = bottom[:, x0] * (256 - fx) + bottom[:, x1] * fx
+    return (upper * (256 - fy) + lower * fy + 32768) >> 16
 
 
 def blurred(frame):
-    """A strong blur: the picture averaged over 8x8 cells, then spread back bilinearly."""
+    """A strong blur: the picture averaged over 8x8 cells (a quarter of their pixels), then spread back bilinearly."""
     h, w = frame.shape[:2]
-    ys, xs = np.arange(0, h, CELL), np.arange(0, w, CELL)
-    sums = np.add.reduceat(np.add.reduceat(frame.astype(np.float32), ys, axis=0), xs, axis=1)
-    counts = np.outer(np.diff(np.append(ys, h)), np.diff(np.append(xs, w))).astype(np.float32)
-    return upsample(sums / counts[..., None], w, h, 1 / CELL, 1 / CELL).astype(np.uint8)
+    quarter = frame[::2, ::2].astype(np.int64)  # every other pixel of every other row: 16 of a cell's 64
+    step = CELL // 2
+    rows, cols = np.arange(0, quarter.shape[0], step), np.arange(0, quarter.shape[1], step)
+    sums = np.add.reduceat(np.add.reduceat(quarter, rows, axis=0), cols, axis=1)
+    counts = np.outer(np.diff(np.append(rows, quarter.shape[0])), np.diff(np.append(cols, quarter.shape[1])))
+    means = np.floor(sums / counts[..., None] + 0.5).astype(np.int64)
+    x0, x1, fx = bilinear_axis(means.shape[1], w)
+    y0, y1, fy = bilinear_axis(means.shape[0], h)
+    wide = means[:, x0] * (256 - fx)[:, None] + means[:, x1] * fx[:, None]
+    fy = fy[:, None, None]
+    return ((wide[y0] * (256 - fy) + wide[y1] * fy + 32768) >> 16).astype(np.uint8)
 
 
 def beach(width, height):
@@ -104,9 +115,11 @@ def beach(width, height):
 
 
 def composite(camera, background, alpha):
-    """The camera where ``alpha`` is 1, the background where it is 0, blended between."""
+    """The camera where ``alpha`` is 256, the background where it is 0, blended between (in 256ths)."""
     a = alpha[..., None]
-    return (camera * a + background * (1 - a)).astype(np.uint8)
+    return ((camera.astype(np.int64) * a + np.asarray(background, dtype=np.int64) * (OPAQUE - a) + 128) >> 8).astype(
+        np.uint8
+    )
 
 
 def waiting(width, height, t):
@@ -194,7 +207,7 @@ class Background(VideoModel):
             background = np.array([colour["r"], colour["g"], colour["b"]], dtype=np.uint8)
         else:
             background = self.picture
-        alpha = alpha_of(self.segment(base), self.width, self.height, settings["threshold"], settings["softness"])
+        alpha = alpha_of(self.segment(camera), self.width, self.height, settings["threshold"], settings["softness"])
         return composite(base, background, alpha)
 
     def start_session(self):

@@ -11,7 +11,16 @@ import { Effect, Logger, LogLevel, Queue } from "effect"
 import { resolve } from "node:path"
 import * as ort from "onnxruntime-node"
 import { beforeAll, describe, expect, it } from "vitest"
-import { alphaOf, beach, composite, initial, model as typescript, side, toInput } from "../../examples/06-background.js"
+import {
+  alphaOf,
+  beach,
+  blurred,
+  composite,
+  initial,
+  model as typescript,
+  side,
+  toInput
+} from "../../examples/06-background.js"
 import * as PythonReactor from "../../src/host/python/PythonReactor.js"
 import * as Capabilities from "../../src/model/Capabilities.js"
 import type { Frame } from "../../src/model/Frame.js"
@@ -37,14 +46,13 @@ const room = (x: number, y: number) => !onPerson(x, y) && !near(x, y)
 const same = (pixel: Array<number>, i: number) => pixel.every((v, k) => Math.abs(v - camera.data[i + k]!) <= 2)
 const green = (pixel: Array<number>) => pixel[0]! + Math.abs(pixel[1]! - 255) + pixel[2]! <= 6
 
-/** Example 06's own output in the colour mode: its functions, and onnxruntime-node on the same ONNX file. */
-const typescriptOutput = async (picture: Frame, rgb: readonly [number, number, number]): Promise<Frame> => {
+/** Example 06's own output with `background`: its functions, and onnxruntime-node on the same ONNX file. */
+const typescriptOutput = async (picture: Frame, background: Uint8Array): Promise<Frame> => {
   const network = await ort.InferenceSession.create(resolve("examples/models/selfie_segmentation.onnx"))
   try {
     const input = new ort.Tensor("float32", toInput(picture), [1, 3, side, side])
     const result = await network.run({ [network.inputNames[0]!]: input })
     const mask = result[network.outputNames[0]!]!.data as Float32Array
-    const background = new Uint8Array(picture.data.length).map((_, i) => rgb[i % 3]!)
     return composite(picture, background, alphaOf(mask, picture.width, picture.height, initial))
   } finally {
     await network.release()
@@ -122,19 +130,27 @@ describe.skipIf(!onnxruntime.run)(
         expect(Person.share(replaced, person, same)).toBeGreaterThan(0.97)
         expect(Person.share(replaced, room, green)).toBeGreaterThan(0.97)
         // The same picture as example 06 makes from the same weights, edges included.
-        const expected = yield* Effect.promise(() => typescriptOutput(camera, [0, 255, 0]))
-        expect(
-          Person.share(
-            replaced,
-            () => true,
-            (pixel, i) => pixel.every((v, k) => Math.abs(v - expected.data[i + k]!) <= 2)
+        const asExample06 = (frame: Frame, background: Uint8Array) =>
+          Effect.map(
+            Effect.promise(() => typescriptOutput(camera, background)),
+            (expected) =>
+              Person.share(
+                frame,
+                () => true,
+                (pixel, i) => pixel.every((v, k) => Math.abs(v - expected.data[i + k]!) <= 2)
+              )
           )
-        )
-          .toBeGreaterThan(0.999)
+        const greenBackground = new Uint8Array(camera.data.length).map((_, i) => [0, 255, 0][i % 3]!)
+        expect(yield* asExample06(replaced, greenBackground)).toBeGreaterThan(0.999)
 
         // A room with nobody in it: all of it replaced.
         const empty = yield* output(Person.picture(width, height, false))
         expect(Person.share(empty, () => true, green)).toBeGreaterThan(0.98)
+
+        // The blur mode: example 06's blur (8x8 cell means spread back), the same bytes.
+        yield* send("set_mode", { mode: "blur" })
+        const blur = yield* output(camera)
+        expect(yield* asExample06(blur, blurred(camera))).toBeGreaterThan(0.999)
 
         // The picture mode puts example 06's beach behind the person; none shows the camera as it is.
         yield* send("set_mode", { mode: "picture" })
