@@ -2,9 +2,10 @@
  * A session's input tracks: per declared track, the newest frame (read by `latest`) and a `PubSub.sliding` that each
  * reader of `frames` subscribes to, so a reader that falls behind loses
  * the oldest frames, never the newest, and holds at most `capacity` of them. `push` checks every frame first
- * (`Input.check`): nothing unchecked reaches a model.
+ * (`Input.check`): nothing unchecked reaches a model. A reader's wait for the next frame runs inside `awaiting` (the
+ * session's pacer leaves it out of the model's generation rate).
  */
-import { Clock, Effect, Option, PubSub, Stream } from "effect"
+import { Cause, Clock, Effect, Option, PubSub, Queue, Stream } from "effect"
 import * as Input from "../model/Input.js"
 import type * as Metrics from "./Metrics.js"
 
@@ -34,11 +35,15 @@ interface State {
   dropped: number
 }
 
+/** Wraps a reader's wait for a frame (nothing held for it yet). */
+export type Awaiting = <A, E, R>(wait: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+
 /** Builds the input tracks of a session of a model with these inputs. */
 export const make = (
   inputs: Input.Inputs,
   capacity = defaultCapacity,
-  recorder?: Metrics.Recorder
+  recorder?: Metrics.Recorder,
+  awaiting: Awaiting = (wait) => wait
 ): Effect.Effect<InputTracks> =>
   Effect.gen(function*() {
     const states = new Map<string, State>()
@@ -61,7 +66,19 @@ export const make = (
         const queue = yield* PubSub.subscribe(state.pubsub)
         const held = state.latest
         let seen = state.next - 1
-        const rest = Stream.fromQueue(queue).pipe(
+        // What is held now, or else the wait for the next frame (inside `awaiting`); the stream ends at shutdown.
+        const pull = Effect.flatMap(
+          Queue.size(queue),
+          (held) => held > 0 ? Queue.takeAll(queue) : awaiting(Queue.takeBetween(queue, 1, capacity))
+        ).pipe(
+          Effect.catchAllCause((cause) =>
+            Effect.flatMap(
+              Queue.isShutdown(queue),
+              (down) => down && Cause.isInterrupted(cause) ? Effect.fail(Option.none()) : Effect.failCause(cause)
+            )
+          )
+        )
+        const rest = Stream.repeatEffectChunkOption(pull).pipe(
           Stream.filter((frame) => {
             if (frame.index <= seen) return false
             // A gap is what slid out of this reader's buffer while it was behind.

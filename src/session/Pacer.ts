@@ -38,6 +38,11 @@ export interface Pacer {
   /** Stops counting time toward the generation rate (an intentional pause). */
   readonly pause: Effect.Effect<void>
   readonly resume: Effect.Effect<void>
+  /**
+   * Runs `effect` (the model waiting for its next input frame) without counting its time toward the generation rate:
+   * a model driven by a camera generates for the time it computes, not for the camera's (or a closed loop's) interval.
+   */
+  readonly awaitingInput: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /** Frames released per second over the last second. */
   readonly fps: Effect.Effect<number>
   /** Frames released so far. */
@@ -105,8 +110,22 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
     const maxInterval = options.maxIntervalMs ?? 1000
     const recorder = options.recorder
     let lastPushAt = clock.unsafeCurrentTimeMillis()
+    // Time not generating: while the model paused the measurement, or waits for an input frame (either, or both).
     let pausedAt: number | undefined
     let pausedMs = 0
+    let modelPaused = false
+    let waitingForInput = 0
+    /** Applies a change of the two reasons, opening or closing a span of time not generating. */
+    const notGenerating = (change: () => void) => {
+      const before = modelPaused || waitingForInput > 0
+      change()
+      const after = modelPaused || waitingForInput > 0
+      if (!before && after) pausedAt = clock.unsafeCurrentTimeMillis()
+      if (before && !after && pausedAt !== undefined) {
+        pausedMs += clock.unsafeCurrentTimeMillis() - pausedAt
+        pausedAt = undefined
+      }
+    }
     let estimate: number | undefined
     let measured = 0
     let nextIndex = 0
@@ -118,7 +137,10 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
     const recent: Array<number> = []
 
     // Generation time is measured from the end of the previous `push` (time suspended in a full queue is the pacer's
-    // own back-pressure, not generation: counting it would lock the rate at whatever it started with). The first
+    // own back-pressure, not generation: counting it would lock the rate at whatever it started with). Nor is time
+    // waiting for an input frame: in a closed loop (a viewer sends its next camera frame once it has the last output)
+    // that wait includes the pacer's own hold of the last frame, and counting it held every frame after a slow one
+    // for most of an interval, frame after frame (bench 14a at load ~12: a median hold of 17.6 ms per frame). The first
     // block's time includes the session's set-up, so it only paces that block and does not seed the average.
     const measure = (now: number, frames: number) => {
       const paused = pausedMs + (pausedAt !== undefined ? now - pausedAt : 0)
@@ -231,15 +253,22 @@ export const make = (options: Options): Effect.Effect<Pacer, never, Scope.Scope>
     return {
       push,
       nextIndex: Effect.sync(() => nextIndex),
-      pause: Effect.sync(() => {
-        if (pausedAt === undefined) pausedAt = clock.unsafeCurrentTimeMillis()
-      }),
-      resume: Effect.sync(() => {
-        if (pausedAt !== undefined) {
-          pausedMs += clock.unsafeCurrentTimeMillis() - pausedAt
-          pausedAt = undefined
-        }
-      }),
+      pause: Effect.sync(() =>
+        notGenerating(() => {
+          modelPaused = true
+        })
+      ),
+      resume: Effect.sync(() =>
+        notGenerating(() => {
+          modelPaused = false
+        })
+      ),
+      awaitingInput: (effect) =>
+        Effect.acquireUseRelease(
+          Effect.sync(() => notGenerating(() => waitingForInput++)),
+          () => effect,
+          () => Effect.sync(() => notGenerating(() => waitingForInput--))
+        ),
       fps: Effect.sync(() => {
         const now = clock.unsafeCurrentTimeMillis()
         let count = 0

@@ -132,7 +132,6 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
       ? FrameBus.make
       : FrameBus.makeCounted(() => recorder.framesDropped("slow_consumer", 1)))
     const outbox = yield* PubSub.sliding<unknown>(1024)
-    const inputs = yield* InputTracks.make(model.inputs, InputTracks.defaultCapacity, recorder)
     const outputs = Output.of(model)
     const hasAudio = Object.values(outputs).some((track) => track.kind === "audio")
     const audio = yield* AudioOut.make(outputs, { sink: options.audioSink }).pipe(Scope.extend(scope))
@@ -160,6 +159,8 @@ export const make = (model: Model.Loaded, options: Options = {}): Effect.Effect<
       ...(recorder !== undefined ? { recorder } : {})
     })
       .pipe(Scope.extend(scope))
+    // A model waiting for its next input frame is not generating: the pacer leaves that wait out of its rate.
+    const inputs = yield* InputTracks.make(model.inputs, InputTracks.defaultCapacity, recorder, pacer.awaitingInput)
 
     const context: Context.Context<SessionContext> = Context.make(SessionContext, {
       sessionId: id,
