@@ -449,6 +449,8 @@ export const loadNetwork = (config: typeof Config.Type): Effect.Effect<Segmenter
     const [input] = network.inputNames
     const [output] = network.outputNames
     const plane = side * side
+    // One buffer for the largest batch, reused: batches run one at a time, and a batch of n uses its first n pictures.
+    const gathered = new Float32Array(config.maxBatch * 3 * plane)
     const batcher = yield* Batch.make({
       maxBatch: config.maxBatch,
       maxWaitMs: config.maxWaitMs,
@@ -456,7 +458,7 @@ export const loadNetwork = (config: typeof Config.Type): Effect.Effect<Segmenter
       run: (pictures: ReadonlyArray<Float32Array>) =>
         Effect.promise(async () => {
           // A batch of one goes in as it is; more are laid one after the other.
-          const batch = pictures.length === 1 ? pictures[0]! : new Float32Array(pictures.length * 3 * plane)
+          const batch = pictures.length === 1 ? pictures[0]! : gathered.subarray(0, pictures.length * 3 * plane)
           if (pictures.length > 1) pictures.forEach((picture, i) => batch.set(picture, i * 3 * plane))
           const result = await network.run({
             [input!]: new ort.Tensor("float32", batch, [pictures.length, 3, side, side])
