@@ -24,6 +24,10 @@
  *   now, load ~20: 16.1 frames/s (p50 47.8 ms, 30.4 ms CPU), copy 24.8 frames/s (20.1 ms CPU); with the buffers
  *   reused, load 18-21: 6.65 frames/s (p50 139 ms, 25.3 ms CPU, 8.4 ms of it the server's main thread), copy 8.67
  *   (20.1 ms CPU). At these loads the wall-clock figures swing 2-3x from one minute to the next; rerun quietly.
+ *   Quiet machine (load 0), before the pacer fix below: 22.1 frames/s (p50 41.4 ms, 19.4 ms CPU), copy 14.5 ms CPU.
+ *   After it (the runtime's pacer no longer counts the wait for the next camera frame as generation time, which had
+ *   held each output a median 17.6 ms in a closed loop; bufferutil; the batch buffer reused), load 6-8: 35.1
+ *   frames/s (p50 20.3 ms, 14.7 ms CPU, 4.0 ms of it the main thread), copy 54.4 frames/s (12.3 ms CPU).
  */
 import { Effect, Option, Ref, Schema, type Scope, Stream } from "effect"
 import { Batch, Command, Frame, Input, Model, Param } from "effect-reactor"
