@@ -1,15 +1,18 @@
 /**
- * Traces: spans for sessions, commands, model loads and host restarts, exported over OTLP (HTTP, JSON) by
- * `@effect/opentelemetry`'s `OtlpTracer` when the standard `OTEL_EXPORTER_OTLP_ENDPOINT` (or
- * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, and off otherwise: then no span is made on the runtime's hot paths
- * (`enabled` is false). A model host (worker thread) exports its own spans the same way; `@effect/rpc` carries the
- * span context across the host protocol, so a command's spans in the worker are children of its span on the server.
+ * Traces: spans for sessions, commands, model loads and host restarts, exported over OTLP (HTTP, JSON) through
+ * `@effect/opentelemetry`'s `NodeSdk` (the OpenTelemetry SDK's tracer provider, batch processor and OTLP exporter)
+ * when the standard `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, and off otherwise:
+ * then no span is made on the runtime's hot paths (`enabled` is false). Which traces are kept is the SDK's sampler,
+ * chosen by the standard `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` (`Sampling.ts`). A model host (worker
+ * thread) exports its own spans the same way; `@effect/rpc` carries the span context (and its sampled flag) across the
+ * host protocol, so a command's spans in the worker are children of its span on the server, kept or dropped with it.
  * Logs carry the trace and span ids (`withTraceIds`).
  */
-import * as OtlpSerialization from "@effect/opentelemetry/OtlpSerialization"
-import * as OtlpTracer from "@effect/opentelemetry/OtlpTracer"
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
+import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Context, Effect, FiberRef, FiberRefs, HashMap, Layer, Logger, Option, Tracer } from "effect"
+import * as Sampling from "./Sampling.js"
 
 /** Effect's own tracer (spans kept in memory, exported nowhere): tracing is off while it is the current one. */
 const native: Tracer.Tracer = Effect.runSync(Effect.tracer)
@@ -42,22 +45,38 @@ const headersFromEnv = (env: Env): Record<string, string> => {
 
 /**
  * The OTLP exporter as a layer when the environment names an endpoint (`OTEL_SERVICE_NAME` names the service,
- * `effect-reactor` by default; `role` tells the server from a model host), else nothing. Spans still waiting are
- * flushed when the layer is released.
+ * `effect-reactor` by default; `role` tells the server from a model host), else nothing; nothing either when the
+ * sampler is `always_off` (no span would be kept: the tracer is not installed at all). Fails at startup with a
+ * `Sampling.InvalidSampler` when `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` are not valid. Spans still waiting
+ * are flushed when the layer is released.
  */
-export const layerFromEnv = (role: "server" | "model-host" = "server"): Layer.Layer<never> => {
-  const url = endpointFromEnv()
+export const layerFromEnv = (
+  role: "server" | "model-host" = "server",
+  env: Env = process.env
+): Layer.Layer<never, Sampling.InvalidSampler> => {
+  const url = endpointFromEnv(env)
   if (url === undefined) return Layer.empty
-  return OtlpTracer.layer({
-    url,
-    headers: headersFromEnv(process.env),
+  const sampling = Sampling.fromEnv(env)
+  if (sampling._tag === "Left") return Layer.fail(sampling.left)
+  if (sampling.right.name === "always_off") return Layer.empty
+  return NodeSdk.layer(() => ({
+    spanProcessor: new BatchSpanProcessor(new OTLPTraceExporter({ url, headers: headersFromEnv(env) }), {
+      scheduledDelayMillis: 1000
+    }),
+    tracerConfig: { sampler: sampling.right.sampler },
     resource: {
-      serviceName: process.env.OTEL_SERVICE_NAME ?? "effect-reactor",
+      serviceName: env.OTEL_SERVICE_NAME ?? "effect-reactor",
       attributes: { "reactor.role": role }
-    },
-    exportInterval: "1 second"
-  }).pipe(Layer.provide(Layer.merge(FetchHttpClient.layer, OtlpSerialization.layerJson)))
+    }
+  }))
 }
+
+/**
+ * Whether a span is kept (exported): an unsampled one (the sampler said no, or its parent's did) is a cheap
+ * non-recording span, and callers skip building its attributes and its children.
+ */
+export const isSampled = (span: Tracer.AnySpan | undefined): span is Tracer.AnySpan =>
+  span !== undefined && span.sampled
 
 /** The span a fiber runs in, if any. */
 const spanOf = (refs: FiberRefs.FiberRefs): Option.Option<Tracer.AnySpan> =>
