@@ -9,6 +9,8 @@
  * Logs carry the trace and span ids (`withTraceIds`).
  */
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
+import * as Resource from "@effect/opentelemetry/Resource"
+import * as OtelTracer from "@effect/opentelemetry/Tracer"
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
 import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Context, Effect, FiberRef, FiberRefs, HashMap, Layer, Logger, Option, Tracer } from "effect"
@@ -59,17 +61,52 @@ export const layerFromEnv = (
   const sampling = Sampling.fromEnv(env)
   if (sampling._tag === "Left") return Layer.fail(sampling.left)
   if (sampling.right.name === "always_off") return Layer.empty
-  return NodeSdk.layer(() => ({
-    spanProcessor: new BatchSpanProcessor(new OTLPTraceExporter({ url, headers: headersFromEnv(env) }), {
-      scheduledDelayMillis: 1000
-    }),
-    tracerConfig: { sampler: sampling.right.sampler },
-    resource: {
-      serviceName: env.OTEL_SERVICE_NAME ?? "effect-reactor",
-      attributes: { "reactor.role": role }
-    }
-  }))
+  return Layer.unwrapEffect(Effect.map(OtelTracer.make, (tracer) => Layer.setTracer(withRemoteSampledFlag(tracer))))
+    .pipe(
+      Layer.provide(OtelTracer.layerTracer),
+      Layer.provide(
+        NodeSdk.layerTracerProvider(
+          new BatchSpanProcessor(new OTLPTraceExporter({ url, headers: headersFromEnv(env) }), {
+            scheduledDelayMillis: 1000
+          }),
+          { sampler: sampling.right.sampler }
+        )
+      ),
+      Layer.provide(
+        Resource.layerFromEnv(Resource.configToAttributes({
+          serviceName: env.OTEL_SERVICE_NAME ?? "effect-reactor",
+          attributes: { "reactor.role": role }
+        }))
+      )
+    )
 }
+
+/**
+ * `@effect/opentelemetry`'s tracer, told the sampled flag of a remote parent. `@effect/rpc` hands a request's span
+ * context to the worker as an external span with `sampled`, but the bridge reads a parent's flags only from its
+ * `OtelTraceFlags` annotation and takes it as sampled otherwise, so without this a command of an unsampled session
+ * would be traced in the worker all the same (test/observability/sampling.test.ts catches it). Only spans whose
+ * parent is such an external span pay for it.
+ */
+const withRemoteSampledFlag = (tracer: Tracer.Tracer): Tracer.Tracer =>
+  Tracer.make({
+    span: (name, parent, context, links, startTime, kind, options) =>
+      tracer.span(
+        name,
+        parent._tag === "Some" && parent.value._tag === "ExternalSpan" && !parent.value.sampled &&
+          Option.isNone(Context.getOption(parent.value.context, OtelTracer.OtelTraceFlags))
+          ? Option.some(
+            OtelTracer.makeExternalSpan({ traceId: parent.value.traceId, spanId: parent.value.spanId, traceFlags: 0 })
+          )
+          : parent,
+        context,
+        links,
+        startTime,
+        kind,
+        options
+      ),
+    context: (f, fiber) => tracer.context(f, fiber)
+  })
 
 /**
  * Whether a span is kept (exported): an unsampled one (the sampler said no, or its parent's did) is a cheap
