@@ -44,15 +44,18 @@ describe("traces over OTLP", () => {
           { host: "127.0.0.1", port: 0 }
         )
     )
+    let frames = 0
     try {
       const { client } = await connect(server, "?format=rgb")
-      await client.waitFrames(2)
+      // enough frames that a span per frame would outnumber everything else in the session's trace
+      await client.waitFrames(80)
       client.command("set_color", { r: 200 }, "traced")
       await client.next((m) => m.type === "commandAck" && m.data.id === "traced")
       client.command("set_color", { r: 900 }, "bad")
       await client.error("invalid_payload")
       client.runtime("stop")
       await client.closed
+      frames = client.frameCount
       const find = (name: string, role: string) => otlp.spans.find((s) => s.name === name && s.role === role)
       expect(
         await eventually(() =>
@@ -67,6 +70,11 @@ describe("traces over OTLP", () => {
     const spans = otlp.spans
     const session = spans.find((s) => s.name === "session" && s.role === "server")!
     expect(session.attributes["session.end_reason"]).toBe("stopped")
+    // No span per frame: the whole trace (the HTTP request, the session, 2 commands and theirs on both sides, the
+    // host protocol calls) is a few dozen spans, whatever the frames streamed.
+    const trace = spans.filter((s) => s.traceId === session.traceId)
+    expect(frames).toBeGreaterThanOrEqual(80)
+    expect(trace.length, trace.map((s) => s.name).join(",")).toBeLessThan(40)
     const commands = spans.filter((s) => s.name === "command" && s.role === "server")
     expect(commands).toHaveLength(2)
     for (const command of commands) expect(command.attributes["command.name"]).toBe("set_color")
