@@ -33,17 +33,19 @@ export const names = [
 export type Name = typeof names[number]
 
 /**
- * The sampler when `OTEL_TRACES_SAMPLER` is not set: one session in ten traced whole (its commands on both sides of
+ * The sampler when `OTEL_TRACES_SAMPLER` is not set: one session in twenty traced whole (its commands on both sides of
  * the worker), the others not at all. Not OpenTelemetry's own default (`parentbased_always_on`) because keeping every
- * span costs each command ~6 spans made, batched and serialized: measured 1.38x the command round trip with every span
- * kept (bench 15, `always_on` row), against the 5% the runtime allows itself by default. A root-only ratio keeps
- * traces whole, and sessions are long: one in ten still traces plenty of commands. `OTEL_TRACES_SAMPLER=
- * parentbased_always_on` (or `always_on`) keeps everything.
+ * span costs each command ~6 spans made, batched and serialized: bench 15 measured the command round trip p50 at
+ * 1.28x-1.33x with every span kept, against the 5% the runtime allows itself with metrics and tracing on. An
+ * unsampled session's commands cost ~1-3% (ratio 0 against metrics only, p50, 20 sessions a server, load ~6), and the
+ * kept ones scale with the ratio: at 0.1 (3 of 40 sessions kept) the p50 was 1.11x on a machine at load 12, so 0.05.
+ * A root-only ratio keeps traces whole, and sessions are long: one in twenty still traces every command of the
+ * sessions it keeps. `OTEL_TRACES_SAMPLER=parentbased_always_on` keeps everything.
  */
 export const defaultName: Name = "parentbased_traceidratio"
 
 /** The ratio of the default sampler when neither variable is set (`OTEL_TRACES_SAMPLER_ARG` alone changes it). */
-export const defaultRatio = 0.1
+export const defaultRatio = 0.05
 
 /** The ratio of an explicitly named `traceidratio` sampler without `OTEL_TRACES_SAMPLER_ARG` (the specification's). */
 export const specRatio = 1

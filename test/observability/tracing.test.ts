@@ -29,7 +29,7 @@ describe("traces over OTLP", () => {
     )
   })
 
-  // Every span kept: by ratio 1, or by a sampler that keeps all (the default samples one session in ten).
+  // Every span kept: by ratio 1, or by a sampler that keeps all (the default samples one session in twenty).
   it.each([
     { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "1" },
     { OTEL_TRACES_SAMPLER: "always_on", OTEL_TRACES_SAMPLER_ARG: "" }
