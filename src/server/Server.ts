@@ -21,6 +21,7 @@ import * as Metrics from "../session/Metrics.js"
 import * as Reactor from "../session/Reactor.js"
 import * as Recorder from "../session/Recorder.js"
 import * as Registry from "../session/Registry.js"
+import type * as Sampling from "../session/Sampling.js"
 import * as Tracing from "../session/Tracing.js"
 import * as Uploads from "../session/Uploads.js"
 import * as WebRtc from "../transport/WebRtc.js"
@@ -153,7 +154,11 @@ export const make = Effect.gen(function*() {
  */
 export const layerFrom = <E, R>(
   reactor: Layer.Layer<Reactor.Reactor, E, R>
-): Layer.Layer<Server, E | ListenError | ConfigError.ConfigError, R | ServerConfig.Config> =>
+): Layer.Layer<
+  Server,
+  E | ListenError | ConfigError.ConfigError | Sampling.InvalidSampler,
+  R | ServerConfig.Config
+> =>
   Layer.scoped(Server, make).pipe(
     Layer.provide(Layer.mergeAll(WebRtc.layer, Upgrade.layer, Prometheus.layer)),
     Layer.provide(Layer.merge(Uploads.layer, Recorder.layer)),

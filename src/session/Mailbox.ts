@@ -161,14 +161,15 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
     const recorder = options.recorder
     // Spans only where they are exported: with tracing off, a command costs no span.
     const traced = yield* Tracing.enabled
-    const spanned = (name: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-      traced ? Effect.withSpan(effect, name) : effect
+    const spanned = (name: string, sampled: boolean) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      sampled ? Effect.withSpan(effect, name) : effect
     /** A command's name as a metric label: a declared one, else `unknown` (a client's names are not a bounded set). */
     const label = (type: unknown) => typeof type === "string" && options.commands.requests.has(type) ? type : "unknown"
 
-    const apply = (item: Item): Effect.Effect<Ack, CommandError.CommandError> =>
+    // A command is traced when its submitter's span is kept: an unsampled one (the session not sampled) makes no span.
+    const apply = (item: Item, sampled: boolean): Effect.Effect<Ack, CommandError.CommandError> =>
       Effect.gen(function*() {
-        const { payload, rpc } = yield* spanned("command.decode")(decode(options.commands, item.incoming))
+        const { payload, rpc } = yield* spanned("command.decode", sampled)(decode(options.commands, item.incoming))
         const handler =
           (options.handlers as Record<string, (payload: unknown) => Effect.Effect<unknown, unknown, any>>)[
             rpc._tag
@@ -180,7 +181,7 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
           })
         }
         const exit = yield* options.provide(Effect.suspend(() => handler(payload))).pipe(
-          spanned("command.handler"),
+          spanned("command.handler", sampled),
           Effect.exit
         )
         if (Exit.isFailure(exit)) {
@@ -211,7 +212,7 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
 
     // The actor: one command at a time, strictly in arrival order.
     const applyIn = (item: Item) =>
-      item.span === undefined ? apply(item) : apply(item).pipe(
+      item.span === undefined || !item.span.sampled ? apply(item, false) : apply(item, true).pipe(
         Effect.withSpan("command.apply", {
           parent: item.span,
           attributes: { "command.name": typeof item.incoming.type === "string" ? item.incoming.type : "" }

@@ -69,7 +69,10 @@ export const defs = {
     "the model's generation time per frame, measured per emitted block",
     [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]
   ),
-  modelHostsAlive: gauge("reactor_model_hosts_alive", "model hosts (worker threads) loaded and serving"),
+  modelHostsAlive: gauge(
+    "reactor_model_hosts_alive",
+    "model hosts (worker threads or Python processes) loaded and serving"
+  ),
   modelHostRestarts: counter(
     "reactor_model_host_restarts",
     "model hosts lost and loaded again, by cause (crash, out_of_memory, deadline, exit)"

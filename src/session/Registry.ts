@@ -157,8 +157,10 @@ export const make = Effect.gen(function*() {
                 message: EndReason.describe(reason)
               }),
               span === undefined ? Effect.void : Effect.map(Clock.currentTimeNanos, (now) => {
-                span.attribute("session.end_reason", EndReason.code(reason))
-                span.attribute("session.end_message", EndReason.describe(reason))
+                if (span.sampled) {
+                  span.attribute("session.end_reason", EndReason.code(reason))
+                  span.attribute("session.end_message", EndReason.describe(reason))
+                }
                 span.end(now, Exit.void)
               })
             )

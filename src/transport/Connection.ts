@@ -220,11 +220,15 @@ export const make = (options: Options): Effect.Effect<
     const viewer = { id: `v${++viewers}`, role, transport: options.transport } as const
     const counters = registry.counters(session.id)
     const recorder = Metrics.forFlag(config.metrics)
-    // A command's span is a child of its session's (tracing on); none otherwise.
+    // A command's span is a child of its session's (tracing on, the session sampled); none otherwise. An unsampled
+    // session's span is still the command's parent, so the worker learns (from the span context @effect/rpc carries)
+    // that the command is not traced and makes no span of its own.
     const sessionSpan = registry.span(session.id)
     const traced = <A, E, R>(type: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
       sessionSpan === undefined
         ? effect
+        : !sessionSpan.sampled
+        ? Effect.withParentSpan(effect, sessionSpan)
         : Effect.withSpan(effect, "command", {
           parent: sessionSpan,
           attributes: { "command.name": type, "session.id": session.id, transport: options.transport }

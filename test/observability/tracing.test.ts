@@ -4,69 +4,12 @@
  * session's span (with its end reason), each command's span as its child, and, from the worker, the command's
  * decode and handler spans and the model's load, linked to the server's spans across the worker boundary.
  */
-import { createServer, type Server as HttpServer } from "node:http"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Server from "../../src/server/Server.js"
 import * as Tracing from "../../src/session/Tracing.js"
 import { connect, eventually } from "../e2e/helpers.js"
-
-interface Span {
-  readonly traceId: string
-  readonly spanId: string
-  readonly parentSpanId?: string | undefined
-  readonly name: string
-  readonly attributes: Record<string, unknown>
-  readonly role: string
-}
-
-type KeyValue = { key: string; value: { stringValue?: string; intValue?: number; boolValue?: boolean } }
-
-/** An OTLP/HTTP JSON receiver: every span exported to it, with its resource's `reactor.role`. */
-const collector = () =>
-  new Promise<{ readonly server: HttpServer; readonly url: string; readonly spans: Array<Span> }>((resolve) => {
-    const spans: Array<Span> = []
-    const attributes = (list: ReadonlyArray<KeyValue> | undefined) =>
-      Object.fromEntries(
-        (list ?? []).map((kv) => [kv.key, kv.value.stringValue ?? kv.value.intValue ?? kv.value.boolValue])
-      )
-    const server = createServer((request, response) => {
-      const chunks: Array<Buffer> = []
-      request.on("data", (chunk: Buffer) => chunks.push(chunk))
-      request.on("end", () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
-          resourceSpans: Array<{
-            resource: { attributes: Array<KeyValue> }
-            scopeSpans: Array<{ spans: Array<Omit<Span, "attributes" | "role"> & { attributes: Array<KeyValue> }> }>
-          }>
-        }
-        for (const resource of body.resourceSpans) {
-          const role = String(attributes(resource.resource.attributes)["reactor.role"])
-          for (const scope of resource.scopeSpans) {
-            for (const span of scope.spans) spans.push({ ...span, attributes: attributes(span.attributes), role })
-          }
-        }
-        response.writeHead(200, { "content-type": "application/json" })
-        response.end("{}")
-      })
-    })
-    server.listen(
-      0,
-      "127.0.0.1",
-      () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, spans })
-    )
-  })
-
-/** Whether `ancestor` is `span`'s parent, or its parent's, and so on. */
-const descends = (spans: ReadonlyArray<Span>, span: Span, ancestor: Span): boolean => {
-  const byId = new Map(spans.map((s) => [s.spanId, s]))
-  let at: Span | undefined = span
-  for (let depth = 0; at !== undefined && depth < 50; depth++) {
-    if (at.parentSpanId === ancestor.spanId) return true
-    at = at.parentSpanId === undefined ? undefined : byId.get(at.parentSpanId)
-  }
-  return false
-}
+import { collector, descends, withEnv } from "./Collector.js"
 
 describe("traces over OTLP", () => {
   let otlp: Awaited<ReturnType<typeof collector>>
@@ -86,27 +29,33 @@ describe("traces over OTLP", () => {
     )
   })
 
-  it("links a session, its commands and the model's load across the worker boundary", async () => {
-    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = otlp.url
+  // Every span kept: by ratio 1, or by a sampler that keeps all (the default samples one session in twenty).
+  it.each([
+    { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "1" },
+    { OTEL_TRACES_SAMPLER: "always_on", OTEL_TRACES_SAMPLER_ARG: "" }
+  ])("links a session, its commands and the model's load across the worker boundary (%o)", async (sampler) => {
+    otlp.spans.length = 0
     process.env.REACTOR_FIXTURE = JSON.stringify({})
-    let server: Server.Handle | undefined
-    try {
-      server = await Server.listen(
-        { _tag: "Worker", module: fileURLToPath(new URL("../fixtures/server-model-worker.ts", import.meta.url)) },
-        { host: "127.0.0.1", port: 0 }
-      )
-    } finally {
-      delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT
-    }
+    const server = await withEnv(
+      { ...sampler, OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url },
+      () =>
+        Server.listen(
+          { _tag: "Worker", module: fileURLToPath(new URL("../fixtures/server-model-worker.ts", import.meta.url)) },
+          { host: "127.0.0.1", port: 0 }
+        )
+    )
+    let frames = 0
     try {
       const { client } = await connect(server, "?format=rgb")
-      await client.waitFrames(2)
+      // enough frames that a span per frame would outnumber everything else in the session's trace
+      await client.waitFrames(80)
       client.command("set_color", { r: 200 }, "traced")
       await client.next((m) => m.type === "commandAck" && m.data.id === "traced")
       client.command("set_color", { r: 900 }, "bad")
       await client.error("invalid_payload")
       client.runtime("stop")
       await client.closed
+      frames = client.frameCount
       const find = (name: string, role: string) => otlp.spans.find((s) => s.name === name && s.role === role)
       expect(
         await eventually(() =>
@@ -121,6 +70,11 @@ describe("traces over OTLP", () => {
     const spans = otlp.spans
     const session = spans.find((s) => s.name === "session" && s.role === "server")!
     expect(session.attributes["session.end_reason"]).toBe("stopped")
+    // No span per frame: the whole trace (the HTTP request, the session, 2 commands and theirs on both sides, the
+    // host protocol calls) is a few dozen spans, whatever the frames streamed.
+    const trace = spans.filter((s) => s.traceId === session.traceId)
+    expect(frames).toBeGreaterThanOrEqual(80)
+    expect(trace.length, trace.map((s) => s.name).join(",")).toBeLessThan(40)
     const commands = spans.filter((s) => s.name === "command" && s.role === "server")
     expect(commands).toHaveLength(2)
     for (const command of commands) expect(command.attributes["command.name"]).toBe("set_color")

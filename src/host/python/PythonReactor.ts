@@ -37,6 +37,7 @@ import * as Model from "../../model/Model.js"
 import * as Output from "../../model/Output.js"
 import * as Overrides from "../../model/Overrides.js"
 import { SessionContext, type Viewer } from "../../model/SessionContext.js"
+import * as Metrics from "../../session/Metrics.js"
 import * as Reactor from "../../session/Reactor.js"
 import * as Commands from "./Commands.js"
 import * as Process from "./Process.js"
@@ -227,9 +228,13 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, PythonHos
 
     const slots: Array<Slot> = []
 
+    // A Python process is a model host in /metrics, in the same series as a worker thread.
+    const recorder = options.recorder
     const spawn = (slot: Slot): Effect.Effect<void, PythonHostError> =>
       Effect.gen(function*() {
+        const loadStart = Date.now()
         const { child, processScope } = yield* startProcess
+        recorder?.hostLoaded(Date.now() - loadStart)
         slot.process = child
         slot.busy = false
         yield* Effect.logInfo(
@@ -260,7 +265,11 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, PythonHos
       Effect.gen(function*() {
         if (slot.process === child) slot.process = undefined
         yield* Scope.close(processScope, Exit.void)
-        if (yield* Ref.get(shuttingDown)) return
+        if (yield* Ref.get(shuttingDown)) {
+          recorder?.sink.add(Metrics.defs.modelHostsAlive, -1)
+          return
+        }
+        recorder?.hostLost(lossCause(reason))
         yield* Effect.logWarning(
           `Python worker ${slot.index} (process ${child.pid}) is gone (${reason}); starting it again`
         )
@@ -429,6 +438,18 @@ export const make = (options: Options): Effect.Effect<Reactor.Service, PythonHos
       status: Effect.sync(() => (slots.every((slot) => slot.process !== undefined) ? "ok" : "loading"))
     } satisfies Reactor.Service
   })
+
+/**
+ * Why a Python process was lost, as the `cause` label of `reactor_model_host_restarts` (the worker host's causes):
+ * killed for a session that outlived the stop deadline, or an exception, a non-zero exit or a signal (a crash), or a
+ * clean exit.
+ */
+export const lossCause = (reason: string): "deadline" | "crash" | "exit" =>
+  reason.startsWith("it was killed: ") && reason.includes("did not stop within")
+    ? "deadline"
+    : reason.startsWith("it exited with code 0")
+    ? "exit"
+    : "crash"
 
 /** The Python reactor as a layer. */
 export const layer = (options: Options): Layer.Layer<Reactor.Reactor, PythonHostError> =>
