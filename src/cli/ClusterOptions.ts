@@ -1,7 +1,7 @@
 /**
  * The command line of the cluster: the options `reactor run --join <postgres-url>` adds (a runner), and the
  * `reactor coordinator` command. Settings not given come from the environment (`REACTOR_CLUSTER_SECRET`,
- * `REACTOR_JWT_SECRET`, `REACTOR_CLUSTER_DATABASE`).
+ * `REACTOR_JWT_SECRET`, `REACTOR_CLUSTER_DATABASE`, `REACTOR_RUNNER_TOKEN`).
  */
 import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
@@ -92,6 +92,13 @@ const coordinatorOptions = {
     Options.withDescription("The HS256 secret of the clients' bearer tokens (default: env REACTOR_JWT_SECRET)."),
     Options.optional
   ),
+  runnerToken: Options.text("runner-token").pipe(
+    Options.withDescription(
+      "The runners' --token, when their HTTP API is protected: sent on the relays, and the key of the session " +
+        "tickets in WebSocket URLs (default: env REACTOR_RUNNER_TOKEN; none = open runners)."
+    ),
+    Options.optional
+  ),
   clusterSecret: runnerOptions.clusterSecret,
   heartbeatMs: runnerOptions.heartbeatMs,
   runnerLostMs: runnerOptions.runnerLostMs
@@ -110,7 +117,13 @@ export const coordinator = Command.make("coordinator", coordinatorOptions, (args
     const Coordinator = yield* Effect.promise((): Promise<typeof import("../cluster/Coordinator.js")> =>
       import("../cluster/Coordinator.js")
     )
-    return yield* Coordinator.run(cluster, { host: args.host, port: args.port, jwtSecret })
+    const runnerToken = Option.getOrUndefined(args.runnerToken) ?? process.env.REACTOR_RUNNER_TOKEN
+    return yield* Coordinator.run(cluster, {
+      host: args.host,
+      port: args.port,
+      jwtSecret,
+      runnerToken: runnerToken === "" ? undefined : runnerToken
+    })
   })).pipe(
     Command.withDescription(
       "Serve Reactor's coordinator API (POST /sessions, ...) and place sessions on the runners of a cluster " +
