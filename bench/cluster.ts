@@ -48,7 +48,8 @@ const watch = (url: string, t0: number, frames: number) =>
       const header = FrameHeader.readHeader(data)
       if (header === undefined || ready === undefined) return
       if (firstFrame === undefined) firstFrame = performance.now() - t0
-      else latencies.push(Date.now() - header.capturedAt)
+      // the arrival in fractional ms (the emit is whole ms: both sides carry the same half-ms bias)
+      else latencies.push(performance.timeOrigin + performance.now() - header.capturedAt)
       if (latencies.length >= frames) {
         clearTimeout(timer)
         ws.close()
