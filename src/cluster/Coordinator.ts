@@ -120,6 +120,15 @@ const make = (settings: ClusterSettings, options: Settings) =>
         { concurrency: "unbounded" }
       )
       const previous = yield* Ref.get(view)
+      for (const [id, status] of statuses) {
+        // said once per runner as it joins: every relay to it would fail
+        if (Option.isSome(status) && status.value.protected && options.runnerToken === undefined && !previous.has(id)) {
+          yield* Effect.logWarning(
+            `runner ${id} is protected by a token, and this coordinator has none: relays to it (signalling, uploads) ` +
+              "will fail; start the coordinator with --runner-token (or env REACTOR_RUNNER_TOKEN) set to the runners' --token"
+          )
+        }
+      }
       const next = new Map<string, RunnerView>()
       for (const [id, status] of statuses) {
         if (Option.isSome(status)) next.set(id, { id, status: status.value })

@@ -155,8 +155,16 @@ describe.skipIf(!Postgres.run)("cluster: a runner protected by --token behind th
     await cluster.api(`/sessions/${session.session_id}`, { method: "DELETE" })
   })
 
-  it("a coordinator started without --runner-token answers runner_unauthorized, saying what to set", async () => {
+  it("a coordinator started without --runner-token warns when it sees a protected runner, and answers runner_unauthorized, saying what to set", async () => {
     const open = await cluster.startCoordinator(undefined, [])
+    // its first membership round lists the runner (before it, the runner is not up for it: no_runner)
+    expect(
+      await eventually(
+        async () => ((await (await fetch(`${open.url}/health`)).json()) as { runners: [] }).runners.length > 0,
+        subprocessMs,
+        100
+      )
+    ).toBe(true)
     // placement and start go over the cluster (its secret): the session starts
     const session = await started(open.url)
     expect(new URL(session.selected_transport!.url).searchParams.has("token")).toBe(false)
@@ -168,6 +176,9 @@ describe.skipIf(!Postgres.run)("cluster: a runner protected by --token behind th
       code: "runner_unauthorized",
       message: expect.stringContaining("--runner-token")
     })
+    // and it said so in its log as soon as it saw the runner
+    expect(open.output()).toContain("is protected by a token, and this coordinator has none")
+    expect(cluster.coordinator.output()).not.toContain("is protected by a token")
     open.child.kill("SIGKILL")
     await open.exited
     await cluster.api(`/sessions/${session.session_id}`, { method: "DELETE" })
