@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # The consumer test: packs the library, installs the tarball into fresh projects as a user would, and checks that
+#  - a plain install brings no PostgreSQL driver (the cluster's packages are optional peers), and `reactor coordinator`
+#    then says what to install;
 #  - with effect 3, a model compiles with tsc (strict, NodeNext, library .d.ts checked too, no @types/* installed),
 #    runs headless under plain node, and runs under `reactor run` as a .ts file; a property test written with
 #    effect-reactor/testing passes under vitest;
@@ -31,6 +33,20 @@ dev="$(node -p 'const d = require(process.argv[1]).devDependencies; ["typescript
 (cd "$app" && npm_install "$tarball" "effect@3" $dev)
 (cd "$app" && node -p '"effect " + require("effect/package.json").version')
 if ls "$app/node_modules/@types" >/dev/null 2>&1; then echo "note: @types installed by dependencies: $(ls "$app/node_modules/@types" | tr '\n' ' ')"; fi
+
+echo "== no cluster packages unless asked (optional peers: no PostgreSQL driver for a single machine)"
+for absent in @effect/sql-pg pg; do
+  if [ -e "$app/node_modules/$absent" ]; then fail "a plain install brought $absent"; fi
+done
+set +e
+out="$(cd "$app" && npx reactor coordinator --database postgres://x@127.0.0.1:1/x --cluster-secret 0123456789 \
+  --jwt-secret 0123456789abcdef0123 2>&1 </dev/null)"
+code=$?
+set -e
+[ "$code" -eq 1 ] || fail "reactor coordinator without @effect/sql-pg exited $code: $out"
+grep -q "the cluster needs @effect/sql-pg, which is not installed.*npm install @effect/cluster@" <<<"$out" ||
+  fail "reactor coordinator without @effect/sql-pg did not say what to install: $out"
+echo "reactor coordinator: $out"
 
 echo "== tsc (strict, NodeNext)"
 # The model with every .d.ts checked (skipLibCheck off) and no @types/*: the library's types must stand alone.

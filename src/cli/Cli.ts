@@ -215,7 +215,7 @@ const execute = (args: RunArgs, overrides: ReadonlyArray<Overrides.Override>, pr
     const join = Option.getOrUndefined(args.join)
     if (join !== undefined) {
       const cluster = yield* ClusterOptions.settings({ ...args, database: join })
-      const Runner = yield* Effect.promise((): Promise<typeof import("../cluster/Runner.js")> =>
+      const Runner = yield* ClusterOptions.load((): Promise<typeof import("../cluster/Runner.js")> =>
         import("../cluster/Runner.js")
       )
       const address = {

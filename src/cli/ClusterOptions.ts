@@ -1,12 +1,40 @@
 /**
  * The command line of the cluster: the options `reactor run --join <postgres-url>` adds (a runner), and the
  * `reactor coordinator` command. Settings not given come from the environment (`REACTOR_CLUSTER_SECRET`,
- * `REACTOR_JWT_SECRET`, `REACTOR_CLUSTER_DATABASE`).
+ * `REACTOR_JWT_SECRET`, `REACTOR_CLUSTER_DATABASE`, `REACTOR_RUNNER_TOKEN`).
  */
 import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import * as ClusterSettings from "../cluster/ClusterSettings.js"
 import * as Fatal from "./Fatal.js"
+
+/**
+ * The packages the cluster needs beyond the single-machine runtime: optional peer dependencies of effect-reactor
+ * (package.json), so a user who never runs a cluster installs no PostgreSQL driver.
+ */
+export const clusterPackages = ["@effect/cluster@^0.60.2", "@effect/sql@^0.52.1", "@effect/sql-pg@^0.53.0"] as const
+
+const clusterPackage = /Cannot find (?:package|module) '(@effect\/(?:cluster|sql|sql-pg|workflow|experimental)|pg)'/
+
+/**
+ * Loads a module of the cluster (src/cluster/, only when a cluster command runs); when one of the cluster's packages
+ * is not installed, a fatal error that names it and the command that installs them.
+ */
+export const load = <A>(module: () => Promise<A>): Effect.Effect<A, Fatal.Fatal> =>
+  Effect.tryPromise({
+    try: module,
+    catch: (error) => {
+      const missing = clusterPackage.exec(String((error as { message?: unknown } | undefined)?.message))
+      return new Fatal.Fatal({
+        message: missing !== null
+          ? `the cluster needs ${
+            missing[1]
+          }, which is not installed (effect-reactor's cluster packages are optional): ` +
+            `npm install ${clusterPackages.join(" ")}`
+          : `the cluster's modules could not be loaded: ${String(error)}`
+      })
+    }
+  })
 
 /** The options a runner adds to `reactor run`. */
 export const runnerOptions = {
@@ -92,6 +120,13 @@ const coordinatorOptions = {
     Options.withDescription("The HS256 secret of the clients' bearer tokens (default: env REACTOR_JWT_SECRET)."),
     Options.optional
   ),
+  runnerToken: Options.text("runner-token").pipe(
+    Options.withDescription(
+      "The runners' --token, when their HTTP API is protected: sent on the relays, and the key of the session " +
+        "tickets in WebSocket URLs (default: env REACTOR_RUNNER_TOKEN; none = open runners)."
+    ),
+    Options.optional
+  ),
   clusterSecret: runnerOptions.clusterSecret,
   heartbeatMs: runnerOptions.heartbeatMs,
   runnerLostMs: runnerOptions.runnerLostMs
@@ -107,10 +142,16 @@ export const coordinator = Command.make("coordinator", coordinatorOptions, (args
         message: "the coordinator needs a JWT secret of 16 characters or more (--jwt-secret or env REACTOR_JWT_SECRET)"
       })
     }
-    const Coordinator = yield* Effect.promise((): Promise<typeof import("../cluster/Coordinator.js")> =>
+    const Coordinator = yield* load((): Promise<typeof import("../cluster/Coordinator.js")> =>
       import("../cluster/Coordinator.js")
     )
-    return yield* Coordinator.run(cluster, { host: args.host, port: args.port, jwtSecret })
+    const runnerToken = Option.getOrUndefined(args.runnerToken) ?? process.env.REACTOR_RUNNER_TOKEN
+    return yield* Coordinator.run(cluster, {
+      host: args.host,
+      port: args.port,
+      jwtSecret,
+      runnerToken: runnerToken === "" ? undefined : runnerToken
+    })
   })).pipe(
     Command.withDescription(
       "Serve Reactor's coordinator API (POST /sessions, ...) and place sessions on the runners of a cluster " +

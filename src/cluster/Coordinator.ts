@@ -7,10 +7,15 @@
  * - `GET /sessions/{id}`: `PENDING`, then `ACTIVE` with the runner's `capabilities` and `selected_transport` (WebRTC
  *   signalling at this coordinator; the WebSocket transports at the runner, absolute URLs), then `CLOSED` with a
  *   `reason` (`runner_lost` when its runner died).
- * - `GET /sessions/{id}/info`, `DELETE /sessions/{id}`, `GET /health`.
+ * - `GET /sessions/{id}/info`, `DELETE /sessions/{id}`, `GET /health`. Every `/sessions/{id}` path also takes the
+ *   runner's id of the session (the one a socket transport's client sees), so such a client whose socket dropped asks
+ *   here why (`CLOSED`, `runner_lost`), and never gets a 404.
  * - `/sessions/{id}/transport/webrtc/{ice_servers,sdp_params}`: relayed to the runner holding the session; media and
  *   the data channel then go straight between the client and the runner. `POST /sessions/{id}/uploads` too (the
  *   upload slot's URL is the runner's: the bytes go there).
+ * Runners started with `--token` (their HTTP API protected): the coordinator is started with the same token
+ * (`runnerToken`, `--runner-token` or env `REACTOR_RUNNER_TOKEN`) and sends it on every relay; its clients never see
+ * it: a WebSocket transport's URL carries the session's ticket (`Auth.ticket`), which opens that session's sockets only.
  * Sessions are rows in PostgreSQL (`SessionStore`); membership comes from the engine (`RunnerStorage.getRunners`:
  * runners with a fresh heartbeat), each runner's status from its entity, polled every heartbeat. A runner that leaves
  * the list has its sessions ended `runner_lost`.
@@ -30,6 +35,7 @@ import { Duration, Effect, FiberSet, Layer, Option, Ref, Schedule, Schema } from
 import { randomBytes } from "node:crypto"
 import { createServer } from "node:http"
 import * as ServerConfig from "../config/ServerConfig.js"
+import * as Auth from "../http/Auth.js"
 import * as Body from "../http/Body.js"
 import * as Cors from "../http/Cors.js"
 import * as HttpError from "../http/HttpError.js"
@@ -52,6 +58,8 @@ export interface Settings {
   readonly clusterName?: string
   /** How long a runner may take to start a session before it counts as failed. Default 30 s. */
   readonly startTimeoutMs?: number
+  /** The token the runners' HTTP API takes (their `--token`): sent on relays, and the key of the session tickets. */
+  readonly runnerToken?: string | undefined
 }
 
 /** The reason of the sessions of a runner that died. */
@@ -112,6 +120,15 @@ const make = (settings: ClusterSettings, options: Settings) =>
         { concurrency: "unbounded" }
       )
       const previous = yield* Ref.get(view)
+      for (const [id, status] of statuses) {
+        // said once per runner as it joins: every relay to it would fail
+        if (Option.isSome(status) && status.value.protected && options.runnerToken === undefined && !previous.has(id)) {
+          yield* Effect.logWarning(
+            `runner ${id} is protected by a token, and this coordinator has none: relays to it (signalling, uploads) ` +
+              "will fail; start the coordinator with --runner-token (or env REACTOR_RUNNER_TOKEN) set to the runners' --token"
+          )
+        }
+      }
       const next = new Map<string, RunnerView>()
       for (const [id, status] of statuses) {
         if (Option.isSome(status)) next.set(id, { id, status: status.value })
@@ -252,7 +269,7 @@ const make = (settings: ClusterSettings, options: Settings) =>
     const create = (body: typeof CreateBody.Type) =>
       Effect.flatMap(place(body), ({ id, runner }) => Effect.as(FiberSet.run(fibers, startOn(id, runner, body)), id))
 
-    return { store, view, create, stopOnRunner, members, cluster }
+    return { store, view, create, stopOnRunner, members, cluster, runnerToken: options.runnerToken }
   })
 
 type Coordinator = Effect.Effect.Success<ReturnType<typeof make>>
@@ -265,12 +282,22 @@ const base = (coordinator: Coordinator, row: SessionStore.Row) => ({
   server_info: { server_version: SessionResponse.serverVersion }
 })
 
-/** A transport of the runner's answer, as a client of the coordinator reaches it. */
-const transportFor = (row: SessionStore.Row, transport: unknown) => {
+/** The headers that authenticate the coordinator to a runner (none when the runners are open). */
+const runnerAuth = (runnerToken: string | undefined): Record<string, string> =>
+  runnerToken === undefined ? {} : { authorization: `Bearer ${runnerToken}` }
+
+/**
+ * A transport of the runner's answer, as a client of the coordinator reaches it: WebRTC signalling here, the socket
+ * transports at the runner (with the session's ticket when the runners are protected).
+ */
+const transportFor = (row: SessionStore.Row, transport: unknown, runnerToken: string | undefined) => {
   if (typeof transport !== "object" || transport === null) return transport
   const t = transport as { protocol?: unknown; url?: unknown }
   if (t.protocol === "webrtc") return { ...t, url: SessionResponse.webrtcPath(row.id) }
-  return typeof t.url === "string" ? { ...t, url: row.runner_url!.replace(/^http/, "ws") + t.url } : t
+  if (typeof t.url !== "string") return t
+  const url = new URL(row.runner_url!.replace(/^http/, "ws") + t.url)
+  if (runnerToken !== undefined) url.searchParams.set("token", Auth.ticket(runnerToken, row.runner_session_id!))
+  return { ...t, url: url.toString() }
 }
 
 /** `GET /sessions/{id}`'s body. */
@@ -280,9 +307,9 @@ const sessionBody = (coordinator: Coordinator, row: SessionStore.Row) => {
     return {
       ...base(coordinator, row),
       model: (row.response as { model?: unknown }).model ?? { name: row.model },
-      selected_transport: transportFor(row, response.selected_transport),
+      selected_transport: transportFor(row, response.selected_transport, coordinator.runnerToken),
       transports: Array.isArray(response.transports)
-        ? response.transports.map((t) => transportFor(row, t))
+        ? response.transports.map((t) => transportFor(row, t, coordinator.runnerToken))
         : undefined,
       capabilities: response.capabilities,
       runner: { id: row.runner, url: row.runner_url }
@@ -299,7 +326,7 @@ const idParam = Effect.map(HttpRouter.params, (params) => params.id ?? "")
 const find = Effect.gen(function*() {
   const coordinator = yield* Tag
   const id = yield* idParam
-  const row = yield* coordinator.store.get(id)
+  const row = yield* coordinator.store.find(id)
   if (row === undefined) return yield* HttpError.sessionNotFound(id)
   return { coordinator, row }
 })
@@ -323,7 +350,7 @@ const maxRelayBytes = 256 * 1024
  */
 const relay = (path: (runnerSessionId: string) => string) =>
   Effect.gen(function*() {
-    const { row } = yield* find
+    const { coordinator, row } = yield* find
     const target = yield* placed(row)
     const request = yield* HttpServerRequest.HttpServerRequest
     const tooLarge = HttpError.make(
@@ -339,7 +366,7 @@ const relay = (path: (runnerSessionId: string) => string) =>
       HttpIncomingMessage.withMaxBodySize(Option.some(FileSystem.Size(maxRelayBytes))),
       Effect.mapError(() => tooLarge)
     )
-    const headers: Record<string, string> = {}
+    const headers: Record<string, string> = runnerAuth(coordinator.runnerToken)
     for (const name of ["content-type", "reactor-webrtc-version"]) {
       const value = request.headers[name]
       if (value !== undefined) headers[name] = value
@@ -359,11 +386,24 @@ const relay = (path: (runnerSessionId: string) => string) =>
       },
       catch: () => HttpError.make(502, "runner_unreachable", `the runner of session ${row.id} did not answer`)
     })
+    if (answer.status === 401) return yield* runnerRefusedToken(row, coordinator.runnerToken)
     return HttpServerResponse.text(answer.text, {
       status: answer.status,
       contentType: answer.type ?? "application/json"
     })
   })
+
+/** A runner refused the coordinator's credentials: said so, with what to fix (not the runner's own 401). */
+const runnerRefusedToken = (row: SessionStore.Row, runnerToken: string | undefined) =>
+  HttpError.make(
+    502,
+    "runner_unauthorized",
+    runnerToken === undefined
+      ? `the runner of session ${row.id} is protected by a token: start the coordinator with --runner-token ` +
+        "(or env REACTOR_RUNNER_TOKEN) set to the runners' --token"
+      : `the runner of session ${row.id} refused the coordinator's --runner-token: it must equal the runners' --token`,
+    { runner: row.runner }
+  )
 
 /** Checks the bearer token (every route but `/health` and preflights). */
 const auth = (jwtSecret: string) =>
@@ -470,7 +510,7 @@ export const router = HttpRouter.empty.pipe(
       const stats = yield* Effect.tryPromise(async () => {
         const response = await fetch(
           `${row.runner_url}/sessions/${encodeURIComponent(row.runner_session_id!)}/info`,
-          { signal: AbortSignal.timeout(5_000) }
+          { headers: runnerAuth(coordinator.runnerToken), signal: AbortSignal.timeout(5_000) }
         )
         return response.ok ? ((await response.json()) as { stats?: unknown }).stats : undefined
       }).pipe(Effect.orElseSucceed(() => undefined))

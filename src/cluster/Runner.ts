@@ -136,6 +136,7 @@ const handlers = (settings: ClusterSettings, address: Address, options: Options)
             capacity: reactor.options.maxSessions,
             url: urlOf(server, address, options.publicUrl),
             draining: yield* Ref.get(draining),
+            protected: server.config.token !== undefined,
             sessions: sessions.map((session) => session.id),
             ended: yield* Ref.get(ended)
           }

@@ -46,6 +46,8 @@ export const RunnerStatus = Schema.Struct({
   url: Schema.String,
   /** Draining: it takes no new sessions. */
   draining: Schema.Boolean,
+  /** Its HTTP API needs a token (`--token`): the coordinator must be given it (`--runner-token`). */
+  protected: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   /** Its running sessions' ids. */
   sessions: Schema.Array(Schema.String),
   /** The last sessions that ended there. */

@@ -39,6 +39,7 @@ export const migrate = Effect.gen(function*() {
     placed_at BIGINT
   )`
   yield* sql`CREATE INDEX IF NOT EXISTS reactor_sessions_live ON reactor_sessions (runner) WHERE state <> 'CLOSED'`
+  yield* sql`CREATE INDEX IF NOT EXISTS reactor_sessions_runner_session ON reactor_sessions (runner_session_id)`
 })
 
 /** The store's operations. */
@@ -65,6 +66,16 @@ export const make = Effect.gen(function*() {
       )),
     get: (id: string) =>
       orDie(Effect.map(sql<Row>`SELECT * FROM reactor_sessions WHERE id = ${id}`, (rows) => rows[0])),
+    /**
+     * A session by the id a client knows it by: the coordinator's, or its runner's (what a client of a socket
+     * transport reads in its URL and in `sessionReady`), so that a client whose runner died can still ask why.
+     */
+    find: (id: string) =>
+      orDie(Effect.map(
+        sql<Row>`SELECT * FROM reactor_sessions WHERE id = ${id} OR runner_session_id = ${id}
+          ORDER BY (id = ${id}) DESC, created_at DESC LIMIT 1`,
+        (rows) => rows[0]
+      )),
     /** The runner accepted: `ACTIVE` unless it was closed meanwhile (then false: stop it on the runner). */
     activate: (id: string, runnerSessionId: string, runnerUrl: string, response: unknown) =>
       orDie(Effect.map(

@@ -103,7 +103,7 @@ export const make = Effect.gen(function*() {
       )
     }
     socket.on("error", () => {})
-    const authError = Auth.check(config.token, request.headers.authorization, url.searchParams)
+    const authError = Auth.check(config.token, request.headers.authorization, url.searchParams, sessionId)
     const role = Connection.parseRole(url.searchParams)
     if (match[2] === "rpc") {
       if (authError !== undefined) return refuseHttp(socket, authError)

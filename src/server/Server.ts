@@ -5,7 +5,7 @@
  * session is stopped cooperatively (clients get `sessionEnded`), remaining sockets are closed, then the model is
  * released.
  */
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { type ConfigError, Context, Data, Effect, Exit, Layer, Logger, type LogLevel, Scope } from "effect"
 import { createServer, type Server as HttpServer } from "node:http"
 import type { AddressInfo } from "node:net"

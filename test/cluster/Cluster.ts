@@ -78,8 +78,11 @@ export interface Cluster {
   readonly runners: Array<Runner>
   /** A valid bearer token for the coordinator. */
   readonly token: string
-  /** Starts a coordinator (another one, or one again after a kill) at `port` (default a free one); waits until it is up. */
-  readonly startCoordinator: (port?: number) => Promise<Coordinator>
+  /**
+   * Starts a coordinator (another one, or one again after a kill) at `port` (default a free one), with the start's
+   * `coordinatorArgs` unless `args` are given; waits until it is up.
+   */
+  readonly startCoordinator: (port?: number, args?: ReadonlyArray<string>) => Promise<Coordinator>
   /** Starts one more runner of `model` and waits until the coordinator lists it. */
   readonly addRunner: (model: string, maxSessions: number, args?: ReadonlyArray<string>) => Promise<Runner>
   /** Fetches from the coordinator with the token. */
@@ -93,7 +96,11 @@ export const start = async (
   runners: ReadonlyArray<
     { readonly model: string; readonly maxSessions: number; readonly args?: ReadonlyArray<string> }
   >,
-  options: { readonly webRoot?: string } = {}
+  options: {
+    readonly webRoot?: string
+    /** More arguments of the coordinator (e.g. `--runner-token`). */
+    readonly coordinatorArgs?: ReadonlyArray<string>
+  } = {}
 ): Promise<Cluster> => {
   const postgres = await Postgres.start()
   const procs: Array<Proc> = []
@@ -106,7 +113,10 @@ export const start = async (
       "--runner-lost-ms",
       String(runnerLostMs)
     ]
-    const startCoordinator = async (port?: number): Promise<Coordinator> => {
+    const startCoordinator = async (
+      port?: number,
+      args: ReadonlyArray<string> = options.coordinatorArgs ?? []
+    ): Promise<Coordinator> => {
       const at = port ?? await Postgres.freePort()
       const coordinator: Coordinator = {
         ...startProc("coordinator", [
@@ -117,7 +127,8 @@ export const start = async (
           postgres.url,
           "--jwt-secret",
           jwtSecret,
-          ...common
+          ...common,
+          ...args
         ]),
         url: `http://127.0.0.1:${at}`,
         port: at
@@ -160,7 +171,12 @@ export const start = async (
       }
       list.push(runner)
       procs.push(runner)
-      await waitUp(runner, `${runner.url}/health`)
+      // a runner started with --token answers /health with it only
+      const token = args.indexOf("--token")
+      await waitUp(
+        runner,
+        `${runner.url}/health${token >= 0 ? `?${new URLSearchParams({ token: args[token + 1]! })}` : ""}`
+      )
       return runner
     }
     const listed = async (ids: ReadonlyArray<string>) => {

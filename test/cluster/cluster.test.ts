@@ -178,15 +178,29 @@ describe.skipIf(!Postgres.run)("cluster: coordinator and runners on loopback", {
 
     victim.child.kill("SIGKILL")
     await victim.exited
+    // a socket client of the dead runner sees its socket drop; it asks by the id its socket knows (the runner's, from
+    // sessionReady), and is answered its session (never a 404), CLOSED runner_lost once the runner counts as lost
+    const asker = lost[0]!
+    const known = (asker.client.texts.find((m) => m.type === "sessionReady")!.data as { session_id: string })
+      .session_id
+    expect(known).not.toBe(asker.session.session_id)
+    await asker.client.closed
+    const asked: Array<number> = []
+    let answer: Session | undefined
     const ended = await eventually(
       async () => {
+        const byRunnerId = await cluster.api(`/sessions/${encodeURIComponent(known)}`)
+        asked.push(byRunnerId.status)
+        answer = await byRunnerId.json() as Session
         const states = await Promise.all(lost.map((o) => get(o.session.session_id)))
-        return states.every((s) => s.state === "CLOSED" && s.reason === "runner_lost")
+        return answer.state === "CLOSED" && states.every((s) => s.state === "CLOSED" && s.reason === "runner_lost")
       },
       subprocessMs,
       200
     )
     expect(ended).toBe(true)
+    expect(new Set(asked)).toEqual(new Set([200]))
+    expect(answer).toMatchObject({ session_id: asker.session.session_id, state: "CLOSED", reason: "runner_lost" })
     const closed = await get(lost[0]!.session.session_id)
     expect(closed.message).toContain("runner")
     expect(schemas.SessionResponseSchema.safeParse(closed).success).toBe(true)

@@ -25,6 +25,17 @@ describe("Auth.check", () => {
     expect(Auth.check("t0k", "Bearer t0", q())?.body.message).toBe("the token is wrong")
     expect(Auth.check("t0k", "Basic dDBr", q())?.status).toBe(401)
   })
+  it("takes a session's ticket on that session's sockets only, never in place of the token elsewhere", () => {
+    const ticket = Auth.ticket("t0k", "session-a")
+    expect(ticket).not.toContain("t0k")
+    expect(Auth.ticket("t0k", "session-a")).toBe(ticket)
+    expect(Auth.ticket("other", "session-a")).not.toBe(ticket)
+    expect(Auth.check("t0k", undefined, q(`token=${ticket}`), "session-a")).toBeUndefined()
+    expect(Auth.check("t0k", `Bearer ${ticket}`, q(), "session-a")).toBeUndefined()
+    expect(Auth.check("t0k", undefined, q(`token=${ticket}`), "session-b")?.status).toBe(401)
+    expect(Auth.check("t0k", undefined, q(`token=${ticket}`))?.status).toBe(401)
+    expect(Auth.check("t0k", undefined, q("token=t0k"), "session-b")).toBeUndefined()
+  })
 })
 
 describe("Cors.allowed", () => {
