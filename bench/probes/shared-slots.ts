@@ -64,9 +64,12 @@ const start = async (variant: Variant, n: number): Promise<Server> => {
     open: () => Client.connect(`ws://127.0.0.1:${child.port}/`),
     stop: child.stop,
     stats: async () => {
+      // Each answer is a fresh line; wait (2 s at most) for one more than there were.
+      const lines = () => child.stderrTail().split("\n").filter((l) => l.startsWith("slots-stats "))
+      const before = lines().length
       child.command("stats")
-      await Client.sleep(200)
-      const line = child.stderrTail().split("\n").reverse().find((l) => l.startsWith("slots-stats "))
+      for (let waited = 0; waited < 2000 && lines().length <= before; waited += 20) await Client.sleep(20)
+      const line = lines().at(-1)
       return line === undefined ? undefined : JSON.parse(line.slice("slots-stats ".length)) as Record<string, number>
     }
   }
