@@ -236,10 +236,17 @@ const host = () => {
   }
 
   const openEffect = (s: number) => {
-    const emit = Effect.async<void>((resume) => {
-      whenCredit(s, () => {
+    // With credit, `emit` publishes synchronously (no hop); without, it suspends until the server frees some.
+    const emit = Effect.suspend(() => {
+      if (Atomics.load(pending, s) < queueFrames) {
         publish(s, frame)
-        resume(Effect.void)
+        return Effect.void
+      }
+      return Effect.async<void>((resume) => {
+        whenCredit(s, () => {
+          publish(s, frame)
+          resume(Effect.void)
+        })
       })
     })
     // The bench model's loop (bench/servers/Models.ts, `generate`): emit, then sleep to an absolute schedule.
