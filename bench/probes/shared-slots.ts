@@ -32,7 +32,7 @@ import type { SlotsJob } from "./slots-server.js"
 const job: Generate = { job: "generate", fps: 30, block: 1, width: 74, height: 74, stateful: false }
 const periodMs = 1000 / job.fps
 
-export const variants = ["bare", "runtime", "clone", "slots", "slots-effect"] as const
+export const variants = ["bare", "runtime", "clone", "slots", "slots-effect", "slots-poll"] as const
 export type Variant = typeof variants[number]
 
 const label: Record<Variant, string> = {
@@ -40,7 +40,8 @@ const label: Record<Variant, string> = {
   runtime: "(b) runtime, worker",
   clone: "(b-) clone per frame",
   slots: "(c) SAB slots",
-  "slots-effect": "(c+) slots, Effect host"
+  "slots-effect": "(c+) slots, Effect host",
+  "slots-poll": "(c') slots, polled, no doorbell"
 }
 
 interface Server {
@@ -271,6 +272,9 @@ export const summarize = (all: ReadonlyArray<Measured>): string => {
   return lines.join("\n")
 }
 
+/** The variants of the bench table (the polled one only from the command line). */
+const benchVariants = variants.filter((v) => v !== "slots-poll")
+
 /** `npm run bench -- --only=slots`: one round of every variant at N=200 and 500 (smoke: N=5, 1 s). */
 export const benchmark: Benchmark = {
   name: "slots",
@@ -279,7 +283,7 @@ export const benchmark: Benchmark = {
     const all = await runAll({
       counts,
       rounds: 1,
-      chosen: variants,
+      chosen: benchVariants,
       warmupMs: config.smoke ? 500 : 2000,
       windowMs: config.smoke ? 1000 : 8000,
       log: config.log
@@ -288,7 +292,7 @@ export const benchmark: Benchmark = {
     const notes: Array<string> = []
     for (const n of counts) {
       const bare = all.find((m) => m.n === n && m.variant === "bare")
-      for (const variant of variants.filter((v) => v !== "bare")) {
+      for (const variant of benchVariants.filter((v) => v !== "bare")) {
         const m = all.find((x) => x.n === n && x.variant === variant)
         if (m === undefined) notes.push(`N=${n} ${label[variant]}: FAILED (see the log)`)
         const cpuRow: Table.Row = {

@@ -14,7 +14,8 @@
  *   turn of the host, so there is no message per frame. Back-pressure: a session has at most `queueFrames` frames
  *   waiting for release (the pacer's bounded queue); a producer over it waits (`Atomics.waitAsync`), as the pacer's
  *   `push` suspends the model.
- * - `slots-effect`: the same, with each session's producer written as the bench model is (an Effect fiber looping on
+ * - `slots-poll`: `slots` with no doorbell: the server thread drains the ring on a 2 ms interval (up to 2 ms later).
+ * - `slots-effect`: the same as `slots`, with each session's producer written as the bench model is (an Effect fiber looping on
  *   `Effect.sleep` to an absolute schedule, `emit` an Effect): the model's own hop per frame stays, the pacer's
  *   release fiber and the link's credit wait are gone.
  *
@@ -35,7 +36,7 @@ import { bufferLimitBytes, randomRgb } from "../servers/Job.js"
 
 /** What the probe asks of one server. */
 export interface SlotsJob {
-  readonly variant: "clone" | "slots" | "slots-effect"
+  readonly variant: "clone" | "slots" | "slots-effect" | "slots-poll"
   readonly fps: number
   readonly width: number
   readonly height: number
@@ -73,6 +74,8 @@ const C_BELLS = 5
 const C_POOL_EMPTY = 6
 const C_CREDIT_WAITS = 7
 const controlWords = 16
+/** `slots-poll`: how often the server thread drains the ready ring (no doorbell). */
+const pollMs = 2
 
 interface Shared {
   readonly control: SharedArrayBuffer
@@ -153,6 +156,8 @@ const host = () => {
   const waiting = new Int32Array(shared.waiting)
   const stops = new Map<number, () => void>()
 
+  // `slots-poll`: no doorbell, the server polls the ring every `pollMs`.
+  const polled = job.variant === "slots-poll"
   // The doorbell: at most once per turn of this thread, and only when the server said it is idle.
   let bellQueued = false
   const bell = () => {
@@ -192,7 +197,7 @@ const host = () => {
     meta[m + M_INTERVAL] = Math.min(1000, Math.max(0, estimate[s]!))
     Atomics.add(pending, s, 1)
     ready.push(slot)
-    if (!bellQueued) {
+    if (!bellQueued && !polled) {
       bellQueued = true
       setImmediate(bell)
     }
@@ -495,6 +500,7 @@ import(workerData.tsx).then((tsx) => tsx.register()).then(() => import(workerDat
   }
   worker.once("message", () => {
     worker.on("message", job.variant === "clone" ? onClone : onBell)
+    if (job.variant === "slots-poll") setInterval(onBell, pollMs)
     listen()
   })
 
