@@ -22,6 +22,7 @@ import * as Table from "./lib/Table.js"
 import { benchmarks as neural } from "./neural.js"
 import { benchmark as observability } from "./observability.js"
 import { benchmark as pacing } from "./pacing.js"
+import { benchmark as slots } from "./probes/shared-slots.js"
 import { benchmark as pythonNeural } from "./python-neural.js"
 import { benchmark as python } from "./python.js"
 import { benchmark as roundtrip } from "./roundtrip.js"
@@ -50,7 +51,8 @@ const all: ReadonlyArray<Benchmark> = [
   pythonNeural,
   ...neural,
   observability,
-  cluster
+  cluster,
+  slots
 ]
 
 const args = process.argv.slice(2)

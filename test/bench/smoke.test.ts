@@ -37,7 +37,8 @@ const tables = [
   "### 14c. The selfie segmentation network alone",
   "### 14d. Example 07 end to end",
   "### 15. The cost of being observed",
-  "### 16. Past one machine"
+  "### 16. Past one machine",
+  "### Probe: frames in SharedArrayBuffer slots"
 ]
 
 const runSmoke = (resultsFile: string) =>
@@ -101,7 +102,9 @@ describe("benchmarks (smoke mode)", () => {
         "neural",
         "neural-batching",
         "neural-upscale",
-        "observability"
+        "observability",
+        "cluster",
+        "slots"
       ])
       for (const bench of results.benchmarks) expect(bench.rows.length).toBeGreaterThan(0)
     } finally {
