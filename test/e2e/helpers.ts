@@ -148,7 +148,11 @@ export class Client {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter)
         reject(
-          new Error(`timed out waiting for ${String(pred)}; received ${JSON.stringify(this.texts.map((t) => t.type))}`)
+          new Error(
+            `timed out waiting for ${String(pred)}; received ${
+              JSON.stringify(this.texts.map((t) => t.type === "error" ? `error ${JSON.stringify(t.data)}` : t.type))
+            }`
+          )
         )
       }, timeoutMs)
       this.waiters.push(waiter)
