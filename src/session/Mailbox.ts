@@ -162,7 +162,7 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
     // Spans only where they are exported: with tracing off, a command costs no span.
     const traced = yield* Tracing.enabled
     const spanned = (name: string, sampled: boolean) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-      sampled ? Effect.withSpan(effect, name) : effect
+      sampled ? Effect.withSpan(effect, name, { captureStackTrace: false }) : effect
     /** A command's name as a metric label: a declared one, else `unknown` (a client's names are not a bounded set). */
     const label = (type: unknown) => typeof type === "string" && options.commands.requests.has(type) ? type : "unknown"
 
@@ -215,6 +215,7 @@ export const make = (options: Options): Effect.Effect<Mailbox, never, Scope.Scop
       item.span === undefined || !item.span.sampled ? apply(item, false) : apply(item, true).pipe(
         Effect.withSpan("command.apply", {
           parent: item.span,
+          captureStackTrace: false,
           attributes: { "command.name": typeof item.incoming.type === "string" ? item.incoming.type : "" }
         })
       )

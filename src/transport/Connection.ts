@@ -231,6 +231,7 @@ export const make = (options: Options): Effect.Effect<
         ? Effect.withParentSpan(effect, sessionSpan)
         : Effect.withSpan(effect, "command", {
           parent: sessionSpan,
+          captureStackTrace: false,
           attributes: { "command.name": type, "session.id": session.id, transport: options.transport }
         })
     // Time is Effect's Clock (a TestClock in tests): liveness, budgets and lateness all read it.
