@@ -227,7 +227,7 @@ const execute = (args: RunArgs, overrides: ReadonlyArray<Overrides.Override>, pr
       return yield* Runner.run(isolation, httpOptions, cluster, address, {
         drainMs,
         publicUrl: Option.getOrUndefined(args.publicUrl)
-      }).pipe(Effect.provide(configInput))
+      }).pipe(Effect.provide(configInput), Effect.mapError(ClusterOptions.databaseFailure(cluster.database)))
     }
     yield* HttpRunner.run(isolation, httpOptions).pipe(Effect.provide(configInput))
   }).pipe(

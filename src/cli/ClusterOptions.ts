@@ -36,6 +36,37 @@ export const load = <A>(module: () => Promise<A>): Effect.Effect<A, Fatal.Fatal>
     }
   })
 
+/** A database URL as it may be printed: the password, if any, replaced by `***`. */
+const redacted = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password !== "") parsed.password = "***"
+    return parsed.toString()
+  } catch {
+    return "(unparsable URL)"
+  }
+}
+
+/**
+ * A failure to reach PostgreSQL (`@effect/sql`'s `SqlError`, whose own message is only "PgClient: Failed to connect")
+ * as a fatal error that names the database and the driver's reason; any other error as it is.
+ */
+export const databaseFailure = (database: string) => <E>(error: E): E | Fatal.Fatal => {
+  const tagged = error as { readonly _tag?: unknown; readonly message?: unknown; readonly cause?: unknown }
+  if (typeof error === "object" && error !== null && tagged._tag === "SqlError") {
+    const cause = tagged.cause as { readonly message?: unknown; readonly code?: unknown } | undefined
+    const reason = typeof cause?.message === "string" && cause.message !== ""
+      ? cause.message
+      : String(cause?.code ?? "")
+    return new Fatal.Fatal({
+      message: `the cluster's database at ${redacted(database)} failed: ${Fatal.describe(error)}${
+        reason === "" ? "" : ` (${reason})`
+      }`
+    })
+  }
+  return error
+}
+
 /** The options a runner adds to `reactor run`. */
 export const runnerOptions = {
   join: Options.text("join").pipe(
@@ -151,7 +182,13 @@ export const coordinator = Command.make("coordinator", coordinatorOptions, (args
       port: args.port,
       jwtSecret,
       runnerToken: runnerToken === "" ? undefined : runnerToken
-    })
+    }).pipe(
+      Effect.mapError(databaseFailure(cluster.database)),
+      // anything else in one line too (a failure that is not a Fatal would be taken for a usage error and not printed)
+      Effect.mapError((error) =>
+        error instanceof Fatal.Fatal ? error : new Fatal.Fatal({ message: Fatal.describe(error) })
+      )
+    )
   })).pipe(
     Command.withDescription(
       "Serve Reactor's coordinator API (POST /sessions, ...) and place sessions on the runners of a cluster " +

@@ -43,6 +43,36 @@ describe("cluster command line", { timeout: subprocessTestMs }, () => {
     expect(noJwt.stderr).toContain("the coordinator needs a JWT secret")
   })
 
+  it("a database it cannot reach is named in one line, its password hidden, by the coordinator and a runner", async () => {
+    const secrets = ["--cluster-secret", "0123456789"]
+    const coordinator = await reactor([
+      "coordinator",
+      "--port",
+      "0",
+      "--database",
+      "postgres://x:hunter2@127.0.0.1:1/x",
+      ...secrets,
+      "--jwt-secret",
+      "0123456789abcdef0123"
+    ])
+    expect(coordinator.code).toBe(1)
+    expect(coordinator.stderr).toContain(
+      "reactor: the cluster's database at postgres://x:***@127.0.0.1:1/x failed: PgClient: Failed to connect (connect ECONNREFUSED 127.0.0.1:1)"
+    )
+    expect(coordinator.stderr).not.toContain("hunter2")
+    const runner = await reactor([
+      "run",
+      "test/fixtures/web-colors.ts",
+      "--port",
+      "0",
+      "--join",
+      "postgres://x@127.0.0.1:1/x",
+      ...secrets
+    ])
+    expect(runner.code).toBe(1)
+    expect(runner.stderr).toContain("the cluster's database at postgres://x@127.0.0.1:1/x failed")
+  })
+
   it("reactor run --join with a bad URL or timings says what is wrong", async () => {
     const badUrl = await reactor([
       "run",
