@@ -76,29 +76,36 @@ def ramp_of(mask, threshold, softness):
 
 def alpha_of(mask, width, height, threshold, softness):
     """How much of each output pixel is the person, in 256ths: the ramp of the probabilities, upsampled bilinearly."""
-    ramp = ramp_of(mask, threshold, softness)
+    ramp = ramp_of(mask, threshold, softness).astype(np.int32)
     x0, x1, fx = bilinear_axis(SIDE, width)
     y0, y1, fy = bilinear_axis(SIDE, height)
-    top, bottom, fy = ramp[y0], ramp[y1], fy[:, None]
-    upper = top[:, x0] * (256 - fx) + top[:, x1] * fx
-    lower = bottom[:, x0] * (256 - fx) + bottom[:, x1] * fx
-    return (upper * (256 - fy) + lower * fy + 32768) >> 16
+    fx, fy = fx.astype(np.int32), fy.astype(np.int32)[:, None]
+    across = ramp[:, x0] * (256 - fx) + ramp[:, x1] * fx  # the 256 rows upsampled along x once, then rows picked
+    alpha = across[y0] * (256 - fy)
+    alpha += across[y1] * fy
+    alpha += 32768
+    alpha >>= 16
+    return alpha
 
 
 def blurred(frame):
     """A strong blur: the picture averaged over 8x8 cells (a quarter of their pixels), then spread back bilinearly."""
     h, w = frame.shape[:2]
-    quarter = frame[::2, ::2].astype(np.int64)  # every other pixel of every other row: 16 of a cell's 64
+    quarter = frame[::2, ::2].astype(np.int32)  # every other pixel of every other row: 16 of a cell's 64
     step = CELL // 2
     rows, cols = np.arange(0, quarter.shape[0], step), np.arange(0, quarter.shape[1], step)
     sums = np.add.reduceat(np.add.reduceat(quarter, rows, axis=0), cols, axis=1)
     counts = np.outer(np.diff(np.append(rows, quarter.shape[0])), np.diff(np.append(cols, quarter.shape[1])))
-    means = np.floor(sums / counts[..., None] + 0.5).astype(np.int64)
+    means = np.floor(sums / counts[..., None] + 0.5).astype(np.int32)
     x0, x1, fx = bilinear_axis(means.shape[1], w)
     y0, y1, fy = bilinear_axis(means.shape[0], h)
-    wide = means[:, x0] * (256 - fx)[:, None] + means[:, x1] * fx[:, None]
-    fy = fy[:, None, None]
-    return ((wide[y0] * (256 - fy) + wide[y1] * fy + 32768) >> 16).astype(np.uint8)
+    fx, fy = fx.astype(np.int32)[:, None], fy.astype(np.int32)[:, None, None]
+    wide = means[:, x0] * (256 - fx) + means[:, x1] * fx
+    out = wide[y0] * (256 - fy)
+    out += wide[y1] * fy
+    out += 32768
+    out >>= 16
+    return out.astype(np.uint8)
 
 
 def beach(width, height):
@@ -116,10 +123,14 @@ def beach(width, height):
 
 def composite(camera, background, alpha):
     """The camera where ``alpha`` is 256, the background where it is 0, blended between (in 256ths)."""
-    a = alpha[..., None]
-    return ((camera.astype(np.int64) * a + np.asarray(background, dtype=np.int64) * (OPAQUE - a) + 128) >> 8).astype(
-        np.uint8
-    )
+    # In 16 bits: camera * a + background * (256 - a) + 128 is at most 255 * 256 + 128.
+    a = alpha.astype(np.uint16)[..., None]
+    out = camera.astype(np.uint16)
+    out *= a
+    out += np.asarray(background, dtype=np.uint16) * (OPAQUE - a)
+    out += 128
+    out >>= 8
+    return out.astype(np.uint8)
 
 
 def waiting(width, height, t):
