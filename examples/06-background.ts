@@ -27,7 +27,8 @@
  *   Quiet machine (load 0), before the pacer fix below: 22.1 frames/s (p50 41.4 ms, 19.4 ms CPU), copy 14.5 ms CPU.
  *   After it (the runtime's pacer no longer counts the wait for the next camera frame as generation time, which had
  *   held each output a median 17.6 ms in a closed loop; bufferutil; the batch buffer reused), load 6-8: 35.1
- *   frames/s (p50 20.3 ms, 14.7 ms CPU, 4.0 ms of it the main thread), copy 54.4 frames/s (12.3 ms CPU).
+ *   frames/s (p50 20.3 ms, 14.7 ms CPU, 4.0 ms of it the main thread), copy 54.4 frames/s (12.3 ms CPU); quiet
+ *   (load 1.8, 2026-12-04): 48.2 frames/s (p50 12.9 ms, 15.3 ms CPU, 3.0 ms the main thread), copy 54.6 (13.0 ms).
  */
 import { Effect, Option, Ref, Schema, type Scope, Stream } from "effect"
 import { Batch, Command, Frame, Input, Model, Param } from "effect-reactor"
