@@ -164,6 +164,16 @@ class Host:
                         ctx._request_stop()  # type: ignore[union-attr]
                 elif kind == "command" or kind == "hook":
                     self.command_queue.put(message)
+                elif kind == "start":
+                    # The session's context exists from here, in the order of the socket: a command sent right
+                    # after the viewer was told the session is ready is read after this, and finds it even while
+                    # the main thread has not yet got to start_session (it did not, under load: "the session has
+                    # ended" for a session's first command).
+                    try:
+                        self.ctx = self.prepare(message)
+                    except Exception:
+                        pass  # the main thread prepares it again, and reports what fails
+                    self.control.put((message, payload))
                 elif kind == "input":
                     if same and payload is not None:
                         import numpy as np
@@ -246,19 +256,25 @@ class Host:
             self.exit(1)
         self.wire.send({"t": "loaded"})
 
-    def session(self, message: dict) -> None:
-        sid = str(message["sid"])
-        ctx = _context.Context(
-            sid, self.wire, self.declared["output"], [t["name"] for t in self.declared["inputs"]],
-            message.get("extra_args") or {}, window=int(message.get("window", 1)),
-            audio={t["name"]: (t["sample_rate"], t["channels"]) for t in self.declared.get("audio", [])},
-        )
-        self.ctx = ctx
-        _context._set_current(ctx)
-        failure: Optional[BaseException] = None
+    def prepare(self, message: dict) -> "_context.Context":
+        """A new session from its ``start`` message: the model's state back to its defaults, and the context."""
         declared_state = state_class(self.cls)
         if declared_state is not None:
             self.instance.state = declared_state()  # each session starts from the defaults
+        return _context.Context(
+            str(message["sid"]), self.wire, self.declared["output"], [t["name"] for t in self.declared["inputs"]],
+            message.get("extra_args") or {}, window=int(message.get("window", 1)),
+            audio={t["name"]: (t["sample_rate"], t["channels"]) for t in self.declared.get("audio", [])},
+        )
+
+    def session(self, message: dict) -> None:
+        sid = str(message["sid"])
+        ctx = self.ctx
+        if ctx is None or ctx.session_id != sid:  # prepared by the reader thread as it read the start message
+            ctx = self.prepare(message)
+            self.ctx = ctx
+        _context._set_current(ctx)
+        failure: Optional[BaseException] = None
         try:
             self.run_hooks("session_started")
             self.instance.start_session()
@@ -268,7 +284,8 @@ class Host:
             if failure is None:
                 self.run_hooks("session_ended")
             _context._set_current(None)
-            self.ctx = None
+            if self.ctx is ctx:
+                self.ctx = None
         if failure is None:
             self.wire.send({"t": "ended", "sid": sid})
             return

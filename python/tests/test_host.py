@@ -165,3 +165,19 @@ def test_emit_block_refuses_what_is_not_uint8_rgb():
     # A non-contiguous view is made contiguous (the one copy a strided array needs).
     parts, n, h, w = ctx._prepare(np.zeros((8, 10, 3), dtype=np.uint8)[::2, ::2])
     assert (n, h, w) == (1, 4, 5) and parts[0].nbytes == 4 * 5 * 3
+
+
+def test_a_command_sent_right_after_start_finds_the_session_before_start_session_runs(runtime):
+    # The main thread is held before it gets to the session (as a loaded machine may not schedule it): a command the
+    # viewer sends once told the session is ready must still reach the model, not "the session has ended".
+    held, original = threading.Event(), runtime.host.session
+    runtime.host.session = lambda message: (held.wait(20), original(message))
+    runtime.wire.send({"t": "start", "sid": "s9", "extra_args": {}})
+    runtime.wire.send({"t": "command", "sid": "s9", "seq": 1, "name": "set_speed", "args": {"speed": 7}})
+    reply = runtime.wait_for(lambda m: m.get("t") == "reply" and m.get("seq") == 1)[0][0]
+    assert "error" not in reply and reply["ok"] is True
+    assert runtime.host.instance.applied == [7.0]
+    held.set()
+    runtime.wait_for(lambda m: m.get("t") == "frames" and m.get("sid") == "s9")
+    runtime.wire.send({"t": "stop", "sid": "s9"})
+    assert "error" not in runtime.wait_for(lambda m: m.get("t") == "ended")[0][0]
