@@ -13,6 +13,7 @@ import { subprocessMs, subprocessTestMs } from "../fixtures/bounds.js"
 import * as Fixture from "../fixtures/web-colors.js"
 import * as Bundle from "../sdk/Bundle.js"
 import * as Controller from "../sdk/Controller.js"
+import { near, pixel, type Rgb } from "../sdk/VideoPixel.js"
 import * as Chromium from "../web/Chromium.js"
 import * as Cluster from "./Cluster.js"
 import * as Postgres from "./Postgres.js"
@@ -27,9 +28,6 @@ interface Probe {
 }
 /** The page's window with the probe (test/sdk/page/main.js); not declared globally, test/sdk declares its own. */
 type Probed = Window & { readonly sdk: Probe }
-
-type Rgb = ReadonlyArray<number>
-const near = (actual: Rgb, wanted: Rgb, tolerance = 40) => actual.every((v, i) => Math.abs(v - wanted[i]!) <= tolerance)
 
 describe.skipIf(!runs)("cluster: the official SDK in Chromium, apiUrl at the coordinator", {
   timeout: subprocessTestMs
@@ -60,17 +58,6 @@ describe.skipIf(!runs)("cluster: the official SDK in Chromium, apiUrl at the coo
     await page.waitForFunction(() => (window as Probed).sdk?.status === "ready", null, { timeout: subprocessMs })
     return page
   }
-
-  const pixel = (page: Page, [x, y]: readonly [number, number]): Promise<Rgb> =>
-    page.evaluate(([x, y]) => {
-      const video = document.querySelector("video")!
-      const canvas = document.createElement("canvas")
-      canvas.width = video.videoWidth
-      canvas.height = video.videoHeight
-      const context = canvas.getContext("2d")!
-      context.drawImage(video, 0, 0)
-      return Array.from(context.getImageData(x!, y!, 1, 1).data.slice(0, 3))
-    }, [x, y])
 
   let first: Page
   let second: Page

@@ -17,6 +17,7 @@ import { subprocessMs, subprocessTestMs } from "../fixtures/bounds.js"
 import * as Fixture from "../fixtures/web-colors.js"
 import * as Bundle from "../sdk/Bundle.js"
 import * as Controller from "../sdk/Controller.js"
+import { near, pixel, type Rgb } from "../sdk/VideoPixel.js"
 import * as Chromium from "../web/Chromium.js"
 import * as Cluster from "./Cluster.js"
 import * as Postgres from "./Postgres.js"
@@ -33,9 +34,6 @@ interface Session {
   readonly message?: string
   readonly selected_transport?: { readonly protocol: string; readonly url: string }
 }
-
-type Rgb = ReadonlyArray<number>
-const near = (actual: Rgb, wanted: Rgb, tolerance = 40) => actual.every((v, i) => Math.abs(v - wanted[i]!) <= tolerance)
 
 describe.skipIf(!Postgres.run)("cluster: a runner protected by --token behind the coordinator", {
   timeout: subprocessTestMs
@@ -218,23 +216,13 @@ describe.skipIf(!Postgres.run)("cluster: a runner protected by --token behind th
           timeout: subprocessMs
         }
       )
-      const pixel = (): Promise<Rgb> =>
-        page.evaluate(() => {
-          const video = document.querySelector("video")!
-          const canvas = document.createElement("canvas")
-          canvas.width = video.videoWidth
-          canvas.height = video.videoHeight
-          const context = canvas.getContext("2d")!
-          context.drawImage(video, 0, 0)
-          return Array.from(context.getImageData(40, 40, 1, 1).data.slice(0, 3))
-        })
-      await expect.poll(pixel, { timeout: subprocessMs, interval: 100 }).toSatisfy((rgb: Rgb) =>
+      await expect.poll(() => pixel(page, [40, 40]), { timeout: subprocessMs, interval: 100 }).toSatisfy((rgb: Rgb) =>
         near(rgb, Fixture.expected(Fixture.initial).left)
       )
       await Controller.expand(page, "set_color")
       await Controller.panel(page, "set_color").locator("select").selectOption("blue")
       await Controller.execute(page, "set_color")
-      await expect.poll(pixel, { timeout: subprocessMs, interval: 100 }).toSatisfy((rgb: Rgb) =>
+      await expect.poll(() => pixel(page, [40, 40]), { timeout: subprocessMs, interval: 100 }).toSatisfy((rgb: Rgb) =>
         near(rgb, Fixture.expected({ ...Fixture.initial, hue: "blue" }).left)
       )
       await page.close()

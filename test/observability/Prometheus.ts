@@ -112,6 +112,17 @@ export const start = async (target: string, token: string | undefined): Promise<
   }
 }
 
+/** An exposition's samples, read as a test reads `/metrics`: `name{labels}` -> value (comments left out). */
+export const samples = (text: string): Map<string, number> => {
+  const found = new Map<string, number>()
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue
+    const cut = line.lastIndexOf(" ")
+    found.set(line.slice(0, cut), Number(line.slice(cut + 1)))
+  }
+  return found
+}
+
 /** `promtool check metrics` on an exposition: its exit code and what it printed. */
 export const checkMetrics = (text: string) => {
   ensure()

@@ -9,24 +9,13 @@ import * as Server from "../../src/server/Server.js"
 import { connect, eventually, http, startServer } from "../e2e/helpers.js"
 import * as Prometheus from "./Prometheus.js"
 
-/** The exposition's samples: `name{labels}` -> value (comments left out). */
-const parse = (text: string): Map<string, number> => {
-  const samples = new Map<string, number>()
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue
-    const cut = line.lastIndexOf(" ")
-    samples.set(line.slice(0, cut), Number(line.slice(cut + 1)))
-  }
-  return samples
-}
-
 const scrape = async (server: Server.Handle, token?: string) => {
   const answer = await http(server, "GET", "/metrics", {
     headers: token !== undefined ? { authorization: `Bearer ${token}` } : {}
   })
   expect(answer.status, JSON.stringify(answer.body)).toBe(200)
   expect(answer.headers.get("content-type")).toContain("text/plain")
-  return { text: answer.body as string, samples: parse(answer.body as string) }
+  return { text: answer.body as string, samples: Prometheus.samples(answer.body as string) }
 }
 
 const value = (samples: Map<string, number>, series: string) => samples.get(series) ?? 0

@@ -9,16 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as PythonReactor from "../../src/host/python/PythonReactor.js"
 import * as Server from "../../src/server/Server.js"
 import { Client, eventually, http } from "../e2e/helpers.js"
-
-const parse = (text: string): Map<string, number> => {
-  const samples = new Map<string, number>()
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue
-    const cut = line.lastIndexOf(" ")
-    samples.set(line.slice(0, cut), Number(line.slice(cut + 1)))
-  }
-  return samples
-}
+import * as Prometheus from "./Prometheus.js"
 
 const restarts = (cause: string) => `reactor_model_host_restarts_total{cause="${cause}"}`
 
@@ -33,7 +24,7 @@ beforeAll(async () => {
 }, 120_000)
 afterAll(() => server?.close())
 
-const scrape = async () => parse((await http(server, "GET", "/metrics")).body as string)
+const scrape = async () => Prometheus.samples((await http(server, "GET", "/metrics")).body as string)
 
 const open = async () => {
   const started = await http(server, "POST", "/start_session", {

@@ -6,16 +6,7 @@ import { resolve } from "node:path"
 import { describe, expect, it } from "vitest"
 import * as Server from "../../src/server/Server.js"
 import { connect, eventually, http } from "../e2e/helpers.js"
-
-const parse = (text: string): Map<string, number> => {
-  const samples = new Map<string, number>()
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue
-    const cut = line.lastIndexOf(" ")
-    samples.set(line.slice(0, cut), Number(line.slice(cut + 1)))
-  }
-  return samples
-}
+import * as Prometheus from "./Prometheus.js"
 
 describe("model host restarts in /metrics", () => {
   it("counts a crash by cause, and the worker alive again after its reload", async () => {
@@ -24,7 +15,7 @@ describe("model host restarts in /metrics", () => {
       { host: "127.0.0.1", port: 0, stopDeadlineMs: 1000 }
     )
     try {
-      const scrape = async () => parse((await http(server, "GET", "/metrics")).body as string)
+      const scrape = async () => Prometheus.samples((await http(server, "GET", "/metrics")).body as string)
       const before = await scrape()
       expect(before.get("reactor_model_hosts_alive")).toBe(1)
       const loads = before.get("reactor_model_load_seconds_count") ?? 0

@@ -7,16 +7,7 @@ import { describe, expect, it } from "vitest"
 import * as WebRtcStats from "../../src/transport/WebRtcStats.js"
 import { eventually, http, startServer } from "../e2e/helpers.js"
 import * as RawPeer from "../e2e/RawPeer.js"
-
-const parse = (text: string): Map<string, number> => {
-  const samples = new Map<string, number>()
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue
-    const cut = line.lastIndexOf(" ")
-    samples.set(line.slice(0, cut), Number(line.slice(cut + 1)))
-  }
-  return samples
-}
+import * as Prometheus from "./Prometheus.js"
 
 describe("WebRTC getStats in /metrics", () => {
   it("reads a report's video figures", () => {
@@ -41,7 +32,7 @@ describe("WebRTC getStats in /metrics", () => {
       let samples = new Map<string, number>()
       const held = await eventually(
         async () => {
-          samples = parse((await http(server, "GET", "/metrics")).body as string)
+          samples = Prometheus.samples((await http(server, "GET", "/metrics")).body as string)
           return (samples.get("reactor_webrtc_frames_encoded_total") ?? 0) > 0 &&
             (samples.get("reactor_webrtc_bitrate_bps_count") ?? 0) > 0
         },

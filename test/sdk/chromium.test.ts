@@ -11,6 +11,7 @@ import * as Fixture from "../fixtures/web-colors.js"
 import * as Chromium from "../web/Chromium.js"
 import * as Controller from "./Controller.js"
 import * as Suite from "./Suite.js"
+import { near, pixel, type Rgb } from "./VideoPixel.js"
 
 Suite.warnIfSkipped("test/sdk/chromium.test.ts")
 
@@ -27,10 +28,8 @@ declare global {
   }
 }
 
-type Rgb = ReadonlyArray<number>
 /** Where each region of the fixture's 160x90 frame is sampled (x, y). */
 const at = { left: [40, 40], topRight: [120, 20], middleRight: [120, 60] } as const
-const near = (actual: Rgb, wanted: Rgb, tolerance = 40) => actual.every((v, i) => Math.abs(v - wanted[i]!) <= tolerance)
 
 describe.skipIf(!Chromium.run)(
   Chromium.run ? "sdk: the official React components in Chromium" : `sdk in Chromium: skipped, ${Chromium.missing}`,
@@ -52,18 +51,6 @@ describe.skipIf(!Chromium.run)(
         sessionId: window.sdk.sessionId,
         messages: window.sdk.messages
       }))
-
-    /** One pixel of the video as shown, at the model's frame coordinates. */
-    const pixel = (page: Page, [x, y]: readonly [number, number]): Promise<Rgb> =>
-      page.evaluate(([x, y]) => {
-        const video = document.querySelector("video")!
-        const canvas = document.createElement("canvas")
-        canvas.width = video.videoWidth
-        canvas.height = video.videoHeight
-        const context = canvas.getContext("2d")!
-        context.drawImage(video, 0, 0)
-        return Array.from(context.getImageData(x!, y!, 1, 1).data.slice(0, 3))
-      }, [x, y])
 
     const expectColour = (page: Page, where: readonly [number, number], wanted: Rgb) =>
       expect.poll(() => pixel(page, where), { timeout: subprocessMs, interval: 100 }).toSatisfy((rgb: Rgb) =>

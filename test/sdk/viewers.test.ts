@@ -14,13 +14,12 @@ import * as Fixture from "../fixtures/web-colors.js"
 import * as Chromium from "../web/Chromium.js"
 import * as Bundle from "./Bundle.js"
 import * as Controller from "./Controller.js"
+import { near, pixel, type Rgb } from "./VideoPixel.js"
 
 if (!Chromium.run) console.warn(`test/sdk/viewers.test.ts: browser tests skipped: ${Chromium.missing}`)
 const logLevel = process.env.REACTOR_TEST_LOGS === "1" ? LogLevel.Debug : LogLevel.None
 
-type Rgb = ReadonlyArray<number>
 const left = [40, 40] as const
-const near = (actual: Rgb, wanted: Rgb, tolerance = 40) => actual.every((v, i) => Math.abs(v - wanted[i]!) <= tolerance)
 
 describe.skipIf(!Chromium.run)(
   Chromium.run ? "sdk: a second viewer of one session in Chromium" : `sdk viewers: skipped, ${Chromium.missing}`,
@@ -55,17 +54,6 @@ describe.skipIf(!Chromium.run)(
       await page.waitForFunction(() => (window as any).sdk?.status === "ready", null, { timeout: subprocessMs })
       return page
     }
-
-    const pixel = (page: Page, [x, y]: readonly [number, number]): Promise<Rgb> =>
-      page.evaluate(([x, y]) => {
-        const video = document.querySelector("video")!
-        const canvas = document.createElement("canvas")
-        canvas.width = video.videoWidth
-        canvas.height = video.videoHeight
-        const context = canvas.getContext("2d")!
-        context.drawImage(video, 0, 0)
-        return Array.from(context.getImageData(x!, y!, 1, 1).data.slice(0, 3))
-      }, [x, y])
 
     const expectColour = (page: Page, wanted: Rgb) =>
       expect.poll(() => pixel(page, left), { timeout: subprocessMs, interval: 100 }).toSatisfy((rgb: Rgb) =>
